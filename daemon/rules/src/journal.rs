@@ -1,0 +1,241 @@
+//! What the journal holds: every decision (passes *and* denials), every correction, every credit
+//! and every alarm, as values. The journal is append-only: a correction is a new event that
+//! refers to the one it corrects.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{OppositionReason, ParseError, PersonId, ServiceId};
+
+/// The outcome shown at the gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Deny,
+}
+
+impl Verdict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// The one reason of a verdict (BRIEF §3). `code()` gives the stable text used in files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// No service open at this gate now (time window, weekday, closure).
+    ServiceClosed,
+    /// Credential not known (or not a badge number at all).
+    UnknownBadge,
+    /// Credential declared lost or revoked.
+    BadgeRevoked,
+    /// Blocked by an opposition in force.
+    Opposition(OppositionReason),
+    /// Already served this service as many times as allowed.
+    AlreadyServed,
+    /// Pass: a forfait covers this day and service.
+    Forfait,
+    /// Pass: paid from the ticket balance.
+    Ticket,
+    /// Deny: the balance minus the price would go below the overdraft allowance.
+    InsufficientBalance,
+    /// Deny: a forfait holder on a day their forfait does not cover, no ticket fallback.
+    NotRegisteredToday,
+    /// Pass: admitted by hand by a member of staff.
+    Manual,
+    /// Deny: the gate could not record the passage (storage failure). Never journaled.
+    NotRecorded,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::ServiceClosed => "service_closed",
+            Reason::UnknownBadge => "unknown_badge",
+            Reason::BadgeRevoked => "badge_revoked",
+            Reason::Opposition(OppositionReason::AbsentPronote) => "opposition:absent_pronote",
+            Reason::Opposition(OppositionReason::Impaye) => "opposition:impaye",
+            Reason::Opposition(OppositionReason::Exclusion) => "opposition:exclusion",
+            Reason::Opposition(OppositionReason::Manuelle) => "opposition:manuelle",
+            Reason::AlreadyServed => "already_served",
+            Reason::Forfait => "forfait",
+            Reason::Ticket => "ticket",
+            Reason::InsufficientBalance => "insufficient_balance",
+            Reason::NotRegisteredToday => "not_registered_today",
+            Reason::Manual => "manual",
+            Reason::NotRecorded => "not_recorded",
+        }
+    }
+
+    /// Every reason, for reports and tests.
+    pub const ALL: [Reason; 14] = [
+        Reason::ServiceClosed,
+        Reason::UnknownBadge,
+        Reason::BadgeRevoked,
+        Reason::Opposition(OppositionReason::AbsentPronote),
+        Reason::Opposition(OppositionReason::Impaye),
+        Reason::Opposition(OppositionReason::Exclusion),
+        Reason::Opposition(OppositionReason::Manuelle),
+        Reason::AlreadyServed,
+        Reason::Forfait,
+        Reason::Ticket,
+        Reason::InsufficientBalance,
+        Reason::NotRegisteredToday,
+        Reason::Manual,
+        Reason::NotRecorded,
+    ];
+
+    /// What the canteen staff read on the kiosk.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Reason::ServiceClosed => "Pas de service ouvert",
+            Reason::UnknownBadge => "Badge inconnu",
+            Reason::BadgeRevoked => "Badge perdu ou révoqué",
+            Reason::Opposition(r) => r.label_fr(),
+            Reason::AlreadyServed => "Déjà passé",
+            Reason::Forfait => "Forfait",
+            Reason::Ticket => "Ticket",
+            Reason::InsufficientBalance => "Solde insuffisant",
+            Reason::NotRegisteredToday => "Non inscrit ce jour",
+            Reason::Manual => "Admis manuellement",
+            Reason::NotRecorded => "Enregistrement impossible",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Reason {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        Reason::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| ParseError::new(s, "not a reason code"))
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One person presenting a credential (or admitted by hand) and the decision taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passage {
+    /// The credential as read, normalised when it is a badge number.
+    pub credential: Option<String>,
+    pub person: Option<PersonId>,
+    pub service: Option<ServiceId>,
+    /// The school day (local date) the passage counts for.
+    pub day: NaiveDate,
+    pub verdict: Verdict,
+    pub reason: Reason,
+    pub charge_cents: i64,
+    /// Ticket balance after this passage (before it, for a denial), when the person has one.
+    pub balance_after_cents: Option<i64>,
+    /// For `already_served`: when the earlier passage happened.
+    pub previous_at: Option<DateTime<Utc>>,
+    /// For `manual`: the member of staff who admitted.
+    pub by: Option<String>,
+    /// For `manual`: why.
+    pub note: Option<String>,
+}
+
+/// Identifies a journal event across the site.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EventRef {
+    pub gate: String,
+    pub seq: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionKind {
+    /// Cancel a passage (a mistake): the pass no longer counts and its charge is refunded.
+    Cancel,
+    /// The turnstile reported that the granted person did not go through.
+    NotPassed,
+}
+
+/// A correction of an earlier passage. Carries what it undoes so that it applies on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub refers_to: EventRef,
+    pub kind: CorrectionKind,
+    pub person: PersonId,
+    pub service: ServiceId,
+    pub day: NaiveDate,
+    pub refund_cents: i64,
+    pub by: Option<String>,
+    pub note: String,
+}
+
+/// Money put on (or, negative, taken off) a ticket balance: opening balance, payment, adjustment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    pub person: PersonId,
+    pub cents: i64,
+    pub note: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    EmergencyOn,
+    EmergencyOff,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    Passage(Passage),
+    Correction(Correction),
+    Credit(Credit),
+    Alarm(Alarm),
+}
+
+/// A journal entry: numbered per gate, in commit order, from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub gate: String,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn as_ref(&self) -> EventRef {
+        EventRef { gate: self.gate.clone(), seq: self.seq }
+    }
+    pub fn passage(&self) -> Option<&Passage> {
+        match &self.kind {
+            EventKind::Passage(p) => Some(p),
+            _ => None,
+        }
+    }
+}

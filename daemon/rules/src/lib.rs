@@ -1,0 +1,16 @@
+//! # selfgate-rules
+//!
+//! The pure core of selfgate: the domain model ([`model`]), the journal's event types
+//! ([`journal`]) and the gate decision with the state it reads ([`engine`]).
+//!
+//! Architecture invariant: this crate does no I/O and depends on no runtime, database, web or
+//! hardware crate (see its `Cargo.toml`). Time is always an argument. Everything that reads
+//! badges, writes the journal or drives a turnstile lives in `selfgate` (the daemon) and
+//! `selfgate-hardware`, and calls in here.
+
+pub mod engine;
+pub mod journal;
+pub mod model;
+
+pub use engine::{Engine, ManualRefusal, Outcome, Roster, Served, ServedEntry};
+pub use journal::{Event, EventKind, EventRef, Passage, Reason, Verdict};

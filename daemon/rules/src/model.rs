@@ -1,0 +1,631 @@
+//! The domain: who eats (persons), what they present (credentials), what they are entitled to
+//! (forfaits, a ticket balance), when the canteen is open (services, closures) and what blocks
+//! someone (oppositions). Plain data, no behaviour beyond parsing and small queries.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
+
+/// Dense identifier of a person inside one site. Assigned by the store, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PersonId(pub u32);
+
+/// Index of a service in the school's list of services (at most [`ServiceSet::CAPACITY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServiceId(pub u8);
+
+/// Who a convive is; the tariff depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A pupil.
+    Eleve,
+    /// Staff eating at the canteen (teachers, agents).
+    Commensal,
+    /// A guest (hôte de passage).
+    Hote,
+}
+
+impl Category {
+    pub const ALL: [Category; 3] = [Category::Eleve, Category::Commensal, Category::Hote];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Eleve => "eleve",
+            Category::Commensal => "commensal",
+            Category::Hote => "hote",
+        }
+    }
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Category::Eleve => "élève",
+            Category::Commensal => "commensal",
+            Category::Hote => "hôte de passage",
+        }
+    }
+}
+
+impl FromStr for Category {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match fold(s).as_str() {
+            "eleve" | "pupil" => Ok(Category::Eleve),
+            "commensal" | "personnel" | "staff" => Ok(Category::Commensal),
+            "hote" | "hote de passage" | "invite" | "guest" => Ok(Category::Hote),
+            _ => Err(ParseError::new(
+                s,
+                "expected eleve, commensal or hote (also: personnel, invite)",
+            )),
+        }
+    }
+}
+
+/// A pupil's status (SIÈCLE `CODE_REGIME`, simplified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    Externe,
+    DemiPensionnaire,
+    Interne,
+}
+
+impl Regime {
+    pub fn code(self) -> &'static str {
+        match self {
+            Regime::Externe => "externe",
+            Regime::DemiPensionnaire => "dp",
+            Regime::Interne => "interne",
+        }
+    }
+}
+
+impl FromStr for Regime {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match fold(s).as_str() {
+            "externe" | "ext" | "" => Ok(Regime::Externe),
+            "dp" | "demi-pensionnaire" | "demi pensionnaire" | "demipensionnaire" => {
+                Ok(Regime::DemiPensionnaire)
+            }
+            "interne" | "int" => Ok(Regime::Interne),
+            _ => Err(ParseError::new(s, "expected externe, dp or interne")),
+        }
+    }
+}
+
+/// A set of weekdays, Monday = bit 0.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WeekdaySet(u8);
+
+impl WeekdaySet {
+    pub const EMPTY: WeekdaySet = WeekdaySet(0);
+    pub const SCHOOL_WEEK: WeekdaySet = WeekdaySet(0b0001_1111);
+    /// DP 4 jours: Monday, Tuesday, Thursday, Friday.
+    pub const DP4: WeekdaySet = WeekdaySet(0b0001_1011);
+
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+    pub fn from_bits(bits: u8) -> Self {
+        WeekdaySet(bits & 0x7f)
+    }
+    pub fn contains(self, day: Weekday) -> bool {
+        self.0 & (1 << day.num_days_from_monday()) != 0
+    }
+    pub fn with(self, day: Weekday) -> Self {
+        WeekdaySet(self.0 | (1 << day.num_days_from_monday()))
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+}
+
+const DAY_CODES: [&str; 7] = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"];
+
+impl fmt::Display for WeekdaySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (i, code) in DAY_CODES.iter().enumerate() {
+            if self.0 & (1 << i) != 0 {
+                if !first {
+                    f.write_str(" ")?;
+                }
+                f.write_str(code)?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for WeekdaySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeekdaySet({self})")
+    }
+}
+
+impl FromStr for WeekdaySet {
+    type Err = ParseError;
+    /// Accepts French or English day names or abbreviations, or ISO day numbers (1 = Monday),
+    /// separated by spaces, commas, `+` or `/`: `lun mar jeu ven`, `1,2,4,5`, `mon tue`.
+    /// The words `aucun` or an empty string give the empty set; `tous`/`semaine` Monday–Friday.
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let mut set = WeekdaySet::EMPTY;
+        for word in s
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | '+' | '/' | ';'))
+            .filter(|w| !w.is_empty())
+        {
+            let w = fold(word);
+            let day = match w.as_str() {
+                "aucun" | "none" => continue,
+                "tous" | "semaine" => {
+                    set = WeekdaySet(set.0 | WeekdaySet::SCHOOL_WEEK.0);
+                    continue;
+                }
+                "1" | "lun" | "lundi" | "mon" | "monday" => Weekday::Mon,
+                "2" | "mar" | "mardi" | "tue" | "tuesday" => Weekday::Tue,
+                "3" | "mer" | "mercredi" | "wed" | "wednesday" => Weekday::Wed,
+                "4" | "jeu" | "jeudi" | "thu" | "thursday" => Weekday::Thu,
+                "5" | "ven" | "vendredi" | "fri" | "friday" => Weekday::Fri,
+                "6" | "sam" | "samedi" | "sat" | "saturday" => Weekday::Sat,
+                "7" | "dim" | "dimanche" | "sun" | "sunday" => Weekday::Sun,
+                _ => {
+                    return Err(ParseError::new(
+                        word,
+                        "expected day names such as `lun mar jeu ven` or numbers 1-7",
+                    ));
+                }
+            };
+            set = set.with(day);
+        }
+        Ok(set)
+    }
+}
+
+/// A set of services, bit i = `ServiceId(i)`.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServiceSet(u8);
+
+impl ServiceSet {
+    pub const CAPACITY: usize = 8;
+    pub const EMPTY: ServiceSet = ServiceSet(0);
+    pub const ALL: ServiceSet = ServiceSet(0xff);
+
+    pub fn single(id: ServiceId) -> Self {
+        ServiceSet(1 << id.0)
+    }
+    pub fn with(self, id: ServiceId) -> Self {
+        ServiceSet(self.0 | (1 << id.0))
+    }
+    pub fn contains(self, id: ServiceId) -> bool {
+        id.0 < 8 && self.0 & (1 << id.0) != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+/// A flat-rate registration: these weekdays, these services, over this date range (inclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forfait {
+    pub weekdays: WeekdaySet,
+    pub services: ServiceSet,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Forfait {
+    /// Does this forfait pay for `service` on `day`?
+    pub fn covers(&self, day: NaiveDate, service: ServiceId) -> bool {
+        self.in_range(day) && self.weekdays.contains(day.weekday()) && self.services.contains(service)
+    }
+    pub fn in_range(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+/// Someone who eats at the canteen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: PersonId,
+    /// The school's identifier (SIÈCLE `ELEVE_ID`, a roster identifier…); unique per site.
+    pub external_id: String,
+    pub last_name: String,
+    pub first_name: String,
+    /// Class (`division`), empty for staff and guests.
+    pub class: String,
+    pub category: Category,
+    pub regime: Regime,
+    pub forfaits: Vec<Forfait>,
+    /// How many passages one service allows (default 1: anti-passback).
+    pub passages_per_service: u8,
+}
+
+impl Person {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+    /// Has a forfait that is in force on `day` (whatever the weekday).
+    pub fn has_forfait_on(&self, day: NaiveDate) -> bool {
+        self.forfaits.iter().any(|f| f.in_range(day))
+    }
+    pub fn forfait_covers(&self, day: NaiveDate, service: ServiceId) -> bool {
+        self.forfaits.iter().any(|f| f.covers(day, service))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialStatus {
+    Active,
+    Lost,
+    Revoked,
+}
+
+impl CredentialStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            CredentialStatus::Active => "active",
+            CredentialStatus::Lost => "lost",
+            CredentialStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// A badge number as read by a reader, normalised: ASCII letters and digits, upper case,
+/// 1 to 32 characters, separators (`-`, `:`, spaces) removed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BadgeNumber(String);
+
+impl BadgeNumber {
+    pub const MAX_LEN: usize = 32;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BadgeNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for BadgeNumber {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let mut out = String::with_capacity(s.len());
+        for c in s.trim().chars() {
+            match c {
+                '-' | ':' | ' ' => {}
+                c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_uppercase()),
+                _ => {
+                    return Err(ParseError::new(
+                        s,
+                        "a badge number holds only letters and digits",
+                    ));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(ParseError::new(s, "empty badge number"));
+        }
+        if out.len() > Self::MAX_LEN {
+            return Err(ParseError::new(s, "badge number longer than 32 characters"));
+        }
+        Ok(BadgeNumber(out))
+    }
+}
+
+/// A badge (or card, or wristband) held by a person. A person may hold several over time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub number: BadgeNumber,
+    pub person: PersonId,
+    pub status: CredentialStatus,
+}
+
+/// Why someone is blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OppositionReason {
+    /// Declared absent in PRONOTE before the tally time.
+    AbsentPronote,
+    /// Unpaid bills.
+    Impaye,
+    /// Excluded from the canteen (disciplinary).
+    Exclusion,
+    /// Set by hand by the intendance.
+    Manuelle,
+}
+
+impl OppositionReason {
+    pub const ALL: [OppositionReason; 4] = [
+        OppositionReason::AbsentPronote,
+        OppositionReason::Impaye,
+        OppositionReason::Exclusion,
+        OppositionReason::Manuelle,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            OppositionReason::AbsentPronote => "absent_pronote",
+            OppositionReason::Impaye => "impaye",
+            OppositionReason::Exclusion => "exclusion",
+            OppositionReason::Manuelle => "manuelle",
+        }
+    }
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            OppositionReason::AbsentPronote => "Absent (PRONOTE)",
+            OppositionReason::Impaye => "Impayé",
+            OppositionReason::Exclusion => "Exclusion de la demi-pension",
+            OppositionReason::Manuelle => "Opposition manuelle",
+        }
+    }
+}
+
+impl FromStr for OppositionReason {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        OppositionReason::ALL
+            .into_iter()
+            .find(|r| r.code() == fold(s))
+            .ok_or_else(|| {
+                ParseError::new(s, "expected absent_pronote, impaye, exclusion or manuelle")
+            })
+    }
+}
+
+/// A block on a person, for a range of days (inclusive) and all services or one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opposition {
+    pub id: u64,
+    pub person: PersonId,
+    pub reason: OppositionReason,
+    /// `None`: every service.
+    pub service: Option<ServiceId>,
+    pub from: NaiveDate,
+    /// `None`: until lifted.
+    pub to: Option<NaiveDate>,
+    pub note: String,
+    pub lifted: bool,
+}
+
+impl Opposition {
+    pub fn effective(&self, day: NaiveDate, service: ServiceId) -> bool {
+        !self.lifted
+            && self.from <= day
+            && self.to.is_none_or(|to| day <= to)
+            && self.service.is_none_or(|s| s == service)
+    }
+}
+
+/// A meal sitting: a time window on some weekdays, at some gates (all when `gates` is empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: ServiceId,
+    /// Stable code: `petit_dejeuner`, `dejeuner`, `diner`…
+    pub code: String,
+    pub label: String,
+    /// Opens at `start` (inclusive), closes at `end` (exclusive), local time.
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub weekdays: WeekdaySet,
+    pub gates: Vec<String>,
+}
+
+impl Service {
+    pub fn open_at(&self, gate: &str, day: NaiveDate, time: NaiveTime) -> bool {
+        self.weekdays.contains(day.weekday())
+            && self.start <= time
+            && time < self.end
+            && (self.gates.is_empty() || self.gates.iter().any(|g| g == gate))
+    }
+}
+
+/// Days when the canteen is shut: holidays, public holidays, a strike day. Inclusive range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub label: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Services closed; `ServiceSet::ALL` for the whole day.
+    pub services: ServiceSet,
+}
+
+impl Closure {
+    pub fn closes(&self, day: NaiveDate, service: ServiceId) -> bool {
+        self.from <= day && day <= self.to && self.services.contains(service)
+    }
+}
+
+/// How far below zero a ticket balance may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overdraft {
+    /// An amount in cents.
+    Cents(i64),
+    /// A number of meals at the person's price.
+    Meals(u32),
+}
+
+impl Overdraft {
+    pub fn allowance_cents(self, price_cents: i64) -> i64 {
+        match self {
+            Overdraft::Cents(c) => c.max(0),
+            Overdraft::Meals(n) => price_cents.saturating_mul(i64::from(n)),
+        }
+    }
+}
+
+/// The price of a meal for a category, with an optional per-service override, and the overdraft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tariff {
+    pub category: Category,
+    pub price_cents: i64,
+    /// Per-service prices (breakfast is cheaper than lunch).
+    pub service_prices: Vec<(ServiceId, i64)>,
+    pub overdraft: Overdraft,
+}
+
+impl Tariff {
+    pub fn price(&self, service: ServiceId) -> i64 {
+        self.service_prices
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(self.price_cents, |(_, p)| *p)
+    }
+}
+
+/// Rules of the school that are not about one person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SchoolRules {
+    pub timezone: chrono_tz::Tz,
+    pub services: Vec<Service>,
+    pub closures: Vec<Closure>,
+    pub tariffs: Vec<Tariff>,
+    /// A forfait holder on a day their forfait does not cover may eat on their ticket balance.
+    pub ticket_fallback: bool,
+    /// Same credential at the same gate within this window is one read (reader repeats).
+    pub debounce_ms: u32,
+}
+
+impl SchoolRules {
+    pub fn tariff(&self, category: Category) -> Option<&Tariff> {
+        self.tariffs.iter().find(|t| t.category == category)
+    }
+    pub fn service(&self, id: ServiceId) -> Option<&Service> {
+        self.services.get(usize::from(id.0))
+    }
+    pub fn service_by_code(&self, code: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.code == code)
+    }
+    pub fn closure_on(&self, day: NaiveDate, service: ServiceId) -> Option<&Closure> {
+        self.closures.iter().find(|c| c.closes(day, service))
+    }
+}
+
+/// A value that could not be read, with what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}`: {expected}")]
+pub struct ParseError {
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl ParseError {
+    pub fn new(value: &str, expected: &'static str) -> Self {
+        let mut shown: String = value.chars().take(64).collect();
+        if value.chars().count() > 64 {
+            shown.push('…');
+        }
+        ParseError { value: shown, expected }
+    }
+}
+
+/// Lower case, accents removed, trimmed: for matching words typed by people.
+pub fn fold(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+            'î' | 'ï' | 'Î' | 'Ï' => 'i',
+            'ô' | 'ö' | 'Ô' | 'Ö' => 'o',
+            'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'u',
+            'ç' | 'Ç' => 'c',
+            '_' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Parses an amount of euros written by people: `12`, `12.5`, `12,50`, `-3,20`, `1 234,00 €`.
+pub fn parse_euros(s: &str) -> Result<i64, ParseError> {
+    const EXPECTED: &str = "expected an amount in euros such as 12,50";
+    let cleaned: String = s
+        .trim()
+        .trim_end_matches('€')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
+        .collect();
+    let (neg, body) = match cleaned.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned)),
+    };
+    let body = body.replace(',', ".");
+    let (whole, frac) = body.split_once('.').unwrap_or((&body, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || whole.len() > 12
+    {
+        return Err(ParseError::new(s, EXPECTED));
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ParseError::new(s, EXPECTED))? };
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().map_err(|_| ParseError::new(s, EXPECTED))? * 10,
+        _ => frac.parse().map_err(|_| ParseError::new(s, EXPECTED))?,
+    };
+    let cents = whole * 100 + frac;
+    Ok(if neg { -cents } else { cents })
+}
+
+/// Formats cents the French way: `3,90 €`, `−3,20 €`.
+pub fn format_euros(cents: i64) -> String {
+    let sign = if cents < 0 { "−" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{},{:02} €", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekday_sets_parse_in_french_english_and_numbers() {
+        let dp4: WeekdaySet = "lun mar jeu ven".parse().unwrap();
+        assert_eq!(dp4, WeekdaySet::DP4);
+        assert_eq!("1,2,4,5".parse::<WeekdaySet>().unwrap(), WeekdaySet::DP4);
+        assert_eq!("Lundi+Mardi+Jeudi+Vendredi".parse::<WeekdaySet>().unwrap(), WeekdaySet::DP4);
+        assert_eq!("tous".parse::<WeekdaySet>().unwrap(), WeekdaySet::SCHOOL_WEEK);
+        assert_eq!("".parse::<WeekdaySet>().unwrap(), WeekdaySet::EMPTY);
+        assert_eq!(dp4.to_string(), "lun mar jeu ven");
+        assert!("lun funday".parse::<WeekdaySet>().is_err());
+    }
+
+    #[test]
+    fn badge_numbers_are_normalised_and_garbage_is_refused() {
+        assert_eq!("04-00a1:b2c3".parse::<BadgeNumber>().unwrap().as_str(), "0400A1B2C3");
+        assert!("".parse::<BadgeNumber>().is_err());
+        assert!("12;DROP".parse::<BadgeNumber>().is_err());
+        assert!("é".parse::<BadgeNumber>().is_err());
+        assert!("1".repeat(33).parse::<BadgeNumber>().is_err());
+    }
+
+    #[test]
+    fn euros_parse_both_decimal_separators() {
+        assert_eq!(parse_euros("12,50").unwrap(), 1250);
+        assert_eq!(parse_euros("12.5").unwrap(), 1250);
+        assert_eq!(parse_euros("-3,20 €").unwrap(), -320);
+        assert_eq!(parse_euros("1 234,00").unwrap(), 123_400);
+        assert_eq!(parse_euros("0").unwrap(), 0);
+        assert!(parse_euros("abc").is_err());
+        assert!(parse_euros("1,234").is_err());
+        assert!(parse_euros("").is_err());
+        assert!(parse_euros("-").is_err());
+        assert_eq!(format_euros(-320), "−3,20 €");
+        assert_eq!(format_euros(390), "3,90 €");
+    }
+}

@@ -1,0 +1,71 @@
+//! # selfgate-hardware
+//!
+//! What a gate talks to, behind two traits: a [`Reader`] yields credentials, a [`Turnstile`]
+//! takes pulses and reports inputs (passage done, emergency). Every driver has a simulated twin,
+//! always built, so the whole daemon runs and is tested on a machine without hardware:
+//!
+//! - [`sim::SimReader`]: credentials presented through a handle (demo, tests);
+//! - [`sim::LineReader`]: one credential per line from a file or a named pipe
+//!   (`echo 0400A1B2C3 > /run/selfgate/reader.fifo`);
+//! - [`sim::SimTurnstile`]: records every pulse (in memory and, optionally, appended to a file)
+//!   and lets a test or the demo inject inputs.
+//!
+//! Handles are owned values passed into the daemon's `run`, never global statics.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::sync::mpsc;
+
+pub mod sim;
+
+/// A boxed future, so that the traits stay object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HwError {
+    #[error("{device}: {source}")]
+    Io {
+        device: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{device}: {message}")]
+    Device { device: String, message: String },
+}
+
+/// What a reader reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReaderEvent {
+    /// A credential was read. Repeats while the card stays in the field are the daemon's to merge.
+    Credential { reader: String, credential: String },
+    /// The reader went offline or came back.
+    Status { reader: String, online: bool },
+}
+
+/// A badge reader. `run` reads until the reader ends or the receiving side is dropped.
+pub trait Reader: Send + 'static {
+    fn name(&self) -> &str;
+    fn run(self: Box<Self>, events: mpsc::Sender<ReaderEvent>) -> BoxFuture<'static, Result<(), HwError>>;
+}
+
+/// What a turnstile reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnstileInput {
+    /// Someone went through (the "passage done" contact).
+    PassageDone,
+    /// The emergency input became active (fire release): the turnstile is free.
+    EmergencyOn,
+    /// The emergency input returned to normal.
+    EmergencyOff,
+}
+
+/// A turnstile: pulses open one passage. Never a held level, so a crash cannot leave it open.
+pub trait Turnstile: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Opens for one passage: drives the output for `length_ms`, then releases it. `tag` names
+    /// the journal event the pulse belongs to (kept by the simulated twin, ignored by relays).
+    fn pulse(&self, tag: &str, length_ms: u32) -> BoxFuture<'_, Result<(), HwError>>;
+    /// Starts reporting inputs on `inputs`. Turnstiles without inputs report nothing.
+    fn watch_inputs(&self, inputs: mpsc::Sender<TurnstileInput>);
+}
