@@ -1,1 +1,25 @@
+//! # selfgate (the daemon)
+//!
+//! The program at the turnstile. The binary (`main.rs`) only parses the command line and calls
+//! in here. Data flows reader → decision → journal → turnstile:
+//!
+//! - [`config`]: the TOML file, validated into typed values;
+//! - [`store`]: redb, the writer thread with group commit, the journal;
+//! - [`gate`]: the running gate — decision loop, commit-before-open, kiosk state;
+//! - [`daemon`]: `selfgate run`, wiring config, store, hardware and kiosk together;
+//! - [`demo`]: `selfgate demo`, a whole school on simulated hardware;
+//! - [`import`], [`simulate`], [`journal`]: the other commands;
+//! - [`clock`]: system or scaled time (the decision itself is given the time).
+//!
+//! The decision rules are in the `selfgate-rules` crate; readers and turnstiles in
+//! `selfgate-hardware`; the pages in `selfgate-kiosk`.
 
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod gate;
+pub mod import;
+pub mod journal;
+pub mod simulate;
+pub mod store;

@@ -1,1 +1,268 @@
-fn main() {}
+//! The `selfgate` command: parses the command line and calls the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use clap::{Parser, Subcommand};
+
+use selfgate::config::Config;
+use selfgate::store::Store;
+
+/// selfgate — access control for the school canteen (self).
+#[derive(Parser)]
+#[command(name = "selfgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the daemon.
+    Run {
+        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        config: PathBuf,
+    },
+    /// Creates a demo school and runs simulated services on simulated hardware.
+    Demo {
+        /// Where the demo school, its configuration and journal live.
+        #[arg(long, value_name = "DIR", default_value = "selfgate-demo")]
+        data: PathBuf,
+        /// Where the kiosk pages are served.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// How many times faster than real time the simulated clock runs.
+        #[arg(long, value_name = "N", default_value_t = 10.0)]
+        speed: f64,
+        /// Stops cleanly after this long (real time): 20s, 5m, 1h.
+        #[arg(long = "for", value_name = "DURATION", value_parser = selfgate::demo::parse_duration)]
+        run_for: Option<std::time::Duration>,
+        /// Seed of the demo school and of the arrivals.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Validates a configuration file: exit status 0 when valid, 1 with the keys at fault.
+    CheckConfig { file: PathBuf },
+    /// Prints the annotated example configuration (every key, with its default).
+    ConfigExample,
+    /// Runs a scripted list of reads through the decision engine and prints each verdict.
+    Simulate {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// CSV `time,gate,credential`, times in the school's local time.
+        #[arg(long, value_name = "FILE.csv")]
+        reads: PathBuf,
+        /// Decide against this roster CSV instead of the store's roster.
+        #[arg(long, value_name = "FILE.csv")]
+        roster: Option<PathBuf>,
+    },
+    /// Prints journal events.
+    Journal {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Only events on or after this local date (YYYY-MM-DD) or instant (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Imports data into the store.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports persons from a roster CSV (staff, guests, private schools); see docs/roster-csv.md.
+    Roster {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        config: PathBuf,
+        /// Use this data directory instead of the configuration's.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SELFGATE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("selfgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("while starting the runtime")
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { config } => {
+            let config = Config::load(&config)?;
+            runtime()?.block_on(selfgate::daemon::run(config))?;
+        }
+        Command::Demo { data, listen, speed, run_for, seed } => {
+            if !(speed > 0.0 && speed <= 10_000.0) {
+                anyhow::bail!("--speed must be above 0 and at most 10000");
+            }
+            let opts = selfgate::demo::DemoOptions { data, listen, speed, run_for, seed };
+            runtime()?.block_on(selfgate::demo::run(opts))?;
+        }
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(c) => {
+                println!(
+                    "{}: ok — {} services, {} closures, {} tariffs, gate {}, data in {}",
+                    file.display(),
+                    c.rules.services.len(),
+                    c.rules.closures.len(),
+                    c.rules.tariffs.len(),
+                    c.gate.id,
+                    c.data_dir.display()
+                );
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        Command::ConfigExample => print!("{}", selfgate::config::EXAMPLE),
+        Command::Simulate { config, reads, roster } => return simulate(&config, &reads, roster.as_deref()),
+        Command::Journal { data, since, json } => {
+            let store = Store::open(&data)?;
+            let since = since.map(|s| parse_since(&s, &store)).transpose()?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            selfgate::journal::print(&store, since, json, &mut out)?;
+            out.flush()?;
+        }
+        Command::Import { what: ImportCommand::Roster { file, config, data, dry_run } } => {
+            return import_roster(&file, &config, data, dry_run);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 instant"))?;
+    let tz: chrono_tz::Tz = store
+        .meta("school")?
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["timezone"].as_str().and_then(|t| t.parse().ok()))
+        .unwrap_or(chrono_tz::Europe::Paris);
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    Ok(tz.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc)))
+}
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn roster_rows(path: &std::path::Path) -> anyhow::Result<Result<Vec<selfgate_rules::roster_csv::RosterRow>, ExitCode>> {
+    let bytes = read_file(path)?;
+    match selfgate_rules::roster_csv::parse_roster(&bytes) {
+        Ok(rows) => Ok(Ok(rows)),
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", path.display());
+            }
+            eprintln!("{}: {} error(s); nothing was imported", path.display(), errors.len());
+            Ok(Err(ExitCode::FAILURE))
+        }
+    }
+}
+
+fn import_roster(file: &std::path::Path, config: &std::path::Path, data: Option<PathBuf>, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config)?;
+    if let Some(d) = data {
+        config.data_dir = d;
+    }
+    let rows = match roster_rows(file)? {
+        Ok(rows) => rows,
+        Err(code) => return Ok(code),
+    };
+    let store = Store::open(&config.data_dir)?;
+    let engine = store.load_engine(config.rules.clone(), Utc::now().date_naive())?;
+    let (ops, report) = match selfgate::import::plan_roster(&config, engine.roster(), &rows, &config.gate.id, Utc::now()) {
+        Ok(x) => x,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            eprintln!("{}: {} error(s); nothing was imported", file.display(), errors.len());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if dry_run {
+        println!("{}: {} rows read; dry run, nothing written:\n{report}", file.display(), rows.len());
+    } else {
+        let mut all = vec![selfgate::daemon::describe_school(&config)];
+        all.extend(ops);
+        store.write_now(&all)?;
+        println!("{}: {} rows imported into {}:\n{report}", file.display(), rows.len(), store.path().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn simulate(config: &std::path::Path, reads: &std::path::Path, roster: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config)?;
+    let text = String::from_utf8(read_file(reads)?).with_context(|| format!("{} is not UTF-8 text", reads.display()))?;
+    let script = match selfgate::simulate::parse_reads(&text, config.rules.timezone) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", reads.display());
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut engine = match roster {
+        Some(path) => {
+            let rows = match roster_rows(path)? {
+                Ok(rows) => rows,
+                Err(code) => return Ok(code),
+            };
+            let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+            match selfgate::import::plan_roster(&config, engine.roster(), &rows, &config.gate.id, Utc::now()) {
+                Ok((ops, _)) => selfgate::import::apply_to_engine(&mut engine, &ops),
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", path.display());
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            engine
+        }
+        None => {
+            let store = Store::open(&config.data_dir)?;
+            let first = script.first().map_or_else(Utc::now, |r| r.at);
+            store.load_engine(config.rules.clone(), first.with_timezone(&config.rules.timezone).date_naive())?
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    selfgate::simulate::simulate(&mut engine, &script, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -110,9 +110,10 @@ impl Roster {
 }
 
 /// How many times each person was served, per school day and service, across all gates.
+/// Keeps the instant of each passage, so that undoing one restores the state exactly.
 #[derive(Clone, Debug, Default)]
 pub struct Served {
-    map: HashMap<(PersonId, NaiveDate, ServiceId), ServedEntry>,
+    map: HashMap<(PersonId, NaiveDate, ServiceId), Vec<DateTime<Utc>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,31 +122,38 @@ pub struct ServedEntry {
     pub last_at: DateTime<Utc>,
 }
 
+fn entry_of(times: &[DateTime<Utc>]) -> Option<ServedEntry> {
+    let last_at = times.iter().max()?;
+    Some(ServedEntry { count: u8::try_from(times.len()).unwrap_or(u8::MAX), last_at: *last_at })
+}
+
 impl Served {
     pub fn get(&self, person: PersonId, day: NaiveDate, service: ServiceId) -> Option<ServedEntry> {
-        self.map.get(&(person, day, service)).copied()
+        self.map.get(&(person, day, service)).and_then(|t| entry_of(t))
     }
+    /// Sets an entry as stored (count and last instant; earlier instants are not kept there).
     pub fn set(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, entry: ServedEntry) {
         if entry.count == 0 {
             self.map.remove(&(person, day, service));
         } else {
-            self.map.insert((person, day, service), entry);
+            self.map.insert((person, day, service), vec![entry.last_at; usize::from(entry.count)]);
         }
     }
     fn add(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, at: DateTime<Utc>) {
-        let e = self
-            .map
-            .entry((person, day, service))
-            .or_insert(ServedEntry { count: 0, last_at: at });
-        e.count = e.count.saturating_add(1);
-        e.last_at = e.last_at.max(at);
+        self.map.entry((person, day, service)).or_default().push(at);
     }
-    fn remove_one(&mut self, person: PersonId, day: NaiveDate, service: ServiceId) {
-        if let Some(e) = self.map.get_mut(&(person, day, service)) {
-            e.count = e.count.saturating_sub(1);
-            if e.count == 0 {
-                self.map.remove(&(person, day, service));
-            }
+    /// Removes the passage at `at` (or, when unknown, the latest one).
+    fn remove_one(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, at: Option<DateTime<Utc>>) {
+        let key = (person, day, service);
+        let Some(times) = self.map.get_mut(&key) else { return };
+        let idx = at
+            .and_then(|at| times.iter().rposition(|t| *t == at))
+            .or_else(|| times.iter().enumerate().max_by_key(|(_, t)| **t).map(|(i, _)| i));
+        if let Some(i) = idx {
+            times.remove(i);
+        }
+        if times.is_empty() {
+            self.map.remove(&key);
         }
     }
     /// Persons served for `service` on `day`, with their entry.
@@ -153,7 +161,7 @@ impl Served {
         self.map
             .iter()
             .filter(move |((_, d, s), _)| *d == day && *s == service)
-            .map(|((p, _, _), e)| (*p, *e))
+            .filter_map(|((p, _, _), t)| entry_of(t).map(|e| (*p, e)))
     }
     /// Forgets the days before `day`: anti-passback only looks at the current day.
     pub fn forget_before(&mut self, day: NaiveDate) {
@@ -438,19 +446,19 @@ impl Engine {
         }
     }
 
-    /// Undoes `apply_passage` (the journal could not record it).
-    pub fn revert_passage(&mut self, p: &Passage) {
+    /// Undoes `apply_passage(p, at)` (the journal could not record it).
+    pub fn revert_passage(&mut self, p: &Passage, at: DateTime<Utc>) {
         if p.verdict != Verdict::Pass {
             return;
         }
         if let (Some(person), Some(service)) = (p.person, p.service) {
-            self.served.remove_one(person, p.day, service);
+            self.served.remove_one(person, p.day, service, Some(at));
             self.roster.add_balance(person, p.charge_cents);
         }
     }
 
     pub fn apply_correction(&mut self, c: &Correction) {
-        self.served.remove_one(c.person, c.day, c.service);
+        self.served.remove_one(c.person, c.day, c.service, None);
         self.roster.add_balance(c.person, c.refund_cents);
     }
 

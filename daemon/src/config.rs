@@ -1,0 +1,748 @@
+//! The configuration file: TOML, every key documented in `config/selfgate.example.toml`.
+//! Read into raw serde structs (unknown keys refused), then validated into typed values; every
+//! error names the key at fault. Loading never panics.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use serde::Deserialize;
+
+use selfgate_rules::model::{
+    parse_euros, Category, Closure, Overdraft, SchoolRules, Service, ServiceId, ServiceSet, Tariff,
+    WeekdaySet,
+};
+
+/// The annotated example shipped in `config/`, printed by `selfgate config-example`.
+pub const EXAMPLE: &str = include_str!("../../config/selfgate.example.toml");
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub school: School,
+    pub rules: SchoolRules,
+    pub data_dir: PathBuf,
+    pub gate: GateConfig,
+    pub kiosk: KioskConfig,
+    pub regimes: RegimeServices,
+}
+
+#[derive(Clone, Debug)]
+pub struct School {
+    pub name: String,
+    pub uai: String,
+    pub year_start: NaiveDate,
+    pub year_end: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct GateConfig {
+    pub id: String,
+    pub pulse_ms: u32,
+    pub readers: Vec<ReaderConfig>,
+    pub turnstile: TurnstileConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReaderConfig {
+    /// One credential per line from a file or named pipe (simulated hardware).
+    Line { name: String, path: PathBuf },
+    /// Fed by the daemon itself (demo).
+    Simulated { name: String },
+}
+
+impl ReaderConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            ReaderConfig::Line { name, .. } | ReaderConfig::Simulated { name } => name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TurnstileConfig {
+    Simulated { pulse_log: Option<PathBuf> },
+}
+
+#[derive(Clone, Debug)]
+pub struct KioskConfig {
+    pub listen: SocketAddr,
+}
+
+/// Which services a régime's forfait pays for (imports map régimes to rights with this).
+#[derive(Clone, Copy, Debug)]
+pub struct RegimeServices {
+    pub dp: ServiceSet,
+    pub interne: ServiceSet,
+}
+
+/// Everything wrong with a configuration file.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    pub file: String,
+    pub errors: Vec<String>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}: {e}", self.file)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+// ---- raw file shape -------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    school: RawSchool,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    gate: RawGate,
+    #[serde(default)]
+    kiosk: RawKiosk,
+    services: Option<Vec<RawService>>,
+    #[serde(default)]
+    closures: Vec<RawClosure>,
+    tariffs: Option<Vec<RawTariff>>,
+    #[serde(default)]
+    regimes: RawRegimes,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSchool {
+    name: String,
+    uai: String,
+    timezone: String,
+    year_start: Option<String>,
+    year_end: Option<String>,
+    ticket_fallback: bool,
+    public_holidays: bool,
+    debounce_ms: u32,
+}
+
+impl Default for RawSchool {
+    fn default() -> Self {
+        RawSchool {
+            name: "Établissement".into(),
+            uai: String::new(),
+            timezone: "Europe/Paris".into(),
+            year_start: None,
+            year_end: None,
+            ticket_fallback: true,
+            public_holidays: true,
+            debounce_ms: 2000,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStore {
+    data_dir: String,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore { data_dir: "/var/lib/selfgate".into() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawGate {
+    id: String,
+    pulse_ms: u32,
+    readers: Vec<RawReader>,
+    turnstile: RawTurnstile,
+}
+
+impl Default for RawGate {
+    fn default() -> Self {
+        RawGate { id: "ligne-1".into(), pulse_ms: 300, readers: Vec::new(), turnstile: RawTurnstile::default() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReader {
+    name: Option<String>,
+    kind: String,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTurnstile {
+    #[serde(default = "simulated")]
+    kind: String,
+    pulse_log: Option<String>,
+}
+
+fn simulated() -> String {
+    "simulated".into()
+}
+
+impl Default for RawTurnstile {
+    fn default() -> Self {
+        RawTurnstile { kind: simulated(), pulse_log: None }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawKiosk {
+    listen: String,
+}
+
+impl Default for RawKiosk {
+    fn default() -> Self {
+        RawKiosk { listen: "127.0.0.1:8080".into() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    code: String,
+    label: Option<String>,
+    start: String,
+    end: String,
+    #[serde(default = "school_week")]
+    days: String,
+    #[serde(default)]
+    gates: Vec<String>,
+}
+
+fn school_week() -> String {
+    "lun mar mer jeu ven".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClosure {
+    label: String,
+    from: String,
+    to: Option<String>,
+    #[serde(default)]
+    services: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTariff {
+    category: String,
+    price: String,
+    #[serde(default)]
+    service_prices: std::collections::BTreeMap<String, String>,
+    overdraft: Option<String>,
+    overdraft_meals: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegimes {
+    #[serde(default = "dp_services")]
+    dp_services: Vec<String>,
+    #[serde(default = "interne_services")]
+    interne_services: Vec<String>,
+}
+
+fn dp_services() -> Vec<String> {
+    vec!["dejeuner".into()]
+}
+fn interne_services() -> Vec<String> {
+    vec!["petit_dejeuner".into(), "dejeuner".into(), "diner".into()]
+}
+
+impl Default for RawRegimes {
+    fn default() -> Self {
+        RawRegimes { dp_services: dp_services(), interne_services: interne_services() }
+    }
+}
+
+// ---- loading --------------------------------------------------------------------------------
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors { file: file.clone(), errors: vec![format!("cannot read: {e}")] })?;
+        Config::parse(&text, &file)
+    }
+
+    /// Validates configuration text; `file` names it in messages. Relative paths in the file
+    /// are kept as written.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigErrors {
+            file: file.to_owned(),
+            errors: vec![toml_message(&e, text)],
+        })?;
+        let mut v = Validator { errors: Vec::new() };
+        let config = v.config(raw);
+        match config {
+            Some(c) if v.errors.is_empty() => Ok(c),
+            _ => Err(ConfigErrors { file: file.to_owned(), errors: v.errors }),
+        }
+    }
+
+    /// The defaults, as a file with no keys gives them.
+    pub fn defaults() -> Config {
+        match Config::parse("", "(defaults)") {
+            Ok(c) => c,
+            Err(e) => unreachable_defaults(&e),
+        }
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_defaults(e: &ConfigErrors) -> ! {
+    // The empty file is valid by construction; a test keeps it so.
+    panic!("built-in defaults are invalid: {e}")
+}
+
+fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message().trim().to_owned();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let key = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line} (`{key}`): {msg}")
+        }
+        None => msg,
+    }
+}
+
+struct Validator {
+    errors: Vec<String>,
+}
+
+impl Validator {
+    fn err(&mut self, key: &str, msg: impl fmt::Display) {
+        self.errors.push(format!("{key}: {msg}"));
+    }
+
+    fn date(&mut self, key: &str, s: &str) -> Option<NaiveDate> {
+        match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.err(key, format!("`{s}` is not a date (expected YYYY-MM-DD)"));
+                None
+            }
+        }
+    }
+
+    fn time(&mut self, key: &str, s: &str) -> Option<NaiveTime> {
+        match NaiveTime::parse_from_str(s.trim(), "%H:%M") {
+            Ok(t) => Some(t),
+            Err(_) => {
+                self.err(key, format!("`{s}` is not a time (expected HH:MM, 24-hour)"));
+                None
+            }
+        }
+    }
+
+    fn euros(&mut self, key: &str, s: &str) -> Option<i64> {
+        match parse_euros(s) {
+            Ok(c) if c >= 0 => Some(c),
+            Ok(_) => {
+                self.err(key, "must not be negative");
+                None
+            }
+            Err(e) => {
+                self.err(key, e);
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, raw: RawConfig) -> Option<Config> {
+        let timezone = match raw.school.timezone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.err("school.timezone", format!("`{}` is not a time zone name such as Europe/Paris", raw.school.timezone));
+                None
+            }
+        };
+        let (default_start, default_end) = default_school_year(chrono::Utc::now().date_naive());
+        let year_start = match &raw.school.year_start {
+            Some(s) => self.date("school.year_start", s),
+            None => Some(default_start),
+        };
+        let year_end = match &raw.school.year_end {
+            Some(s) => self.date("school.year_end", s),
+            None => Some(default_end),
+        };
+        if let (Some(a), Some(b)) = (year_start, year_end) {
+            if b < a {
+                self.err("school.year_end", "is before school.year_start");
+            }
+        }
+        if !raw.school.uai.is_empty() && !is_uai(&raw.school.uai) {
+            self.err("school.uai", format!("`{}` is not a UAI (7 digits and a letter, e.g. 0999999X)", raw.school.uai));
+        }
+        if raw.school.debounce_ms > 60_000 {
+            self.err("school.debounce_ms", "must be at most 60000 (one minute)");
+        }
+
+        let services = self.services(raw.services);
+        let by_code = |code: &str| services.iter().find(|s| s.code == code).map(|s| s.id);
+
+        let mut closures = Vec::new();
+        for (i, c) in raw.closures.iter().enumerate() {
+            let key = format!("closures[{i}]");
+            let from = self.date(&format!("{key}.from"), &c.from);
+            let to = match &c.to {
+                Some(t) => self.date(&format!("{key}.to"), t),
+                None => from,
+            };
+            let mut set = if c.services.is_empty() { ServiceSet::ALL } else { ServiceSet::EMPTY };
+            for code in &c.services {
+                match by_code(code) {
+                    Some(id) => set = set.with(id),
+                    None => self.err(&format!("{key}.services"), format!("no service has code `{code}`")),
+                }
+            }
+            if let (Some(from), Some(to)) = (from, to) {
+                if to < from {
+                    self.err(&format!("{key}.to"), "is before from");
+                }
+                closures.push(Closure { label: c.label.clone(), from, to, services: set });
+            }
+        }
+        if raw.school.public_holidays {
+            if let (Some(a), Some(b)) = (year_start, year_end) {
+                closures.extend(french_public_holidays(a, b));
+            }
+        }
+
+        let tariffs = self.tariffs(raw.tariffs, &services);
+
+        let mut regime = |key: &str, codes: &[String]| {
+            let mut set = ServiceSet::EMPTY;
+            for code in codes {
+                match by_code(code) {
+                    Some(id) => set = set.with(id),
+                    None => self.err(key, format!("no service has code `{code}`")),
+                }
+            }
+            set
+        };
+        let regimes = RegimeServices {
+            dp: regime("regimes.dp_services", &raw.regimes.dp_services),
+            interne: regime("regimes.interne_services", &raw.regimes.interne_services),
+        };
+
+        let gate = self.gate(raw.gate);
+        let listen = match raw.kiosk.listen.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err("kiosk.listen", format!("`{}` is not an address such as 127.0.0.1:8080", raw.kiosk.listen));
+                None
+            }
+        };
+        if raw.store.data_dir.trim().is_empty() {
+            self.err("store.data_dir", "must not be empty");
+        }
+
+        let rules = SchoolRules {
+            timezone: timezone?,
+            services,
+            closures,
+            tariffs,
+            ticket_fallback: raw.school.ticket_fallback,
+            debounce_ms: raw.school.debounce_ms,
+        };
+        Some(Config {
+            school: School {
+                name: raw.school.name,
+                uai: raw.school.uai,
+                year_start: year_start?,
+                year_end: year_end?,
+            },
+            rules,
+            data_dir: PathBuf::from(raw.store.data_dir),
+            gate: gate?,
+            kiosk: KioskConfig { listen: listen? },
+            regimes,
+        })
+    }
+
+    fn services(&mut self, raw: Option<Vec<RawService>>) -> Vec<Service> {
+        let raw = raw.unwrap_or_else(|| {
+            vec![
+                RawService { code: "petit_dejeuner".into(), label: Some("Petit-déjeuner".into()), start: "07:00".into(), end: "08:15".into(), days: school_week(), gates: vec![] },
+                RawService { code: "dejeuner".into(), label: Some("Déjeuner".into()), start: "11:15".into(), end: "13:45".into(), days: school_week(), gates: vec![] },
+                RawService { code: "diner".into(), label: Some("Dîner".into()), start: "18:45".into(), end: "19:45".into(), days: "lun mar mer jeu".into(), gates: vec![] },
+            ]
+        });
+        if raw.len() > ServiceSet::CAPACITY {
+            self.err("services", format!("at most {} services", ServiceSet::CAPACITY));
+        }
+        let mut out: Vec<Service> = Vec::new();
+        for (i, s) in raw.into_iter().take(ServiceSet::CAPACITY).enumerate() {
+            let key = format!("services[{i}]");
+            if s.code.is_empty() || !s.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                self.err(&format!("{key}.code"), format!("`{}` must be lower-case letters, digits and _", s.code));
+            }
+            if out.iter().any(|o| o.code == s.code) {
+                self.err(&format!("{key}.code"), format!("`{}` is used twice", s.code));
+            }
+            let start = self.time(&format!("{key}.start"), &s.start);
+            let end = self.time(&format!("{key}.end"), &s.end);
+            let weekdays = match s.days.parse::<WeekdaySet>() {
+                Ok(w) => w,
+                Err(e) => {
+                    self.err(&format!("{key}.days"), e);
+                    WeekdaySet::EMPTY
+                }
+            };
+            let (Some(start), Some(end)) = (start, end) else { continue };
+            if end <= start {
+                self.err(&format!("{key}.end"), "must be after start");
+                continue;
+            }
+            let id = ServiceId(u8::try_from(i).unwrap_or(u8::MAX));
+            let service = Service {
+                id,
+                label: s.label.unwrap_or_else(|| s.code.clone()),
+                code: s.code,
+                start,
+                end,
+                weekdays,
+                gates: s.gates,
+            };
+            for o in &out {
+                let shares_gate = o.gates.is_empty() || service.gates.is_empty() || o.gates.iter().any(|g| service.gates.contains(g));
+                let shares_day = o.weekdays.bits() & service.weekdays.bits() != 0;
+                if shares_gate && shares_day && service.start < o.end && o.start < service.end {
+                    self.err(&format!("{key}"), format!("`{}` overlaps `{}` on the same days and gates", service.code, o.code));
+                }
+            }
+            out.push(service);
+        }
+        out
+    }
+
+    fn tariffs(&mut self, raw: Option<Vec<RawTariff>>, services: &[Service]) -> Vec<Tariff> {
+        let Some(raw) = raw else {
+            return vec![
+                Tariff { category: Category::Eleve, price_cents: 390, service_prices: vec![], overdraft: Overdraft::Meals(2) },
+                Tariff { category: Category::Commensal, price_cents: 520, service_prices: vec![], overdraft: Overdraft::Cents(0) },
+                Tariff { category: Category::Hote, price_cents: 700, service_prices: vec![], overdraft: Overdraft::Cents(0) },
+            ];
+        };
+        let mut out: Vec<Tariff> = Vec::new();
+        for (i, t) in raw.iter().enumerate() {
+            let key = format!("tariffs[{i}]");
+            let category = match t.category.parse::<Category>() {
+                Ok(c) => c,
+                Err(e) => {
+                    self.err(&format!("{key}.category"), e);
+                    continue;
+                }
+            };
+            if out.iter().any(|o| o.category == category) {
+                self.err(&format!("{key}.category"), format!("`{}` has two tariffs", category.code()));
+            }
+            let price = self.euros(&format!("{key}.price"), &t.price).unwrap_or(0);
+            let mut service_prices = Vec::new();
+            for (code, p) in &t.service_prices {
+                let k = format!("{key}.service_prices.{code}");
+                match services.iter().find(|s| &s.code == code) {
+                    Some(s) => {
+                        if let Some(c) = self.euros(&k, p) {
+                            service_prices.push((s.id, c));
+                        }
+                    }
+                    None => self.err(&k, format!("no service has code `{code}`")),
+                }
+            }
+            let overdraft = match (&t.overdraft, t.overdraft_meals) {
+                (Some(_), Some(_)) => {
+                    self.err(&format!("{key}.overdraft"), "give overdraft or overdraft_meals, not both");
+                    Overdraft::Cents(0)
+                }
+                (Some(a), None) => Overdraft::Cents(self.euros(&format!("{key}.overdraft"), a).unwrap_or(0)),
+                (None, Some(n)) => Overdraft::Meals(n),
+                (None, None) => Overdraft::Cents(0),
+            };
+            out.push(Tariff { category, price_cents: price, service_prices, overdraft });
+        }
+        out
+    }
+
+    fn gate(&mut self, raw: RawGate) -> Option<GateConfig> {
+        if raw.id.is_empty() || raw.id.len() > 32 || !raw.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.err("gate.id", format!("`{}` must be 1-32 letters, digits, - or _", raw.id));
+        }
+        if !(50..=5000).contains(&raw.pulse_ms) {
+            self.err("gate.pulse_ms", format!("{} is outside 50..=5000 ms", raw.pulse_ms));
+        }
+        let mut readers = Vec::new();
+        for (i, r) in raw.readers.into_iter().enumerate() {
+            let key = format!("gate.readers[{i}]");
+            let name = r.name.unwrap_or_else(|| format!("lecteur-{}", i + 1));
+            match (r.kind.as_str(), r.path) {
+                ("line", Some(path)) => readers.push(ReaderConfig::Line { name, path: PathBuf::from(path) }),
+                ("line", None) => self.err(&format!("{key}.path"), "a `line` reader needs a path (a file or named pipe)"),
+                ("simulated", _) => readers.push(ReaderConfig::Simulated { name }),
+                (other, _) => self.err(&format!("{key}.kind"), format!("`{other}` is not a reader kind (line, simulated)")),
+            }
+        }
+        let turnstile = match raw.turnstile.kind.as_str() {
+            "simulated" => TurnstileConfig::Simulated { pulse_log: raw.turnstile.pulse_log.map(PathBuf::from) },
+            other => {
+                self.err("gate.turnstile.kind", format!("`{other}` is not a turnstile kind (simulated)"));
+                return None;
+            }
+        };
+        Some(GateConfig { id: raw.id, pulse_ms: raw.pulse_ms, readers, turnstile })
+    }
+}
+
+fn is_uai(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 8 && b[..7].iter().all(u8::is_ascii_digit) && b[7].is_ascii_alphabetic()
+}
+
+/// The school year containing `today`: 1 September to 6 July.
+pub fn default_school_year(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let y = if today.month() >= 8 { today.year() } else { today.year() - 1 };
+    let start = NaiveDate::from_ymd_opt(y, 9, 1).unwrap_or(today);
+    let end = NaiveDate::from_ymd_opt(y + 1, 7, 6).unwrap_or(today);
+    (start, end)
+}
+
+/// French public holidays (jours fériés) between two dates, as whole-day closures.
+pub fn french_public_holidays(from: NaiveDate, to: NaiveDate) -> Vec<Closure> {
+    let mut out = Vec::new();
+    for year in from.year()..=to.year() {
+        let easter = easter_sunday(year);
+        let fixed = [
+            (1, 1, "Jour de l'an"),
+            (5, 1, "Fête du Travail"),
+            (5, 8, "Victoire 1945"),
+            (7, 14, "Fête nationale"),
+            (8, 15, "Assomption"),
+            (11, 1, "Toussaint"),
+            (11, 11, "Armistice 1918"),
+            (12, 25, "Noël"),
+        ];
+        let mut days: Vec<(NaiveDate, &str)> = fixed
+            .iter()
+            .filter_map(|(m, d, l)| NaiveDate::from_ymd_opt(year, *m, *d).map(|x| (x, *l)))
+            .collect();
+        if let Some(e) = easter {
+            for (offset, label) in [(1, "Lundi de Pâques"), (39, "Ascension"), (50, "Lundi de Pentecôte")] {
+                days.push((e + chrono::Days::new(offset), label));
+            }
+        }
+        for (d, label) in days {
+            if from <= d && d <= to {
+                out.push(Closure { label: label.to_owned(), from: d, to: d, services: ServiceSet::ALL });
+            }
+        }
+    }
+    out.sort_by_key(|c| c.from);
+    out
+}
+
+/// Easter Sunday (anonymous Gregorian algorithm).
+fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let b = year / 100;
+    let c = year % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    let date = NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)?;
+    debug_assert_eq!(date.weekday(), Weekday::Sun);
+    Some(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Config::parse(text, "t.toml") {
+            Ok(_) => vec![],
+            Err(e) => e.errors,
+        }
+    }
+
+    #[test]
+    fn empty_file_gives_the_documented_defaults() {
+        let c = Config::defaults();
+        assert_eq!(c.rules.timezone, chrono_tz::Europe::Paris);
+        let windows: Vec<String> = c.rules.services.iter().map(|s| format!("{} {}-{}", s.code, s.start.format("%H:%M"), s.end.format("%H:%M"))).collect();
+        assert_eq!(windows, ["petit_dejeuner 07:00-08:15", "dejeuner 11:15-13:45", "diner 18:45-19:45"]);
+        assert_eq!(c.gate.pulse_ms, 300);
+        assert_eq!(c.rules.debounce_ms, 2000);
+        assert_eq!(c.kiosk.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let c = Config::parse(EXAMPLE, "selfgate.example.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.rules.closures.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let e = errors("[school]\nname = \"x\"\ncolour = \"blue\"\n");
+        assert_eq!(e.len(), 1);
+        assert!(e[0].contains("line 3") && e[0].contains("colour"), "{e:?}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = errors(
+            "[school]\ntimezone = \"Mars/Olympus\"\nuai = \"123\"\n[[services]]\ncode = \"dejeuner\"\nstart = \"25:00\"\nend = \"13:45\"\n[kiosk]\nlisten = \"nowhere\"\n[gate]\npulse_ms = 10\n",
+        );
+        for key in ["school.timezone", "school.uai", "services[0].start", "kiosk.listen", "gate.pulse_ms"] {
+            assert!(e.iter().any(|m| m.starts_with(key)), "no error for {key}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn overlapping_services_and_unknown_service_codes_are_refused() {
+        let e = errors("[[services]]\ncode = \"a\"\nstart = \"11:00\"\nend = \"12:00\"\n[[services]]\ncode = \"b\"\nstart = \"11:30\"\nend = \"12:30\"\n[[closures]]\nlabel = \"x\"\nfrom = \"2026-01-01\"\nservices = [\"zzz\"]\n");
+        assert!(e.iter().any(|m| m.starts_with("services[1]") && m.contains("overlaps")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("closures[0].services")), "{e:?}");
+    }
+
+    #[test]
+    fn public_holidays_follow_easter() {
+        let h = french_public_holidays(
+            NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2027, 7, 6).unwrap(),
+        );
+        let find = |label: &str| h.iter().find(|c| c.label == label).map(|c| c.from.to_string());
+        assert_eq!(find("Lundi de Pâques").as_deref(), Some("2027-03-29"));
+        assert_eq!(find("Ascension").as_deref(), Some("2027-05-06"));
+        assert_eq!(find("Armistice 1918").as_deref(), Some("2026-11-11"));
+        assert!(find("Fête nationale").is_none(), "after the year's end");
+    }
+}

@@ -1,0 +1,416 @@
+//! The gate at work: reads come in from the readers, the engine decides, the writer commits,
+//! and only then the turnstile is pulsed (commit before open).
+//!
+//! ```text
+//! readers ──ReaderEvent──▶ decision loop ──enqueue──▶ writer thread (group commit)
+//!                              │ (decide + apply in memory)          │ ack
+//!                              └──────────▶ post-commit task ◀───────┘
+//!                                           publish to kiosk, then pulse on a pass
+//! ```
+//!
+//! Decisions are taken one at a time, each seeing the effects of the ones before (applied in
+//! memory before the commit), so two quick reads of one pupil on two readers cannot both pass.
+//! If the commit fails, the effect is reverted and the pupil is refused ("not recorded"):
+//! nobody goes through unrecorded.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::mpsc;
+
+use selfgate_hardware::{Reader, ReaderEvent, Turnstile, TurnstileInput};
+use selfgate_kiosk::{FeedItem, KioskSource, Summary};
+use selfgate_rules::journal::{Alarm, AlarmKind, Event, EventKind, Passage, Reason, Verdict};
+use selfgate_rules::model::{format_euros, PersonId, ServiceId};
+use selfgate_rules::{Engine, ManualRefusal};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{Pending, WriteOp, WriteOutcome, Writer};
+
+/// State shared by the decision loop, the kiosk and the demo.
+pub struct Shared {
+    pub config: Config,
+    pub engine: RwLock<Engine>,
+    pub clock: Arc<dyn Clock>,
+    recent: Mutex<VecDeque<FeedItem>>,
+    denied: Mutex<HashMap<(NaiveDate, ServiceId, Reason), u64>>,
+    readers: Mutex<HashMap<String, bool>>,
+    updated: Mutex<DateTime<Utc>>,
+    emergency: AtomicBool,
+    store_ok: AtomicBool,
+    /// Passages committed since start, and reads merged by the debounce.
+    pub counters: Counters,
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub passes: std::sync::atomic::AtomicU64,
+    pub denials: std::sync::atomic::AtomicU64,
+    pub repeats: std::sync::atomic::AtomicU64,
+    pub not_recorded: std::sync::atomic::AtomicU64,
+}
+
+const FEED_LEN: usize = 200;
+
+impl Shared {
+    pub fn new(config: Config, engine: Engine, clock: Arc<dyn Clock>) -> Arc<Shared> {
+        let now = clock.now();
+        Arc::new(Shared {
+            config,
+            engine: RwLock::new(engine),
+            clock,
+            recent: Mutex::new(VecDeque::new()),
+            denied: Mutex::new(HashMap::new()),
+            readers: Mutex::new(HashMap::new()),
+            updated: Mutex::new(now),
+            emergency: AtomicBool::new(false),
+            store_ok: AtomicBool::new(true),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn engine(&self) -> std::sync::RwLockReadGuard<'_, Engine> {
+        self.engine.read().unwrap_or_else(PoisonError::into_inner)
+    }
+    fn engine_mut(&self) -> std::sync::RwLockWriteGuard<'_, Engine> {
+        self.engine.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Denials by reason for a service of a day.
+    pub fn denied_on(&self, day: NaiveDate, service: ServiceId) -> Vec<(Reason, u64)> {
+        let d = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(Reason, u64)> = Reason::ALL
+            .into_iter()
+            .filter_map(|r| d.get(&(day, service, r)).map(|n| (r, *n)))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out
+    }
+
+    /// The staff's words for a passage: "Déjà passé à 12:04", "Solde insuffisant : −3,20 €".
+    pub fn label(&self, p: &Passage) -> String {
+        let tz = self.config.rules.timezone;
+        match p.reason {
+            Reason::AlreadyServed => match p.previous_at {
+                Some(t) => format!("Déjà passé à {}", t.with_timezone(&tz).format("%H:%M")),
+                None => "Déjà passé".into(),
+            },
+            Reason::InsufficientBalance => match p.balance_after_cents {
+                Some(b) => format!("Solde insuffisant : {}", format_euros(b)),
+                None => "Solde insuffisant".into(),
+            },
+            Reason::Ticket => match p.balance_after_cents {
+                Some(b) => format!("Ticket, solde {}", format_euros(b)),
+                None => "Ticket".into(),
+            },
+            Reason::Manual => format!(
+                "Admis par {} : {}",
+                p.by.as_deref().unwrap_or("?"),
+                p.note.as_deref().unwrap_or("")
+            ),
+            r => r.label_fr().to_owned(),
+        }
+    }
+
+    fn feed_item(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) -> FeedItem {
+        let engine = self.engine();
+        let person = p.person.and_then(|id| engine.roster().person(id));
+        FeedItem {
+            gate: gate.to_owned(),
+            seq,
+            time: at.with_timezone(&self.config.rules.timezone).format("%H:%M:%S").to_string(),
+            name: person.map_or_else(
+                || format!("Badge {}", p.credential.as_deref().unwrap_or("?")),
+                |x| x.display_name(),
+            ),
+            class: person.map(|x| x.class.clone()).unwrap_or_default(),
+            pass: p.verdict == Verdict::Pass,
+            reason: p.reason.code().to_owned(),
+            label: self.label(p),
+        }
+    }
+
+    fn publish(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) {
+        let item = self.feed_item(gate, seq, at, p);
+        {
+            let mut r = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            r.push_front(item);
+            r.truncate(FEED_LEN);
+        }
+        if p.verdict == Verdict::Deny {
+            if let Some(service) = p.service {
+                *self
+                    .denied
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry((p.day, service, p.reason))
+                    .or_default() += 1;
+            }
+        }
+        *self.updated.lock().unwrap_or_else(PoisonError::into_inner) = Utc::now();
+    }
+
+    /// Persons whose forfait covers `service` on `day` and who are not blocked.
+    pub fn expected(&self, day: NaiveDate, service: ServiceId) -> u64 {
+        let engine = self.engine();
+        let roster = engine.roster();
+        roster
+            .persons()
+            .filter(|p| p.forfait_covers(day, service))
+            .filter(|p| !roster.oppositions_of(p.id).iter().any(|o| o.effective(day, service)))
+            .count() as u64
+    }
+}
+
+impl KioskSource for Shared {
+    fn summary(&self) -> Summary {
+        let now = self.clock.now();
+        let tz = self.config.rules.timezone;
+        let (service, day) = {
+            let engine = self.engine();
+            (engine.open_service(&self.config.gate.id, now), engine.local(now).0)
+        };
+        let mut s = Summary {
+            school: self.config.school.name.clone(),
+            gate: self.config.gate.id.clone(),
+            now: now.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string(),
+            emergency: self.emergency.load(Ordering::Relaxed),
+            ..Summary::default()
+        };
+        if let Some(id) = service {
+            s.service = self.config.rules.service(id).map(|x| x.label.clone());
+            s.expected = self.expected(day, id);
+            s.served = self.engine().served().on(day, id).count() as u64;
+            s.denied = self
+                .denied_on(day, id)
+                .into_iter()
+                .map(|(r, n)| (r.code().to_owned(), r.label_fr().to_owned(), n))
+                .collect();
+        }
+        s
+    }
+    fn recent(&self, limit: usize) -> Vec<FeedItem> {
+        let r = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        r.iter().take(limit).cloned().collect()
+    }
+    fn health(&self) -> serde_json::Value {
+        let readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let store_ok = self.store_ok.load(Ordering::Relaxed);
+        let readers_ok = readers.values().all(|ok| *ok);
+        serde_json::json!({
+            "status": if store_ok && readers_ok { "ok" } else { "degraded" },
+            "gate": self.config.gate.id,
+            "store": if store_ok { "ok" } else { "failing" },
+            "readers": readers,
+            "emergency": self.emergency.load(Ordering::Relaxed),
+            "sync": "standalone",
+            "persons": self.engine().roster().len(),
+        })
+    }
+    fn updated(&self) -> DateTime<Utc> {
+        *self.updated.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The hardware a gate drives, handed to [`run`].
+pub struct Hardware {
+    pub readers: Vec<Box<dyn Reader>>,
+    pub turnstile: Arc<dyn Turnstile>,
+}
+
+struct PostCommit {
+    passage: Passage,
+    at: DateTime<Utc>,
+    pending: Pending,
+}
+
+/// Submits passages and alarms for this gate; used by the decision loop and by staff actions.
+#[derive(Clone)]
+pub struct GateHandle {
+    shared: Arc<Shared>,
+    writer: Writer,
+    post: mpsc::Sender<PostCommit>,
+}
+
+impl GateHandle {
+    fn gate(&self) -> &str {
+        &self.shared.config.gate.id
+    }
+
+    /// A credential read now: debounce, decide, apply, queue for commit and pulse.
+    pub async fn read(&self, credential: &str) {
+        let at = self.shared.clock.now();
+        let passage = {
+            let mut e = self.shared.engine_mut();
+            if e.is_repeat(self.gate(), credential, at) {
+                e.note_seen(self.gate(), credential, at);
+                self.shared.counters.repeats.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            e.note_seen(self.gate(), credential, at);
+            let p = e.decide(self.gate(), credential, at);
+            e.apply_passage(&p, at);
+            p
+        };
+        self.record(passage, at).await;
+    }
+
+    /// Admits a person by hand (forgotten badge), journaled with who and why.
+    pub async fn admit(&self, person: PersonId, by: &str, note: &str) -> Result<(), ManualRefusal> {
+        let at = self.shared.clock.now();
+        let passage = {
+            let mut e = self.shared.engine_mut();
+            let p = e.admit_manual(self.gate(), person, at, by, note)?;
+            e.apply_passage(&p, at);
+            p
+        };
+        self.record(passage, at).await;
+        Ok(())
+    }
+
+    async fn record(&self, passage: Passage, at: DateTime<Utc>) {
+        let pending = self
+            .writer
+            .enqueue(vec![WriteOp::Append { gate: self.gate().to_owned(), at, kind: EventKind::Passage(passage.clone()) }])
+            .await;
+        if let Err(mpsc::error::SendError(pc)) = self.post.send(PostCommit { passage, at, pending }).await {
+            // The post-commit task has stopped (shutting down): wait for the commit here so
+            // that the in-memory state stays true, but open nothing.
+            if pc.pending.committed().await.is_err() {
+                self.shared.engine_mut().revert_passage(&pc.passage, pc.at);
+            }
+        }
+    }
+
+    async fn alarm(&self, kind: AlarmKind, detail: &str) {
+        let at = self.shared.clock.now();
+        let op = WriteOp::Append { gate: self.gate().to_owned(), at, kind: EventKind::Alarm(Alarm { kind, detail: detail.to_owned() }) };
+        if let Err(e) = self.writer.submit(vec![op]).await {
+            tracing::error!("cannot journal alarm {kind:?}: {e}");
+        }
+    }
+}
+
+/// A gate ready to run: the handle (for staff actions) and the queue of passages waiting for
+/// their commit.
+pub struct Gate {
+    handle: GateHandle,
+    post_rx: mpsc::Receiver<PostCommit>,
+}
+
+impl Gate {
+    pub fn new(shared: Arc<Shared>, writer: Writer) -> Gate {
+        let (post, post_rx) = mpsc::channel::<PostCommit>(4096);
+        Gate { handle: GateHandle { shared, writer, post }, post_rx }
+    }
+
+    pub fn handle(&self) -> GateHandle {
+        self.handle.clone()
+    }
+
+    /// Runs the gate until `shutdown` completes; then drains what was queued (commits and their
+    /// pulses) and returns.
+    pub async fn run(self, hw: Hardware, shutdown: impl Future<Output = ()>) {
+        let Gate { handle, post_rx } = self;
+        let shared = handle.shared.clone();
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let post = tokio::spawn(post_commit(shared.clone(), hw.turnstile.clone(), post_rx, stop.clone()));
+
+        let (tx, mut reads) = mpsc::channel::<ReaderEvent>(1024);
+        let mut reader_tasks = Vec::new();
+        for reader in hw.readers {
+            let name = reader.name().to_owned();
+            shared.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), true);
+            let tx = tx.clone();
+            let sh = shared.clone();
+            reader_tasks.push(tokio::spawn(async move {
+                if let Err(e) = reader.run(tx).await {
+                    tracing::error!("reader {name} stopped: {e}");
+                    sh.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(name, false);
+                }
+            }));
+        }
+        drop(tx);
+        let (in_tx, mut inputs) = mpsc::channel::<TurnstileInput>(16);
+        hw.turnstile.watch_inputs(in_tx);
+
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(input) = inputs.recv() => match input {
+                    TurnstileInput::EmergencyOn => {
+                        shared.emergency.store(true, Ordering::Relaxed);
+                        handle.alarm(AlarmKind::EmergencyOn, "entrée d'urgence active").await;
+                    }
+                    TurnstileInput::EmergencyOff => {
+                        shared.emergency.store(false, Ordering::Relaxed);
+                        handle.alarm(AlarmKind::EmergencyOff, "entrée d'urgence relâchée").await;
+                    }
+                    TurnstileInput::PassageDone => {}
+                },
+                Some(ev) = reads.recv() => match ev {
+                    ReaderEvent::Credential { credential, .. } => handle.read(&credential).await,
+                    ReaderEvent::Status { reader, online } => {
+                        shared.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(reader, online);
+                    }
+                },
+            }
+        }
+        for t in reader_tasks {
+            t.abort();
+        }
+        stop.notify_one();
+        let _ = post.await;
+    }
+}
+
+async fn post_commit(shared: Arc<Shared>, turnstile: Arc<dyn Turnstile>, mut rx: mpsc::Receiver<PostCommit>, stop: Arc<tokio::sync::Notify>) {
+    let pulse_ms = shared.config.gate.pulse_ms;
+    loop {
+        let next = tokio::select! {
+            biased;
+            next = rx.recv() => next,
+            () = stop.notified() => {
+                // Take nothing new; finish what is queued.
+                rx.close();
+                rx.recv().await
+            }
+        };
+        let Some(PostCommit { passage, at, pending }) = next else { break };
+        match pending.committed().await {
+            Ok(outcomes) => {
+                shared.store_ok.store(true, Ordering::Relaxed);
+                let event: Option<&Event> = outcomes.iter().find_map(|o| match o {
+                    WriteOutcome::Appended(e) => Some(e),
+                    WriteOutcome::Done => None,
+                });
+                let (gate, seq) = event.map_or((shared.config.gate.id.clone(), 0), |e| (e.gate.clone(), e.seq));
+                shared.publish(&gate, Some(seq), at, &passage);
+                if passage.verdict == Verdict::Pass {
+                    shared.counters.passes.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = turnstile.pulse(&format!("{gate}/{seq}"), pulse_ms).await {
+                        tracing::error!("turnstile pulse failed for {gate}/{seq}: {e}");
+                    }
+                } else {
+                    shared.counters.denials.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                tracing::error!("passage not recorded, refused: {e}");
+                shared.store_ok.store(false, Ordering::Relaxed);
+                shared.counters.not_recorded.fetch_add(1, Ordering::Relaxed);
+                shared.engine_mut().revert_passage(&passage, at);
+                let mut refused = passage.clone();
+                refused.verdict = Verdict::Deny;
+                refused.reason = Reason::NotRecorded;
+                shared.publish(&shared.config.gate.id, None, at, &refused);
+            }
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The store: one redb file holding the roster, balances, the anti-passback state of recent days
+//! and the append-only journal. Only the writer thread ([`Writer`]) writes; it commits requests
+//! in groups and acknowledges each sender after the commit is durable. The gate pulses the
+//! turnstile only after that acknowledgement (commit before open).
+//!
+//! Tables (keys → values, values are postcard with a version byte):
+//! - `meta`: `&str` → bytes (schema version, demo clock…)
+//! - `persons`: person id → `Person`; `balances`: person id → cents
+//! - `credentials`: badge number → `Credential`; `oppositions`: id → `Opposition`
+//! - `journal`: (gate, seq) → `Event`; `seqs`: gate → last seq
+//! - `served`: (day, service, person) → (count, last passage µs): anti-passback, written in
+//!   the same transaction as the passage so a restart finds it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
+
+use selfgate_rules::journal::{Event, EventKind, Verdict};
+use selfgate_rules::model::{Credential, Opposition, Person, PersonId, SchoolRules, ServiceId};
+use selfgate_rules::{Engine, Roster, Served, ServedEntry};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const PERSONS: TableDefinition<u32, &[u8]> = TableDefinition::new("persons");
+const BALANCES: TableDefinition<u32, i64> = TableDefinition::new("balances");
+const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials");
+const OPPOSITIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("oppositions");
+const JOURNAL: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("journal");
+const SEQS: TableDefinition<&str, u64> = TableDefinition::new("seqs");
+const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new("served");
+
+const SCHEMA_VERSION: u8 = 1;
+const RECORD_VERSION: u8 = 1;
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "selfgate.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("the database {path} is in use by another selfgate process (stop the daemon first)")]
+    InUse { path: PathBuf },
+    #[error("database {path}: {source}")]
+    Open { path: PathBuf, source: redb::DatabaseError },
+    #[error("database: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("database record `{what}` cannot be read: {message}")]
+    Corrupt { what: String, message: String },
+    #[error("the database was written by a newer selfgate (schema {0})")]
+    Schema(u8),
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+macro_rules! redb_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Redb(e.into()) }
+        }
+    )*};
+}
+redb_from!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![RECORD_VERSION];
+    // Serialising plain data into a Vec cannot fail.
+    out.extend(postcard::to_stdvec(value).unwrap_or_default());
+    out
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, rest)) => postcard::from_bytes(rest)
+            .map_err(|e| StoreError::Corrupt { what: what.to_owned(), message: e.to_string() }),
+        Some((v, _)) => Err(StoreError::Corrupt { what: what.to_owned(), message: format!("unknown record version {v}") }),
+        None => Err(StoreError::Corrupt { what: what.to_owned(), message: "empty record".into() }),
+    }
+}
+
+fn day_key(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+/// A change for the writer. Several ops submitted together commit together or not at all.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    /// Appends a journal event for `gate`; the writer numbers it. Passages, corrections and
+    /// credits update balances and the anti-passback state in the same transaction.
+    Append { gate: String, at: DateTime<Utc>, kind: EventKind },
+    PutPerson(Person),
+    PutCredential(Credential),
+    PutOpposition(Opposition),
+    SetMeta { key: String, value: Vec<u8> },
+}
+
+#[derive(Clone, Debug)]
+pub enum WriteOutcome {
+    Appended(Event),
+    Done,
+}
+
+/// The database. Cloning shares it.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) `DIR/selfgate.redb`, creating the directory when needed.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.to_owned(), source })?;
+        let path = dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
+            source => StoreError::Open { path: path.clone(), source },
+        })?;
+        let store = Store { db: Arc::new(db), path };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let version = meta.get("schema")?.map(|v| v.value().first().copied().unwrap_or(0));
+            match version {
+                Some(v) if v > SCHEMA_VERSION => return Err(StoreError::Schema(v)),
+                Some(_) => {}
+                None => {
+                    meta.insert("schema", [SCHEMA_VERSION].as_slice())?;
+                }
+            }
+            txn.open_table(PERSONS)?;
+            txn.open_table(BALANCES)?;
+            txn.open_table(CREDENTIALS)?;
+            txn.open_table(OPPOSITIONS)?;
+            txn.open_table(JOURNAL)?;
+            txn.open_table(SEQS)?;
+            txn.open_table(SERVED)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(META)?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Loads the in-memory state the gate decides from: the roster, balances, oppositions and
+    /// the anti-passback state of `today` and the day before.
+    pub fn load_engine(&self, rules: SchoolRules, today: NaiveDate) -> Result<Engine, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut roster = Roster::default();
+        for row in txn.open_table(PERSONS)?.iter()? {
+            let (k, v) = row?;
+            let person: Person = decode(&format!("persons/{}", k.value()), v.value())?;
+            roster.put_person(person);
+        }
+        for row in txn.open_table(BALANCES)?.iter()? {
+            let (k, v) = row?;
+            roster.set_balance(PersonId(k.value()), v.value());
+        }
+        for row in txn.open_table(CREDENTIALS)?.iter()? {
+            let (k, v) = row?;
+            let c: Credential = decode(&format!("credentials/{}", k.value()), v.value())?;
+            roster.put_credential(c);
+        }
+        for row in txn.open_table(OPPOSITIONS)?.iter()? {
+            let (k, v) = row?;
+            let o: Opposition = decode(&format!("oppositions/{}", k.value()), v.value())?;
+            roster.put_opposition(o);
+        }
+        let mut served = Served::default();
+        let from = day_key(today.pred_opt().unwrap_or(today));
+        for row in txn.open_table(SERVED)?.range((from, 0u8, 0u32)..)? {
+            let (k, v) = row?;
+            let (day, service, person) = k.value();
+            let (count, last_us) = v.value();
+            let (Some(day), Some(last_at)) = (NaiveDate::from_num_days_from_ce_opt(day), DateTime::from_timestamp_micros(last_us)) else {
+                continue;
+            };
+            served.set(PersonId(person), day, ServiceId(service), ServedEntry { count, last_at });
+        }
+        Ok(Engine::with_state(rules, roster, served))
+    }
+
+    /// Journal events in (gate, seq) order, optionally only those at or after `since`.
+    pub fn events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let (gate, seq) = k.value();
+            let e: Event = decode(&format!("journal/{gate}/{seq}"), v.value())?;
+            if since.is_none_or(|s| e.at >= s) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of journal events.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(JOURNAL)?.len()?)
+    }
+
+    fn seqs(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut out = HashMap::new();
+        for row in txn.open_table(SEQS)?.iter()? {
+            let (k, v) = row?;
+            out.insert(k.value().to_owned(), v.value());
+        }
+        Ok(out)
+    }
+
+    /// Commits the ops of several requests in one durable transaction.
+    fn commit(&self, requests: &[&[WriteOp]], seqs: &mut HashMap<String, u64>) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
+        let mut next = seqs.clone();
+        let txn = self.db.begin_write()?;
+        let mut results = Vec::with_capacity(requests.len());
+        {
+            let mut journal = txn.open_table(JOURNAL)?;
+            let mut seq_table = txn.open_table(SEQS)?;
+            let mut balances = txn.open_table(BALANCES)?;
+            let mut served = txn.open_table(SERVED)?;
+            let mut persons = txn.open_table(PERSONS)?;
+            let mut credentials = txn.open_table(CREDENTIALS)?;
+            let mut oppositions = txn.open_table(OPPOSITIONS)?;
+            let mut meta = txn.open_table(META)?;
+            let add_balance = |balances: &mut redb::Table<u32, i64>, person: PersonId, delta: i64| -> Result<(), StoreError> {
+                let old = balances.get(person.0)?.map_or(0, |v| v.value());
+                balances.insert(person.0, old.saturating_add(delta))?;
+                Ok(())
+            };
+            for ops in requests {
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops.iter() {
+                    match op {
+                        WriteOp::Append { gate, at, kind } => {
+                            let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                            next.insert(gate.clone(), seq);
+                            let event = Event { gate: gate.clone(), seq, at: *at, kind: kind.clone() };
+                            journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
+                            seq_table.insert(gate.as_str(), seq)?;
+                            match kind {
+                                EventKind::Passage(p) if p.verdict == Verdict::Pass => {
+                                    if let (Some(person), Some(service)) = (p.person, p.service) {
+                                        let key = (day_key(p.day), service.0, person.0);
+                                        let (count, last) = served.get(key)?.map_or((0, i64::MIN), |v| v.value());
+                                        served.insert(key, (count.saturating_add(1), last.max(at.timestamp_micros())))?;
+                                        if p.charge_cents != 0 {
+                                            add_balance(&mut balances, person, -p.charge_cents)?;
+                                        }
+                                    }
+                                }
+                                EventKind::Passage(_) | EventKind::Alarm(_) => {}
+                                EventKind::Correction(c) => {
+                                    let key = (day_key(c.day), c.service.0, c.person.0);
+                                    let entry = served.get(key)?.map(|v| v.value());
+                                    match entry {
+                                        Some((n, _)) if n <= 1 => {
+                                            served.remove(key)?;
+                                        }
+                                        Some((n, last)) => {
+                                            served.insert(key, (n - 1, last))?;
+                                        }
+                                        None => {}
+                                    }
+                                    add_balance(&mut balances, c.person, c.refund_cents)?;
+                                }
+                                EventKind::Credit(c) => add_balance(&mut balances, c.person, c.cents)?,
+                            }
+                            out.push(WriteOutcome::Appended(event));
+                        }
+                        WriteOp::PutPerson(p) => {
+                            persons.insert(p.id.0, encode(p).as_slice())?;
+                            if balances.get(p.id.0)?.is_none() {
+                                balances.insert(p.id.0, 0)?;
+                            }
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PutCredential(c) => {
+                            credentials.insert(c.number.as_str(), encode(c).as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PutOpposition(o) => {
+                            oppositions.insert(o.id, encode(o).as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SetMeta { key, value } => {
+                            meta.insert(key.as_str(), value.as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                    }
+                }
+                results.push(out);
+            }
+        }
+        txn.commit()?;
+        *seqs = next;
+        Ok(results)
+    }
+
+    /// Commits `ops` at once, without a writer thread (command-line tools that own the store).
+    pub fn write_now(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut seqs = self.seqs()?;
+        let mut r = self.commit(&[ops], &mut seqs)?;
+        Ok(r.pop().unwrap_or_default())
+    }
+}
+
+type Ack = oneshot::Sender<Result<Vec<WriteOutcome>, Arc<StoreError>>>;
+
+struct Request {
+    ops: Vec<WriteOp>,
+    ack: Ack,
+}
+
+/// Counters of the writer, for metrics and benchmarks.
+#[derive(Default, Debug)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub requests: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// The handle to the writer thread, which owns all writes to the store.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Request>,
+    stats: Arc<WriterStats>,
+}
+
+/// A request queued to the writer; await it for the commit.
+pub struct Pending(oneshot::Receiver<Result<Vec<WriteOutcome>, Arc<StoreError>>>);
+
+impl Pending {
+    pub async fn committed(self) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
+        self.0.await.unwrap_or_else(|_| Err(Arc::new(StoreError::WriterGone)))
+    }
+}
+
+/// Most requests one group commit takes.
+const MAX_GROUP: usize = 512;
+
+impl Writer {
+    /// Starts the writer thread. It ends when every `Writer` handle is dropped, after
+    /// committing what was queued.
+    pub fn spawn(store: Store) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
+        let mut seqs = store.seqs()?;
+        let (tx, mut rx) = mpsc::channel::<Request>(4096);
+        let stats = Arc::new(WriterStats::default());
+        let st = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_group(&store, batch, &mut seqs, &st);
+                }
+            })
+            .map_err(|e| StoreError::Dir { path: PathBuf::from("(writer thread)"), source: e })?;
+        Ok((Writer { tx, stats }, handle))
+    }
+
+    /// Queues `ops`; the order of queueing is the order of commit.
+    pub async fn enqueue(&self, ops: Vec<WriteOp>) -> Pending {
+        let (ack, rx) = oneshot::channel();
+        // A send error drops `ack`, which `committed` reports as WriterGone.
+        let _ = self.tx.send(Request { ops, ack }).await;
+        Pending(rx)
+    }
+
+    /// Queues `ops` and waits for the commit.
+    pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
+        self.enqueue(ops).await.committed().await
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+}
+
+fn commit_group(store: &Store, batch: Vec<Request>, seqs: &mut HashMap<String, u64>, stats: &WriterStats) {
+    let ops: Vec<&[WriteOp]> = batch.iter().map(|r| r.ops.as_slice()).collect();
+    stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    match store.commit(&ops, seqs) {
+        Ok(results) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            for (req, result) in batch.into_iter().zip(results) {
+                let _ = req.ack.send(Ok(result));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            stats.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("store commit failed: {e}");
+            for req in batch {
+                let _ = req.ack.send(Err(Arc::new(e)));
+                break;
+            }
+        }
+        Err(_) => {
+            // One request may be at fault: commit each alone so the others still land.
+            for req in batch {
+                commit_group(store, vec![req], seqs, stats);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use selfgate_rules::journal::{Credit, Passage, Reason};
+    use selfgate_rules::model::{Category, Regime};
+
+    fn person(id: u32) -> Person {
+        Person {
+            id: PersonId(id),
+            external_id: format!("E{id}"),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            class: "6A".into(),
+            category: Category::Eleve,
+            regime: Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+        }
+    }
+
+    fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
+        EventKind::Passage(Passage {
+            credential: Some("AA".into()),
+            person: Some(PersonId(person)),
+            service: Some(ServiceId(1)),
+            day,
+            verdict: Verdict::Pass,
+            reason: Reason::Ticket,
+            charge_cents: charge,
+            balance_after_cents: None,
+            previous_at: None,
+            by: None,
+            note: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn group_commit_numbers_per_gate_and_state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let at = Utc::now();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let (writer, thread) = Writer::spawn(store).unwrap();
+            writer.submit(vec![
+                WriteOp::PutPerson(person(0)),
+                WriteOp::Append { gate: "g1".into(), at, kind: EventKind::Credit(Credit { person: PersonId(0), cents: 1000, note: "solde initial".into() }) },
+            ]).await.unwrap();
+            let mut pending = Vec::new();
+            for gate in ["g1", "g2", "g1"] {
+                pending.push(writer.enqueue(vec![WriteOp::Append { gate: gate.into(), at, kind: pass(0, day, 390) }]).await);
+            }
+            let mut seqs = Vec::new();
+            for p in pending {
+                match p.committed().await.unwrap().pop() {
+                    Some(WriteOutcome::Appended(e)) => seqs.push((e.gate, e.seq)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(seqs, [("g1".into(), 2), ("g2".into(), 1), ("g1".into(), 3)]);
+            drop(writer);
+            thread.join().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.event_count().unwrap(), 4);
+        let engine = store.load_engine(crate::config::Config::defaults().rules, day).unwrap();
+        assert_eq!(engine.roster().balance(PersonId(0)), 1000 - 3 * 390);
+        assert_eq!(engine.served().get(PersonId(0), day, ServiceId(1)).map(|e| e.count), Some(3));
+        // Numbering goes on after a restart.
+        let (writer, _t) = Writer::spawn(store).unwrap();
+        let r = writer.submit(vec![WriteOp::Append { gate: "g2".into(), at, kind: pass(0, day, 0) }]).await.unwrap();
+        assert!(matches!(&r[0], WriteOutcome::Appended(e) if e.seq == 2));
+    }
+
+    #[test]
+    fn a_second_process_is_told_the_store_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = Store::open(dir.path()).unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::InUse { .. }) => {}
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("opened twice"),
+        }
+    }
+}
