@@ -528,7 +528,7 @@ impl Validator {
                 let shares_gate = o.gates.is_empty() || service.gates.is_empty() || o.gates.iter().any(|g| service.gates.contains(g));
                 let shares_day = o.weekdays.bits() & service.weekdays.bits() != 0;
                 if shares_gate && shares_day && service.start < o.end && o.start < service.end {
-                    self.err(&format!("{key}"), format!("`{}` overlaps `{}` on the same days and gates", service.code, o.code));
+                    self.err(&key, format!("`{}` overlaps `{}` on the same days and gates", service.code, o.code));
                 }
             }
             out.push(service);

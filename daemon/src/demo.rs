@@ -188,13 +188,12 @@ pulse_log = "{pulses}"
 }
 
 /// Creates the demo school's roster: the ops to commit and who is who.
-fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate) -> (Vec<WriteOp>, Vec<DemoPerson>) {
+fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: DateTime<Utc>) -> (Vec<WriteOp>, Vec<DemoPerson>) {
     let mut ops = Vec::new();
     let mut people = Vec::new();
     let mut used = std::collections::HashSet::new();
     let (from, to) = (config.school.year_start, config.school.year_end);
     let gate = config.gate.id.clone();
-    let at = Utc::now();
     let mut next = 0u32;
     let mut add = |ops: &mut Vec<WriteOp>, rng: &mut Rng, kind: Kind, class: String, n: usize| {
         let id = PersonId(next);
@@ -302,6 +301,37 @@ fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate) -> (Vec
         }
     }
     (ops, people)
+}
+
+/// Who is who, read back from the roster (the demo may resume on a school it did not create
+/// in this process, or one edited by hand).
+fn people_from_roster(roster: &selfgate_rules::Roster, day: NaiveDate) -> Vec<DemoPerson> {
+    let mut out = Vec::new();
+    for p in roster.persons() {
+        let mut active = None;
+        let mut lost = None;
+        for c in roster.credentials_of(p.id) {
+            match c.status {
+                CredentialStatus::Active => active = Some(c.number.clone()),
+                CredentialStatus::Lost => lost = Some(c.number.clone()),
+                CredentialStatus::Revoked => {}
+            }
+        }
+        let Some(badge) = active else { continue };
+        let forfait = p.forfaits.iter().find(|f| f.in_range(day));
+        let kind = match (p.category, p.regime, forfait) {
+            (Category::Commensal, _, _) => Kind::Staff,
+            (Category::Hote, _, _) => Kind::Guest,
+            (_, Regime::Interne, Some(_)) => Kind::Interne,
+            (_, _, Some(f)) if f.weekdays == WeekdaySet::DP4 => Kind::Dp4,
+            (_, _, Some(_)) => Kind::Dp5,
+            (_, _, None) if roster.balance(p.id) != 0 => Kind::Ticket,
+            _ => Kind::Externe,
+        };
+        out.push(DemoPerson { id: p.id, kind, badge, lost_badge: lost });
+    }
+    out.sort_by_key(|p| p.id);
+    out
 }
 
 /// The next service occurrence starting after `after`: (day, service, opens, closes) in UTC.
@@ -529,18 +559,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         anyhow::bail!("no service to simulate: check the services and closures in {}", config_path.display());
     };
 
-    let (ops, people) = generate_school(&config, &mut rng, first_day);
-    let people = if first_run {
+    if first_run {
+        let (ops, people) = generate_school(&config, &mut rng, first_day, after);
         store.write_now(&ops).context("while creating the demo school")?;
         println!("demo: created a school of {} persons in {}", people.len(), data.display());
-        people
     } else {
         println!("demo: resuming the school in {} ({} journal events so far)", data.display(), store.event_count()?);
-        // The roster is in the store; the generator's badges match it for the same seed.
-        people
-    };
-
+    }
     let engine = store.load_engine(config.rules.clone(), first_day)?;
+    let people = people_from_roster(engine.roster(), first_day);
     let (writer, writer_thread) = Writer::spawn(store.clone())?;
     let clock = Arc::new(ScaledClock::new(after, opts.speed));
     let shared = Shared::new(config.clone(), engine, clock.clone() as Arc<dyn Clock>);
@@ -630,7 +657,7 @@ mod tests {
     #[test]
     fn the_generated_school_has_the_announced_mix() {
         let config = Config::defaults();
-        let (ops, people) = generate_school(&config, &mut Rng(7), config.school.year_start);
+        let (ops, people) = generate_school(&config, &mut Rng(7), config.school.year_start, Utc::now());
         assert_eq!(people.len(), 639);
         let count = |k: Kind| people.iter().filter(|p| p.kind == k).count();
         assert!(count(Kind::Dp5) > 180 && count(Kind::Dp4) > 100 && count(Kind::Interne) > 25 && count(Kind::Ticket) > 60);

@@ -42,6 +42,8 @@ pub struct Shared {
     updated: Mutex<DateTime<Utc>>,
     emergency: AtomicBool,
     store_ok: AtomicBool,
+    /// The school day the anti-passback state was last trimmed to.
+    trimmed_to: Mutex<Option<NaiveDate>>,
     /// Passages committed since start, and reads merged by the debounce.
     pub counters: Counters,
 }
@@ -69,6 +71,7 @@ impl Shared {
             updated: Mutex::new(now),
             emergency: AtomicBool::new(false),
             store_ok: AtomicBool::new(true),
+            trimmed_to: Mutex::new(None),
             counters: Counters::default(),
         })
     }
@@ -87,7 +90,7 @@ impl Shared {
             .into_iter()
             .filter_map(|r| d.get(&(day, service, r)).map(|n| (r, *n)))
             .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out.sort_by_key(|x| std::cmp::Reverse(x.1));
         out
     }
 
@@ -152,6 +155,16 @@ impl Shared {
             }
         }
         *self.updated.lock().unwrap_or_else(PoisonError::into_inner) = Utc::now();
+    }
+
+    /// On the first read of a new school day, forgets the anti-passback state of days before
+    /// yesterday (the store keeps it; memory holds what the decision needs).
+    fn trim_served(&self, engine: &mut Engine, day: NaiveDate) {
+        let mut t = self.trimmed_to.lock().unwrap_or_else(PoisonError::into_inner);
+        if *t != Some(day) {
+            engine.served_mut().forget_before(day.pred_opt().unwrap_or(day));
+            *t = Some(day);
+        }
     }
 
     /// Persons whose forfait covers `service` on `day` and who are not blocked.
@@ -253,6 +266,7 @@ impl GateHandle {
             }
             e.note_seen(self.gate(), credential, at);
             let p = e.decide(self.gate(), credential, at);
+            self.shared.trim_served(&mut e, p.day);
             e.apply_passage(&p, at);
             p
         };

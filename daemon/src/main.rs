@@ -101,6 +101,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(code) => code,
+        // `selfgate journal | head`: the reader went away, nothing is wrong.
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("selfgate: {e:#}");
             ExitCode::FAILURE

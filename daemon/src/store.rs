@@ -417,9 +417,9 @@ fn commit_group(store: &Store, batch: Vec<Request>, seqs: &mut HashMap<String, u
         Err(e) if batch.len() == 1 => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::error!("store commit failed: {e}");
+            let err = Arc::new(e);
             for req in batch {
-                let _ = req.ack.send(Err(Arc::new(e)));
-                break;
+                let _ = req.ack.send(Err(err.clone()));
             }
         }
         Err(_) => {
