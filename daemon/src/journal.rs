@@ -10,10 +10,10 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use selfgate_rules::journal::{Event, EventKind};
+use selfgate_rules::journal::{Correction, CorrectionKind, Event, EventKind, EventRef, Verdict};
 use selfgate_rules::model::PersonId;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteOp, WriteOutcome};
 
 /// What the journal printer needs to name things.
 pub struct Names {
@@ -155,4 +155,111 @@ pub fn print(store: &Store, since: Option<DateTime<Utc>>, as_json: bool, out: &m
         )?;
     }
     Ok(())
+}
+
+/// Why a passage cannot be cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no journal event {0}")]
+    NotFound(String),
+    #[error("event {0} is not a granted passage: only passes can be cancelled")]
+    NotAPass(String),
+    #[error("passage {0} was already corrected by {1}")]
+    AlreadyCorrected(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Cancels a granted passage (a mistake at the gate): appends a correction that refers to it,
+/// refunds its charge and frees the anti-passback count. The passage itself stays in the
+/// journal, untouched.
+pub fn cancel(store: &Store, gate: &str, seq: u64, by: &str, note: &str, at: DateTime<Utc>) -> Result<Event, CancelError> {
+    let name = format!("{gate}/{seq}");
+    let event = store.event(gate, seq)?.ok_or_else(|| CancelError::NotFound(name.clone()))?;
+    let (Some(p), true) = (event.passage(), event.passage().is_some_and(|p| p.verdict == Verdict::Pass)) else {
+        return Err(CancelError::NotAPass(name));
+    };
+    let (Some(person), Some(service)) = (p.person, p.service) else {
+        return Err(CancelError::NotAPass(name));
+    };
+    let target = EventRef { gate: gate.to_owned(), seq };
+    if let Some(c) = store.events(Some(event.at))?.into_iter().find(|e| matches!(&e.kind, EventKind::Correction(c) if c.refers_to == target)) {
+        return Err(CancelError::AlreadyCorrected(name, format!("{}/{}", c.gate, c.seq)));
+    }
+    let correction = Correction {
+        refers_to: target,
+        kind: CorrectionKind::Cancel,
+        person,
+        service,
+        day: p.day,
+        refund_cents: p.charge_cents,
+        by: Some(by.to_owned()),
+        note: note.to_owned(),
+    };
+    let op = WriteOp::Append { gate: gate.to_owned(), at, kind: EventKind::Correction(correction) };
+    match store.write_now(&[op])?.pop() {
+        Some(WriteOutcome::Appended(e)) => Ok(e),
+        _ => Err(CancelError::NotFound(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use selfgate_rules::journal::{Passage, Reason};
+    use selfgate_rules::model::{Category, Person, Regime, ServiceId};
+
+    #[test]
+    fn cancelling_refunds_frees_the_service_and_happens_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let person = Person {
+            id: PersonId(0),
+            external_id: "E1".into(),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            class: "6A".into(),
+            category: Category::Eleve,
+            regime: Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+        };
+        let pass = Passage {
+            credential: Some("AA".into()),
+            person: Some(PersonId(0)),
+            service: Some(ServiceId(1)),
+            day,
+            verdict: Verdict::Pass,
+            reason: Reason::Ticket,
+            charge_cents: 390,
+            balance_after_cents: Some(-390),
+            previous_at: None,
+            by: None,
+            note: None,
+        };
+        let deny = Passage { verdict: Verdict::Deny, reason: Reason::AlreadyServed, charge_cents: 0, ..pass.clone() };
+        let at = Utc::now();
+        store
+            .write_now(&[
+                WriteOp::PutPerson(person),
+                WriteOp::Append { gate: "g".into(), at, kind: EventKind::Passage(pass) },
+                WriteOp::Append { gate: "g".into(), at, kind: EventKind::Passage(deny) },
+            ])
+            .unwrap();
+        let rules = crate::config::Config::defaults().rules;
+        assert_eq!(store.load_engine(rules.clone(), day).unwrap().roster().balance(PersonId(0)), -390);
+
+        let c = cancel(&store, "g", 1, "Mme Leroy", "badge d'un autre élève", at).unwrap();
+        assert_eq!(c.seq, 3);
+        let engine = store.load_engine(rules, day).unwrap();
+        assert_eq!(engine.roster().balance(PersonId(0)), 0, "refunded");
+        assert!(engine.served().get(PersonId(0), day, ServiceId(1)).is_none(), "service freed");
+        assert!(store.event("g", 1).unwrap().unwrap().passage().is_some(), "the passage stays");
+
+        assert!(matches!(cancel(&store, "g", 1, "x", "y", at), Err(CancelError::AlreadyCorrected(..))));
+        assert!(matches!(cancel(&store, "g", 2, "x", "y", at), Err(CancelError::NotAPass(_))));
+        assert!(matches!(cancel(&store, "g", 99, "x", "y", at), Err(CancelError::NotFound(_))));
+    }
 }

@@ -70,6 +70,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Cancels a granted passage (a mistake at the gate): a correction is journaled that refers
+    /// to it, refunds its charge and frees the service. The passage itself stays in the journal.
+    Cancel {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The passage, as GATE/SEQ (see `selfgate journal`).
+        #[arg(long, value_name = "GATE/SEQ")]
+        event: String,
+        /// Who cancels it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Imports data into the store.
     Import {
         #[command(subcommand)]
@@ -153,6 +168,15 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             selfgate::journal::print(&store, since, json, &mut out)?;
             out.flush()?;
+        }
+        Command::Cancel { data, event, by, reason } => {
+            let (gate, seq) = event
+                .rsplit_once('/')
+                .and_then(|(g, s)| s.parse::<u64>().ok().map(|s| (g.to_owned(), s)))
+                .with_context(|| format!("--event `{event}` is not GATE/SEQ, e.g. ligne-1/42"))?;
+            let store = Store::open(&data)?;
+            let c = selfgate::journal::cancel(&store, &gate, seq, &by, &reason, Utc::now())?;
+            println!("{gate}/{seq} cancelled by correction {}/{}", c.gate, c.seq);
         }
         Command::Import { what: ImportCommand::Roster { file, config, data, dry_run } } => {
             return import_roster(&file, &config, data, dry_run);

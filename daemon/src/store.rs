@@ -214,6 +214,15 @@ impl Store {
         Ok(out)
     }
 
+    /// One journal event.
+    pub fn event(&self, gate: &str, seq: u64) -> Result<Option<Event>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        t.get((gate, seq))?
+            .map(|v| decode(&format!("journal/{gate}/{seq}"), v.value()))
+            .transpose()
+    }
+
     /// Number of journal events.
     pub fn event_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read()?;
