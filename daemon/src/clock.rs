@@ -28,7 +28,10 @@ pub struct ScaledClock {
 
 impl ScaledClock {
     pub fn new(start: DateTime<Utc>, speed: f64) -> Self {
-        ScaledClock { origin: Mutex::new((Instant::now(), start)), speed: speed.max(0.001) }
+        ScaledClock {
+            origin: Mutex::new((Instant::now(), start)),
+            speed: speed.max(0.001),
+        }
     }
     pub fn speed(&self) -> f64 {
         self.speed

@@ -10,8 +10,8 @@ use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use serde::Deserialize;
 
 use selfgate_rules::model::{
-    parse_euros, Category, Closure, Overdraft, SchoolRules, Service, ServiceId, ServiceSet, Tariff,
-    WeekdaySet,
+    Category, Closure, Overdraft, SchoolRules, Service, ServiceId, ServiceSet, Tariff, WeekdaySet,
+    parse_euros,
 };
 
 /// The annotated example shipped in `config/`, printed by `selfgate config-example`.
@@ -155,7 +155,9 @@ struct RawStore {
 
 impl Default for RawStore {
     fn default() -> Self {
-        RawStore { data_dir: "/var/lib/selfgate".into() }
+        RawStore {
+            data_dir: "/var/lib/selfgate".into(),
+        }
     }
 }
 
@@ -170,7 +172,12 @@ struct RawGate {
 
 impl Default for RawGate {
     fn default() -> Self {
-        RawGate { id: "ligne-1".into(), pulse_ms: 300, readers: Vec::new(), turnstile: RawTurnstile::default() }
+        RawGate {
+            id: "ligne-1".into(),
+            pulse_ms: 300,
+            readers: Vec::new(),
+            turnstile: RawTurnstile::default(),
+        }
     }
 }
 
@@ -196,7 +203,10 @@ fn simulated() -> String {
 
 impl Default for RawTurnstile {
     fn default() -> Self {
-        RawTurnstile { kind: simulated(), pulse_log: None }
+        RawTurnstile {
+            kind: simulated(),
+            pulse_log: None,
+        }
     }
 }
 
@@ -208,7 +218,9 @@ struct RawKiosk {
 
 impl Default for RawKiosk {
     fn default() -> Self {
-        RawKiosk { listen: "127.0.0.1:8080".into() }
+        RawKiosk {
+            listen: "127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -250,13 +262,11 @@ struct RawTariff {
     overdraft_meals: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawRegimes {
-    #[serde(default = "dp_services")]
-    dp_services: Vec<String>,
-    #[serde(default = "interne_services")]
-    interne_services: Vec<String>,
+    dp_services: Option<Vec<String>>,
+    interne_services: Option<Vec<String>>,
 }
 
 fn dp_services() -> Vec<String> {
@@ -266,20 +276,16 @@ fn interne_services() -> Vec<String> {
     vec!["petit_dejeuner".into(), "dejeuner".into(), "diner".into()]
 }
 
-impl Default for RawRegimes {
-    fn default() -> Self {
-        RawRegimes { dp_services: dp_services(), interne_services: interne_services() }
-    }
-}
-
 // ---- loading --------------------------------------------------------------------------------
 
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigErrors { file: file.clone(), errors: vec![format!("cannot read: {e}")] })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: file.clone(),
+            errors: vec![format!("cannot read: {e}")],
+        })?;
         Config::parse(&text, &file)
     }
 
@@ -294,7 +300,10 @@ impl Config {
         let config = v.config(raw);
         match config {
             Some(c) if v.errors.is_empty() => Ok(c),
-            _ => Err(ConfigErrors { file: file.to_owned(), errors: v.errors }),
+            _ => Err(ConfigErrors {
+                file: file.to_owned(),
+                errors: v.errors,
+            }),
         }
     }
 
@@ -348,7 +357,10 @@ impl Validator {
         match NaiveTime::parse_from_str(s.trim(), "%H:%M") {
             Ok(t) => Some(t),
             Err(_) => {
-                self.err(key, format!("`{s}` is not a time (expected HH:MM, 24-hour)"));
+                self.err(
+                    key,
+                    format!("`{s}` is not a time (expected HH:MM, 24-hour)"),
+                );
                 None
             }
         }
@@ -372,7 +384,13 @@ impl Validator {
         let timezone = match raw.school.timezone.parse::<chrono_tz::Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                self.err("school.timezone", format!("`{}` is not a time zone name such as Europe/Paris", raw.school.timezone));
+                self.err(
+                    "school.timezone",
+                    format!(
+                        "`{}` is not a time zone name such as Europe/Paris",
+                        raw.school.timezone
+                    ),
+                );
                 None
             }
         };
@@ -391,12 +409,24 @@ impl Validator {
             }
         }
         if !raw.school.uai.is_empty() && !is_uai(&raw.school.uai) {
-            self.err("school.uai", format!("`{}` is not a UAI (7 digits and a letter, e.g. 0999999X)", raw.school.uai));
+            self.err(
+                "school.uai",
+                format!(
+                    "`{}` is not a UAI (7 digits and a letter, e.g. 0999999X)",
+                    raw.school.uai
+                ),
+            );
         }
         if raw.school.debounce_ms > 60_000 {
             self.err("school.debounce_ms", "must be at most 60000 (one minute)");
         }
 
+        // Codes declared, valid or not: a service with a bad time is reported once, not again
+        // as a missing code wherever it is named.
+        let declared: Vec<String> = match &raw.services {
+            Some(list) => list.iter().map(|s| s.code.clone()).collect(),
+            None => Vec::new(),
+        };
         let services = self.services(raw.services);
         let by_code = |code: &str| services.iter().find(|s| s.code == code).map(|s| s.id);
 
@@ -408,18 +438,31 @@ impl Validator {
                 Some(t) => self.date(&format!("{key}.to"), t),
                 None => from,
             };
-            let mut set = if c.services.is_empty() { ServiceSet::ALL } else { ServiceSet::EMPTY };
+            let mut set = if c.services.is_empty() {
+                ServiceSet::ALL
+            } else {
+                ServiceSet::EMPTY
+            };
             for code in &c.services {
                 match by_code(code) {
                     Some(id) => set = set.with(id),
-                    None => self.err(&format!("{key}.services"), format!("no service has code `{code}`")),
+                    None if declared.contains(code) => {}
+                    None => self.err(
+                        &format!("{key}.services"),
+                        format!("no service has code `{code}`"),
+                    ),
                 }
             }
             if let (Some(from), Some(to)) = (from, to) {
                 if to < from {
                     self.err(&format!("{key}.to"), "is before from");
                 }
-                closures.push(Closure { label: c.label.clone(), from, to, services: set });
+                closures.push(Closure {
+                    label: c.label.clone(),
+                    from,
+                    to,
+                    services: set,
+                });
             }
         }
         if raw.school.public_holidays {
@@ -428,28 +471,45 @@ impl Validator {
             }
         }
 
-        let tariffs = self.tariffs(raw.tariffs, &services);
+        let tariffs = self.tariffs(raw.tariffs, &services, &declared);
 
-        let mut regime = |key: &str, codes: &[String]| {
+        // Unset: the default codes that exist here. Set: every code must name a service.
+        let mut regime = |key: &str, codes: Option<Vec<String>>, default: Vec<String>| {
             let mut set = ServiceSet::EMPTY;
-            for code in codes {
-                match by_code(code) {
+            let explicit = codes.is_some();
+            for code in codes.unwrap_or(default) {
+                match by_code(&code) {
                     Some(id) => set = set.with(id),
+                    None if !explicit || declared.contains(&code) => {}
                     None => self.err(key, format!("no service has code `{code}`")),
                 }
             }
             set
         };
         let regimes = RegimeServices {
-            dp: regime("regimes.dp_services", &raw.regimes.dp_services),
-            interne: regime("regimes.interne_services", &raw.regimes.interne_services),
+            dp: regime(
+                "regimes.dp_services",
+                raw.regimes.dp_services,
+                dp_services(),
+            ),
+            interne: regime(
+                "regimes.interne_services",
+                raw.regimes.interne_services,
+                interne_services(),
+            ),
         };
 
         let gate = self.gate(raw.gate);
         let listen = match raw.kiosk.listen.parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.err("kiosk.listen", format!("`{}` is not an address such as 127.0.0.1:8080", raw.kiosk.listen));
+                self.err(
+                    "kiosk.listen",
+                    format!(
+                        "`{}` is not an address such as 127.0.0.1:8080",
+                        raw.kiosk.listen
+                    ),
+                );
                 None
             }
         };
@@ -483,22 +543,57 @@ impl Validator {
     fn services(&mut self, raw: Option<Vec<RawService>>) -> Vec<Service> {
         let raw = raw.unwrap_or_else(|| {
             vec![
-                RawService { code: "petit_dejeuner".into(), label: Some("Petit-déjeuner".into()), start: "07:00".into(), end: "08:15".into(), days: school_week(), gates: vec![] },
-                RawService { code: "dejeuner".into(), label: Some("Déjeuner".into()), start: "11:15".into(), end: "13:45".into(), days: school_week(), gates: vec![] },
-                RawService { code: "diner".into(), label: Some("Dîner".into()), start: "18:45".into(), end: "19:45".into(), days: "lun mar mer jeu".into(), gates: vec![] },
+                RawService {
+                    code: "petit_dejeuner".into(),
+                    label: Some("Petit-déjeuner".into()),
+                    start: "07:00".into(),
+                    end: "08:15".into(),
+                    days: school_week(),
+                    gates: vec![],
+                },
+                RawService {
+                    code: "dejeuner".into(),
+                    label: Some("Déjeuner".into()),
+                    start: "11:15".into(),
+                    end: "13:45".into(),
+                    days: school_week(),
+                    gates: vec![],
+                },
+                RawService {
+                    code: "diner".into(),
+                    label: Some("Dîner".into()),
+                    start: "18:45".into(),
+                    end: "19:45".into(),
+                    days: "lun mar mer jeu".into(),
+                    gates: vec![],
+                },
             ]
         });
         if raw.len() > ServiceSet::CAPACITY {
-            self.err("services", format!("at most {} services", ServiceSet::CAPACITY));
+            self.err(
+                "services",
+                format!("at most {} services", ServiceSet::CAPACITY),
+            );
         }
         let mut out: Vec<Service> = Vec::new();
         for (i, s) in raw.into_iter().take(ServiceSet::CAPACITY).enumerate() {
             let key = format!("services[{i}]");
-            if s.code.is_empty() || !s.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-                self.err(&format!("{key}.code"), format!("`{}` must be lower-case letters, digits and _", s.code));
+            if s.code.is_empty()
+                || !s
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                self.err(
+                    &format!("{key}.code"),
+                    format!("`{}` must be lower-case letters, digits and _", s.code),
+                );
             }
             if out.iter().any(|o| o.code == s.code) {
-                self.err(&format!("{key}.code"), format!("`{}` is used twice", s.code));
+                self.err(
+                    &format!("{key}.code"),
+                    format!("`{}` is used twice", s.code),
+                );
             }
             let start = self.time(&format!("{key}.start"), &s.start);
             let end = self.time(&format!("{key}.end"), &s.end);
@@ -509,7 +604,9 @@ impl Validator {
                     WeekdaySet::EMPTY
                 }
             };
-            let (Some(start), Some(end)) = (start, end) else { continue };
+            let (Some(start), Some(end)) = (start, end) else {
+                continue;
+            };
             if end <= start {
                 self.err(&format!("{key}.end"), "must be after start");
                 continue;
@@ -525,10 +622,18 @@ impl Validator {
                 gates: s.gates,
             };
             for o in &out {
-                let shares_gate = o.gates.is_empty() || service.gates.is_empty() || o.gates.iter().any(|g| service.gates.contains(g));
+                let shares_gate = o.gates.is_empty()
+                    || service.gates.is_empty()
+                    || o.gates.iter().any(|g| service.gates.contains(g));
                 let shares_day = o.weekdays.bits() & service.weekdays.bits() != 0;
                 if shares_gate && shares_day && service.start < o.end && o.start < service.end {
-                    self.err(&key, format!("`{}` overlaps `{}` on the same days and gates", service.code, o.code));
+                    self.err(
+                        &key,
+                        format!(
+                            "`{}` overlaps `{}` on the same days and gates",
+                            service.code, o.code
+                        ),
+                    );
                 }
             }
             out.push(service);
@@ -536,12 +641,32 @@ impl Validator {
         out
     }
 
-    fn tariffs(&mut self, raw: Option<Vec<RawTariff>>, services: &[Service]) -> Vec<Tariff> {
+    fn tariffs(
+        &mut self,
+        raw: Option<Vec<RawTariff>>,
+        services: &[Service],
+        declared: &[String],
+    ) -> Vec<Tariff> {
         let Some(raw) = raw else {
             return vec![
-                Tariff { category: Category::Eleve, price_cents: 390, service_prices: vec![], overdraft: Overdraft::Meals(2) },
-                Tariff { category: Category::Commensal, price_cents: 520, service_prices: vec![], overdraft: Overdraft::Cents(0) },
-                Tariff { category: Category::Hote, price_cents: 700, service_prices: vec![], overdraft: Overdraft::Cents(0) },
+                Tariff {
+                    category: Category::Eleve,
+                    price_cents: 390,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Meals(2),
+                },
+                Tariff {
+                    category: Category::Commensal,
+                    price_cents: 520,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Cents(0),
+                },
+                Tariff {
+                    category: Category::Hote,
+                    price_cents: 700,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Cents(0),
+                },
             ];
         };
         let mut out: Vec<Tariff> = Vec::new();
@@ -555,13 +680,17 @@ impl Validator {
                 }
             };
             if out.iter().any(|o| o.category == category) {
-                self.err(&format!("{key}.category"), format!("`{}` has two tariffs", category.code()));
+                self.err(
+                    &format!("{key}.category"),
+                    format!("`{}` has two tariffs", category.code()),
+                );
             }
             let price = self.euros(&format!("{key}.price"), &t.price).unwrap_or(0);
             let mut service_prices = Vec::new();
             for (code, p) in &t.service_prices {
                 let k = format!("{key}.service_prices.{code}");
                 match services.iter().find(|s| &s.code == code) {
+                    None if declared.contains(code) => {}
                     Some(s) => {
                         if let Some(c) = self.euros(&k, p) {
                             service_prices.push((s.id, c));
@@ -572,44 +701,85 @@ impl Validator {
             }
             let overdraft = match (&t.overdraft, t.overdraft_meals) {
                 (Some(_), Some(_)) => {
-                    self.err(&format!("{key}.overdraft"), "give overdraft or overdraft_meals, not both");
+                    self.err(
+                        &format!("{key}.overdraft"),
+                        "give overdraft or overdraft_meals, not both",
+                    );
                     Overdraft::Cents(0)
                 }
-                (Some(a), None) => Overdraft::Cents(self.euros(&format!("{key}.overdraft"), a).unwrap_or(0)),
+                (Some(a), None) => {
+                    Overdraft::Cents(self.euros(&format!("{key}.overdraft"), a).unwrap_or(0))
+                }
                 (None, Some(n)) => Overdraft::Meals(n),
                 (None, None) => Overdraft::Cents(0),
             };
-            out.push(Tariff { category, price_cents: price, service_prices, overdraft });
+            out.push(Tariff {
+                category,
+                price_cents: price,
+                service_prices,
+                overdraft,
+            });
         }
         out
     }
 
     fn gate(&mut self, raw: RawGate) -> Option<GateConfig> {
-        if raw.id.is_empty() || raw.id.len() > 32 || !raw.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            self.err("gate.id", format!("`{}` must be 1-32 letters, digits, - or _", raw.id));
+        if raw.id.is_empty()
+            || raw.id.len() > 32
+            || !raw
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.err(
+                "gate.id",
+                format!("`{}` must be 1-32 letters, digits, - or _", raw.id),
+            );
         }
         if !(50..=5000).contains(&raw.pulse_ms) {
-            self.err("gate.pulse_ms", format!("{} is outside 50..=5000 ms", raw.pulse_ms));
+            self.err(
+                "gate.pulse_ms",
+                format!("{} is outside 50..=5000 ms", raw.pulse_ms),
+            );
         }
         let mut readers = Vec::new();
         for (i, r) in raw.readers.into_iter().enumerate() {
             let key = format!("gate.readers[{i}]");
             let name = r.name.unwrap_or_else(|| format!("lecteur-{}", i + 1));
             match (r.kind.as_str(), r.path) {
-                ("line", Some(path)) => readers.push(ReaderConfig::Line { name, path: PathBuf::from(path) }),
-                ("line", None) => self.err(&format!("{key}.path"), "a `line` reader needs a path (a file or named pipe)"),
+                ("line", Some(path)) => readers.push(ReaderConfig::Line {
+                    name,
+                    path: PathBuf::from(path),
+                }),
+                ("line", None) => self.err(
+                    &format!("{key}.path"),
+                    "a `line` reader needs a path (a file or named pipe)",
+                ),
                 ("simulated", _) => readers.push(ReaderConfig::Simulated { name }),
-                (other, _) => self.err(&format!("{key}.kind"), format!("`{other}` is not a reader kind (line, simulated)")),
+                (other, _) => self.err(
+                    &format!("{key}.kind"),
+                    format!("`{other}` is not a reader kind (line, simulated)"),
+                ),
             }
         }
         let turnstile = match raw.turnstile.kind.as_str() {
-            "simulated" => TurnstileConfig::Simulated { pulse_log: raw.turnstile.pulse_log.map(PathBuf::from) },
+            "simulated" => TurnstileConfig::Simulated {
+                pulse_log: raw.turnstile.pulse_log.map(PathBuf::from),
+            },
             other => {
-                self.err("gate.turnstile.kind", format!("`{other}` is not a turnstile kind (simulated)"));
+                self.err(
+                    "gate.turnstile.kind",
+                    format!("`{other}` is not a turnstile kind (simulated)"),
+                );
                 return None;
             }
         };
-        Some(GateConfig { id: raw.id, pulse_ms: raw.pulse_ms, readers, turnstile })
+        Some(GateConfig {
+            id: raw.id,
+            pulse_ms: raw.pulse_ms,
+            readers,
+            turnstile,
+        })
     }
 }
 
@@ -620,7 +790,11 @@ fn is_uai(s: &str) -> bool {
 
 /// The school year containing `today`: 1 September to 6 July.
 pub fn default_school_year(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let y = if today.month() >= 8 { today.year() } else { today.year() - 1 };
+    let y = if today.month() >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
     let start = NaiveDate::from_ymd_opt(y, 9, 1).unwrap_or(today);
     let end = NaiveDate::from_ymd_opt(y + 1, 7, 6).unwrap_or(today);
     (start, end)
@@ -646,13 +820,22 @@ pub fn french_public_holidays(from: NaiveDate, to: NaiveDate) -> Vec<Closure> {
             .filter_map(|(m, d, l)| NaiveDate::from_ymd_opt(year, *m, *d).map(|x| (x, *l)))
             .collect();
         if let Some(e) = easter {
-            for (offset, label) in [(1, "Lundi de Pâques"), (39, "Ascension"), (50, "Lundi de Pentecôte")] {
+            for (offset, label) in [
+                (1, "Lundi de Pâques"),
+                (39, "Ascension"),
+                (50, "Lundi de Pentecôte"),
+            ] {
                 days.push((e + chrono::Days::new(offset), label));
             }
         }
         for (d, label) in days {
             if from <= d && d <= to {
-                out.push(Closure { label: label.to_owned(), from: d, to: d, services: ServiceSet::ALL });
+                out.push(Closure {
+                    label: label.to_owned(),
+                    from: d,
+                    to: d,
+                    services: ServiceSet::ALL,
+                });
             }
         }
     }
@@ -696,8 +879,27 @@ mod tests {
     fn empty_file_gives_the_documented_defaults() {
         let c = Config::defaults();
         assert_eq!(c.rules.timezone, chrono_tz::Europe::Paris);
-        let windows: Vec<String> = c.rules.services.iter().map(|s| format!("{} {}-{}", s.code, s.start.format("%H:%M"), s.end.format("%H:%M"))).collect();
-        assert_eq!(windows, ["petit_dejeuner 07:00-08:15", "dejeuner 11:15-13:45", "diner 18:45-19:45"]);
+        let windows: Vec<String> = c
+            .rules
+            .services
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}-{}",
+                    s.code,
+                    s.start.format("%H:%M"),
+                    s.end.format("%H:%M")
+                )
+            })
+            .collect();
+        assert_eq!(
+            windows,
+            [
+                "petit_dejeuner 07:00-08:15",
+                "dejeuner 11:15-13:45",
+                "diner 18:45-19:45"
+            ]
+        );
         assert_eq!(c.gate.pulse_ms, 300);
         assert_eq!(c.rules.debounce_ms, 2000);
         assert_eq!(c.kiosk.listen.to_string(), "127.0.0.1:8080");
@@ -721,16 +923,34 @@ mod tests {
         let e = errors(
             "[school]\ntimezone = \"Mars/Olympus\"\nuai = \"123\"\n[[services]]\ncode = \"dejeuner\"\nstart = \"25:00\"\nend = \"13:45\"\n[kiosk]\nlisten = \"nowhere\"\n[gate]\npulse_ms = 10\n",
         );
-        for key in ["school.timezone", "school.uai", "services[0].start", "kiosk.listen", "gate.pulse_ms"] {
-            assert!(e.iter().any(|m| m.starts_with(key)), "no error for {key}: {e:?}");
+        for key in [
+            "school.timezone",
+            "school.uai",
+            "services[0].start",
+            "kiosk.listen",
+            "gate.pulse_ms",
+        ] {
+            assert!(
+                e.iter().any(|m| m.starts_with(key)),
+                "no error for {key}: {e:?}"
+            );
         }
     }
 
     #[test]
     fn overlapping_services_and_unknown_service_codes_are_refused() {
-        let e = errors("[[services]]\ncode = \"a\"\nstart = \"11:00\"\nend = \"12:00\"\n[[services]]\ncode = \"b\"\nstart = \"11:30\"\nend = \"12:30\"\n[[closures]]\nlabel = \"x\"\nfrom = \"2026-01-01\"\nservices = [\"zzz\"]\n");
-        assert!(e.iter().any(|m| m.starts_with("services[1]") && m.contains("overlaps")), "{e:?}");
-        assert!(e.iter().any(|m| m.starts_with("closures[0].services")), "{e:?}");
+        let e = errors(
+            "[[services]]\ncode = \"a\"\nstart = \"11:00\"\nend = \"12:00\"\n[[services]]\ncode = \"b\"\nstart = \"11:30\"\nend = \"12:30\"\n[[closures]]\nlabel = \"x\"\nfrom = \"2026-01-01\"\nservices = [\"zzz\"]\n",
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("services[1]") && m.contains("overlaps")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.starts_with("closures[0].services")),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -739,7 +959,11 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             NaiveDate::from_ymd_opt(2027, 7, 6).unwrap(),
         );
-        let find = |label: &str| h.iter().find(|c| c.label == label).map(|c| c.from.to_string());
+        let find = |label: &str| {
+            h.iter()
+                .find(|c| c.label == label)
+                .map(|c| c.from.to_string())
+        };
         assert_eq!(find("Lundi de Pâques").as_deref(), Some("2027-03-29"));
         assert_eq!(find("Ascension").as_deref(), Some("2027-05-06"));
         assert_eq!(find("Armistice 1918").as_deref(), Some("2026-11-11"));

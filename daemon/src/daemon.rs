@@ -19,7 +19,9 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
     let mut readers: Vec<Box<dyn Reader>> = Vec::new();
     for r in &config.gate.readers {
         match r {
-            ReaderConfig::Line { name, path } => readers.push(Box::new(LineReader::new(name.clone(), path.clone()))),
+            ReaderConfig::Line { name, path } => {
+                readers.push(Box::new(LineReader::new(name.clone(), path.clone())))
+            }
             ReaderConfig::Simulated { name } => {
                 // Nobody holds the handle in `run`: the reader stays silent.
                 let (reader, _handle) = SimReader::new(name.clone());
@@ -29,8 +31,12 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
     }
     let turnstile: Arc<dyn Turnstile> = match &config.gate.turnstile {
         TurnstileConfig::Simulated { pulse_log } => {
-            let (t, _handle) = SimTurnstile::new(format!("{}-tourniquet", config.gate.id), pulse_log.clone(), true)
-                .context("while opening the simulated turnstile's pulse log")?;
+            let (t, _handle) = SimTurnstile::new(
+                format!("{}-tourniquet", config.gate.id),
+                pulse_log.clone(),
+                true,
+            )
+            .context("while opening the simulated turnstile's pulse log")?;
             Arc::new(t)
         }
     };
@@ -40,16 +46,35 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
 /// Records the service codes and time zone in the store, so that `selfgate journal` can name
 /// services without the configuration file.
 pub fn describe_school(config: &Config) -> WriteOp {
-    let codes: Vec<&str> = config.rules.services.iter().map(|s| s.code.as_str()).collect();
+    let codes: Vec<&str> = config
+        .rules
+        .services
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
     let value = serde_json::json!({ "services": codes, "timezone": config.rules.timezone.name() });
-    WriteOp::SetMeta { key: "school".into(), value: value.to_string().into_bytes() }
+    WriteOp::SetMeta {
+        key: "school".into(),
+        value: value.to_string().into_bytes(),
+    }
 }
 
 /// Opens the store, loads the engine and starts the writer thread.
-pub fn open(config: &Config, clock: &dyn Clock) -> anyhow::Result<(Store, crate::store::Writer, std::thread::JoinHandle<()>, selfgate_rules::Engine)> {
+pub fn open(
+    config: &Config,
+    clock: &dyn Clock,
+) -> anyhow::Result<(
+    Store,
+    crate::store::Writer,
+    std::thread::JoinHandle<()>,
+    selfgate_rules::Engine,
+)> {
     let store = Store::open(&config.data_dir)?;
     store.write_now(&[describe_school(config)])?;
-    let today = clock.now().with_timezone(&config.rules.timezone).date_naive();
+    let today = clock
+        .now()
+        .with_timezone(&config.rules.timezone)
+        .date_naive();
     let engine = store
         .load_engine(config.rules.clone(), today)
         .context("while loading the roster from the store")?;
@@ -58,14 +83,21 @@ pub fn open(config: &Config, clock: &dyn Clock) -> anyhow::Result<(Store, crate:
 }
 
 /// Binds the kiosk's listener and serves it until `shutdown`.
-pub async fn serve_kiosk(listen: SocketAddr, shared: Arc<Shared>, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve_kiosk(
+    listen: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("while binding the kiosk to {listen}"))?;
     let addr = listener.local_addr()?;
     let app = selfgate_kiosk::router(shared);
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!("kiosk server stopped: {e}");
         }
     });
@@ -111,7 +143,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     })
     .await?;
     // The line tests and admins wait for.
-    println!("selfgate: ready, gate {} with {persons} persons, kiosk on http://{addr}/", config.gate.id);
+    println!(
+        "selfgate: ready, gate {} with {persons} persons, kiosk on http://{addr}/",
+        config.gate.id
+    );
     tracing::info!("ready");
 
     gate.run(hw, terminate_signal()).await;

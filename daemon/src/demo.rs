@@ -52,7 +52,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             num.push(c);
             continue;
         }
-        let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration such as 20s, 5m or 1h"))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration such as 20s, 5m or 1h"))?;
         num.clear();
         total += match c {
             's' => n,
@@ -97,21 +99,117 @@ impl Rng {
 }
 
 const FIRST_NAMES: [&str; 48] = [
-    "Léa", "Emma", "Chloé", "Inès", "Jade", "Louise", "Manon", "Camille", "Sarah", "Lina", "Zoé",
-    "Alice", "Nina", "Rose", "Ambre", "Anna", "Mila", "Julia", "Lou", "Agathe", "Éléna", "Yasmine",
-    "Maëlys", "Clémence", "Lucas", "Hugo", "Louis", "Gabriel", "Arthur", "Jules", "Adam", "Nathan",
-    "Théo", "Raphaël", "Tom", "Noah", "Ethan", "Mathis", "Sacha", "Enzo", "Rayan", "Paul", "Timéo",
-    "Maël", "Noé", "Baptiste", "Mohamed", "Kylian",
+    "Léa",
+    "Emma",
+    "Chloé",
+    "Inès",
+    "Jade",
+    "Louise",
+    "Manon",
+    "Camille",
+    "Sarah",
+    "Lina",
+    "Zoé",
+    "Alice",
+    "Nina",
+    "Rose",
+    "Ambre",
+    "Anna",
+    "Mila",
+    "Julia",
+    "Lou",
+    "Agathe",
+    "Éléna",
+    "Yasmine",
+    "Maëlys",
+    "Clémence",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Gabriel",
+    "Arthur",
+    "Jules",
+    "Adam",
+    "Nathan",
+    "Théo",
+    "Raphaël",
+    "Tom",
+    "Noah",
+    "Ethan",
+    "Mathis",
+    "Sacha",
+    "Enzo",
+    "Rayan",
+    "Paul",
+    "Timéo",
+    "Maël",
+    "Noé",
+    "Baptiste",
+    "Mohamed",
+    "Kylian",
 ];
 
 const LAST_NAMES: [&str; 60] = [
-    "Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau",
-    "Laurent", "Simon", "Michel", "Lefèvre", "Leroy", "Roux", "David", "Bertrand", "Morel",
-    "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent",
-    "Muller", "Lefebvre", "Faure", "André", "Mercier", "Blanc", "Guérin", "Boyer", "Garnier",
-    "Chevalier", "François", "Legrand", "Gauthier", "Garcia", "Perrin", "Robin", "Clément",
-    "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson", "Marchand", "Duval",
-    "Denis", "Dumont", "Marie", "Lemaire", "Noël", "Meyer", "Dufour", "Meunier",
+    "Martin",
+    "Bernard",
+    "Thomas",
+    "Petit",
+    "Robert",
+    "Richard",
+    "Durand",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefèvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "Lefebvre",
+    "Faure",
+    "André",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Garnier",
+    "Chevalier",
+    "François",
+    "Legrand",
+    "Gauthier",
+    "Garcia",
+    "Perrin",
+    "Robin",
+    "Clément",
+    "Morin",
+    "Nicolas",
+    "Henry",
+    "Roussel",
+    "Mathieu",
+    "Gautier",
+    "Masson",
+    "Marchand",
+    "Duval",
+    "Denis",
+    "Dumont",
+    "Marie",
+    "Lemaire",
+    "Noël",
+    "Meyer",
+    "Dufour",
+    "Meunier",
 ];
 
 /// How a person behaves at lunch, for the arrivals generator.
@@ -188,7 +286,12 @@ pulse_log = "{pulses}"
 }
 
 /// Creates the demo school's roster: the ops to commit and who is who.
-fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: DateTime<Utc>) -> (Vec<WriteOp>, Vec<DemoPerson>) {
+fn generate_school(
+    config: &Config,
+    rng: &mut Rng,
+    start_day: NaiveDate,
+    at: DateTime<Utc>,
+) -> (Vec<WriteOp>, Vec<DemoPerson>) {
     let mut ops = Vec::new();
     let mut people = Vec::new();
     let mut used = std::collections::HashSet::new();
@@ -199,14 +302,44 @@ fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: Dat
         let id = PersonId(next);
         next += 1;
         let (category, regime, forfaits) = match kind {
-            Kind::Dp5 => (Category::Eleve, Regime::DemiPensionnaire, vec![Forfait { weekdays: WeekdaySet::SCHOOL_WEEK, services: config.regimes.dp, from, to }]),
-            Kind::Dp4 => (Category::Eleve, Regime::DemiPensionnaire, vec![Forfait { weekdays: WeekdaySet::DP4, services: config.regimes.dp, from, to }]),
-            Kind::Interne => (Category::Eleve, Regime::Interne, vec![Forfait { weekdays: WeekdaySet::SCHOOL_WEEK, services: config.regimes.interne, from, to }]),
+            Kind::Dp5 => (
+                Category::Eleve,
+                Regime::DemiPensionnaire,
+                vec![Forfait {
+                    weekdays: WeekdaySet::SCHOOL_WEEK,
+                    services: config.regimes.dp,
+                    from,
+                    to,
+                }],
+            ),
+            Kind::Dp4 => (
+                Category::Eleve,
+                Regime::DemiPensionnaire,
+                vec![Forfait {
+                    weekdays: WeekdaySet::DP4,
+                    services: config.regimes.dp,
+                    from,
+                    to,
+                }],
+            ),
+            Kind::Interne => (
+                Category::Eleve,
+                Regime::Interne,
+                vec![Forfait {
+                    weekdays: WeekdaySet::SCHOOL_WEEK,
+                    services: config.regimes.interne,
+                    from,
+                    to,
+                }],
+            ),
             Kind::Ticket | Kind::Externe => (Category::Eleve, Regime::Externe, vec![]),
             Kind::Staff => (Category::Commensal, Regime::Externe, vec![]),
             Kind::Guest => (Category::Hote, Regime::Externe, vec![]),
         };
-        let (first, last) = (FIRST_NAMES[rng.below(FIRST_NAMES.len())], LAST_NAMES[rng.below(LAST_NAMES.len())]);
+        let (first, last) = (
+            FIRST_NAMES[rng.below(FIRST_NAMES.len())],
+            LAST_NAMES[rng.below(LAST_NAMES.len())],
+        );
         let prefix = match category {
             Category::Eleve => "E",
             Category::Commensal => "P",
@@ -232,11 +365,28 @@ fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: Dat
             _ => 0,
         };
         if balance != 0 {
-            ops.push(WriteOp::Append { gate: gate.clone(), at, kind: EventKind::Credit(Credit { person: id, cents: balance, note: "solde initial (démo)".into() }) });
+            ops.push(WriteOp::Append {
+                gate: gate.clone(),
+                at,
+                kind: EventKind::Credit(Credit {
+                    person: id,
+                    cents: balance,
+                    note: "solde initial (démo)".into(),
+                }),
+            });
         }
         let b = badge(rng, &mut used);
-        ops.push(WriteOp::PutCredential(Credential { number: b.clone(), person: id, status: CredentialStatus::Active }));
-        DemoPerson { id, kind, badge: b, lost_badge: None }
+        ops.push(WriteOp::PutCredential(Credential {
+            number: b.clone(),
+            person: id,
+            status: CredentialStatus::Active,
+        }));
+        DemoPerson {
+            id,
+            kind,
+            badge: b,
+            lost_badge: None,
+        }
     };
 
     let mut n = 0;
@@ -274,9 +424,17 @@ fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: Dat
             continue;
         }
         let old = people[i].badge.clone();
-        ops.push(WriteOp::PutCredential(Credential { number: old.clone(), person: people[i].id, status: CredentialStatus::Lost }));
+        ops.push(WriteOp::PutCredential(Credential {
+            number: old.clone(),
+            person: people[i].id,
+            status: CredentialStatus::Lost,
+        }));
         let new = badge(rng, &mut used);
-        ops.push(WriteOp::PutCredential(Credential { number: new.clone(), person: people[i].id, status: CredentialStatus::Active }));
+        ops.push(WriteOp::PutCredential(Credential {
+            number: new.clone(),
+            person: people[i].id,
+            status: CredentialStatus::Active,
+        }));
         people[i].badge = new;
         people[i].lost_badge = Some(old);
     }
@@ -284,20 +442,64 @@ fn generate_school(config: &Config, rng: &mut Rng, start_day: NaiveDate, at: Dat
     // Oppositions: unpaid bills, an exclusion this week, absences declared in PRONOTE for the
     // first day's lunch.
     let lunch = config.rules.service_by_code("dejeuner").map(|s| s.id);
-    let forfait_holders: Vec<usize> = (0..600).filter(|i| matches!(people[*i].kind, Kind::Dp5 | Kind::Dp4 | Kind::Interne)).collect();
+    let forfait_holders: Vec<usize> = (0..600)
+        .filter(|i| matches!(people[*i].kind, Kind::Dp5 | Kind::Dp4 | Kind::Interne))
+        .collect();
     let mut opp_id = 1;
-    let mut oppose = |ops: &mut Vec<WriteOp>, person: PersonId, reason, service, from, to, note: &str| {
-        ops.push(WriteOp::PutOpposition(Opposition { id: opp_id, person, reason, service, from, to, note: note.into(), lifted: false }));
-        opp_id += 1;
-    };
+    let mut oppose =
+        |ops: &mut Vec<WriteOp>, person: PersonId, reason, service, from, to, note: &str| {
+            ops.push(WriteOp::PutOpposition(Opposition {
+                id: opp_id,
+                person,
+                reason,
+                service,
+                from,
+                to,
+                note: note.into(),
+                lifted: false,
+            }));
+            opp_id += 1;
+        };
     for k in 0..10 {
         let i = forfait_holders[rng.below(forfait_holders.len())];
         let p = people[i].id;
         match k {
-            0..=2 => oppose(&mut ops, p, OppositionReason::Impaye, None, from, None, "2e relance sans réponse"),
-            3 => oppose(&mut ops, p, OppositionReason::Exclusion, None, start_day, Some(start_day + chrono::Days::new(4)), "exclusion de la demi-pension, 5 jours"),
-            4 => oppose(&mut ops, p, OppositionReason::Manuelle, lunch, start_day, Some(start_day), "sortie scolaire"),
-            _ => oppose(&mut ops, p, OppositionReason::AbsentPronote, lunch, start_day, Some(start_day), "absence saisie avant l'heure de pointage"),
+            0..=2 => oppose(
+                &mut ops,
+                p,
+                OppositionReason::Impaye,
+                None,
+                from,
+                None,
+                "2e relance sans réponse",
+            ),
+            3 => oppose(
+                &mut ops,
+                p,
+                OppositionReason::Exclusion,
+                None,
+                start_day,
+                Some(start_day + chrono::Days::new(4)),
+                "exclusion de la demi-pension, 5 jours",
+            ),
+            4 => oppose(
+                &mut ops,
+                p,
+                OppositionReason::Manuelle,
+                lunch,
+                start_day,
+                Some(start_day),
+                "sortie scolaire",
+            ),
+            _ => oppose(
+                &mut ops,
+                p,
+                OppositionReason::AbsentPronote,
+                lunch,
+                start_day,
+                Some(start_day),
+                "absence saisie avant l'heure de pointage",
+            ),
         }
     }
     (ops, people)
@@ -328,25 +530,44 @@ fn people_from_roster(roster: &selfgate_rules::Roster, day: NaiveDate) -> Vec<De
             (_, _, None) if roster.balance(p.id) != 0 => Kind::Ticket,
             _ => Kind::Externe,
         };
-        out.push(DemoPerson { id: p.id, kind, badge, lost_badge: lost });
+        out.push(DemoPerson {
+            id: p.id,
+            kind,
+            badge,
+            lost_badge: lost,
+        });
     }
     out.sort_by_key(|p| p.id);
     out
 }
 
 /// The next service occurrence starting after `after`: (day, service, opens, closes) in UTC.
-fn next_service(rules: &SchoolRules, gate: &str, after: DateTime<Utc>) -> Option<(NaiveDate, ServiceId, DateTime<Utc>, DateTime<Utc>)> {
+fn next_service(
+    rules: &SchoolRules,
+    gate: &str,
+    after: DateTime<Utc>,
+) -> Option<(NaiveDate, ServiceId, DateTime<Utc>, DateTime<Utc>)> {
     let tz = rules.timezone;
     let mut day = after.with_timezone(&tz).date_naive();
     for _ in 0..400 {
-        let mut services: Vec<_> = rules.services.iter().filter(|s| s.gates.is_empty() || s.gates.iter().any(|g| g == gate)).collect();
+        let mut services: Vec<_> = rules
+            .services
+            .iter()
+            .filter(|s| s.gates.is_empty() || s.gates.iter().any(|g| g == gate))
+            .collect();
         services.sort_by_key(|s| s.start);
         for s in services {
             if !s.weekdays.contains(day.weekday()) || rules.closure_on(day, s.id).is_some() {
                 continue;
             }
-            let opens = tz.from_local_datetime(&day.and_time(s.start)).earliest()?.with_timezone(&Utc);
-            let closes = tz.from_local_datetime(&day.and_time(s.end)).earliest()?.with_timezone(&Utc);
+            let opens = tz
+                .from_local_datetime(&day.and_time(s.start))
+                .earliest()?
+                .with_timezone(&Utc);
+            let closes = tz
+                .from_local_datetime(&day.and_time(s.end))
+                .earliest()?
+                .with_timezone(&Utc);
             if opens > after {
                 return Some((day, s.id, opens, closes));
             }
@@ -370,12 +591,23 @@ enum Presentation {
 }
 
 /// Who comes to `service` on `day`, and when.
-fn arrivals(rules: &SchoolRules, people: &[DemoPerson], roster: &selfgate_rules::Roster, day: NaiveDate, service: ServiceId, opens: DateTime<Utc>, closes: DateTime<Utc>, rng: &mut Rng) -> Vec<Arrival> {
+fn arrivals(
+    rules: &SchoolRules,
+    people: &[DemoPerson],
+    roster: &selfgate_rules::Roster,
+    day: NaiveDate,
+    service: ServiceId,
+    opens: DateTime<Utc>,
+    closes: DateTime<Utc>,
+    rng: &mut Rng,
+) -> Vec<Arrival> {
     let code = rules.service(service).map_or("", |s| s.code.as_str());
     let window = (closes - opens).num_seconds() as f64;
     let mut out = Vec::new();
     for p in people {
-        let Some(person) = roster.person(p.id) else { continue };
+        let Some(person) = roster.person(p.id) else {
+            continue;
+        };
         let covered = person.forfait_covers(day, service);
         let chance = match (code, p.kind) {
             ("dejeuner", _) if covered => 0.93,
@@ -408,16 +640,36 @@ fn arrivals(rules: &SchoolRules, people: &[DemoPerson], roster: &selfgate_rules:
         let at = opens + TimeDelta::milliseconds((offset * 1000.0) as i64);
         let reader = rng.below(READERS.len());
         if let Some(lost) = &p.lost_badge {
-            out.push(Arrival { at, reader, what: Presentation::Badge(lost.clone()) });
-            out.push(Arrival { at: at + TimeDelta::seconds(25), reader, what: Presentation::Badge(p.badge.clone()) });
+            out.push(Arrival {
+                at,
+                reader,
+                what: Presentation::Badge(lost.clone()),
+            });
+            out.push(Arrival {
+                at: at + TimeDelta::seconds(25),
+                reader,
+                what: Presentation::Badge(p.badge.clone()),
+            });
         } else if rng.f() < 0.015 {
-            out.push(Arrival { at: at + TimeDelta::seconds(40), reader, what: Presentation::Forgotten(p.id) });
+            out.push(Arrival {
+                at: at + TimeDelta::seconds(40),
+                reader,
+                what: Presentation::Forgotten(p.id),
+            });
         } else {
-            out.push(Arrival { at, reader, what: Presentation::Badge(p.badge.clone()) });
+            out.push(Arrival {
+                at,
+                reader,
+                what: Presentation::Badge(p.badge.clone()),
+            });
             // Some come back for a second tray.
             if rng.f() < 0.04 {
                 let later = at + TimeDelta::seconds(rng.range(120, 900));
-                out.push(Arrival { at: later, reader: rng.below(READERS.len()), what: Presentation::Badge(p.badge.clone()) });
+                out.push(Arrival {
+                    at: later,
+                    reader: rng.below(READERS.len()),
+                    what: Presentation::Badge(p.badge.clone()),
+                });
             }
         }
     }
@@ -425,7 +677,11 @@ fn arrivals(rules: &SchoolRules, people: &[DemoPerson], roster: &selfgate_rules:
     for _ in 0..rng.below(4) {
         let at = opens + TimeDelta::seconds(rng.range(0, window as i64));
         if let Ok(b) = format!("0B{:08X}", rng.next() as u32).parse() {
-            out.push(Arrival { at, reader: rng.below(READERS.len()), what: Presentation::Badge(b) });
+            out.push(Arrival {
+                at,
+                reader: rng.below(READERS.len()),
+                what: Presentation::Badge(b),
+            });
         }
     }
     out.sort_by_key(|a| a.at);
@@ -433,7 +689,17 @@ fn arrivals(rules: &SchoolRules, people: &[DemoPerson], roster: &selfgate_rules:
 }
 
 /// Runs the services one after the other, presenting badges as the pupils arrive.
-async fn school_day_loop(clock: Arc<ScaledClock>, shared: Arc<Shared>, gate: GateHandle, writer: Writer, readers: Vec<SimReaderHandle>, people: Vec<DemoPerson>, mut after: DateTime<Utc>, first_run: bool, mut rng: Rng) {
+async fn school_day_loop(
+    clock: Arc<ScaledClock>,
+    shared: Arc<Shared>,
+    gate: GateHandle,
+    writer: Writer,
+    readers: Vec<SimReaderHandle>,
+    people: Vec<DemoPerson>,
+    mut after: DateTime<Utc>,
+    first_run: bool,
+    mut rng: Rng,
+) {
     let rules = shared.config.rules.clone();
     let gate_id = shared.config.gate.id.clone();
     let mut skip_to_lunch = first_run;
@@ -449,7 +715,16 @@ async fn school_day_loop(clock: Arc<ScaledClock>, shared: Arc<Shared>, gate: Gat
         }
         let list = {
             let engine = shared.engine();
-            arrivals(&rules, &people, engine.roster(), day, service, opens, closes, &mut rng)
+            arrivals(
+                &rules,
+                &people,
+                engine.roster(),
+                day,
+                service,
+                opens,
+                closes,
+                &mut rng,
+            )
         };
         for a in list {
             tokio::time::sleep(clock.real_until(a.at)).await;
@@ -462,7 +737,9 @@ async fn school_day_loop(clock: Arc<ScaledClock>, shared: Arc<Shared>, gate: Gat
                     }
                 }
                 Presentation::Forgotten(person) => {
-                    let _ = gate.admit(person, "Mme Leroy (surveillante)", "badge oublié").await;
+                    let _ = gate
+                        .admit(person, "Mme Leroy (surveillante)", "badge oublié")
+                        .await;
                 }
             }
         }
@@ -473,7 +750,10 @@ async fn school_day_loop(clock: Arc<ScaledClock>, shared: Arc<Shared>, gate: Gat
 }
 
 async fn save_clock(writer: &Writer, at: DateTime<Utc>) {
-    let op = WriteOp::SetMeta { key: CLOCK_KEY.into(), value: at.to_rfc3339().into_bytes() };
+    let op = WriteOp::SetMeta {
+        key: CLOCK_KEY.into(),
+        value: at.to_rfc3339().into_bytes(),
+    };
     if let Err(e) = writer.submit(vec![op]).await {
         tracing::error!("cannot save the demo clock: {e}");
     }
@@ -491,7 +771,11 @@ fn summary_line(shared: &Shared) -> String {
         (service, served)
     };
     let c = &shared.counters;
-    let head = format!("[{} {}]", weekday_fr(local.weekday()), local.format("%d/%m/%Y %H:%M"));
+    let head = format!(
+        "[{} {}]",
+        weekday_fr(local.weekday()),
+        local.format("%d/%m/%Y %H:%M")
+    );
     let Some(service) = service else {
         return format!(
             "{head} pas de service ouvert · depuis le lancement : {} passages, {} refus, {} lectures répétées fusionnées",
@@ -500,11 +784,18 @@ fn summary_line(shared: &Shared) -> String {
             c.repeats.load(Ordering::Relaxed)
         );
     };
-    let label = shared.config.rules.service(service).map_or("?", |s| s.label.as_str());
+    let label = shared
+        .config
+        .rules
+        .service(service)
+        .map_or("?", |s| s.label.as_str());
     let expected = shared.expected(day, service);
     let denied = shared.denied_on(day, service);
     let total: u64 = denied.iter().map(|(_, n)| n).sum();
-    let detail: Vec<String> = denied.iter().map(|(r, n)| format!("{} {n}", r.label_fr().to_lowercase())).collect();
+    let detail: Vec<String> = denied
+        .iter()
+        .map(|(r, n)| format!("{} {n}", r.label_fr().to_lowercase()))
+        .collect();
     format!(
         "{head} {label} · servis {served} (forfaits attendus {expected}) · refus {total}{}{}",
         if detail.is_empty() { "" } else { " : " },
@@ -526,12 +817,17 @@ fn weekday_fr(d: Weekday) -> &'static str {
 
 /// `selfgate demo`.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data).with_context(|| format!("while creating {}", opts.data.display()))?;
-    let data = std::fs::canonicalize(&opts.data).with_context(|| format!("while resolving {}", opts.data.display()))?;
+    std::fs::create_dir_all(&opts.data)
+        .with_context(|| format!("while creating {}", opts.data.display()))?;
+    let data = std::fs::canonicalize(&opts.data)
+        .with_context(|| format!("while resolving {}", opts.data.display()))?;
     let config_path = data.join("selfgate.toml");
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
     if !config_path.exists() {
-        std::fs::write(&config_path, demo_config_text(&data, today)).with_context(|| format!("while writing {}", config_path.display()))?;
+        std::fs::write(&config_path, demo_config_text(&data, today))
+            .with_context(|| format!("while writing {}", config_path.display()))?;
     }
     let mut config = Config::load(&config_path)?;
     config.kiosk.listen = opts.listen;
@@ -554,17 +850,34 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .from_local_datetime(&start_day.and_hms_opt(0, 0, 0).unwrap_or_default())
         .earliest()
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
-    let after = saved.into_iter().chain(last_event).max().unwrap_or(day_start);
+    let after = saved
+        .into_iter()
+        .chain(last_event)
+        .max()
+        .unwrap_or(day_start);
     let Some((first_day, _, _, _)) = next_service(&config.rules, &config.gate.id, after) else {
-        anyhow::bail!("no service to simulate: check the services and closures in {}", config_path.display());
+        anyhow::bail!(
+            "no service to simulate: check the services and closures in {}",
+            config_path.display()
+        );
     };
 
     if first_run {
         let (ops, people) = generate_school(&config, &mut rng, first_day, after);
-        store.write_now(&ops).context("while creating the demo school")?;
-        println!("demo: created a school of {} persons in {}", people.len(), data.display());
+        store
+            .write_now(&ops)
+            .context("while creating the demo school")?;
+        println!(
+            "demo: created a school of {} persons in {}",
+            people.len(),
+            data.display()
+        );
     } else {
-        println!("demo: resuming the school in {} ({} journal events so far)", data.display(), store.event_count()?);
+        println!(
+            "demo: resuming the school in {} ({} journal events so far)",
+            data.display(),
+            store.event_count()?
+        );
     }
     let engine = store.load_engine(config.rules.clone(), first_day)?;
     let people = people_from_roster(engine.roster(), first_day);
@@ -588,13 +901,27 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
-    let (addr, kiosk) = crate::daemon::serve_kiosk(config.kiosk.listen, shared.clone(), async move {
-        let _ = kiosk_stop.changed().await;
-    })
-    .await?;
-    println!("demo: kiosk on http://{addr}/ · speed ×{} · Ctrl-C stops", opts.speed);
+    let (addr, kiosk) =
+        crate::daemon::serve_kiosk(config.kiosk.listen, shared.clone(), async move {
+            let _ = kiosk_stop.changed().await;
+        })
+        .await?;
+    println!(
+        "demo: kiosk on http://{addr}/ · speed ×{} · Ctrl-C stops",
+        opts.speed
+    );
 
-    let school = tokio::spawn(school_day_loop(clock.clone(), shared.clone(), gate.handle(), writer.clone(), handles, people, after, first_run, Rng(opts.seed ^ after.timestamp() as u64)));
+    let school = tokio::spawn(school_day_loop(
+        clock.clone(),
+        shared.clone(),
+        gate.handle(),
+        writer.clone(),
+        handles,
+        people,
+        after,
+        first_run,
+        Rng(opts.seed ^ after.timestamp() as u64),
+    ));
     let printer = {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -636,7 +963,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         c.repeats.load(Ordering::Relaxed),
         c.not_recorded.load(Ordering::Relaxed)
     );
-    println!("demo: journal in {} — see it with `selfgate journal --data {}`", data.display(), data.display());
+    println!(
+        "demo: journal in {} — see it with `selfgate journal --data {}`",
+        data.display(),
+        data.display()
+    );
     Ok(())
 }
 
@@ -657,11 +988,22 @@ mod tests {
     #[test]
     fn the_generated_school_has_the_announced_mix() {
         let config = Config::defaults();
-        let (ops, people) = generate_school(&config, &mut Rng(7), config.school.year_start, Utc::now());
+        let (ops, people) =
+            generate_school(&config, &mut Rng(7), config.school.year_start, Utc::now());
         assert_eq!(people.len(), 639);
         let count = |k: Kind| people.iter().filter(|p| p.kind == k).count();
-        assert!(count(Kind::Dp5) > 180 && count(Kind::Dp4) > 100 && count(Kind::Interne) > 25 && count(Kind::Ticket) > 60);
+        assert!(
+            count(Kind::Dp5) > 180
+                && count(Kind::Dp4) > 100
+                && count(Kind::Interne) > 25
+                && count(Kind::Ticket) > 60
+        );
         assert!(people.iter().filter(|p| p.lost_badge.is_some()).count() >= 5);
-        assert!(ops.iter().filter(|o| matches!(o, WriteOp::PutOpposition(_))).count() == 10);
+        assert!(
+            ops.iter()
+                .filter(|o| matches!(o, WriteOp::PutOpposition(_)))
+                .count()
+                == 10
+        );
     }
 }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use selfgate_hardware::{Reader, ReaderEvent, Turnstile, TurnstileInput};
 use selfgate_kiosk::{FeedItem, KioskSource, Summary};
 use selfgate_rules::journal::{Alarm, AlarmKind, Event, EventKind, Passage, Reason, Verdict};
-use selfgate_rules::model::{format_euros, PersonId, ServiceId};
+use selfgate_rules::model::{PersonId, ServiceId, format_euros};
 use selfgate_rules::{Engine, ManualRefusal};
 
 use crate::clock::Clock;
@@ -125,7 +125,10 @@ impl Shared {
         FeedItem {
             gate: gate.to_owned(),
             seq,
-            time: at.with_timezone(&self.config.rules.timezone).format("%H:%M:%S").to_string(),
+            time: at
+                .with_timezone(&self.config.rules.timezone)
+                .format("%H:%M:%S")
+                .to_string(),
             name: person.map_or_else(
                 || format!("Badge {}", p.credential.as_deref().unwrap_or("?")),
                 |x| x.display_name(),
@@ -160,9 +163,14 @@ impl Shared {
     /// On the first read of a new school day, forgets the anti-passback state of days before
     /// yesterday (the store keeps it; memory holds what the decision needs).
     fn trim_served(&self, engine: &mut Engine, day: NaiveDate) {
-        let mut t = self.trimmed_to.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut t = self
+            .trimmed_to
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if *t != Some(day) {
-            engine.served_mut().forget_before(day.pred_opt().unwrap_or(day));
+            engine
+                .served_mut()
+                .forget_before(day.pred_opt().unwrap_or(day));
             *t = Some(day);
         }
     }
@@ -174,7 +182,12 @@ impl Shared {
         roster
             .persons()
             .filter(|p| p.forfait_covers(day, service))
-            .filter(|p| !roster.oppositions_of(p.id).iter().any(|o| o.effective(day, service)))
+            .filter(|p| {
+                !roster
+                    .oppositions_of(p.id)
+                    .iter()
+                    .any(|o| o.effective(day, service))
+            })
             .count() as u64
     }
 }
@@ -185,12 +198,18 @@ impl KioskSource for Shared {
         let tz = self.config.rules.timezone;
         let (service, day) = {
             let engine = self.engine();
-            (engine.open_service(&self.config.gate.id, now), engine.local(now).0)
+            (
+                engine.open_service(&self.config.gate.id, now),
+                engine.local(now).0,
+            )
         };
         let mut s = Summary {
             school: self.config.school.name.clone(),
             gate: self.config.gate.id.clone(),
-            now: now.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string(),
+            now: now
+                .with_timezone(&tz)
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string(),
             emergency: self.emergency.load(Ordering::Relaxed),
             ..Summary::default()
         };
@@ -211,7 +230,11 @@ impl KioskSource for Shared {
         r.iter().take(limit).cloned().collect()
     }
     fn health(&self) -> serde_json::Value {
-        let readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let readers = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let store_ok = self.store_ok.load(Ordering::Relaxed);
         let readers_ok = readers.values().all(|ok| *ok);
         serde_json::json!({
@@ -289,9 +312,21 @@ impl GateHandle {
     async fn record(&self, passage: Passage, at: DateTime<Utc>) {
         let pending = self
             .writer
-            .enqueue(vec![WriteOp::Append { gate: self.gate().to_owned(), at, kind: EventKind::Passage(passage.clone()) }])
+            .enqueue(vec![WriteOp::Append {
+                gate: self.gate().to_owned(),
+                at,
+                kind: EventKind::Passage(passage.clone()),
+            }])
             .await;
-        if let Err(mpsc::error::SendError(pc)) = self.post.send(PostCommit { passage, at, pending }).await {
+        if let Err(mpsc::error::SendError(pc)) = self
+            .post
+            .send(PostCommit {
+                passage,
+                at,
+                pending,
+            })
+            .await
+        {
             // The post-commit task has stopped (shutting down): wait for the commit here so
             // that the in-memory state stays true, but open nothing.
             if pc.pending.committed().await.is_err() {
@@ -302,7 +337,14 @@ impl GateHandle {
 
     async fn alarm(&self, kind: AlarmKind, detail: &str) {
         let at = self.shared.clock.now();
-        let op = WriteOp::Append { gate: self.gate().to_owned(), at, kind: EventKind::Alarm(Alarm { kind, detail: detail.to_owned() }) };
+        let op = WriteOp::Append {
+            gate: self.gate().to_owned(),
+            at,
+            kind: EventKind::Alarm(Alarm {
+                kind,
+                detail: detail.to_owned(),
+            }),
+        };
         if let Err(e) = self.writer.submit(vec![op]).await {
             tracing::error!("cannot journal alarm {kind:?}: {e}");
         }
@@ -319,7 +361,14 @@ pub struct Gate {
 impl Gate {
     pub fn new(shared: Arc<Shared>, writer: Writer) -> Gate {
         let (post, post_rx) = mpsc::channel::<PostCommit>(4096);
-        Gate { handle: GateHandle { shared, writer, post }, post_rx }
+        Gate {
+            handle: GateHandle {
+                shared,
+                writer,
+                post,
+            },
+            post_rx,
+        }
     }
 
     pub fn handle(&self) -> GateHandle {
@@ -332,19 +381,31 @@ impl Gate {
         let Gate { handle, post_rx } = self;
         let shared = handle.shared.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
-        let post = tokio::spawn(post_commit(shared.clone(), hw.turnstile.clone(), post_rx, stop.clone()));
+        let post = tokio::spawn(post_commit(
+            shared.clone(),
+            hw.turnstile.clone(),
+            post_rx,
+            stop.clone(),
+        ));
 
         let (tx, mut reads) = mpsc::channel::<ReaderEvent>(1024);
         let mut reader_tasks = Vec::new();
         for reader in hw.readers {
             let name = reader.name().to_owned();
-            shared.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone(), true);
+            shared
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.clone(), true);
             let tx = tx.clone();
             let sh = shared.clone();
             reader_tasks.push(tokio::spawn(async move {
                 if let Err(e) = reader.run(tx).await {
                     tracing::error!("reader {name} stopped: {e}");
-                    sh.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(name, false);
+                    sh.readers
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(name, false);
                 }
             }));
         }
@@ -384,7 +445,12 @@ impl Gate {
     }
 }
 
-async fn post_commit(shared: Arc<Shared>, turnstile: Arc<dyn Turnstile>, mut rx: mpsc::Receiver<PostCommit>, stop: Arc<tokio::sync::Notify>) {
+async fn post_commit(
+    shared: Arc<Shared>,
+    turnstile: Arc<dyn Turnstile>,
+    mut rx: mpsc::Receiver<PostCommit>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let pulse_ms = shared.config.gate.pulse_ms;
     loop {
         let next = tokio::select! {
@@ -396,7 +462,14 @@ async fn post_commit(shared: Arc<Shared>, turnstile: Arc<dyn Turnstile>, mut rx:
                 rx.recv().await
             }
         };
-        let Some(PostCommit { passage, at, pending }) = next else { break };
+        let Some(PostCommit {
+            passage,
+            at,
+            pending,
+        }) = next
+        else {
+            break;
+        };
         match pending.committed().await {
             Ok(outcomes) => {
                 shared.store_ok.store(true, Ordering::Relaxed);
@@ -404,7 +477,9 @@ async fn post_commit(shared: Arc<Shared>, turnstile: Arc<dyn Turnstile>, mut rx:
                     WriteOutcome::Appended(e) => Some(e),
                     WriteOutcome::Done => None,
                 });
-                let (gate, seq) = event.map_or((shared.config.gate.id.clone(), 0), |e| (e.gate.clone(), e.seq));
+                let (gate, seq) = event.map_or((shared.config.gate.id.clone(), 0), |e| {
+                    (e.gate.clone(), e.seq)
+                });
                 shared.publish(&gate, Some(seq), at, &passage);
                 if passage.verdict == Verdict::Pass {
                     shared.counters.passes.fetch_add(1, Ordering::Relaxed);

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 
 use selfgate_rules::Roster;
 use selfgate_rules::journal::{Credit, EventKind};
-use selfgate_rules::model::{Category, Credential, CredentialStatus, Forfait, Person, PersonId, Regime, ServiceSet};
+use selfgate_rules::model::{
+    Category, Credential, CredentialStatus, Forfait, Person, PersonId, Regime, ServiceSet,
+};
 use selfgate_rules::roster_csv::{RosterRow, RowError};
 
 use crate::config::Config;
@@ -32,7 +34,11 @@ impl fmt::Display for ImportReport {
         writeln!(f, "persons updated:    {}", self.updated.len())?;
         writeln!(f, "persons unchanged:  {}", self.unchanged)?;
         writeln!(f, "badges added:       {}", self.badges_added)?;
-        writeln!(f, "badges revoked:     {} (replaced by a new badge)", self.badges_revoked)?;
+        writeln!(
+            f,
+            "badges revoked:     {} (replaced by a new badge)",
+            self.badges_revoked
+        )?;
         write!(f, "opening balances:   {}", self.opening_balances)
     }
 }
@@ -86,7 +92,11 @@ pub fn plan_roster(
             first_name: row.first_name.clone(),
             class: row.class.clone(),
             category: row.category,
-            regime: if row.category == Category::Eleve { row.regime } else { Regime::Externe },
+            regime: if row.category == Category::Eleve {
+                row.regime
+            } else {
+                Regime::Externe
+            },
             forfaits,
             passages_per_service: existing.map_or(1, |p| p.passages_per_service),
         };
@@ -105,7 +115,11 @@ pub fn plan_roster(
                     person_ops.push(WriteOp::Append {
                         gate: gate.to_owned(),
                         at,
-                        kind: EventKind::Credit(Credit { person: id, cents, note: "solde initial (import)".into() }),
+                        kind: EventKind::Credit(Credit {
+                            person: id,
+                            cents,
+                            note: "solde initial (import)".into(),
+                        }),
                     });
                 }
             }
@@ -113,7 +127,9 @@ pub fn plan_roster(
         if let Some(badge) = &row.badge {
             match roster.credential(badge.as_str()) {
                 Some(c) if c.person != id => {
-                    let holder = roster.person(c.person).map_or("?".to_owned(), |p| p.external_id.clone());
+                    let holder = roster
+                        .person(c.person)
+                        .map_or("?".to_owned(), |p| p.external_id.clone());
                     errors.push(RowError {
                         line: row.line,
                         column: Some("badge".into()),
@@ -123,11 +139,21 @@ pub fn plan_roster(
                 Some(_) => {}
                 None => {
                     report.badges_added += 1;
-                    for old in roster.credentials_of(id).filter(|c| c.status == CredentialStatus::Active) {
+                    for old in roster
+                        .credentials_of(id)
+                        .filter(|c| c.status == CredentialStatus::Active)
+                    {
                         report.badges_revoked += 1;
-                        person_ops.push(WriteOp::PutCredential(Credential { status: CredentialStatus::Revoked, ..old.clone() }));
+                        person_ops.push(WriteOp::PutCredential(Credential {
+                            status: CredentialStatus::Revoked,
+                            ..old.clone()
+                        }));
                     }
-                    person_ops.push(WriteOp::PutCredential(Credential { number: badge.clone(), person: id, status: CredentialStatus::Active }));
+                    person_ops.push(WriteOp::PutCredential(Credential {
+                        number: badge.clone(),
+                        person: id,
+                        status: CredentialStatus::Active,
+                    }));
                 }
             }
         }
@@ -136,7 +162,11 @@ pub fn plan_roster(
         }
         ops.extend(person_ops);
     }
-    if errors.is_empty() { Ok((ops, report)) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok((ops, report))
+    } else {
+        Err(errors)
+    }
 }
 
 /// Applies committed ops to the in-memory roster (the daemon keeps its index in step).
@@ -146,7 +176,10 @@ pub fn apply_to_engine(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
             WriteOp::PutPerson(p) => engine.roster_mut().put_person(p.clone()),
             WriteOp::PutCredential(c) => engine.roster_mut().put_credential(c.clone()),
             WriteOp::PutOpposition(o) => engine.roster_mut().put_opposition(o.clone()),
-            WriteOp::Append { kind: EventKind::Credit(c), .. } => engine.apply_credit(c),
+            WriteOp::Append {
+                kind: EventKind::Credit(c),
+                ..
+            } => engine.apply_credit(c),
             WriteOp::Append { .. } | WriteOp::SetMeta { .. } => {}
         }
     }
@@ -182,8 +215,15 @@ mod tests {
         let (ops, report) = plan_roster(&config, engine.roster(), &rows, "g", Utc::now()).unwrap();
         assert_eq!((report.badges_added, report.badges_revoked), (1, 1));
         apply_to_engine(&mut engine, &ops);
-        assert_eq!(engine.roster().credential("0400A1B2C3").unwrap().status, CredentialStatus::Revoked);
-        assert_eq!(engine.roster().balance(p1), 2500, "opening balance applied once");
+        assert_eq!(
+            engine.roster().credential("0400A1B2C3").unwrap().status,
+            CredentialStatus::Revoked
+        );
+        assert_eq!(
+            engine.roster().balance(p1),
+            2500,
+            "opening balance applied once"
+        );
     }
 
     #[test]

@@ -30,21 +30,38 @@ impl Names {
             .unwrap_or(Value::Null);
         let services = school["services"]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
-        let timezone = school["timezone"].as_str().and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::Europe::Paris);
-        let engine = store.load_engine(crate::config::Config::defaults().rules, Utc::now().date_naive())?;
+        let timezone = school["timezone"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Paris);
+        let engine = store.load_engine(
+            crate::config::Config::defaults().rules,
+            Utc::now().date_naive(),
+        )?;
         let persons = engine
             .roster()
             .persons()
             .map(|p| (p.id, (p.external_id.clone(), p.display_name())))
             .collect();
-        Ok(Names { services, timezone, persons })
+        Ok(Names {
+            services,
+            timezone,
+            persons,
+        })
     }
 
     fn service(&self, id: Option<selfgate_rules::model::ServiceId>) -> Value {
         match id {
-            Some(s) => self.services.get(usize::from(s.0)).map_or_else(|| json!(s.0), |c| json!(c)),
+            Some(s) => self
+                .services
+                .get(usize::from(s.0))
+                .map_or_else(|| json!(s.0), |c| json!(c)),
             None => Value::Null,
         }
     }
@@ -91,7 +108,10 @@ pub fn event_json(e: &Event, names: &Names) -> Value {
             let (person, name) = names.person(Some(c.person));
             o.insert("kind".into(), json!("correction"));
             o.insert("correction".into(), json!(c.kind));
-            o.insert("refers_to".into(), json!({"gate": c.refers_to.gate, "seq": c.refers_to.seq}));
+            o.insert(
+                "refers_to".into(),
+                json!({"gate": c.refers_to.gate, "seq": c.refers_to.seq}),
+            );
             o.insert("service".into(), names.service(Some(c.service)));
             o.insert("person".into(), person);
             o.insert("name".into(), name);
@@ -116,12 +136,21 @@ pub fn event_json(e: &Event, names: &Names) -> Value {
 }
 
 /// Prints the events at or after `since`, as a table or JSON lines.
-pub fn print(store: &Store, since: Option<DateTime<Utc>>, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn print(
+    store: &Store,
+    since: Option<DateTime<Utc>>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let names = Names::load(store)?;
     let mut events = store.events(since)?;
     events.sort_by(|a, b| (a.at, &a.gate, a.seq).cmp(&(b.at, &b.gate, b.seq)));
     if !as_json {
-        writeln!(out, "{:<10} {:>6}  {:<19}  {:<14} {:<12} {:<24} {:<5} {:<26} {:>8}", "gate", "seq", "local time", "service", "person", "name", "", "reason", "charge")?;
+        writeln!(
+            out,
+            "{:<10} {:>6}  {:<19}  {:<14} {:<12} {:<24} {:<5} {:<26} {:>8}",
+            "gate", "seq", "local time", "service", "person", "name", "", "reason", "charge"
+        )?;
     }
     for e in &events {
         let v = event_json(e, &names);
@@ -136,7 +165,11 @@ pub fn print(store: &Store, since: Option<DateTime<Utc>>, as_json: bool, out: &m
         };
         let (what, reason, amount) = match &e.kind {
             EventKind::Passage(p) => (s("verdict"), s("reason"), -p.charge_cents),
-            EventKind::Correction(c) => ("corr".into(), format!("{:?} of {}/{}", c.kind, c.refers_to.gate, c.refers_to.seq), c.refund_cents),
+            EventKind::Correction(c) => (
+                "corr".into(),
+                format!("{:?} of {}/{}", c.kind, c.refers_to.gate, c.refers_to.seq),
+                c.refund_cents,
+            ),
             EventKind::Credit(c) => ("cred".into(), c.note.clone(), c.cents),
             EventKind::Alarm(a) => ("alarm".into(), a.detail.clone(), 0),
         };
@@ -151,7 +184,11 @@ pub fn print(store: &Store, since: Option<DateTime<Utc>>, as_json: bool, out: &m
             s("name").chars().take(24).collect::<String>(),
             what,
             reason,
-            if amount == 0 { String::new() } else { selfgate_rules::model::format_euros(amount) }
+            if amount == 0 {
+                String::new()
+            } else {
+                selfgate_rules::model::format_euros(amount)
+            }
         )?;
     }
     Ok(())
@@ -173,18 +210,40 @@ pub enum CancelError {
 /// Cancels a granted passage (a mistake at the gate): appends a correction that refers to it,
 /// refunds its charge and frees the anti-passback count. The passage itself stays in the
 /// journal, untouched.
-pub fn cancel(store: &Store, gate: &str, seq: u64, by: &str, note: &str, at: DateTime<Utc>) -> Result<Event, CancelError> {
+pub fn cancel(
+    store: &Store,
+    gate: &str,
+    seq: u64,
+    by: &str,
+    note: &str,
+    at: DateTime<Utc>,
+) -> Result<Event, CancelError> {
     let name = format!("{gate}/{seq}");
-    let event = store.event(gate, seq)?.ok_or_else(|| CancelError::NotFound(name.clone()))?;
-    let (Some(p), true) = (event.passage(), event.passage().is_some_and(|p| p.verdict == Verdict::Pass)) else {
+    let event = store
+        .event(gate, seq)?
+        .ok_or_else(|| CancelError::NotFound(name.clone()))?;
+    let (Some(p), true) = (
+        event.passage(),
+        event.passage().is_some_and(|p| p.verdict == Verdict::Pass),
+    ) else {
         return Err(CancelError::NotAPass(name));
     };
     let (Some(person), Some(service)) = (p.person, p.service) else {
         return Err(CancelError::NotAPass(name));
     };
-    let target = EventRef { gate: gate.to_owned(), seq };
-    if let Some(c) = store.events(Some(event.at))?.into_iter().find(|e| matches!(&e.kind, EventKind::Correction(c) if c.refers_to == target)) {
-        return Err(CancelError::AlreadyCorrected(name, format!("{}/{}", c.gate, c.seq)));
+    let target = EventRef {
+        gate: gate.to_owned(),
+        seq,
+    };
+    if let Some(c) = store
+        .events(Some(event.at))?
+        .into_iter()
+        .find(|e| matches!(&e.kind, EventKind::Correction(c) if c.refers_to == target))
+    {
+        return Err(CancelError::AlreadyCorrected(
+            name,
+            format!("{}/{}", c.gate, c.seq),
+        ));
     }
     let correction = Correction {
         refers_to: target,
@@ -196,7 +255,11 @@ pub fn cancel(store: &Store, gate: &str, seq: u64, by: &str, note: &str, at: Dat
         by: Some(by.to_owned()),
         note: note.to_owned(),
     };
-    let op = WriteOp::Append { gate: gate.to_owned(), at, kind: EventKind::Correction(correction) };
+    let op = WriteOp::Append {
+        gate: gate.to_owned(),
+        at,
+        kind: EventKind::Correction(correction),
+    };
     match store.write_now(&[op])?.pop() {
         Some(WriteOutcome::Appended(e)) => Ok(e),
         _ => Err(CancelError::NotFound(name)),
@@ -239,27 +302,65 @@ mod tests {
             by: None,
             note: None,
         };
-        let deny = Passage { verdict: Verdict::Deny, reason: Reason::AlreadyServed, charge_cents: 0, ..pass.clone() };
+        let deny = Passage {
+            verdict: Verdict::Deny,
+            reason: Reason::AlreadyServed,
+            charge_cents: 0,
+            ..pass.clone()
+        };
         let at = Utc::now();
         store
             .write_now(&[
                 WriteOp::PutPerson(person),
-                WriteOp::Append { gate: "g".into(), at, kind: EventKind::Passage(pass) },
-                WriteOp::Append { gate: "g".into(), at, kind: EventKind::Passage(deny) },
+                WriteOp::Append {
+                    gate: "g".into(),
+                    at,
+                    kind: EventKind::Passage(pass),
+                },
+                WriteOp::Append {
+                    gate: "g".into(),
+                    at,
+                    kind: EventKind::Passage(deny),
+                },
             ])
             .unwrap();
         let rules = crate::config::Config::defaults().rules;
-        assert_eq!(store.load_engine(rules.clone(), day).unwrap().roster().balance(PersonId(0)), -390);
+        assert_eq!(
+            store
+                .load_engine(rules.clone(), day)
+                .unwrap()
+                .roster()
+                .balance(PersonId(0)),
+            -390
+        );
 
         let c = cancel(&store, "g", 1, "Mme Leroy", "badge d'un autre élève", at).unwrap();
         assert_eq!(c.seq, 3);
         let engine = store.load_engine(rules, day).unwrap();
         assert_eq!(engine.roster().balance(PersonId(0)), 0, "refunded");
-        assert!(engine.served().get(PersonId(0), day, ServiceId(1)).is_none(), "service freed");
-        assert!(store.event("g", 1).unwrap().unwrap().passage().is_some(), "the passage stays");
+        assert!(
+            engine
+                .served()
+                .get(PersonId(0), day, ServiceId(1))
+                .is_none(),
+            "service freed"
+        );
+        assert!(
+            store.event("g", 1).unwrap().unwrap().passage().is_some(),
+            "the passage stays"
+        );
 
-        assert!(matches!(cancel(&store, "g", 1, "x", "y", at), Err(CancelError::AlreadyCorrected(..))));
-        assert!(matches!(cancel(&store, "g", 2, "x", "y", at), Err(CancelError::NotAPass(_))));
-        assert!(matches!(cancel(&store, "g", 99, "x", "y", at), Err(CancelError::NotFound(_))));
+        assert!(matches!(
+            cancel(&store, "g", 1, "x", "y", at),
+            Err(CancelError::AlreadyCorrected(..))
+        ));
+        assert!(matches!(
+            cancel(&store, "g", 2, "x", "y", at),
+            Err(CancelError::NotAPass(_))
+        ));
+        assert!(matches!(
+            cancel(&store, "g", 99, "x", "y", at),
+            Err(CancelError::NotFound(_))
+        ));
     }
 }

@@ -23,7 +23,11 @@ struct Cli {
 enum Command {
     /// Runs the daemon.
     Run {
-        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
         config: PathBuf,
     },
     /// Creates a demo school and runs simulated services on simulated hardware.
@@ -97,7 +101,11 @@ enum ImportCommand {
     /// Imports persons from a roster CSV (staff, guests, private schools); see docs/roster-csv.md.
     Roster {
         file: PathBuf,
-        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
         config: PathBuf,
         /// Use this data directory instead of the configuration's.
         #[arg(long, value_name = "DIR")]
@@ -110,14 +118,24 @@ enum ImportCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SELFGATE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SELFGATE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(code) => code,
         // `selfgate journal | head`: the reader went away, nothing is wrong.
-        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("selfgate: {e:#}");
             ExitCode::FAILURE
@@ -125,22 +143,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("while starting the runtime")
+/// Runs `work` on a multi-threaded runtime. Once it returns, the process does not wait for
+/// stray blocking work (a device read that never ends): everything durable is committed by then.
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(work: F) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?;
+    let result = rt.block_on(work);
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => {
             let config = Config::load(&config)?;
-            runtime()?.block_on(selfgate::daemon::run(config))?;
+            block_on(selfgate::daemon::run(config))?;
         }
-        Command::Demo { data, listen, speed, run_for, seed } => {
+        Command::Demo {
+            data,
+            listen,
+            speed,
+            run_for,
+            seed,
+        } => {
             if !(speed > 0.0 && speed <= 10_000.0) {
                 anyhow::bail!("--speed must be above 0 and at most 10000");
             }
-            let opts = selfgate::demo::DemoOptions { data, listen, speed, run_for, seed };
-            runtime()?.block_on(selfgate::demo::run(opts))?;
+            let opts = selfgate::demo::DemoOptions {
+                data,
+                listen,
+                speed,
+                run_for,
+                seed,
+            };
+            block_on(selfgate::demo::run(opts))?;
         }
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
@@ -160,25 +198,42 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
         Command::ConfigExample => print!("{}", selfgate::config::EXAMPLE),
-        Command::Simulate { config, reads, roster } => return simulate(&config, &reads, roster.as_deref()),
+        Command::Simulate {
+            config,
+            reads,
+            roster,
+        } => return simulate(&config, &reads, roster.as_deref()),
         Command::Journal { data, since, json } => {
-            let store = Store::open(&data)?;
+            let store = Store::open_existing(&data)?;
             let since = since.map(|s| parse_since(&s, &store)).transpose()?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             selfgate::journal::print(&store, since, json, &mut out)?;
             out.flush()?;
         }
-        Command::Cancel { data, event, by, reason } => {
+        Command::Cancel {
+            data,
+            event,
+            by,
+            reason,
+        } => {
             let (gate, seq) = event
                 .rsplit_once('/')
                 .and_then(|(g, s)| s.parse::<u64>().ok().map(|s| (g.to_owned(), s)))
                 .with_context(|| format!("--event `{event}` is not GATE/SEQ, e.g. ligne-1/42"))?;
-            let store = Store::open(&data)?;
+            let store = Store::open_existing(&data)?;
             let c = selfgate::journal::cancel(&store, &gate, seq, &by, &reason, Utc::now())?;
             println!("{gate}/{seq} cancelled by correction {}/{}", c.gate, c.seq);
         }
-        Command::Import { what: ImportCommand::Roster { file, config, data, dry_run } } => {
+        Command::Import {
+            what:
+                ImportCommand::Roster {
+                    file,
+                    config,
+                    data,
+                    dry_run,
+                },
+        } => {
             return import_roster(&file, &config, data, dry_run);
         }
     }
@@ -189,22 +244,28 @@ fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 instant"))?;
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| {
+        format!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 instant")
+    })?;
     let tz: chrono_tz::Tz = store
         .meta("school")?
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v["timezone"].as_str().and_then(|t| t.parse().ok()))
         .unwrap_or(chrono_tz::Europe::Paris);
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    Ok(tz.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc)))
+    Ok(tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc)))
 }
 
 fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn roster_rows(path: &std::path::Path) -> anyhow::Result<Result<Vec<selfgate_rules::roster_csv::RosterRow>, ExitCode>> {
+fn roster_rows(
+    path: &std::path::Path,
+) -> anyhow::Result<Result<Vec<selfgate_rules::roster_csv::RosterRow>, ExitCode>> {
     let bytes = read_file(path)?;
     match selfgate_rules::roster_csv::parse_roster(&bytes) {
         Ok(rows) => Ok(Ok(rows)),
@@ -212,13 +273,22 @@ fn roster_rows(path: &std::path::Path) -> anyhow::Result<Result<Vec<selfgate_rul
             for e in &errors {
                 eprintln!("{}: {e}", path.display());
             }
-            eprintln!("{}: {} error(s); nothing was imported", path.display(), errors.len());
+            eprintln!(
+                "{}: {} error(s); nothing was imported",
+                path.display(),
+                errors.len()
+            );
             Ok(Err(ExitCode::FAILURE))
         }
     }
 }
 
-fn import_roster(file: &std::path::Path, config: &std::path::Path, data: Option<PathBuf>, dry_run: bool) -> anyhow::Result<ExitCode> {
+fn import_roster(
+    file: &std::path::Path,
+    config: &std::path::Path,
+    data: Option<PathBuf>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(config)?;
     if let Some(d) = data {
         config.data_dir = d;
@@ -227,32 +297,65 @@ fn import_roster(file: &std::path::Path, config: &std::path::Path, data: Option<
         Ok(rows) => rows,
         Err(code) => return Ok(code),
     };
-    let store = Store::open(&config.data_dir)?;
-    let engine = store.load_engine(config.rules.clone(), Utc::now().date_naive())?;
-    let (ops, report) = match selfgate::import::plan_roster(&config, engine.roster(), &rows, &config.gate.id, Utc::now()) {
+    // A dry run on a school without a store yet plans against an empty roster, creating nothing.
+    let store = if dry_run && !config.data_dir.join(selfgate::store::DB_FILE).is_file() {
+        None
+    } else {
+        Some(Store::open(&config.data_dir)?)
+    };
+    let engine = match &store {
+        Some(store) => store.load_engine(config.rules.clone(), Utc::now().date_naive())?,
+        None => selfgate_rules::Engine::new(config.rules.clone()),
+    };
+    let (ops, report) = match selfgate::import::plan_roster(
+        &config,
+        engine.roster(),
+        &rows,
+        &config.gate.id,
+        Utc::now(),
+    ) {
         Ok(x) => x,
         Err(errors) => {
             for e in &errors {
                 eprintln!("{}: {e}", file.display());
             }
-            eprintln!("{}: {} error(s); nothing was imported", file.display(), errors.len());
+            eprintln!(
+                "{}: {} error(s); nothing was imported",
+                file.display(),
+                errors.len()
+            );
             return Ok(ExitCode::FAILURE);
         }
     };
-    if dry_run {
-        println!("{}: {} rows read; dry run, nothing written:\n{report}", file.display(), rows.len());
-    } else {
-        let mut all = vec![selfgate::daemon::describe_school(&config)];
-        all.extend(ops);
-        store.write_now(&all)?;
-        println!("{}: {} rows imported into {}:\n{report}", file.display(), rows.len(), store.path().display());
+    match store {
+        Some(store) if !dry_run => {
+            let mut all = vec![selfgate::daemon::describe_school(&config)];
+            all.extend(ops);
+            store.write_now(&all)?;
+            println!(
+                "{}: {} rows imported into {}:\n{report}",
+                file.display(),
+                rows.len(),
+                store.path().display()
+            );
+        }
+        _ => println!(
+            "{}: {} rows read; dry run, nothing written:\n{report}",
+            file.display(),
+            rows.len()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn simulate(config: &std::path::Path, reads: &std::path::Path, roster: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn simulate(
+    config: &std::path::Path,
+    reads: &std::path::Path,
+    roster: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let config = Config::load(config)?;
-    let text = String::from_utf8(read_file(reads)?).with_context(|| format!("{} is not UTF-8 text", reads.display()))?;
+    let text = String::from_utf8(read_file(reads)?)
+        .with_context(|| format!("{} is not UTF-8 text", reads.display()))?;
     let script = match selfgate::simulate::parse_reads(&text, config.rules.timezone) {
         Ok(s) => s,
         Err(errors) => {
@@ -269,7 +372,13 @@ fn simulate(config: &std::path::Path, reads: &std::path::Path, roster: Option<&s
                 Err(code) => return Ok(code),
             };
             let mut engine = selfgate_rules::Engine::new(config.rules.clone());
-            match selfgate::import::plan_roster(&config, engine.roster(), &rows, &config.gate.id, Utc::now()) {
+            match selfgate::import::plan_roster(
+                &config,
+                engine.roster(),
+                &rows,
+                &config.gate.id,
+                Utc::now(),
+            ) {
                 Ok((ops, _)) => selfgate::import::apply_to_engine(&mut engine, &ops),
                 Err(errors) => {
                     for e in &errors {
@@ -281,9 +390,12 @@ fn simulate(config: &std::path::Path, reads: &std::path::Path, roster: Option<&s
             engine
         }
         None => {
-            let store = Store::open(&config.data_dir)?;
+            let store = Store::open_existing(&config.data_dir)?;
             let first = script.first().map_or_else(Utc::now, |r| r.at);
-            store.load_engine(config.rules.clone(), first.with_timezone(&config.rules.timezone).date_naive())?
+            store.load_engine(
+                config.rules.clone(),
+                first.with_timezone(&config.rules.timezone).date_naive(),
+            )?
         }
     };
     let stdout = std::io::stdout();

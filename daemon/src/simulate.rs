@@ -41,15 +41,22 @@ pub fn parse_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .ok_or_else(|| format!("`{s}` is not a time such as 2026-09-07 12:03:00"))?;
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .ok_or_else(|| format!("`{s}` is not a time such as 2026-09-07 12:03:00"))?;
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         // The hour repeated when clocks go back: the first one.
         chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
-        chrono::LocalResult::None => Err(format!("`{s}` does not exist in {tz} (clocks went forward)")),
+        chrono::LocalResult::None => Err(format!(
+            "`{s}` does not exist in {tz} (clocks went forward)"
+        )),
     }
 }
 
@@ -57,14 +64,21 @@ pub fn parse_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
 pub fn parse_reads(text: &str, tz: chrono_tz::Tz) -> Result<Vec<ScriptedRead>, Vec<ReadError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let mut header_seen = false;
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                errors.push(ReadError { line, message: e.to_string() });
+                errors.push(ReadError {
+                    line,
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -76,44 +90,99 @@ pub fn parse_reads(text: &str, tz: chrono_tz::Tz) -> Result<Vec<ScriptedRead>, V
             header_seen = true;
             let names: Vec<&str> = rec.iter().collect();
             if names != ["time", "gate", "credential"] {
-                errors.push(ReadError { line, message: format!("the header must be `time,gate,credential`, found `{}`", names.join(",")) });
+                errors.push(ReadError {
+                    line,
+                    message: format!(
+                        "the header must be `time,gate,credential`, found `{}`",
+                        names.join(",")
+                    ),
+                });
                 break;
             }
             continue;
         }
         if rec.len() != 3 {
-            errors.push(ReadError { line, message: format!("expected 3 fields (time,gate,credential), found {}", rec.len()) });
+            errors.push(ReadError {
+                line,
+                message: format!(
+                    "expected 3 fields (time,gate,credential), found {}",
+                    rec.len()
+                ),
+            });
             continue;
         }
         let at = match parse_time(&rec[0], tz) {
             Ok(t) => t,
             Err(m) => {
-                errors.push(ReadError { line, message: format!("time: {m}") });
+                errors.push(ReadError {
+                    line,
+                    message: format!("time: {m}"),
+                });
                 continue;
             }
         };
         if rec[1].is_empty() {
-            errors.push(ReadError { line, message: "gate: empty".into() });
+            errors.push(ReadError {
+                line,
+                message: "gate: empty".into(),
+            });
             continue;
         }
-        out.push(ScriptedRead { line, at, gate: rec[1].to_owned(), credential: rec[2].to_owned() });
+        out.push(ScriptedRead {
+            line,
+            at,
+            gate: rec[1].to_owned(),
+            credential: rec[2].to_owned(),
+        });
     }
     if !header_seen && errors.is_empty() {
-        errors.push(ReadError { line: 1, message: "empty file: expected the header `time,gate,credential`".into() });
+        errors.push(ReadError {
+            line: 1,
+            message: "empty file: expected the header `time,gate,credential`".into(),
+        });
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Runs the reads through `engine` in order and writes the verdicts as CSV.
-pub fn simulate(engine: &mut Engine, reads: &[ScriptedRead], out: &mut dyn Write) -> std::io::Result<()> {
+pub fn simulate(
+    engine: &mut Engine,
+    reads: &[ScriptedRead],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let tz = engine.rules().timezone;
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(["time", "gate", "credential", "person", "verdict", "reason", "charge_cents", "balance_cents"])?;
+    w.write_record([
+        "time",
+        "gate",
+        "credential",
+        "person",
+        "verdict",
+        "reason",
+        "charge_cents",
+        "balance_cents",
+    ])?;
     for r in reads {
-        let time = r.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
+        let time =
+            r.at.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
         match engine.process(&r.gate, &r.credential, r.at) {
             Outcome::Repeat => {
-                w.write_record([time.as_str(), &r.gate, &r.credential, "", "repeat", "debounce", "0", ""])?;
+                w.write_record([
+                    time.as_str(),
+                    &r.gate,
+                    &r.credential,
+                    "",
+                    "repeat",
+                    "debounce",
+                    "0",
+                    "",
+                ])?;
             }
             Outcome::Decided(p) => {
                 let person = p
@@ -121,7 +190,10 @@ pub fn simulate(engine: &mut Engine, reads: &[ScriptedRead], out: &mut dyn Write
                     .and_then(|id| engine.roster().person(id))
                     .map(|x| x.external_id.clone())
                     .unwrap_or_default();
-                let balance = p.person.map(|id| engine.roster().balance(id).to_string()).unwrap_or_default();
+                let balance = p
+                    .person
+                    .map(|id| engine.roster().balance(id).to_string())
+                    .unwrap_or_default();
                 w.write_record([
                     time.as_str(),
                     &r.gate,

@@ -43,11 +43,19 @@ pub const DB_FILE: &str = "selfgate.redb";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no database at {path} (check the data directory)")]
+    Missing { path: PathBuf },
     #[error("the database {path} is in use by another selfgate process (stop the daemon first)")]
     InUse { path: PathBuf },
     #[error("database {path}: {source}")]
-    Open { path: PathBuf, source: redb::DatabaseError },
+    Open {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
     #[error("database: {0}")]
     Redb(#[from] redb::Error),
     #[error("database record `{what}` cannot be read: {message}")]
@@ -65,7 +73,12 @@ macro_rules! redb_from {
         }
     )*};
 }
-redb_from!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+redb_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = vec![RECORD_VERSION];
@@ -76,10 +89,20 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&RECORD_VERSION, rest)) => postcard::from_bytes(rest)
-            .map_err(|e| StoreError::Corrupt { what: what.to_owned(), message: e.to_string() }),
-        Some((v, _)) => Err(StoreError::Corrupt { what: what.to_owned(), message: format!("unknown record version {v}") }),
-        None => Err(StoreError::Corrupt { what: what.to_owned(), message: "empty record".into() }),
+        Some((&RECORD_VERSION, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| StoreError::Corrupt {
+                what: what.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        Some((v, _)) => Err(StoreError::Corrupt {
+            what: what.to_owned(),
+            message: format!("unknown record version {v}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            what: what.to_owned(),
+            message: "empty record".into(),
+        }),
     }
 }
 
@@ -92,11 +115,18 @@ fn day_key(day: NaiveDate) -> i32 {
 pub enum WriteOp {
     /// Appends a journal event for `gate`; the writer numbers it. Passages, corrections and
     /// credits update balances and the anti-passback state in the same transaction.
-    Append { gate: String, at: DateTime<Utc>, kind: EventKind },
+    Append {
+        gate: String,
+        at: DateTime<Utc>,
+        kind: EventKind,
+    },
     PutPerson(Person),
     PutCredential(Credential),
     PutOpposition(Opposition),
-    SetMeta { key: String, value: Vec<u8> },
+    SetMeta {
+        key: String,
+        value: Vec<u8>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -115,15 +145,35 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) `DIR/selfgate.redb`, creating the directory when needed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.to_owned(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let path = dir.join(DB_FILE);
         let db = Database::create(&path).map_err(|source| match source {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
-            source => StoreError::Open { path: path.clone(), source },
+            source => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
         })?;
-        let store = Store { db: Arc::new(db), path };
+        let store = Store {
+            db: Arc::new(db),
+            path,
+        };
         store.init()?;
         Ok(store)
+    }
+
+    /// Opens an existing store; a directory without a database is an error (a mistyped
+    /// `--data` must not silently create an empty one).
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join(DB_FILE).is_file() {
+            return Err(StoreError::Missing {
+                path: dir.join(DB_FILE),
+            });
+        }
+        Store::open(dir)
     }
 
     pub fn path(&self) -> &Path {
@@ -134,7 +184,9 @@ impl Store {
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
-            let version = meta.get("schema")?.map(|v| v.value().first().copied().unwrap_or(0));
+            let version = meta
+                .get("schema")?
+                .map(|v| v.value().first().copied().unwrap_or(0));
             match version {
                 Some(v) if v > SCHEMA_VERSION => return Err(StoreError::Schema(v)),
                 Some(_) => {}
@@ -190,10 +242,18 @@ impl Store {
             let (k, v) = row?;
             let (day, service, person) = k.value();
             let (count, last_us) = v.value();
-            let (Some(day), Some(last_at)) = (NaiveDate::from_num_days_from_ce_opt(day), DateTime::from_timestamp_micros(last_us)) else {
+            let (Some(day), Some(last_at)) = (
+                NaiveDate::from_num_days_from_ce_opt(day),
+                DateTime::from_timestamp_micros(last_us),
+            ) else {
                 continue;
             };
-            served.set(PersonId(person), day, ServiceId(service), ServedEntry { count, last_at });
+            served.set(
+                PersonId(person),
+                day,
+                ServiceId(service),
+                ServedEntry { count, last_at },
+            );
         }
         Ok(Engine::with_state(rules, roster, served))
     }
@@ -240,7 +300,11 @@ impl Store {
     }
 
     /// Commits the ops of several requests in one durable transaction.
-    fn commit(&self, requests: &[&[WriteOp]], seqs: &mut HashMap<String, u64>) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
+    fn commit(
+        &self,
+        requests: &[&[WriteOp]],
+        seqs: &mut HashMap<String, u64>,
+    ) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
         let mut next = seqs.clone();
         let txn = self.db.begin_write()?;
         let mut results = Vec::with_capacity(requests.len());
@@ -253,7 +317,10 @@ impl Store {
             let mut credentials = txn.open_table(CREDENTIALS)?;
             let mut oppositions = txn.open_table(OPPOSITIONS)?;
             let mut meta = txn.open_table(META)?;
-            let add_balance = |balances: &mut redb::Table<u32, i64>, person: PersonId, delta: i64| -> Result<(), StoreError> {
+            let add_balance = |balances: &mut redb::Table<u32, i64>,
+                               person: PersonId,
+                               delta: i64|
+             -> Result<(), StoreError> {
                 let old = balances.get(person.0)?.map_or(0, |v| v.value());
                 balances.insert(person.0, old.saturating_add(delta))?;
                 Ok(())
@@ -265,15 +332,27 @@ impl Store {
                         WriteOp::Append { gate, at, kind } => {
                             let seq = next.get(gate).copied().unwrap_or(0) + 1;
                             next.insert(gate.clone(), seq);
-                            let event = Event { gate: gate.clone(), seq, at: *at, kind: kind.clone() };
+                            let event = Event {
+                                gate: gate.clone(),
+                                seq,
+                                at: *at,
+                                kind: kind.clone(),
+                            };
                             journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
                             seq_table.insert(gate.as_str(), seq)?;
                             match kind {
                                 EventKind::Passage(p) if p.verdict == Verdict::Pass => {
                                     if let (Some(person), Some(service)) = (p.person, p.service) {
                                         let key = (day_key(p.day), service.0, person.0);
-                                        let (count, last) = served.get(key)?.map_or((0, i64::MIN), |v| v.value());
-                                        served.insert(key, (count.saturating_add(1), last.max(at.timestamp_micros())))?;
+                                        let (count, last) =
+                                            served.get(key)?.map_or((0, i64::MIN), |v| v.value());
+                                        served.insert(
+                                            key,
+                                            (
+                                                count.saturating_add(1),
+                                                last.max(at.timestamp_micros()),
+                                            ),
+                                        )?;
                                         if p.charge_cents != 0 {
                                             add_balance(&mut balances, person, -p.charge_cents)?;
                                         }
@@ -294,7 +373,9 @@ impl Store {
                                     }
                                     add_balance(&mut balances, c.person, c.refund_cents)?;
                                 }
-                                EventKind::Credit(c) => add_balance(&mut balances, c.person, c.cents)?,
+                                EventKind::Credit(c) => {
+                                    add_balance(&mut balances, c.person, c.cents)?
+                                }
                             }
                             out.push(WriteOutcome::Appended(event));
                         }
@@ -362,7 +443,9 @@ pub struct Pending(oneshot::Receiver<Result<Vec<WriteOutcome>, Arc<StoreError>>>
 
 impl Pending {
     pub async fn committed(self) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
-        self.0.await.unwrap_or_else(|_| Err(Arc::new(StoreError::WriterGone)))
+        self.0
+            .await
+            .unwrap_or_else(|_| Err(Arc::new(StoreError::WriterGone)))
     }
 }
 
@@ -391,7 +474,10 @@ impl Writer {
                     commit_group(&store, batch, &mut seqs, &st);
                 }
             })
-            .map_err(|e| StoreError::Dir { path: PathBuf::from("(writer thread)"), source: e })?;
+            .map_err(|e| StoreError::Dir {
+                path: PathBuf::from("(writer thread)"),
+                source: e,
+            })?;
         Ok((Writer { tx, stats }, handle))
     }
 
@@ -413,9 +499,16 @@ impl Writer {
     }
 }
 
-fn commit_group(store: &Store, batch: Vec<Request>, seqs: &mut HashMap<String, u64>, stats: &WriterStats) {
+fn commit_group(
+    store: &Store,
+    batch: Vec<Request>,
+    seqs: &mut HashMap<String, u64>,
+    stats: &WriterStats,
+) {
     let ops: Vec<&[WriteOp]> = batch.iter().map(|r| r.ops.as_slice()).collect();
-    stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    stats
+        .requests
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
     match store.commit(&ops, seqs) {
         Ok(results) => {
             stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -484,13 +577,32 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let (writer, thread) = Writer::spawn(store).unwrap();
-            writer.submit(vec![
-                WriteOp::PutPerson(person(0)),
-                WriteOp::Append { gate: "g1".into(), at, kind: EventKind::Credit(Credit { person: PersonId(0), cents: 1000, note: "solde initial".into() }) },
-            ]).await.unwrap();
+            writer
+                .submit(vec![
+                    WriteOp::PutPerson(person(0)),
+                    WriteOp::Append {
+                        gate: "g1".into(),
+                        at,
+                        kind: EventKind::Credit(Credit {
+                            person: PersonId(0),
+                            cents: 1000,
+                            note: "solde initial".into(),
+                        }),
+                    },
+                ])
+                .await
+                .unwrap();
             let mut pending = Vec::new();
             for gate in ["g1", "g2", "g1"] {
-                pending.push(writer.enqueue(vec![WriteOp::Append { gate: gate.into(), at, kind: pass(0, day, 390) }]).await);
+                pending.push(
+                    writer
+                        .enqueue(vec![WriteOp::Append {
+                            gate: gate.into(),
+                            at,
+                            kind: pass(0, day, 390),
+                        }])
+                        .await,
+                );
             }
             let mut seqs = Vec::new();
             for p in pending {
@@ -505,12 +617,27 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.event_count().unwrap(), 4);
-        let engine = store.load_engine(crate::config::Config::defaults().rules, day).unwrap();
+        let engine = store
+            .load_engine(crate::config::Config::defaults().rules, day)
+            .unwrap();
         assert_eq!(engine.roster().balance(PersonId(0)), 1000 - 3 * 390);
-        assert_eq!(engine.served().get(PersonId(0), day, ServiceId(1)).map(|e| e.count), Some(3));
+        assert_eq!(
+            engine
+                .served()
+                .get(PersonId(0), day, ServiceId(1))
+                .map(|e| e.count),
+            Some(3)
+        );
         // Numbering goes on after a restart.
         let (writer, _t) = Writer::spawn(store).unwrap();
-        let r = writer.submit(vec![WriteOp::Append { gate: "g2".into(), at, kind: pass(0, day, 0) }]).await.unwrap();
+        let r = writer
+            .submit(vec![WriteOp::Append {
+                gate: "g2".into(),
+                at,
+                kind: pass(0, day, 0),
+            }])
+            .await
+            .unwrap();
         assert!(matches!(&r[0], WriteOutcome::Appended(e) if e.seq == 2));
     }
 

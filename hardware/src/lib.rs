@@ -46,7 +46,10 @@ pub enum ReaderEvent {
 /// A badge reader. `run` reads until the reader ends or the receiving side is dropped.
 pub trait Reader: Send + 'static {
     fn name(&self) -> &str;
-    fn run(self: Box<Self>, events: mpsc::Sender<ReaderEvent>) -> BoxFuture<'static, Result<(), HwError>>;
+    fn run(
+        self: Box<Self>,
+        events: mpsc::Sender<ReaderEvent>,
+    ) -> BoxFuture<'static, Result<(), HwError>>;
 }
 
 /// What a turnstile reports.

@@ -26,7 +26,13 @@ pub struct SimReaderHandle {
 impl SimReader {
     pub fn new(name: impl Into<String>) -> (SimReader, SimReaderHandle) {
         let (tx, rx) = mpsc::channel(256);
-        (SimReader { name: name.into(), rx }, SimReaderHandle { tx })
+        (
+            SimReader {
+                name: name.into(),
+                rx,
+            },
+            SimReaderHandle { tx },
+        )
     }
 }
 
@@ -41,10 +47,16 @@ impl Reader for SimReader {
     fn name(&self) -> &str {
         &self.name
     }
-    fn run(mut self: Box<Self>, events: mpsc::Sender<ReaderEvent>) -> BoxFuture<'static, Result<(), HwError>> {
+    fn run(
+        mut self: Box<Self>,
+        events: mpsc::Sender<ReaderEvent>,
+    ) -> BoxFuture<'static, Result<(), HwError>> {
         Box::pin(async move {
             while let Some(credential) = self.rx.recv().await {
-                let ev = ReaderEvent::Credential { reader: self.name.clone(), credential };
+                let ev = ReaderEvent::Credential {
+                    reader: self.name.clone(),
+                    credential,
+                };
                 if events.send(ev).await.is_err() {
                     break;
                 }
@@ -63,7 +75,10 @@ pub struct LineReader {
 
 impl LineReader {
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        LineReader { name: name.into(), path: path.into() }
+        LineReader {
+            name: name.into(),
+            path: path.into(),
+        }
     }
 }
 
@@ -71,11 +86,28 @@ impl Reader for LineReader {
     fn name(&self) -> &str {
         &self.name
     }
-    fn run(self: Box<Self>, events: mpsc::Sender<ReaderEvent>) -> BoxFuture<'static, Result<(), HwError>> {
+    fn run(
+        self: Box<Self>,
+        events: mpsc::Sender<ReaderEvent>,
+    ) -> BoxFuture<'static, Result<(), HwError>> {
         Box::pin(async move {
-            let io = |source| HwError::Io { device: self.path.display().to_string(), source };
-            let file = tokio::fs::File::open(&self.path).await.map_err(io)?;
-            let mut lines = tokio::io::BufReader::new(file);
+            let io = |source| HwError::Io {
+                device: self.path.display().to_string(),
+                source,
+            };
+            let input: Box<dyn tokio::io::AsyncRead + Send + Unpin> = if is_fifo(&self.path) {
+                // Opened read-write, a named pipe never blocks on open nor ends when a writer
+                // leaves, and reads stay cancellable (no blocking thread to wait for).
+                Box::new(
+                    tokio::net::unix::pipe::OpenOptions::new()
+                        .read_write(true)
+                        .open_receiver(&self.path)
+                        .map_err(io)?,
+                )
+            } else {
+                Box::new(tokio::fs::File::open(&self.path).await.map_err(io)?)
+            };
+            let mut lines = tokio::io::BufReader::new(input);
             let mut line = String::new();
             loop {
                 line.clear();
@@ -84,19 +116,18 @@ impl Reader for LineReader {
                     if events.is_closed() {
                         return Ok(());
                     }
-                    // End of file: a pipe's writer closed, or a file has no more lines yet.
+                    // A file with no more lines yet: follow it like `tail -f`.
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    if is_fifo(&self.path) {
-                        let file = tokio::fs::File::open(&self.path).await.map_err(io)?;
-                        lines = tokio::io::BufReader::new(file);
-                    }
                     continue;
                 }
                 let credential = line.trim();
                 if credential.is_empty() {
                     continue;
                 }
-                let ev = ReaderEvent::Credential { reader: self.name.clone(), credential: credential.to_owned() };
+                let ev = ReaderEvent::Credential {
+                    reader: self.name.clone(),
+                    credential: credential.to_owned(),
+                };
                 if events.send(ev).await.is_err() {
                     return Ok(());
                 }
@@ -138,7 +169,11 @@ pub struct SimTurnstileHandle {
 impl SimTurnstile {
     /// `log`: a file to which each pulse is appended as a line `tag<TAB>length_ms`, written
     /// before `pulse` returns (tests read it after killing the daemon).
-    pub fn new(name: impl Into<String>, log: Option<PathBuf>, real_time: bool) -> Result<(SimTurnstile, SimTurnstileHandle), HwError> {
+    pub fn new(
+        name: impl Into<String>,
+        log: Option<PathBuf>,
+        real_time: bool,
+    ) -> Result<(SimTurnstile, SimTurnstileHandle), HwError> {
         let name = name.into();
         let log = match log {
             Some(path) => Some(Mutex::new(
@@ -146,14 +181,29 @@ impl SimTurnstile {
                     .create(true)
                     .append(true)
                     .open(&path)
-                    .map_err(|source| HwError::Io { device: path.display().to_string(), source })?,
+                    .map_err(|source| HwError::Io {
+                        device: path.display().to_string(),
+                        source,
+                    })?,
             )),
             None => None,
         };
         let pulses = Arc::new(Mutex::new(Vec::new()));
         let inputs = Arc::new(Mutex::new(None));
-        let handle = SimTurnstileHandle { pulses: pulses.clone(), inputs: inputs.clone() };
-        Ok((SimTurnstile { name, pulses, log, inputs, real_time }, handle))
+        let handle = SimTurnstileHandle {
+            pulses: pulses.clone(),
+            inputs: inputs.clone(),
+        };
+        Ok((
+            SimTurnstile {
+                name,
+                pulses,
+                log,
+                inputs,
+                real_time,
+            },
+            handle,
+        ))
     }
 }
 
@@ -166,13 +216,19 @@ impl Turnstile for SimTurnstile {
         Box::pin(async move {
             if let Some(log) = &self.log {
                 let mut f = log.lock().unwrap_or_else(PoisonError::into_inner);
-                writeln!(f, "{tag}\t{length_ms}")
-                    .map_err(|source| HwError::Io { device: self.name.clone(), source })?;
+                writeln!(f, "{tag}\t{length_ms}").map_err(|source| HwError::Io {
+                    device: self.name.clone(),
+                    source,
+                })?;
             }
             self.pulses
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(PulseRecord { tag, length_ms, at: SystemTime::now() });
+                .push(PulseRecord {
+                    tag,
+                    length_ms,
+                    at: SystemTime::now(),
+                });
             if self.real_time {
                 tokio::time::sleep(std::time::Duration::from_millis(u64::from(length_ms))).await;
             }
@@ -186,11 +242,18 @@ impl Turnstile for SimTurnstile {
 
 impl SimTurnstileHandle {
     pub fn pulses(&self) -> Vec<PulseRecord> {
-        self.pulses.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.pulses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     /// Drives an input as the turnstile would; false when nobody watches the inputs.
     pub async fn input(&self, input: TurnstileInput) -> bool {
-        let tx = self.inputs.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let tx = self
+            .inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         match tx {
             Some(tx) => tx.send(input).await.is_ok(),
             None => false,
@@ -209,7 +272,13 @@ mod tests {
         let task = tokio::spawn(Box::new(reader).run(tx));
         assert!(handle.present("0400A1").await);
         let ev = rx.recv().await;
-        assert_eq!(ev, Some(ReaderEvent::Credential { reader: "r1".into(), credential: "0400A1".into() }));
+        assert_eq!(
+            ev,
+            Some(ReaderEvent::Credential {
+                reader: "r1".into(),
+                credential: "0400A1".into()
+            })
+        );
         drop(handle);
         assert!(task.await.is_ok_and(|r| r.is_ok()));
     }
@@ -229,10 +298,56 @@ mod tests {
         }
         assert_eq!(got, ["AA11", "BB22"]);
         // Lines appended later are read too.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         writeln!(f, "CC33").unwrap();
-        let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.unwrap();
-        assert_eq!(ev, Some(ReaderEvent::Credential { reader: "r".into(), credential: "CC33".into() }));
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap();
+        assert_eq!(
+            ev,
+            Some(ReaderEvent::Credential {
+                reader: "r".into(),
+                credential: "CC33".into()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn line_reader_reads_a_named_pipe_across_writers_and_stops_when_aborted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reader.fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&path)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(Box::new(LineReader::new("r", &path)).run(tx));
+        for badge in ["AA11", "BB22"] {
+            // Each writer opens, writes one line and leaves, as `echo BADGE > fifo` does.
+            let p = path.clone();
+            let b = badge.to_owned();
+            tokio::task::spawn_blocking(move || std::fs::write(p, format!("{b}\n")).unwrap())
+                .await
+                .unwrap();
+            let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap();
+            assert_eq!(
+                ev,
+                Some(ReaderEvent::Credential {
+                    reader: "r".into(),
+                    credential: badge.into()
+                })
+            );
+        }
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
     }
 
     #[tokio::test]
@@ -243,7 +358,10 @@ mod tests {
         t.pulse("ligne-1/7", 300).await.unwrap();
         assert_eq!(h.pulses().len(), 1);
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "ligne-1/7\t300\n");
-        assert!(!h.input(TurnstileInput::EmergencyOn).await, "nobody watches yet");
+        assert!(
+            !h.input(TurnstileInput::EmergencyOn).await,
+            "nobody watches yet"
+        );
         let (tx, mut rx) = mpsc::channel(4);
         t.watch_inputs(tx);
         assert!(h.input(TurnstileInput::EmergencyOn).await);

@@ -74,7 +74,11 @@ type Src = State<Arc<dyn KioskSource>>;
 async fn healthz(State(src): Src) -> Response {
     let health = src.health();
     let ok = health.get("status").and_then(|s| s.as_str()) == Some("ok");
-    let code = if ok { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(health)).into_response()
 }
 

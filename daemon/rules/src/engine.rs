@@ -35,7 +35,9 @@ impl Roster {
         self.persons.get(id.0 as usize).and_then(Option::as_ref)
     }
     pub fn person_by_external(&self, external_id: &str) -> Option<&Person> {
-        self.by_external.get(external_id).and_then(|id| self.person(*id))
+        self.by_external
+            .get(external_id)
+            .and_then(|id| self.person(*id))
     }
     pub fn persons(&self) -> impl Iterator<Item = &Person> {
         self.persons.iter().flatten()
@@ -60,7 +62,9 @@ impl Roster {
         self.credentials.values()
     }
     pub fn credentials_of(&self, person: PersonId) -> impl Iterator<Item = &Credential> {
-        self.credentials.values().filter(move |c| c.person == person)
+        self.credentials
+            .values()
+            .filter(move |c| c.person == person)
     }
     pub fn oppositions_of(&self, person: PersonId) -> &[Opposition] {
         self.oppositions.get(&person).map_or(&[], Vec::as_slice)
@@ -81,7 +85,8 @@ impl Roster {
                 self.by_external.remove(&old.external_id);
             }
         }
-        self.by_external.insert(person.external_id.clone(), person.id);
+        self.by_external
+            .insert(person.external_id.clone(), person.id);
         self.persons[idx] = Some(person);
     }
     pub fn set_balance(&mut self, id: PersonId, cents: i64) {
@@ -95,14 +100,18 @@ impl Roster {
         }
     }
     pub fn put_credential(&mut self, credential: Credential) {
-        self.credentials.insert(credential.number.clone(), credential);
+        self.credentials
+            .insert(credential.number.clone(), credential);
     }
     /// Inserts or replaces an opposition (keyed by id).
     pub fn put_opposition(&mut self, opposition: Opposition) {
         for list in self.oppositions.values_mut() {
             list.retain(|o| o.id != opposition.id);
         }
-        self.oppositions.entry(opposition.person).or_default().push(opposition);
+        self.oppositions
+            .entry(opposition.person)
+            .or_default()
+            .push(opposition);
     }
     pub fn next_opposition_id(&self) -> u64 {
         self.oppositions().map(|o| o.id).max().map_or(1, |m| m + 1)
@@ -124,31 +133,59 @@ pub struct ServedEntry {
 
 fn entry_of(times: &[DateTime<Utc>]) -> Option<ServedEntry> {
     let last_at = times.iter().max()?;
-    Some(ServedEntry { count: u8::try_from(times.len()).unwrap_or(u8::MAX), last_at: *last_at })
+    Some(ServedEntry {
+        count: u8::try_from(times.len()).unwrap_or(u8::MAX),
+        last_at: *last_at,
+    })
 }
 
 impl Served {
     pub fn get(&self, person: PersonId, day: NaiveDate, service: ServiceId) -> Option<ServedEntry> {
-        self.map.get(&(person, day, service)).and_then(|t| entry_of(t))
+        self.map
+            .get(&(person, day, service))
+            .and_then(|t| entry_of(t))
     }
     /// Sets an entry as stored (count and last instant; earlier instants are not kept there).
-    pub fn set(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, entry: ServedEntry) {
+    pub fn set(
+        &mut self,
+        person: PersonId,
+        day: NaiveDate,
+        service: ServiceId,
+        entry: ServedEntry,
+    ) {
         if entry.count == 0 {
             self.map.remove(&(person, day, service));
         } else {
-            self.map.insert((person, day, service), vec![entry.last_at; usize::from(entry.count)]);
+            self.map.insert(
+                (person, day, service),
+                vec![entry.last_at; usize::from(entry.count)],
+            );
         }
     }
     fn add(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, at: DateTime<Utc>) {
         self.map.entry((person, day, service)).or_default().push(at);
     }
     /// Removes the passage at `at` (or, when unknown, the latest one).
-    fn remove_one(&mut self, person: PersonId, day: NaiveDate, service: ServiceId, at: Option<DateTime<Utc>>) {
+    fn remove_one(
+        &mut self,
+        person: PersonId,
+        day: NaiveDate,
+        service: ServiceId,
+        at: Option<DateTime<Utc>>,
+    ) {
         let key = (person, day, service);
-        let Some(times) = self.map.get_mut(&key) else { return };
+        let Some(times) = self.map.get_mut(&key) else {
+            return;
+        };
         let idx = at
             .and_then(|at| times.iter().rposition(|t| *t == at))
-            .or_else(|| times.iter().enumerate().max_by_key(|(_, t)| **t).map(|(i, _)| i));
+            .or_else(|| {
+                times
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, t)| **t)
+                    .map(|(i, _)| i)
+            });
         if let Some(i) = idx {
             times.remove(i);
         }
@@ -157,7 +194,11 @@ impl Served {
         }
     }
     /// Persons served for `service` on `day`, with their entry.
-    pub fn on(&self, day: NaiveDate, service: ServiceId) -> impl Iterator<Item = (PersonId, ServedEntry)> + '_ {
+    pub fn on(
+        &self,
+        day: NaiveDate,
+        service: ServiceId,
+    ) -> impl Iterator<Item = (PersonId, ServedEntry)> + '_ {
         self.map
             .iter()
             .filter(move |((_, d, s), _)| *d == day && *s == service)
@@ -211,10 +252,20 @@ pub enum ManualRefusal {
 
 impl Engine {
     pub fn new(rules: SchoolRules) -> Self {
-        Engine { rules, roster: Roster::default(), served: Served::default(), debounce: Debounce::default() }
+        Engine {
+            rules,
+            roster: Roster::default(),
+            served: Served::default(),
+            debounce: Debounce::default(),
+        }
     }
     pub fn with_state(rules: SchoolRules, roster: Roster, served: Served) -> Self {
-        Engine { rules, roster, served, debounce: Debounce::default() }
+        Engine {
+            rules,
+            roster,
+            served,
+            debounce: Debounce::default(),
+        }
     }
     pub fn rules(&self) -> &SchoolRules {
         &self.rules
@@ -244,7 +295,11 @@ impl Engine {
 
     /// The service whose window is open at `gate` at `at`, ignoring closures.
     fn service_window(&self, gate: &str, day: NaiveDate, time: NaiveTime) -> Option<ServiceId> {
-        self.rules.services.iter().find(|s| s.open_at(gate, day, time)).map(|s| s.id)
+        self.rules
+            .services
+            .iter()
+            .find(|s| s.open_at(gate, day, time))
+            .map(|s| s.id)
     }
 
     /// The service open at `gate` at `at`, closures taken into account.
@@ -370,7 +425,12 @@ impl Engine {
         p
     }
 
-    fn opposition(&self, person: PersonId, day: NaiveDate, service: ServiceId) -> Option<OppositionReason> {
+    fn opposition(
+        &self,
+        person: PersonId,
+        day: NaiveDate,
+        service: ServiceId,
+    ) -> Option<OppositionReason> {
         const GRAVITY: [OppositionReason; 4] = [
             OppositionReason::Exclusion,
             OppositionReason::Impaye,
@@ -398,14 +458,25 @@ impl Engine {
         by: &str,
         note: &str,
     ) -> Result<Passage, ManualRefusal> {
-        let service = self.open_service(gate, at).ok_or(ManualRefusal::NoServiceOpen)?;
-        let person = self.roster.person(person).ok_or(ManualRefusal::UnknownPerson)?;
+        let service = self
+            .open_service(gate, at)
+            .ok_or(ManualRefusal::NoServiceOpen)?;
+        let person = self
+            .roster
+            .person(person)
+            .ok_or(ManualRefusal::UnknownPerson)?;
         let (day, _) = self.local(at);
         let (charge, balance_after) = if person.forfait_covers(day, service) {
             (0, None)
         } else {
-            let price = self.rules.tariff(person.category).map_or(0, |t| t.price(service));
-            (price, Some(self.roster.balance(person.id).saturating_sub(price)))
+            let price = self
+                .rules
+                .tariff(person.category)
+                .map_or(0, |t| t.price(service));
+            (
+                price,
+                Some(self.roster.balance(person.id).saturating_sub(price)),
+            )
         };
         Ok(Passage {
             credential: None,

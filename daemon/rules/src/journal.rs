@@ -230,7 +230,10 @@ pub struct Event {
 
 impl Event {
     pub fn as_ref(&self) -> EventRef {
-        EventRef { gate: self.gate.clone(), seq: self.seq }
+        EventRef {
+            gate: self.gate.clone(),
+            seq: self.seq,
+        }
     }
     pub fn passage(&self) -> Option<&Passage> {
         match &self.kind {

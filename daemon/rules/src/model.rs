@@ -226,7 +226,9 @@ pub struct Forfait {
 impl Forfait {
     /// Does this forfait pay for `service` on `day`?
     pub fn covers(&self, day: NaiveDate, service: ServiceId) -> bool {
-        self.in_range(day) && self.weekdays.contains(day.weekday()) && self.services.contains(service)
+        self.in_range(day)
+            && self.weekdays.contains(day.weekday())
+            && self.services.contains(service)
     }
     pub fn in_range(&self, day: NaiveDate) -> bool {
         self.from <= day && day <= self.to
@@ -528,7 +530,10 @@ impl ParseError {
         if value.chars().count() > 64 {
             shown.push('…');
         }
-        ParseError { value: shown, expected }
+        ParseError {
+            value: shown,
+            expected,
+        }
     }
 }
 
@@ -572,10 +577,18 @@ pub fn parse_euros(s: &str) -> Result<i64, ParseError> {
     {
         return Err(ParseError::new(s, EXPECTED));
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ParseError::new(s, EXPECTED))? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| ParseError::new(s, EXPECTED))?
+    };
     let frac: i64 = match frac.len() {
         0 => 0,
-        1 => frac.parse::<i64>().map_err(|_| ParseError::new(s, EXPECTED))? * 10,
+        1 => {
+            frac.parse::<i64>()
+                .map_err(|_| ParseError::new(s, EXPECTED))?
+                * 10
+        }
         _ => frac.parse().map_err(|_| ParseError::new(s, EXPECTED))?,
     };
     let cents = whole * 100 + frac;
@@ -598,8 +611,14 @@ mod tests {
         let dp4: WeekdaySet = "lun mar jeu ven".parse().unwrap();
         assert_eq!(dp4, WeekdaySet::DP4);
         assert_eq!("1,2,4,5".parse::<WeekdaySet>().unwrap(), WeekdaySet::DP4);
-        assert_eq!("Lundi+Mardi+Jeudi+Vendredi".parse::<WeekdaySet>().unwrap(), WeekdaySet::DP4);
-        assert_eq!("tous".parse::<WeekdaySet>().unwrap(), WeekdaySet::SCHOOL_WEEK);
+        assert_eq!(
+            "Lundi+Mardi+Jeudi+Vendredi".parse::<WeekdaySet>().unwrap(),
+            WeekdaySet::DP4
+        );
+        assert_eq!(
+            "tous".parse::<WeekdaySet>().unwrap(),
+            WeekdaySet::SCHOOL_WEEK
+        );
         assert_eq!("".parse::<WeekdaySet>().unwrap(), WeekdaySet::EMPTY);
         assert_eq!(dp4.to_string(), "lun mar jeu ven");
         assert!("lun funday".parse::<WeekdaySet>().is_err());
@@ -607,7 +626,10 @@ mod tests {
 
     #[test]
     fn badge_numbers_are_normalised_and_garbage_is_refused() {
-        assert_eq!("04-00a1:b2c3".parse::<BadgeNumber>().unwrap().as_str(), "0400A1B2C3");
+        assert_eq!(
+            "04-00a1:b2c3".parse::<BadgeNumber>().unwrap().as_str(),
+            "0400A1B2C3"
+        );
         assert!("".parse::<BadgeNumber>().is_err());
         assert!("12;DROP".parse::<BadgeNumber>().is_err());
         assert!("é".parse::<BadgeNumber>().is_err());

@@ -117,9 +117,15 @@ fn utc(s: &str) -> DateTime<Utc> {
 }
 
 fn sunday_to_thursday() -> WeekdaySet {
-    [Weekday::Sun, Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu]
-        .into_iter()
-        .fold(WeekdaySet::EMPTY, WeekdaySet::with)
+    [
+        Weekday::Sun,
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+    ]
+    .into_iter()
+    .fold(WeekdaySet::EMPTY, WeekdaySet::with)
 }
 
 fn service(
@@ -142,7 +148,12 @@ fn service(
 }
 
 fn closure(label: &str, from: &str, to: &str, services: ServiceSet) -> Closure {
-    Closure { label: label.to_owned(), from: day(from), to: day(to), services }
+    Closure {
+        label: label.to_owned(),
+        from: day(from),
+        to: day(to),
+        services,
+    }
 }
 
 #[rustfmt::skip]
@@ -177,10 +188,22 @@ fn rules() -> SchoolRules {
 
 /// A forfait for the whole school year.
 fn forfait(weekdays: WeekdaySet, services: ServiceSet) -> Forfait {
-    Forfait { weekdays, services, from: day("2026-09-01"), to: day("2027-07-03") }
+    Forfait {
+        weekdays,
+        services,
+        from: day("2026-09-01"),
+        to: day("2027-07-03"),
+    }
 }
 
-fn convive(id: PersonId, first: &str, last: &str, class: &str, category: Category, regime: Regime) -> Person {
+fn convive(
+    id: PersonId,
+    first: &str,
+    last: &str,
+    class: &str,
+    category: Category,
+    regime: Regime,
+) -> Person {
     Person {
         id,
         external_id: format!("ELEVE-{:04}", id.0),
@@ -199,7 +222,9 @@ fn pupil(id: PersonId, first: &str, last: &str, class: &str, regime: Regime) -> 
 }
 
 fn badge(number: &str) -> BadgeNumber {
-    number.parse().unwrap_or_else(|e| panic!("fixture badge: {e}"))
+    number
+        .parse()
+        .unwrap_or_else(|e| panic!("fixture badge: {e}"))
 }
 
 fn enroll(e: &mut Engine, person: Person, badges: &[(&str, CredentialStatus)], balance: i64) {
@@ -208,7 +233,11 @@ fn enroll(e: &mut Engine, person: Person, badges: &[(&str, CredentialStatus)], b
     roster.put_person(person);
     roster.set_balance(id, balance);
     for (number, status) in badges {
-        roster.put_credential(Credential { number: badge(number), person: id, status: *status });
+        roster.put_credential(Credential {
+            number: badge(number),
+            person: id,
+            status: *status,
+        });
     }
 }
 
@@ -322,11 +351,21 @@ struct Expect {
 }
 
 const fn pass(reason: &'static str, charge: i64, balance_after: Option<i64>) -> Expect {
-    Expect { verdict: Verdict::Pass, reason, charge, balance_after }
+    Expect {
+        verdict: Verdict::Pass,
+        reason,
+        charge,
+        balance_after,
+    }
 }
 
 const fn deny(reason: &'static str, balance_after: Option<i64>) -> Expect {
-    Expect { verdict: Verdict::Deny, reason, charge: 0, balance_after }
+    Expect {
+        verdict: Verdict::Deny,
+        reason,
+        charge: 0,
+        balance_after,
+    }
 }
 
 const FORFAIT: Expect = pass("forfait", 0, None);
@@ -386,12 +425,27 @@ struct Row {
     expect: Expect,
 }
 
-const fn row(what: &'static str, gate: &'static str, badge: &'static str, at: &'static str, expect: Expect) -> Row {
-    Row { what, gate, badge, at, expect }
+const fn row(
+    what: &'static str,
+    gate: &'static str,
+    badge: &'static str,
+    at: &'static str,
+    expect: Expect,
+) -> Row {
+    Row {
+        what,
+        gate,
+        badge,
+        at,
+        expect,
+    }
 }
 
 fn assert_known_code(what: &str, code: &str) {
-    assert!(code.parse::<Reason>().is_ok(), "row `{what}`: `{code}` is not a reason code");
+    assert!(
+        code.parse::<Reason>().is_ok(),
+        "row `{what}`: `{code}` is not a reason code"
+    );
 }
 
 /// Decides every row against the same (unchanged) engine: `decide` is pure.
@@ -406,10 +460,23 @@ fn check_decisions(engine: &Engine, rows: &[Row]) {
             why.insert(0, format!("expected {}\n      got      {got}", r.expect));
         }
         if !why.is_empty() {
-            failures.push(format!("  {} ({} {} at {})\n      {}", r.what, r.badge, r.gate, r.at, why.join("\n      ")));
+            failures.push(format!(
+                "  {} ({} {} at {})\n      {}",
+                r.what,
+                r.badge,
+                r.gate,
+                r.at,
+                why.join("\n      ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows differ:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }
 
 /// What a read through `Engine::process` should turn into.
@@ -436,11 +503,21 @@ struct Step {
 }
 
 const fn read(gate: &'static str, badge: &'static str, at: &'static str, expect: Expect) -> Step {
-    Step { gate, badge, at, heard: Heard::Decided(expect) }
+    Step {
+        gate,
+        badge,
+        at,
+        heard: Heard::Decided(expect),
+    }
 }
 
 const fn repeat(gate: &'static str, badge: &'static str, at: &'static str) -> Step {
-    Step { gate, badge, at, heard: Heard::Repeat }
+    Step {
+        gate,
+        badge,
+        at,
+        heard: Heard::Repeat,
+    }
 }
 
 /// Plays reads in order through `process` (debounce, decide, apply): a stateful script.
@@ -453,7 +530,14 @@ fn run_script(engine: &mut Engine, what: &str, steps: &[Step]) {
             Outcome::Repeat => Heard::Repeat,
             Outcome::Decided(p) => {
                 let breaches = invariant_breaches(&p);
-                assert!(breaches.is_empty(), "{what}, step {} ({} {} at {}): {breaches:?}", i + 1, s.badge, s.gate, s.at);
+                assert!(
+                    breaches.is_empty(),
+                    "{what}, step {} ({} {} at {}): {breaches:?}",
+                    i + 1,
+                    s.badge,
+                    s.gate,
+                    s.at
+                );
                 Heard::Decided(observed(&p))
             }
         };
@@ -590,7 +674,10 @@ const WITH_TICKET_FALLBACK: &[Row] = &[
 
 #[test]
 fn forfait_holders_off_their_days_with_ticket_fallback() {
-    check_decisions(&school_with(|r| r.ticket_fallback = true), WITH_TICKET_FALLBACK);
+    check_decisions(
+        &school_with(|r| r.ticket_fallback = true),
+        WITH_TICKET_FALLBACK,
+    );
 }
 
 #[test]
@@ -600,7 +687,11 @@ fn decide_is_pure_and_names_who_and_what() {
     let first = e.decide(SELF_1, TOM, at);
     let again = e.decide(SELF_1, TOM, at);
     assert_eq!(first, again, "deciding twice gives the same passage");
-    assert_eq!(e.roster().balance(P_TOM), 1000, "decide charges nothing by itself");
+    assert_eq!(
+        e.roster().balance(P_TOM),
+        1000,
+        "decide charges nothing by itself"
+    );
     assert!(e.served().is_empty(), "decide records nothing by itself");
 
     assert_eq!(first.person, Some(P_TOM));
@@ -609,10 +700,18 @@ fn decide_is_pure_and_names_who_and_what() {
     assert_eq!(first.credential.as_deref(), Some(TOM));
 
     let normalised = e.decide(SELF_1, "0a-00-00-00-04", at);
-    assert_eq!(normalised.credential.as_deref(), Some(TOM), "journaled under the normalised number");
+    assert_eq!(
+        normalised.credential.as_deref(),
+        Some(TOM),
+        "journaled under the normalised number"
+    );
 
     let lost = e.decide(SELF_1, ZOE_LOST, at);
-    assert_eq!(lost.person, Some(P_ZOE), "a lost badge names its holder for the kiosk");
+    assert_eq!(
+        lost.person,
+        Some(P_ZOE),
+        "a lost badge names its holder for the kiosk"
+    );
 
     let closed = e.decide(SELF_1, TOM, paris("2026-11-16 15:00"));
     assert_eq!((closed.service, closed.person), (None, None));
@@ -623,8 +722,14 @@ fn decide_is_pure_and_names_who_and_what() {
     let strike = e.decide(SELF_1, INES, paris("2026-11-19 19:00"));
     assert_eq!(strike.reason, Reason::ServiceClosed);
     assert_eq!(e.open_service(SELF_1, paris("2026-11-19 19:00")), None);
-    assert_eq!(e.open_service(SELF_1, paris("2026-11-19 12:10")), Some(DEJEUNER));
-    assert_eq!(e.open_service(INTERNAT, paris("2026-11-16 16:45")), Some(GOUTER));
+    assert_eq!(
+        e.open_service(SELF_1, paris("2026-11-19 12:10")),
+        Some(DEJEUNER)
+    );
+    assert_eq!(
+        e.open_service(INTERNAT, paris("2026-11-16 16:45")),
+        Some(GOUTER)
+    );
     assert_eq!(e.open_service(SELF_1, paris("2026-11-16 16:45")), None);
 }
 
@@ -649,11 +754,23 @@ fn dinner_on_the_dst_sundays() {
     assert_eq!(winter, utc("2026-03-22 16:50"));
     assert_eq!(e.local(winter), (day("2026-03-22"), hm(17, 50)));
     assert_eq!(observed(&e.decide(SELF_1, INES, winter)), CLOSED);
-    assert_eq!(observed(&e.decide(SELF_1, INES, paris("2026-03-22 18:50"))), FORFAIT);
+    assert_eq!(
+        observed(&e.decide(SELF_1, INES, paris("2026-03-22 18:50"))),
+        FORFAIT
+    );
     // Window edges on the DST day itself.
-    assert_eq!(observed(&e.decide(SELF_1, INES, paris("2026-03-29 18:44:59"))), CLOSED);
-    assert_eq!(observed(&e.decide(SELF_1, INES, paris("2026-03-29 19:44:59"))), FORFAIT);
-    assert_eq!(observed(&e.decide(SELF_1, INES, paris("2026-03-29 19:45"))), CLOSED);
+    assert_eq!(
+        observed(&e.decide(SELF_1, INES, paris("2026-03-29 18:44:59"))),
+        CLOSED
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_1, INES, paris("2026-03-29 19:44:59"))),
+        FORFAIT
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_1, INES, paris("2026-03-29 19:45"))),
+        CLOSED
+    );
 
     // Fall back, Sunday 25 October 2026: CET (UTC+1) from 03:00.
     let autumn = paris("2026-10-25 18:50");
@@ -665,30 +782,59 @@ fn dinner_on_the_dst_sundays() {
     assert_eq!(summer, utc("2026-10-18 17:50"));
     assert_eq!(e.local(summer), (day("2026-10-18"), hm(19, 50)));
     assert_eq!(observed(&e.decide(SELF_1, INES, summer)), CLOSED);
-    assert_eq!(observed(&e.decide(SELF_1, INES, paris("2026-10-18 18:50"))), FORFAIT);
+    assert_eq!(
+        observed(&e.decide(SELF_1, INES, paris("2026-10-18 18:50"))),
+        FORFAIT
+    );
 
     // The Monday after each change: lunch at 12:10 local is 10:10Z (summer) then 11:10Z (winter).
     assert_eq!(paris("2026-03-30 12:10"), utc("2026-03-30 10:10"));
     assert_eq!(paris("2026-10-26 12:10"), utc("2026-10-26 11:10"));
-    assert_eq!(observed(&e.decide(SELF_1, TOM, utc("2026-03-30 10:10"))), pass("ticket", 390, Some(610)));
-    assert_eq!(observed(&e.decide(SELF_1, TOM, utc("2026-10-26 11:10"))), pass("ticket", 390, Some(610)));
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, utc("2026-03-30 10:10"))),
+        pass("ticket", 390, Some(610))
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, utc("2026-10-26 11:10"))),
+        pass("ticket", 390, Some(610))
+    );
     // 11:50 UTC is 13:50 local on Monday 19 October (summer time, lunch over) but 12:50 local
     // on Monday 26 October (winter time, lunch open).
-    assert_eq!(observed(&e.decide(SELF_1, TOM, utc("2026-10-19 11:50"))), CLOSED);
-    assert_eq!(observed(&e.decide(SELF_1, TOM, utc("2026-10-26 11:50"))), pass("ticket", 390, Some(610)));
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, utc("2026-10-19 11:50"))),
+        CLOSED
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, utc("2026-10-26 11:50"))),
+        pass("ticket", 390, Some(610))
+    );
 }
 
 #[test]
 fn anti_passback_across_a_dst_sunday_counts_the_local_day() {
     let mut e = school_with(|r| r.closures.clear());
-    run_script(&mut e, "interne on the autumn DST weekend", &[
-        read(SELF_1, INES, "2026-10-25 18:50", FORFAIT),
-        read(SELF_2, INES, "2026-10-25 19:30", ALREADY_SERVED),
-        read(SELF_1, INES, "2026-10-26 07:30", FORFAIT),
-        read(SELF_1, INES, "2026-10-26 18:50", FORFAIT),
-    ]);
-    assert_eq!(e.served().get(P_INES, day("2026-10-25"), DINER).map(|s| s.count), Some(1));
-    assert_eq!(e.served().get(P_INES, day("2026-10-26"), DINER).map(|s| s.count), Some(1));
+    run_script(
+        &mut e,
+        "interne on the autumn DST weekend",
+        &[
+            read(SELF_1, INES, "2026-10-25 18:50", FORFAIT),
+            read(SELF_2, INES, "2026-10-25 19:30", ALREADY_SERVED),
+            read(SELF_1, INES, "2026-10-26 07:30", FORFAIT),
+            read(SELF_1, INES, "2026-10-26 18:50", FORFAIT),
+        ],
+    );
+    assert_eq!(
+        e.served()
+            .get(P_INES, day("2026-10-25"), DINER)
+            .map(|s| s.count),
+        Some(1)
+    );
+    assert_eq!(
+        e.served()
+            .get(P_INES, day("2026-10-26"), DINER)
+            .map(|s| s.count),
+        Some(1)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,7 +866,9 @@ fn an_internes_day_and_site_wide_anti_passback() {
 fn already_served_says_when_and_oppositions_come_first() {
     let mut e = school();
     let first = paris("2026-11-16 12:10");
-    assert!(matches!(e.process(SELF_1, TOM, first), Outcome::Decided(ref p) if p.verdict == Verdict::Pass));
+    assert!(
+        matches!(e.process(SELF_1, TOM, first), Outcome::Decided(ref p) if p.verdict == Verdict::Pass)
+    );
     let second = e.decide(SELF_2, TOM, paris("2026-11-16 12:30"));
     assert_eq!(observed(&second), ALREADY_SERVED);
     assert_eq!(second.previous_at, Some(first));
@@ -740,58 +888,145 @@ fn already_served_says_when_and_oppositions_come_first() {
         note: "bagarre au self".to_owned(),
         lifted: false,
     });
-    assert_eq!(observed(&e.decide(SELF_1, TOM, paris("2026-11-16 12:40"))), deny("opposition:manuelle", None));
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, paris("2026-11-16 12:40"))),
+        deny("opposition:manuelle", None)
+    );
     // Lifting it (same id) brings back already_served.
-    let lifted = Opposition { lifted: true, ..e.roster().oppositions_of(P_TOM)[0].clone() };
+    let lifted = Opposition {
+        lifted: true,
+        ..e.roster().oppositions_of(P_TOM)[0].clone()
+    };
     e.roster_mut().put_opposition(lifted);
-    assert_eq!(e.roster().oppositions_of(P_TOM).len(), 1, "replaced, not added");
-    assert_eq!(observed(&e.decide(SELF_1, TOM, paris("2026-11-16 12:40"))), ALREADY_SERVED);
+    assert_eq!(
+        e.roster().oppositions_of(P_TOM).len(),
+        1,
+        "replaced, not added"
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_1, TOM, paris("2026-11-16 12:40"))),
+        ALREADY_SERVED
+    );
 }
 
 #[test]
 fn ticket_meals_add_up_against_the_overdraft() {
     let mut e = school();
-    run_script(&mut e, "Tom, 10,00 €, lunch every day", &[
-        read(SELF_1, TOM, "2026-11-16 12:10", pass("ticket", 390, Some(610))),
-        read(SELF_1, TOM, "2026-11-16 19:00", pass("ticket", 390, Some(220))),
-        read(SELF_1, TOM, "2026-11-17 07:30", pass("ticket", 210, Some(10))),
-        read(SELF_1, TOM, "2026-11-17 12:10", pass("ticket", 390, Some(-380))),
-        // −3,80 − 3,90 = −7,70 ≥ −7,80: still within two meals.
-        read(SELF_1, TOM, "2026-11-18 12:10", pass("ticket", 390, Some(-770))),
-        read(SELF_1, TOM, "2026-11-19 12:10", deny("insufficient_balance", Some(-770))),
-        // A denied read changes nothing: no charge, no anti-passback.
-        read(SELF_2, TOM, "2026-11-19 12:15", deny("insufficient_balance", Some(-770))),
-    ]);
+    run_script(
+        &mut e,
+        "Tom, 10,00 €, lunch every day",
+        &[
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10",
+                pass("ticket", 390, Some(610)),
+            ),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 19:00",
+                pass("ticket", 390, Some(220)),
+            ),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-17 07:30",
+                pass("ticket", 210, Some(10)),
+            ),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-17 12:10",
+                pass("ticket", 390, Some(-380)),
+            ),
+            // −3,80 − 3,90 = −7,70 ≥ −7,80: still within two meals.
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-18 12:10",
+                pass("ticket", 390, Some(-770)),
+            ),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-19 12:10",
+                deny("insufficient_balance", Some(-770)),
+            ),
+            // A denied read changes nothing: no charge, no anti-passback.
+            read(
+                SELF_2,
+                TOM,
+                "2026-11-19 12:15",
+                deny("insufficient_balance", Some(-770)),
+            ),
+        ],
+    );
     assert_eq!(e.roster().balance(P_TOM), -770);
     assert_eq!(e.served().get(P_TOM, day("2026-11-19"), DEJEUNER), None);
 
-    run_script(&mut e, "Nina reaches −2 meals exactly, then is refused", &[
-        read(SELF_1, NINA, "2026-11-16 12:10", pass("ticket", 390, Some(-780))),
-        read(SELF_1, NINA, "2026-11-17 12:10", deny("insufficient_balance", Some(-780))),
-    ]);
+    run_script(
+        &mut e,
+        "Nina reaches −2 meals exactly, then is refused",
+        &[
+            read(
+                SELF_1,
+                NINA,
+                "2026-11-16 12:10",
+                pass("ticket", 390, Some(-780)),
+            ),
+            read(
+                SELF_1,
+                NINA,
+                "2026-11-17 12:10",
+                deny("insufficient_balance", Some(-780)),
+            ),
+        ],
+    );
 }
 
 #[test]
 fn two_passages_per_service() {
     let mut e = school();
-    run_script(&mut e, "Adam, allowed 2 passages", &[
-        read(SELF_1, ADAM, "2026-11-16 12:00", FORFAIT),
-        read(SELF_2, ADAM, "2026-11-16 12:30", FORFAIT),
-        read(SELF_1, ADAM, "2026-11-16 13:00", ALREADY_SERVED),
-        read(SELF_1, ADAM, "2026-11-17 12:00", FORFAIT),
-    ]);
+    run_script(
+        &mut e,
+        "Adam, allowed 2 passages",
+        &[
+            read(SELF_1, ADAM, "2026-11-16 12:00", FORFAIT),
+            read(SELF_2, ADAM, "2026-11-16 12:30", FORFAIT),
+            read(SELF_1, ADAM, "2026-11-16 13:00", ALREADY_SERVED),
+            read(SELF_1, ADAM, "2026-11-17 12:00", FORFAIT),
+        ],
+    );
     let entry = e.served().get(P_ADAM, day("2026-11-16"), DEJEUNER).unwrap();
-    assert_eq!(entry, ServedEntry { count: 2, last_at: paris("2026-11-16 12:30") });
+    assert_eq!(
+        entry,
+        ServedEntry {
+            count: 2,
+            last_at: paris("2026-11-16 12:30")
+        }
+    );
     let third = e.decide(SELF_1, ADAM, paris("2026-11-16 13:01"));
-    assert_eq!(third.previous_at, Some(paris("2026-11-16 12:30")), "the latest of the two");
+    assert_eq!(
+        third.previous_at,
+        Some(paris("2026-11-16 12:30")),
+        "the latest of the two"
+    );
 
     // passages_per_service = 0 is read as the default, 1.
-    let zero = Person { passages_per_service: 0, ..e.roster().person(P_HUGO).unwrap().clone() };
+    let zero = Person {
+        passages_per_service: 0,
+        ..e.roster().person(P_HUGO).unwrap().clone()
+    };
     e.roster_mut().put_person(zero);
-    run_script(&mut e, "Hugo with passages_per_service = 0", &[
-        read(SELF_1, HUGO, "2026-11-16 12:00", FORFAIT),
-        read(SELF_1, HUGO, "2026-11-16 12:30", ALREADY_SERVED),
-    ]);
+    run_script(
+        &mut e,
+        "Hugo with passages_per_service = 0",
+        &[
+            read(SELF_1, HUGO, "2026-11-16 12:00", FORFAIT),
+            read(SELF_1, HUGO, "2026-11-16 12:30", ALREADY_SERVED),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,19 +1036,33 @@ fn two_passages_per_service() {
 #[test]
 fn the_reader_repeating_itself_is_one_read() {
     let mut e = school();
-    run_script(&mut e, "Tom, a quick double read, then other gates", &[
-        read(SELF_1, TOM, "2026-11-16 12:10:00", pass("ticket", 390, Some(610))),
-        repeat(SELF_1, TOM, "2026-11-16 12:10:00.500"),
-        // Same number written differently: the same credential.
-        repeat(SELF_1, "0a-00-00-00-04", "2026-11-16 12:10:01"),
-        // Another gate is not the reader repeating: a real second attempt, site-wide anti-passback.
-        read(SELF_2, TOM, "2026-11-16 12:10:01.200", ALREADY_SERVED),
-        repeat(SELF_2, TOM, "2026-11-16 12:10:01.400"),
-        // Another badge at the same gate is not a repeat either.
-        read(SELF_1, LEA, "2026-11-16 12:10:01.500", FORFAIT),
-    ]);
+    run_script(
+        &mut e,
+        "Tom, a quick double read, then other gates",
+        &[
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10:00",
+                pass("ticket", 390, Some(610)),
+            ),
+            repeat(SELF_1, TOM, "2026-11-16 12:10:00.500"),
+            // Same number written differently: the same credential.
+            repeat(SELF_1, "0a-00-00-00-04", "2026-11-16 12:10:01"),
+            // Another gate is not the reader repeating: a real second attempt, site-wide anti-passback.
+            read(SELF_2, TOM, "2026-11-16 12:10:01.200", ALREADY_SERVED),
+            repeat(SELF_2, TOM, "2026-11-16 12:10:01.400"),
+            // Another badge at the same gate is not a repeat either.
+            read(SELF_1, LEA, "2026-11-16 12:10:01.500", FORFAIT),
+        ],
+    );
     assert_eq!(e.roster().balance(P_TOM), 610, "charged once");
-    assert_eq!(e.served().get(P_TOM, day("2026-11-16"), DEJEUNER).map(|s| s.count), Some(1));
+    assert_eq!(
+        e.served()
+            .get(P_TOM, day("2026-11-16"), DEJEUNER)
+            .map(|s| s.count),
+        Some(1)
+    );
 }
 
 #[test]
@@ -831,7 +1080,11 @@ fn a_card_held_on_the_reader_stays_one_read_as_the_window_slides() {
             Outcome::Decided(p) => decided.push((at, p)),
         }
     }
-    assert_eq!(decided.len(), 1, "one decision for the whole time the card stayed: {decided:?}");
+    assert_eq!(
+        decided.len(),
+        1,
+        "one decision for the whole time the card stayed: {decided:?}"
+    );
     assert_eq!(repeats, 25);
     assert_eq!(observed(&decided[0].1), pass("ticket", 390, Some(610)));
     assert_eq!(e.roster().balance(P_TOM), 610);
@@ -853,23 +1106,40 @@ fn a_card_held_on_the_reader_stays_one_read_as_the_window_slides() {
 #[test]
 fn denials_are_debounced_too_and_the_window_is_configurable() {
     let mut e = school();
-    run_script(&mut e, "an unknown badge held on the reader", &[
-        read(SELF_1, UNKNOWN, "2026-11-16 12:10:00", UNKNOWN_BADGE),
-        repeat(SELF_1, UNKNOWN, "2026-11-16 12:10:01"),
-        read(SELF_1, UNKNOWN, "2026-11-16 12:10:03.500", UNKNOWN_BADGE),
-    ]);
-    run_script(&mut e, "a read outside service hours is remembered as well", &[
-        read(SELF_1, LEA, "2026-11-16 11:14:59", CLOSED),
-        repeat(SELF_1, LEA, "2026-11-16 11:15:00.500"),
-        read(SELF_1, LEA, "2026-11-16 11:15:03", FORFAIT),
-    ]);
+    run_script(
+        &mut e,
+        "an unknown badge held on the reader",
+        &[
+            read(SELF_1, UNKNOWN, "2026-11-16 12:10:00", UNKNOWN_BADGE),
+            repeat(SELF_1, UNKNOWN, "2026-11-16 12:10:01"),
+            read(SELF_1, UNKNOWN, "2026-11-16 12:10:03.500", UNKNOWN_BADGE),
+        ],
+    );
+    run_script(
+        &mut e,
+        "a read outside service hours is remembered as well",
+        &[
+            read(SELF_1, LEA, "2026-11-16 11:14:59", CLOSED),
+            repeat(SELF_1, LEA, "2026-11-16 11:15:00.500"),
+            read(SELF_1, LEA, "2026-11-16 11:15:03", FORFAIT),
+        ],
+    );
 
     let mut e = school_with(|r| r.debounce_ms = 0);
-    run_script(&mut e, "no debounce: every read is decided", &[
-        read(SELF_1, TOM, "2026-11-16 12:10:00", pass("ticket", 390, Some(610))),
-        read(SELF_1, TOM, "2026-11-16 12:10:00", ALREADY_SERVED),
-        read(SELF_1, TOM, "2026-11-16 12:10:00.001", ALREADY_SERVED),
-    ]);
+    run_script(
+        &mut e,
+        "no debounce: every read is decided",
+        &[
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10:00",
+                pass("ticket", 390, Some(610)),
+            ),
+            read(SELF_1, TOM, "2026-11-16 12:10:00", ALREADY_SERVED),
+            read(SELF_1, TOM, "2026-11-16 12:10:00.001", ALREADY_SERVED),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -890,7 +1160,10 @@ fn garbage() -> Vec<(&'static str, String)> {
         ("33 digits", "1".repeat(33)),
         ("200 control chars", "\u{1}".repeat(200)),
         ("200 multibyte chars", "é".repeat(200)),
-        ("SQL injection", "0A00000004'; DROP TABLE passages;--".to_owned()),
+        (
+            "SQL injection",
+            "0A00000004'; DROP TABLE passages;--".to_owned(),
+        ),
         ("SQL tautology", "' OR '1'='1".to_owned()),
         ("format string", "%s%s%n%x".to_owned()),
         ("HTML", "<script>alert(1)</script>".to_owned()),
@@ -912,31 +1185,63 @@ fn garbage_credentials_are_unknown_badges_and_never_panic() {
         let p = e.decide(SELF_1, &raw, open);
         assert_eq!(observed(&p), UNKNOWN_BADGE, "{what}: {raw:?}");
         assert_eq!(p.person, None, "{what}");
-        assert_eq!(p.service, Some(DEJEUNER), "{what}: the open service is still journaled");
+        assert_eq!(
+            p.service,
+            Some(DEJEUNER),
+            "{what}: the open service is still journaled"
+        );
         let shown = p.credential.clone().unwrap_or_default();
         assert!(!shown.is_empty(), "{what}: journaled as something");
-        assert!(shown.chars().count() <= BadgeNumber::MAX_LEN + 1, "{what}: journaled short: {shown:?}");
-        assert!(!shown.chars().any(char::is_control), "{what}: journaled printable: {shown:?}");
-        assert!(shown.parse::<BadgeNumber>().is_err(), "{what}: never mistaken for a badge number: {shown:?}");
+        assert!(
+            shown.chars().count() <= BadgeNumber::MAX_LEN + 1,
+            "{what}: journaled short: {shown:?}"
+        );
+        assert!(
+            !shown.chars().any(char::is_control),
+            "{what}: journaled printable: {shown:?}"
+        );
+        assert!(
+            shown.parse::<BadgeNumber>().is_err(),
+            "{what}: never mistaken for a badge number: {shown:?}"
+        );
 
-        assert_eq!(observed(&e.decide(SELF_1, &raw, closed)), CLOSED, "{what}: the calendar first");
-        assert!(e.admit_manual(SELF_1, PersonId(u32::MAX), open, &raw, &raw).is_err());
+        assert_eq!(
+            observed(&e.decide(SELF_1, &raw, closed)),
+            CLOSED,
+            "{what}: the calendar first"
+        );
+        assert!(
+            e.admit_manual(SELF_1, PersonId(u32::MAX), open, &raw, &raw)
+                .is_err()
+        );
 
         // Through the whole pipeline, twice (the second is the reader repeating the junk).
         // Distinct instants: different junk may be filed under the same text (`""` and `"\0"`).
         let at = open + TimeDelta::seconds(10 * (i as i64 + 1));
-        assert!(matches!(e.process(SELF_1, &raw, at), Outcome::Decided(ref p) if p.reason == Reason::UnknownBadge), "{what}");
-        assert_eq!(e.process(SELF_1, &raw, at + TimeDelta::milliseconds(100)), Outcome::Repeat, "{what}");
+        assert!(
+            matches!(e.process(SELF_1, &raw, at), Outcome::Decided(ref p) if p.reason == Reason::UnknownBadge),
+            "{what}"
+        );
+        assert_eq!(
+            e.process(SELF_1, &raw, at + TimeDelta::milliseconds(100)),
+            Outcome::Repeat,
+            "{what}"
+        );
     }
     assert!(e.served().is_empty(), "garbage never counts as a passage");
-    assert_eq!(e.roster().balance(P_TOM), 1000, "garbage holding a real number charges nobody");
+    assert_eq!(
+        e.roster().balance(P_TOM),
+        1000,
+        "garbage holding a real number charges nobody"
+    );
 
     // Every single char from U+0000 to U+00FF, and pairs around a real badge: no panic, no pass.
     for c in (0u32..=0xff).filter_map(char::from_u32) {
         for raw in [c.to_string(), format!("{TOM}{c}"), format!("{c}{TOM}{c}")] {
             let p = e.decide(SELF_1, &raw, open);
             assert!(
-                p.reason == Reason::UnknownBadge || (p.reason == Reason::Ticket && p.person == Some(P_TOM)),
+                p.reason == Reason::UnknownBadge
+                    || (p.reason == Reason::Ticket && p.person == Some(P_TOM)),
                 "{raw:?} gave {}",
                 p.reason
             );
@@ -954,45 +1259,170 @@ fn manual_admission_by_staff() {
     let at = paris("2026-11-16 12:10");
     let by = "Mme Lefèvre (vie scolaire)";
 
-    let tom = e.admit_manual(SELF_1, P_TOM, at, by, "badge oublié").unwrap();
-    assert_eq!(observed(&tom), pass("manual", 390, Some(610)), "a ticket pupil is charged");
+    let tom = e
+        .admit_manual(SELF_1, P_TOM, at, by, "badge oublié")
+        .unwrap();
+    assert_eq!(
+        observed(&tom),
+        pass("manual", 390, Some(610)),
+        "a ticket pupil is charged"
+    );
     assert_eq!(tom.credential, None);
     assert_eq!(tom.person, Some(P_TOM));
     assert_eq!(tom.service, Some(DEJEUNER));
     assert_eq!(tom.day, day("2026-11-16"));
     assert_eq!(tom.by.as_deref(), Some(by));
     assert_eq!(tom.note.as_deref(), Some("badge oublié"));
-    assert_eq!(e.roster().balance(P_TOM), 1000, "admit_manual decides, apply charges");
+    assert_eq!(
+        e.roster().balance(P_TOM),
+        1000,
+        "admit_manual decides, apply charges"
+    );
 
     let cases: &[(&str, PersonId, &str, &str, Expect)] = &[
-        ("DP5 pupil under forfait: free", P_HUGO, SELF_1, "2026-11-16 12:10", pass("manual", 0, None)),
-        ("interne at breakfast: free", P_INES, SELF_1, "2026-11-16 07:30", pass("manual", 0, None)),
-        ("interne at the snack, boarding gate: free", P_INES, INTERNAT, "2026-11-16 16:45", pass("manual", 0, None)),
-        ("ticket pupil at breakfast: breakfast price", P_TOM, SELF_1, "2026-11-16 07:30", pass("manual", 210, Some(790))),
-        ("DP4 pupil on Wednesday: charged as a ticket", P_LEA, SELF_1, "2026-11-18 12:10", pass("manual", 390, Some(610))),
-        ("staff: staff price", P_MOREAU, SELF_1, "2026-11-16 12:10", pass("manual", 520, Some(0))),
-        ("guest: guest price", P_HADDAD, SELF_1, "2026-11-16 12:10", pass("manual", 700, Some(0))),
-        ("pupil past the overdraft: staff's call, charged", P_SAMI, SELF_1, "2026-11-16 12:10", pass("manual", 390, Some(-781))),
-        ("excluded pupil: staff's call", P_ENZO, SELF_1, "2026-11-16 12:10", pass("manual", 0, None)),
-        ("pupil whose badge was revoked", P_LUCAS, SELF_1, "2026-11-16 12:10", pass("manual", 0, None)),
+        (
+            "DP5 pupil under forfait: free",
+            P_HUGO,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 0, None),
+        ),
+        (
+            "interne at breakfast: free",
+            P_INES,
+            SELF_1,
+            "2026-11-16 07:30",
+            pass("manual", 0, None),
+        ),
+        (
+            "interne at the snack, boarding gate: free",
+            P_INES,
+            INTERNAT,
+            "2026-11-16 16:45",
+            pass("manual", 0, None),
+        ),
+        (
+            "ticket pupil at breakfast: breakfast price",
+            P_TOM,
+            SELF_1,
+            "2026-11-16 07:30",
+            pass("manual", 210, Some(790)),
+        ),
+        (
+            "DP4 pupil on Wednesday: charged as a ticket",
+            P_LEA,
+            SELF_1,
+            "2026-11-18 12:10",
+            pass("manual", 390, Some(610)),
+        ),
+        (
+            "staff: staff price",
+            P_MOREAU,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 520, Some(0)),
+        ),
+        (
+            "guest: guest price",
+            P_HADDAD,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 700, Some(0)),
+        ),
+        (
+            "pupil past the overdraft: staff's call, charged",
+            P_SAMI,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 390, Some(-781)),
+        ),
+        (
+            "excluded pupil: staff's call",
+            P_ENZO,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 0, None),
+        ),
+        (
+            "pupil whose badge was revoked",
+            P_LUCAS,
+            SELF_1,
+            "2026-11-16 12:10",
+            pass("manual", 0, None),
+        ),
     ];
     for (what, person, gate, local, expect) in cases {
-        let p = e.admit_manual(gate, *person, paris(local), by, "badge oublié").unwrap_or_else(|r| panic!("{what}: {r}"));
+        let p = e
+            .admit_manual(gate, *person, paris(local), by, "badge oublié")
+            .unwrap_or_else(|r| panic!("{what}: {r}"));
         assert_eq!(observed(&p), *expect, "{what}");
     }
 
     let refusals: &[(&str, PersonId, &str, &str, ManualRefusal)] = &[
-        ("between services", P_TOM, SELF_1, "2026-11-16 15:00", ManualRefusal::NoServiceOpen),
-        ("public holiday", P_TOM, SELF_1, "2026-11-11 12:10", ManualRefusal::NoServiceOpen),
-        ("Toussaint holidays", P_HUGO, SELF_1, "2026-10-20 12:10", ManualRefusal::NoServiceOpen),
-        ("strike evening", P_INES, SELF_1, "2026-11-19 19:00", ManualRefusal::NoServiceOpen),
-        ("snack at a self gate", P_INES, SELF_1, "2026-11-16 16:45", ManualRefusal::NoServiceOpen),
-        ("Saturday", P_TOM, SELF_1, "2026-11-21 12:10", ManualRefusal::NoServiceOpen),
-        ("unknown person", PersonId(4242), SELF_1, "2026-11-16 12:10", ManualRefusal::UnknownPerson),
-        ("unknown person, service closed: closed first", PersonId(4242), SELF_1, "2026-11-16 15:00", ManualRefusal::NoServiceOpen),
+        (
+            "between services",
+            P_TOM,
+            SELF_1,
+            "2026-11-16 15:00",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "public holiday",
+            P_TOM,
+            SELF_1,
+            "2026-11-11 12:10",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "Toussaint holidays",
+            P_HUGO,
+            SELF_1,
+            "2026-10-20 12:10",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "strike evening",
+            P_INES,
+            SELF_1,
+            "2026-11-19 19:00",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "snack at a self gate",
+            P_INES,
+            SELF_1,
+            "2026-11-16 16:45",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "Saturday",
+            P_TOM,
+            SELF_1,
+            "2026-11-21 12:10",
+            ManualRefusal::NoServiceOpen,
+        ),
+        (
+            "unknown person",
+            PersonId(4242),
+            SELF_1,
+            "2026-11-16 12:10",
+            ManualRefusal::UnknownPerson,
+        ),
+        (
+            "unknown person, service closed: closed first",
+            PersonId(4242),
+            SELF_1,
+            "2026-11-16 15:00",
+            ManualRefusal::NoServiceOpen,
+        ),
     ];
     for (what, person, gate, local, refusal) in refusals {
-        assert_eq!(e.admit_manual(gate, *person, paris(local), by, "badge oublié").as_ref(), Err(refusal), "{what}");
+        assert_eq!(
+            e.admit_manual(gate, *person, paris(local), by, "badge oublié")
+                .as_ref(),
+            Err(refusal),
+            "{what}"
+        );
     }
 
     // Applied, a manual passage charges and counts for anti-passback at every gate.
@@ -1016,15 +1446,27 @@ fn apply_then_revert_restores_balance_and_anti_passback() {
 
     e.apply_passage(&p, at);
     assert_eq!(e.roster().balance(P_TOM), 610);
-    assert_eq!(e.served().get(P_TOM, day("2026-11-16"), DEJEUNER), Some(ServedEntry { count: 1, last_at: at }));
-    assert_eq!(observed(&e.decide(SELF_2, TOM, paris("2026-11-16 12:11"))), ALREADY_SERVED);
+    assert_eq!(
+        e.served().get(P_TOM, day("2026-11-16"), DEJEUNER),
+        Some(ServedEntry {
+            count: 1,
+            last_at: at
+        })
+    );
+    assert_eq!(
+        observed(&e.decide(SELF_2, TOM, paris("2026-11-16 12:11"))),
+        ALREADY_SERVED
+    );
 
     // The journal refused the write: undo.
     e.revert_passage(&p, at);
     assert_eq!(e.roster().balance(P_TOM), 1000);
     assert_eq!(e.served().get(P_TOM, day("2026-11-16"), DEJEUNER), None);
     assert!(e.served().is_empty());
-    assert_eq!(observed(&e.decide(SELF_2, TOM, paris("2026-11-16 12:11"))), pass("ticket", 390, Some(610)));
+    assert_eq!(
+        observed(&e.decide(SELF_2, TOM, paris("2026-11-16 12:11"))),
+        pass("ticket", 390, Some(610))
+    );
 
     // Denials have no effect to apply or revert.
     let refused = e.decide(SELF_1, SAMI, at);
@@ -1041,7 +1483,15 @@ fn apply_then_revert_restores_balance_and_anti_passback() {
     e.revert_passage(&hugo, at);
     assert_eq!(e.roster().balance(P_HUGO), -300);
     assert_eq!(observed(&e.decide(SELF_1, HUGO, at)), FORFAIT);
-    let manual = e.admit_manual(SELF_1, P_LEA, paris("2026-11-18 12:10"), "cuisine", "badge oublié").unwrap();
+    let manual = e
+        .admit_manual(
+            SELF_1,
+            P_LEA,
+            paris("2026-11-18 12:10"),
+            "cuisine",
+            "badge oublié",
+        )
+        .unwrap();
     e.apply_passage(&manual, paris("2026-11-18 12:10"));
     assert_eq!(e.roster().balance(P_LEA), 610);
     e.revert_passage(&manual, paris("2026-11-18 12:10"));
@@ -1058,7 +1508,13 @@ fn revert_restores_the_served_entry_exactly_with_two_passages_allowed() {
     let first = e.decide(SELF_1, ADAM, noon);
     e.apply_passage(&first, noon);
     let before = e.served().get(P_ADAM, day("2026-11-16"), DEJEUNER);
-    assert_eq!(before, Some(ServedEntry { count: 1, last_at: noon }));
+    assert_eq!(
+        before,
+        Some(ServedEntry {
+            count: 1,
+            last_at: noon
+        })
+    );
 
     let second = e.decide(SELF_2, ADAM, half_past);
     assert_eq!(observed(&second), FORFAIT);
@@ -1072,14 +1528,21 @@ fn revert_restores_the_served_entry_exactly_with_two_passages_allowed() {
 }
 
 fn passage_event(gate: &str, seq: u64, at: DateTime<Utc>, p: Passage) -> Event {
-    Event { gate: gate.to_owned(), seq, at, kind: EventKind::Passage(p) }
+    Event {
+        gate: gate.to_owned(),
+        seq,
+        at,
+        kind: EventKind::Passage(p),
+    }
 }
 
 #[test]
 fn a_correction_refunds_and_lets_the_person_pass_again() {
     let mut e = school();
     let at = paris("2026-11-16 12:10");
-    let Outcome::Decided(p) = e.process(SELF_1, TOM, at) else { panic!("first read is decided") };
+    let Outcome::Decided(p) = e.process(SELF_1, TOM, at) else {
+        panic!("first read is decided")
+    };
     assert_eq!(observed(&p), pass("ticket", 390, Some(610)));
     let passed = passage_event(SELF_1, 41, at, p);
     assert_eq!(e.roster().balance(P_TOM), 610);
@@ -1102,16 +1565,30 @@ fn a_correction_refunds_and_lets_the_person_pass_again() {
     });
     assert_eq!(e.roster().balance(P_TOM), 1000, "refunded");
     assert_eq!(e.served().get(P_TOM, day("2026-11-16"), DEJEUNER), None);
-    run_script(&mut e, "Tom after the correction", &[
-        read(SELF_2, TOM, "2026-11-16 12:12", pass("ticket", 390, Some(610))),
-        read(SELF_1, TOM, "2026-11-16 12:20", ALREADY_SERVED),
-    ]);
+    run_script(
+        &mut e,
+        "Tom after the correction",
+        &[
+            read(
+                SELF_2,
+                TOM,
+                "2026-11-16 12:12",
+                pass("ticket", 390, Some(610)),
+            ),
+            read(SELF_1, TOM, "2026-11-16 12:20", ALREADY_SERVED),
+        ],
+    );
 
     // A cancel by the intendance of a forfait passage: nothing to refund, the pass is freed.
-    let Outcome::Decided(h) = e.process(SELF_1, HUGO, at) else { panic!("first read is decided") };
+    let Outcome::Decided(h) = e.process(SELF_1, HUGO, at) else {
+        panic!("first read is decided")
+    };
     let hugo = passage_event(SELF_1, 43, at, h);
     e.apply_correction(&Correction {
-        refers_to: EventRef { gate: hugo.gate.clone(), seq: hugo.seq },
+        refers_to: EventRef {
+            gate: hugo.gate.clone(),
+            seq: hugo.seq,
+        },
         kind: CorrectionKind::Cancel,
         person: P_HUGO,
         service: DEJEUNER,
@@ -1121,7 +1598,10 @@ fn a_correction_refunds_and_lets_the_person_pass_again() {
         note: "erreur de badge".to_owned(),
     });
     assert_eq!(e.roster().balance(P_HUGO), -300);
-    assert_eq!(observed(&e.decide(SELF_1, HUGO, paris("2026-11-16 12:30"))), FORFAIT);
+    assert_eq!(
+        observed(&e.decide(SELF_1, HUGO, paris("2026-11-16 12:30"))),
+        FORFAIT
+    );
 }
 
 #[test]
@@ -1147,14 +1627,28 @@ fn events_from_other_gates_and_credits_apply_site_wide() {
         gate: "hub".to_owned(),
         seq: 1,
         at: paris("2026-11-16 09:00"),
-        kind: EventKind::Credit(Credit { person: P_SAMI, cents: 2000, note: "paiement en ligne".to_owned() }),
+        kind: EventKind::Credit(Credit {
+            person: P_SAMI,
+            cents: 2000,
+            note: "paiement en ligne".to_owned(),
+        }),
     });
     assert_eq!(e.roster().balance(P_SAMI), 1609);
-    assert_eq!(observed(&e.decide(SELF_1, SAMI, paris("2026-11-16 12:10"))), pass("ticket", 390, Some(1219)));
+    assert_eq!(
+        observed(&e.decide(SELF_1, SAMI, paris("2026-11-16 12:10"))),
+        pass("ticket", 390, Some(1219))
+    );
 
     // A negative credit (adjustment) can push a balance past the overdraft.
-    e.apply_credit(&Credit { person: P_NINA, cents: -1, note: "régularisation".to_owned() });
-    assert_eq!(observed(&e.decide(SELF_1, NINA, paris("2026-11-16 12:10"))), deny("insufficient_balance", Some(-391)));
+    e.apply_credit(&Credit {
+        person: P_NINA,
+        cents: -1,
+        note: "régularisation".to_owned(),
+    });
+    assert_eq!(
+        observed(&e.decide(SELF_1, NINA, paris("2026-11-16 12:10"))),
+        deny("insufficient_balance", Some(-391))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1173,7 +1667,15 @@ fn every_reason_code_is_exercised() {
         }))
         .collect();
     let e = school();
-    let manual = e.admit_manual(SELF_1, P_TOM, paris("2026-11-16 12:10"), "cuisine", "badge oublié").unwrap();
+    let manual = e
+        .admit_manual(
+            SELF_1,
+            P_TOM,
+            paris("2026-11-16 12:10"),
+            "cuisine",
+            "badge oublié",
+        )
+        .unwrap();
     covered.insert(manual.reason.code());
 
     let missing: Vec<&str> = Reason::ALL
@@ -1183,7 +1685,10 @@ fn every_reason_code_is_exercised() {
         .filter(|code| !covered.contains(code))
         .collect();
     assert!(missing.is_empty(), "reasons with no row: {missing:?}");
-    assert!(!covered.contains(Reason::NotRecorded.code()), "decide never gives not_recorded");
+    assert!(
+        !covered.contains(Reason::NotRecorded.code()),
+        "decide never gives not_recorded"
+    );
     for code in &covered {
         assert!(code.parse::<Reason>().is_ok(), "`{code}`");
     }
