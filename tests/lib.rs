@@ -454,3 +454,119 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// A gate whose reader is a named pipe (`DIR/reader.fifo`), with `persons` ticket pupils
+/// `C0000`… holding badges [`fifo_badge`]`(i)` and 100 € each, a service open all day every day
+/// (UTC, 00:00–23:59), pulses logged to `DIR/pulses.log`, data in `DIR/data`. Imports the roster
+/// and creates the pipe; returns the configuration file.
+pub fn fifo_gate(dir: &Path, persons: usize) -> PathBuf {
+    let mut roster = String::from("identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n");
+    for i in 0..persons {
+        roster.push_str(&format!("C{i:04};Test;Eleve{i};6A;eleve;externe;;{};100,00\n", fifo_badge(i)));
+    }
+    std::fs::write(dir.join("roster.csv"), roster).unwrap();
+    let config = format!(
+        r#"[school]
+name = "Test"
+timezone = "UTC"
+public_holidays = false
+[store]
+data_dir = {data}
+[gate]
+id = "ligne-1"
+pulse_ms = 50
+[[gate.readers]]
+name = "pipe"
+kind = "line"
+path = {fifo}
+[gate.turnstile]
+kind = "simulated"
+pulse_log = {pulses}
+[kiosk]
+listen = "127.0.0.1:0"
+[[services]]
+code = "tout"
+start = "00:00"
+end = "23:59"
+days = "lun mar mer jeu ven sam dim"
+"#,
+        data = toml_str(&dir.join("data").display().to_string()),
+        fifo = toml_str(&dir.join("reader.fifo").display().to_string()),
+        pulses = toml_str(&dir.join("pulses.log").display().to_string()),
+    );
+    let path = dir.join("selfgate.toml");
+    std::fs::write(&path, config).unwrap();
+    let imported = selfgate()
+        .args(["import", "roster"])
+        .arg(dir.join("roster.csv"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let fifo = dir.join("reader.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // The service closes at 23:59 UTC: do not start a test in its last two minutes.
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 86_400;
+    if secs >= 86_400 - 120 {
+        std::thread::sleep(Duration::from_secs(86_400 - secs + 5));
+    }
+    path
+}
+
+/// The badge of person `i` of [`fifo_gate`].
+pub fn fifo_badge(i: usize) -> String {
+    format!("0C{i:08X}")
+}
+
+/// Starts `selfgate run --config FILE` and waits for its ready line; returns the process and
+/// the kiosk's address.
+pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
+    let mut child = selfgate()
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.starts_with("selfgate: ready") => {
+                let addr = line.split("http://").nth(1).unwrap_or("").trim_end_matches('/');
+                return (child, addr.parse().unwrap());
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                panic!("the daemon did not become ready: {e}");
+            }
+        }
+    }
+}
+
+/// Opens the gate's named pipe for writing (waits for the daemon's reader, at most 20 s).
+pub fn open_fifo(dir: &Path) -> std::fs::File {
+    let path = dir.join("reader.fifo");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::OpenOptions::new().write(true).open(path));
+    });
+    rx.recv_timeout(Duration::from_secs(20)).expect("the reader never opened its pipe").unwrap()
+}
+
+/// Stops a daemon with SIGTERM and checks that it exits cleanly.
+pub fn terminate(child: &mut Child) {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success(), "the daemon did not stop cleanly on SIGTERM");
+}

@@ -25,7 +25,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub gate: GateConfig,
     pub kiosk: KioskConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
     pub regimes: RegimeServices,
+    pub retention: RetentionConfig,
+}
+
+/// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
+#[derive(Clone, Debug)]
+pub struct RetentionConfig {
+    pub passages_days: u32,
+    /// Cron expression with seconds (`sec min hour day month weekday`), school time zone.
+    pub schedule: cron::Schedule,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +81,30 @@ pub struct KioskConfig {
     pub listen: SocketAddr,
 }
 
+/// `[metrics]`: the Prometheus page, `GET /metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    pub listen: MetricsListen,
+    /// Client networks allowed to read the page; others get 403.
+    pub allow: Vec<crate::metrics::Cidr>,
+}
+
+/// Where `/metrics` is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// On the kiosk's listener.
+    Kiosk,
+    /// On a listener of its own.
+    Addr(SocketAddr),
+}
+
+/// `[log]`: the level of the logs on stderr when `SELFGATE_LOG` is unset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub level: tracing::level_filters::LevelFilter,
+}
+
 /// Which services a régime's forfait pays for (imports map régimes to rights with this).
 #[derive(Clone, Copy, Debug)]
 pub struct RegimeServices {
@@ -111,12 +146,31 @@ struct RawConfig {
     gate: RawGate,
     #[serde(default)]
     kiosk: RawKiosk,
+    #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
+    log: RawLog,
     services: Option<Vec<RawService>>,
     #[serde(default)]
     closures: Vec<RawClosure>,
     tariffs: Option<Vec<RawTariff>>,
     #[serde(default)]
     regimes: RawRegimes,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRetention {
+    passages_days: u32,
+    schedule: String,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention { passages_days: 92, schedule: "0 30 2 * * *".into() }
+    }
 }
 
 #[derive(Deserialize)]
@@ -220,6 +274,38 @@ impl Default for RawKiosk {
     fn default() -> Self {
         RawKiosk {
             listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    enabled: bool,
+    listen: String,
+    allow: Vec<String>,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            enabled: true,
+            listen: "kiosk".into(),
+            allow: vec!["127.0.0.1/32".into(), "::1/128".into()],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            level: "info".into(),
         }
     }
 }
@@ -513,6 +599,8 @@ impl Validator {
                 None
             }
         };
+        let metrics = self.metrics(raw.metrics, listen);
+        let log = self.log(&raw.log);
         if raw.store.data_dir.trim().is_empty() {
             self.err("store.data_dir", "must not be empty");
         }
@@ -525,6 +613,19 @@ impl Validator {
             ticket_fallback: raw.school.ticket_fallback,
             debounce_ms: raw.school.debounce_ms,
         };
+        if raw.retention.passages_days < 1 {
+            self.err("retention.passages_days", "must be at least 1 day");
+        }
+        let schedule = match raw.retention.schedule.parse::<cron::Schedule>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.err(
+                    "retention.schedule",
+                    format!("`{}` is not a cron expression with seconds such as \"0 30 2 * * *\": {e}", raw.retention.schedule),
+                );
+                None
+            }
+        };
         Some(Config {
             school: School {
                 name: raw.school.name,
@@ -536,7 +637,10 @@ impl Validator {
             data_dir: PathBuf::from(raw.store.data_dir),
             gate: gate?,
             kiosk: KioskConfig { listen: listen? },
+            metrics: metrics?,
+            log,
             regimes,
+            retention: RetentionConfig { passages_days: raw.retention.passages_days, schedule: schedule? },
         })
     }
 
@@ -721,6 +825,74 @@ impl Validator {
             });
         }
         out
+    }
+
+    fn metrics(&mut self, raw: RawMetrics, kiosk: Option<SocketAddr>) -> Option<MetricsConfig> {
+        let text = raw.listen.trim();
+        let listen = if text == "kiosk" {
+            Some(MetricsListen::Kiosk)
+        } else {
+            match text.parse::<SocketAddr>() {
+                Ok(a) if Some(a) == kiosk && a.port() != 0 => {
+                    self.err(
+                        "metrics.listen",
+                        format!("`{text}` is the kiosk's address: write \"kiosk\" to share it"),
+                    );
+                    None
+                }
+                Ok(a) => Some(MetricsListen::Addr(a)),
+                Err(_) => {
+                    self.err(
+                        "metrics.listen",
+                        format!(
+                            "`{text}` is neither \"kiosk\" nor an address such as 127.0.0.1:9101"
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let mut allow = Vec::new();
+        for (i, net) in raw.allow.iter().enumerate() {
+            match net.parse::<crate::metrics::Cidr>() {
+                Ok(n) => allow.push(n),
+                Err(e) => self.err(&format!("metrics.allow[{i}]"), e),
+            }
+        }
+        if raw.enabled && raw.allow.is_empty() {
+            self.err(
+                "metrics.allow",
+                "is empty: no client could read /metrics (set enabled = false to turn it off)",
+            );
+        }
+        Some(MetricsConfig {
+            enabled: raw.enabled,
+            listen: listen?,
+            allow,
+        })
+    }
+
+    fn log(&mut self, raw: &RawLog) -> LogConfig {
+        use tracing::level_filters::LevelFilter;
+        let level = match raw.level.trim().to_ascii_lowercase().as_str() {
+            "off" => LevelFilter::OFF,
+            "error" => LevelFilter::ERROR,
+            "warn" => LevelFilter::WARN,
+            "info" => LevelFilter::INFO,
+            "debug" => LevelFilter::DEBUG,
+            "trace" => LevelFilter::TRACE,
+            _ => {
+                self.err(
+                    "log.level",
+                    format!(
+                        "`{}` is not a level (error, warn, info, debug, trace or off)",
+                        raw.level
+                    ),
+                );
+                LevelFilter::INFO
+            }
+        };
+        LogConfig { level }
     }
 
     fn gate(&mut self, raw: RawGate) -> Option<GateConfig> {
@@ -951,6 +1123,71 @@ mod tests {
             e.iter().any(|m| m.starts_with("closures[0].services")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn metrics_and_log_defaults() {
+        let c = Config::defaults();
+        assert!(c.metrics.enabled);
+        assert_eq!(c.metrics.listen, MetricsListen::Kiosk);
+        let allow: Vec<String> = c.metrics.allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(allow, ["127.0.0.1/32", "::1/128"]);
+        assert_eq!(c.log.level, tracing::level_filters::LevelFilter::INFO);
+    }
+
+    #[test]
+    fn metrics_and_log_keys_are_read() {
+        let c = Config::parse(
+            "[metrics]\nenabled = false\nlisten = \"127.0.0.1:9101\"\nallow = [\"10.0.0.0/8\"]\n[log]\nlevel = \"DEBUG\"\n",
+            "t.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.metrics.enabled);
+        assert_eq!(
+            c.metrics.listen,
+            MetricsListen::Addr("127.0.0.1:9101".parse().unwrap())
+        );
+        assert_eq!(c.metrics.allow[0].to_string(), "10.0.0.0/8");
+        assert_eq!(c.log.level, tracing::level_filters::LevelFilter::DEBUG);
+        // Port 0 for both (tests) is not the same listener.
+        assert!(
+            errors("[kiosk]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn metrics_and_log_bad_values_name_their_key() {
+        let e = errors(
+            "[metrics]\nlisten = \"port 9101\"\nallow = [\"127.0.0.1/32\", \"10.0.0.0/40\", \"intranet\"]\n[log]\nlevel = \"verbose\"\n",
+        );
+        for key in [
+            "metrics.listen",
+            "metrics.allow[1]",
+            "metrics.allow[2]",
+            "log.level",
+        ] {
+            assert!(
+                e.iter().any(|m| m.starts_with(key)),
+                "no error for {key}: {e:?}"
+            );
+        }
+        assert!(
+            !e.iter().any(|m| m.starts_with("metrics.allow[0]")),
+            "{e:?}"
+        );
+        let e = errors("[metrics]\nallow = []\n");
+        assert!(e.len() == 1 && e[0].starts_with("metrics.allow:"), "{e:?}");
+        assert!(errors("[metrics]\nenabled = false\nallow = []\n").is_empty());
+        let e = errors("[kiosk]\nlisten = \"127.0.0.1:8080\"\n[metrics]\nlisten = \"127.0.0.1:8080\"\n");
+        assert!(
+            e.len() == 1 && e[0].starts_with("metrics.listen") && e[0].contains("kiosk"),
+            "{e:?}"
+        );
+        let e = errors("[metrics]\nport = 9101\n");
+        assert!(e.len() == 1 && e[0].contains("port"), "{e:?}");
+        let e = errors("[log]\nfile = \"/tmp/x\"\n");
+        assert!(e.len() == 1 && e[0].contains("file"), "{e:?}");
     }
 
     #[test]

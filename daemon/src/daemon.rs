@@ -2,7 +2,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -11,7 +13,8 @@ use selfgate_hardware::{Reader, Turnstile};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ReaderConfig, TurnstileConfig};
-use crate::gate::{Gate, Hardware, Shared};
+use crate::gate::{Gate, Hardware, Shared, Supervision};
+use crate::notify;
 use crate::store::{Store, WriteOp, Writer};
 
 /// Builds the hardware the configuration names.
@@ -92,7 +95,12 @@ pub async fn serve_kiosk(
         .await
         .with_context(|| format!("while binding the kiosk to {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = selfgate_kiosk::router(shared);
+    let mut app = selfgate_kiosk::router(shared.clone());
+    if let Some(metrics) = crate::metrics::kiosk_routes(&shared.config().metrics) {
+        app = app.merge(metrics);
+    }
+    // The client's address is needed by `/metrics` (allowed networks).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -102,6 +110,10 @@ pub async fn serve_kiosk(
         }
     });
     Ok((addr, task))
+}
+
+fn config_dir_socket(shared: &Shared) -> PathBuf {
+    shared.config().data_dir.join(crate::backup::CONTROL_SOCKET)
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -127,14 +139,28 @@ pub async fn terminate_signal() {
     }
 }
 
-/// `selfgate run --config FILE`.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Test hook, read once at start: the decision loop blocks for good this many milliseconds
+/// after the gate is ready, so that tests can see the watchdog pings stop. Not for production.
+pub const FAULT_STALL_LOOP_AFTER_MS: &str = "SELFGATE_FAULT_STALL_LOOP_AFTER_MS";
+
+/// `selfgate run --config FILE`: `config` is the file at `config_path`, read again on SIGHUP.
+///
+/// Under systemd (`Type=notify`): `READY=1` once the store is loaded, the readers started and
+/// the kiosk listening; `WATCHDOG=1` from the decision loop; `RELOADING=1` … `READY=1` around
+/// a reload; `STOPPING=1` on SIGTERM.
+pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (_store, writer, writer_thread, engine) = open(&config, clock.as_ref())?;
+    let (store, writer, writer_thread, engine) = open(&config, clock.as_ref())?;
     let hw = hardware(&config)?;
     let persons = engine.roster().len();
+    if config.metrics.enabled {
+        crate::metrics::started(persons, store.event_count()?);
+    }
     let shared = Shared::new(config.clone(), engine, clock);
-    let gate = Gate::new(shared.clone(), writer);
+    let mut gate = Gate::new(shared.clone(), writer.clone());
+    // Backups through the running daemon, and the retention purge on its schedule.
+    let control = tokio::spawn(crate::backup::serve_control(store, config.data_dir.clone()));
+    let purge = tokio::spawn(crate::retention::scheduled(shared.clone(), writer.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
@@ -142,19 +168,198 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = kiosk_stop.changed().await;
     })
     .await?;
-    // The line tests and admins wait for.
-    println!(
-        "selfgate: ready, gate {} with {persons} persons, kiosk on http://{addr}/",
-        config.gate.id
-    );
-    tracing::info!("ready");
+    let mut metrics_stop = stop_rx.clone();
+    let metrics = crate::metrics::serve(&config.metrics, addr, async move {
+        let _ = metrics_stop.changed().await;
+    })
+    .await?;
+    let metrics_url = metrics.url.clone();
 
-    gate.run(hw, terminate_signal()).await;
+    let gate_id = config.gate.id.clone();
+    let on_ready = move || {
+        // The line tests and admins wait for.
+        println!("selfgate: ready, gate {gate_id} with {persons} persons, kiosk on http://{addr}/");
+        if let Some(url) = &metrics_url {
+            println!("selfgate: metrics on {url}");
+        }
+        tracing::info!("ready");
+        notify::ready();
+        notify::status(&format!("gate {gate_id}: {persons} persons, kiosk on {addr}"));
+    };
+    let reloads = reload_requests()?;
+    let on_reload = {
+        let shared = shared.clone();
+        let writer = writer.clone();
+        move || {
+            notify::reloading();
+            let status = reload(&shared, &config_path, &writer);
+            notify::ready();
+            notify::status(&status);
+        }
+    };
+    let stall_after = std::env::var(FAULT_STALL_LOOP_AFTER_MS)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis);
+    if let Some(after) = stall_after {
+        tracing::warn!("{FAULT_STALL_LOOP_AFTER_MS}: the decision loop will block after {after:?}");
+    }
+    gate.supervise(Supervision {
+        on_ready: Some(Box::new(on_ready)),
+        watchdog: notify::watchdog_interval()
+            .map(|i| (i, Box::new(notify::watchdog) as Box<dyn FnMut() + Send>)),
+        reload: Some((reloads, Box::new(on_reload))),
+        stall_after,
+    });
+    drop(writer);
+
+    gate.run(hw, async {
+        terminate_signal().await;
+        notify::stopping();
+    })
+    .await;
     let _ = stop_tx.send(true);
     let _ = kiosk.await;
+    metrics.join().await;
+    control.abort();
+    purge.abort();
+    let _ = (control.await, purge.await);
+    let _ = std::fs::remove_file(config_dir_socket(&shared));
     // The writer ends when its last handle is dropped, after committing what was queued.
     drop(shared);
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     println!("selfgate: stopped");
     Ok(())
+}
+
+/// SIGHUP, as a stream of reload requests (several pending requests make one reload). The
+/// handler is installed here, before READY, so an early SIGHUP never kills the daemon.
+fn reload_requests() -> anyhow::Result<tokio::sync::mpsc::Receiver<()>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup()).context("while installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let _ = tx.try_send(());
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    Ok(rx)
+}
+
+/// Settings read once at start: a reload that changes them says so and leaves them.
+fn keep_restart_settings(current: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut restart = Vec::new();
+    if new.gate.id != current.gate.id {
+        restart.push("gate.id");
+        new.gate.id = current.gate.id.clone();
+    }
+    if new.gate.readers != current.gate.readers {
+        restart.push("gate.readers");
+        new.gate.readers = current.gate.readers.clone();
+    }
+    if new.gate.turnstile != current.gate.turnstile {
+        restart.push("gate.turnstile");
+        new.gate.turnstile = current.gate.turnstile.clone();
+    }
+    if new.kiosk.listen != current.kiosk.listen {
+        restart.push("kiosk.listen");
+        new.kiosk.listen = current.kiosk.listen;
+    }
+    if new.data_dir != current.data_dir {
+        restart.push("store.data_dir");
+        new.data_dir = current.data_dir.clone();
+    }
+    if new.rules.timezone != current.rules.timezone {
+        // The school day of the anti-passback state in memory is a local date.
+        restart.push("school.timezone");
+        new.rules.timezone = current.rules.timezone;
+    }
+    // Services are numbered by position, and the anti-passback state and the journal keep
+    // the numbers: a service that moves would take another's state. Closures, tariffs and
+    // régimes name services by these numbers too, so they stay with them.
+    let moved = current.rules.services.iter().any(|old| {
+        new.rules
+            .service_by_code(&old.code)
+            .is_some_and(|s| s.id != old.id)
+    });
+    if moved {
+        restart.push("services (an existing service changed position; closures, tariffs and régimes kept with them)");
+        new.rules.services = current.rules.services.clone();
+        new.rules.closures = current.rules.closures.clone();
+        new.rules.tariffs = current.rules.tariffs.clone();
+        new.regimes = current.regimes;
+    }
+    restart
+}
+
+/// What a reload changed that takes effect now.
+fn live_changes(current: &Config, new: &Config) -> Vec<&'static str> {
+    let (a, b) = (&current.rules, &new.rules);
+    let mut changed = Vec::new();
+    for (key, differs) in [
+        ("services", a.services != b.services),
+        ("closures", a.closures != b.closures),
+        ("tariffs", a.tariffs != b.tariffs),
+        ("school.ticket_fallback", a.ticket_fallback != b.ticket_fallback),
+        ("school.debounce_ms", a.debounce_ms != b.debounce_ms),
+        ("gate.pulse_ms", current.gate.pulse_ms != new.gate.pulse_ms),
+        ("school.name", current.school.name != new.school.name),
+    ] {
+        if differs {
+            changed.push(key);
+        }
+    }
+    changed
+}
+
+/// SIGHUP: reads `path` again and puts in force what can change live (services, closures,
+/// tariffs, ticket fallback, debounce, pulse length, school name). Settings that need a restart
+/// (readers, turnstile, kiosk address, data directory, gate id, time zone) are logged and left
+/// as they are; an invalid file changes nothing. Returns a status line for systemd.
+pub fn reload(shared: &Shared, path: &Path, writer: &Writer) -> String {
+    let mut new = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("configuration not reloaded, nothing changed:\n{e}");
+            return format!(
+                "configuration {} not reloaded: {} error(s), previous one in force",
+                path.display(),
+                e.errors.len()
+            );
+        }
+    };
+    let current = shared.config();
+    for key in keep_restart_settings(&current, &mut new) {
+        tracing::warn!("reload of {}: {key} changed and needs a restart; left unchanged", path.display());
+    }
+    let changed = live_changes(&current, &new);
+    let codes_changed = current
+        .rules
+        .services
+        .iter()
+        .map(|s| &s.code)
+        .ne(new.rules.services.iter().map(|s| &s.code));
+    let describe = codes_changed.then(|| describe_school(&new));
+    shared.set_config(new);
+    if let Some(op) = describe {
+        // `selfgate journal` names services from this record.
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = writer.submit(vec![op]).await {
+                tracing::error!("cannot record the reloaded services: {e}");
+            }
+        });
+    }
+    let what = if changed.is_empty() {
+        "nothing that applies live changed".to_owned()
+    } else {
+        changed.join(", ")
+    };
+    tracing::info!("configuration reloaded from {}: {what}", path.display());
+    format!("configuration reloaded: {what}")
 }

@@ -700,8 +700,8 @@ async fn school_day_loop(
     first_run: bool,
     mut rng: Rng,
 ) {
-    let rules = shared.config.rules.clone();
-    let gate_id = shared.config.gate.id.clone();
+    let rules = shared.config().rules.clone();
+    let gate_id = shared.config().gate.id.clone();
     let mut skip_to_lunch = first_run;
     while let Some((day, service, opens, closes)) = next_service(&rules, &gate_id, after) {
         after = opens;
@@ -761,12 +761,13 @@ async fn save_clock(writer: &Writer, at: DateTime<Utc>) {
 
 fn summary_line(shared: &Shared) -> String {
     let now = shared.clock.now();
-    let tz = shared.config.rules.timezone;
+    let config = shared.config();
+    let tz = config.rules.timezone;
     let local = now.with_timezone(&tz);
     let day = local.date_naive();
     let (service, served) = {
         let engine = shared.engine();
-        let service = engine.open_service(&shared.config.gate.id, now);
+        let service = engine.open_service(&config.gate.id, now);
         let served = service.map_or(0, |s| engine.served().on(day, s).count());
         (service, served)
     };
@@ -784,8 +785,7 @@ fn summary_line(shared: &Shared) -> String {
             c.repeats.load(Ordering::Relaxed)
         );
     };
-    let label = shared
-        .config
+    let label = config
         .rules
         .service(service)
         .map_or("?", |s| s.label.as_str());
@@ -882,6 +882,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let engine = store.load_engine(config.rules.clone(), first_day)?;
     let people = people_from_roster(engine.roster(), first_day);
     let (writer, writer_thread) = Writer::spawn(store.clone())?;
+    if config.metrics.enabled {
+        crate::metrics::started(engine.roster().len(), store.event_count()?);
+    }
     let clock = Arc::new(ScaledClock::new(after, opts.speed));
     let shared = Shared::new(config.clone(), engine, clock.clone() as Arc<dyn Clock>);
 
@@ -910,6 +913,14 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "demo: kiosk on http://{addr}/ · speed ×{} · Ctrl-C stops",
         opts.speed
     );
+    let mut metrics_stop = stop_rx.clone();
+    let metrics = crate::metrics::serve(&config.metrics, addr, async move {
+        let _ = metrics_stop.changed().await;
+    })
+    .await?;
+    if let Some(url) = &metrics.url {
+        println!("demo: metrics on {url}");
+    }
 
     let school = tokio::spawn(school_day_loop(
         clock.clone(),
@@ -950,6 +961,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     save_clock(&writer, reached).await;
     let _ = stop_tx.send(true);
     let _ = kiosk.await;
+    metrics.join().await;
     drop(writer);
     drop(school);
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

@@ -17,6 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc;
@@ -33,7 +34,8 @@ use crate::store::{Pending, WriteOp, WriteOutcome, Writer};
 
 /// State shared by the decision loop, the kiosk and the demo.
 pub struct Shared {
-    pub config: Config,
+    /// Read through [`Shared::config`]; a reload swaps it ([`Shared::set_config`]).
+    config: RwLock<Arc<Config>>,
     pub engine: RwLock<Engine>,
     pub clock: Arc<dyn Clock>,
     recent: Mutex<VecDeque<FeedItem>>,
@@ -62,7 +64,7 @@ impl Shared {
     pub fn new(config: Config, engine: Engine, clock: Arc<dyn Clock>) -> Arc<Shared> {
         let now = clock.now();
         Arc::new(Shared {
-            config,
+            config: RwLock::new(Arc::new(config)),
             engine: RwLock::new(engine),
             clock,
             recent: Mutex::new(VecDeque::new()),
@@ -74,6 +76,22 @@ impl Shared {
             trimmed_to: Mutex::new(None),
             counters: Counters::default(),
         })
+    }
+
+    /// The configuration in force (a reload may replace it: take it once per use).
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts a reloaded configuration in force: the engine's rules and what the kiosk and the
+    /// pulses read, together. Call it between two reads (the gate loop does).
+    pub fn set_config(&self, config: Config) {
+        let mut engine = self.engine_mut();
+        engine.set_rules(config.rules.clone());
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
     }
 
     pub fn engine(&self) -> std::sync::RwLockReadGuard<'_, Engine> {
@@ -96,7 +114,7 @@ impl Shared {
 
     /// The staff's words for a passage: "Déjà passé à 12:04", "Solde insuffisant : −3,20 €".
     pub fn label(&self, p: &Passage) -> String {
-        let tz = self.config.rules.timezone;
+        let tz = self.config().rules.timezone;
         match p.reason {
             Reason::AlreadyServed => match p.previous_at {
                 Some(t) => format!("Déjà passé à {}", t.with_timezone(&tz).format("%H:%M")),
@@ -126,7 +144,7 @@ impl Shared {
             gate: gate.to_owned(),
             seq,
             time: at
-                .with_timezone(&self.config.rules.timezone)
+                .with_timezone(&self.config().rules.timezone)
                 .format("%H:%M:%S")
                 .to_string(),
             name: person.map_or_else(
@@ -195,17 +213,18 @@ impl Shared {
 impl KioskSource for Shared {
     fn summary(&self) -> Summary {
         let now = self.clock.now();
-        let tz = self.config.rules.timezone;
+        let config = self.config();
+        let tz = config.rules.timezone;
         let (service, day) = {
             let engine = self.engine();
             (
-                engine.open_service(&self.config.gate.id, now),
+                engine.open_service(&config.gate.id, now),
                 engine.local(now).0,
             )
         };
         let mut s = Summary {
-            school: self.config.school.name.clone(),
-            gate: self.config.gate.id.clone(),
+            school: config.school.name.clone(),
+            gate: config.gate.id.clone(),
             now: now
                 .with_timezone(&tz)
                 .format("%d/%m/%Y %H:%M:%S")
@@ -214,7 +233,7 @@ impl KioskSource for Shared {
             ..Summary::default()
         };
         if let Some(id) = service {
-            s.service = self.config.rules.service(id).map(|x| x.label.clone());
+            s.service = config.rules.service(id).map(|x| x.label.clone());
             s.expected = self.expected(day, id);
             s.served = self.engine().served().on(day, id).count() as u64;
             s.denied = self
@@ -239,7 +258,7 @@ impl KioskSource for Shared {
         let readers_ok = readers.values().all(|ok| *ok);
         serde_json::json!({
             "status": if store_ok && readers_ok { "ok" } else { "degraded" },
-            "gate": self.config.gate.id,
+            "gate": self.config().gate.id,
             "store": if store_ok { "ok" } else { "failing" },
             "readers": readers,
             "emergency": self.emergency.load(Ordering::Relaxed),
@@ -268,13 +287,15 @@ struct PostCommit {
 #[derive(Clone)]
 pub struct GateHandle {
     shared: Arc<Shared>,
+    /// This gate's id (fixed for the process: changing it needs a restart).
+    gate: Arc<str>,
     writer: Writer,
     post: mpsc::Sender<PostCommit>,
 }
 
 impl GateHandle {
     fn gate(&self) -> &str {
-        &self.shared.config.gate.id
+        &self.gate
     }
 
     /// A credential read now: debounce, decide, apply, queue for commit and pulse.
@@ -285,12 +306,15 @@ impl GateHandle {
             if e.is_repeat(self.gate(), credential, at) {
                 e.note_seen(self.gate(), credential, at);
                 self.shared.counters.repeats.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::repeat();
                 return;
             }
             e.note_seen(self.gate(), credential, at);
+            let started = std::time::Instant::now();
             let p = e.decide(self.gate(), credential, at);
             self.shared.trim_served(&mut e, p.day);
             e.apply_passage(&p, at);
+            crate::metrics::decision_latency(started.elapsed());
             p
         };
         self.record(passage, at).await;
@@ -356,6 +380,117 @@ impl GateHandle {
 pub struct Gate {
     handle: GateHandle,
     post_rx: mpsc::Receiver<PostCommit>,
+    supervision: Supervision,
+}
+
+/// What `selfgate run` adds to the gate's loop (systemd); the demo runs without it.
+#[derive(Default)]
+pub struct Supervision {
+    /// Called once the readers are started, just before the loop takes its first read.
+    pub on_ready: Option<Box<dyn FnOnce() + Send>>,
+    /// systemd's watchdog interval and the ping (`WATCHDOG=1`). The loop pings every half
+    /// interval from a branch of its own `select!`, and only while the store writer answers:
+    /// a loop stuck in a read or a writer stuck in a commit stops the pings.
+    pub watchdog: Option<(Duration, Box<dyn FnMut() + Send>)>,
+    /// Reload requests (SIGHUP); each runs the function between two reads, never during one.
+    pub reload: Option<(mpsc::Receiver<()>, Box<dyn FnMut() + Send>)>,
+    /// Test hook (`SELFGATE_FAULT_STALL_LOOP_AFTER_MS`): after this long the loop blocks its
+    /// thread for good, as a gate stuck in a driver call would.
+    pub stall_after: Option<Duration>,
+}
+
+/// Tells a stuck store writer from the counts of requests it was given and has answered.
+struct WriterWatch {
+    interval: Duration,
+    /// (tick time, requests queued by then), oldest first.
+    seen: VecDeque<(std::time::Instant, u64)>,
+}
+
+impl WriterWatch {
+    /// Is a request queued at least `interval` before `now` still unanswered? The writer
+    /// answers in queue order, so that is `answered` below what was queued back then.
+    fn stuck(&mut self, now: std::time::Instant, answered: u64, queued: u64) -> bool {
+        while self.seen.len() >= 2 && now - self.seen[1].0 >= self.interval {
+            self.seen.pop_front();
+        }
+        let stuck = self
+            .seen
+            .front()
+            .is_some_and(|(at, q)| now - *at >= self.interval && answered < *q);
+        self.seen.push_back((now, queued));
+        stuck
+    }
+}
+
+/// The watchdog's side of the loop: its ticks, the ping, the writer it watches.
+struct Liveness {
+    ticks: tokio::time::Interval,
+    ping: Box<dyn FnMut() + Send>,
+    writer: Writer,
+    watch: WriterWatch,
+    stuck: bool,
+}
+
+impl Liveness {
+    fn new(interval: Duration, ping: Box<dyn FnMut() + Send>, writer: Writer) -> Liveness {
+        let period = (interval / 2).max(Duration::from_millis(1));
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Liveness {
+            ticks,
+            ping,
+            writer,
+            watch: WriterWatch {
+                interval,
+                seen: VecDeque::new(),
+            },
+            stuck: false,
+        }
+    }
+
+    /// On a tick of the loop: pings, unless the writer is stuck.
+    fn tick(&mut self) {
+        let stats = self.writer.stats();
+        let answered = stats.answered.load(Ordering::Relaxed);
+        let queued = stats.queued.load(Ordering::Relaxed);
+        let stuck = self
+            .watch
+            .stuck(std::time::Instant::now(), answered, queued);
+        if stuck && !self.stuck {
+            tracing::error!(
+                "the store writer has left a commit waiting for over {:?}: no watchdog ping",
+                self.watch.interval
+            );
+        }
+        self.stuck = stuck;
+        if !stuck {
+            (self.ping)();
+        }
+    }
+}
+
+async fn next_tick(liveness: &mut Option<Liveness>) {
+    match liveness {
+        Some(l) => {
+            l.ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_reload(reload: &mut Option<mpsc::Receiver<()>>) -> Option<()> {
+    match reload {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The fault the stall hook injects: this thread blocks, the loop with it.
+fn stall_forever() -> ! {
+    tracing::warn!("SELFGATE_FAULT_STALL_LOOP_AFTER_MS: the decision loop blocks now (test hook)");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 impl Gate {
@@ -363,11 +498,13 @@ impl Gate {
         let (post, post_rx) = mpsc::channel::<PostCommit>(4096);
         Gate {
             handle: GateHandle {
+                gate: shared.config().gate.id.as_str().into(),
                 shared,
                 writer,
                 post,
             },
             post_rx,
+            supervision: Supervision::default(),
         }
     }
 
@@ -375,10 +512,19 @@ impl Gate {
         self.handle.clone()
     }
 
+    /// Adds systemd's readiness, watchdog and reloads to the loop.
+    pub fn supervise(&mut self, supervision: Supervision) {
+        self.supervision = supervision;
+    }
+
     /// Runs the gate until `shutdown` completes; then drains what was queued (commits and their
     /// pulses) and returns.
     pub async fn run(self, hw: Hardware, shutdown: impl Future<Output = ()>) {
-        let Gate { handle, post_rx } = self;
+        let Gate {
+            handle,
+            post_rx,
+            supervision,
+        } = self;
         let shared = handle.shared.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let post = tokio::spawn(post_commit(
@@ -397,11 +543,13 @@ impl Gate {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(name.clone(), true);
+            crate::metrics::reader_online(&name, true);
             let tx = tx.clone();
             let sh = shared.clone();
             reader_tasks.push(tokio::spawn(async move {
                 if let Err(e) = reader.run(tx).await {
                     tracing::error!("reader {name} stopped: {e}");
+                    crate::metrics::reader_online(&name, false);
                     sh.readers
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -413,18 +561,50 @@ impl Gate {
         let (in_tx, mut inputs) = mpsc::channel::<TurnstileInput>(16);
         hw.turnstile.watch_inputs(in_tx);
 
-        tokio::pin!(shutdown);
+        let Supervision {
+            on_ready,
+            watchdog,
+            reload,
+            stall_after,
+        } = supervision;
+        let mut liveness =
+            watchdog.map(|(interval, ping)| Liveness::new(interval, ping, handle.writer.clone()));
+        let (mut reloads, mut reload_fn) = reload.unzip();
+        let stall = async move {
+            match stall_after {
+                Some(after) => tokio::time::sleep(after).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(shutdown, stall);
+        if let Some(ready) = on_ready {
+            ready();
+        }
         loop {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
+                // Before the reads, so that a flood of reads cannot starve the pings.
+                () = next_tick(&mut liveness) => {
+                    if let Some(l) = liveness.as_mut() {
+                        l.tick();
+                    }
+                }
+                Some(()) = next_reload(&mut reloads) => {
+                    if let Some(reload) = reload_fn.as_mut() {
+                        reload();
+                    }
+                }
+                () = &mut stall => stall_forever(),
                 Some(input) = inputs.recv() => match input {
                     TurnstileInput::EmergencyOn => {
                         shared.emergency.store(true, Ordering::Relaxed);
+                        crate::metrics::emergency(true);
                         handle.alarm(AlarmKind::EmergencyOn, "entrée d'urgence active").await;
                     }
                     TurnstileInput::EmergencyOff => {
                         shared.emergency.store(false, Ordering::Relaxed);
+                        crate::metrics::emergency(false);
                         handle.alarm(AlarmKind::EmergencyOff, "entrée d'urgence relâchée").await;
                     }
                     TurnstileInput::PassageDone => {}
@@ -432,6 +612,8 @@ impl Gate {
                 Some(ev) = reads.recv() => match ev {
                     ReaderEvent::Credential { credential, .. } => handle.read(&credential).await,
                     ReaderEvent::Status { reader, online } => {
+                        crate::logs::reader_status(&reader, online);
+                        crate::metrics::reader_online(&reader, online);
                         shared.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(reader, online);
                     }
                 },
@@ -451,7 +633,6 @@ async fn post_commit(
     mut rx: mpsc::Receiver<PostCommit>,
     stop: Arc<tokio::sync::Notify>,
 ) {
-    let pulse_ms = shared.config.gate.pulse_ms;
     loop {
         let next = tokio::select! {
             biased;
@@ -477,12 +658,15 @@ async fn post_commit(
                     WriteOutcome::Appended(e) => Some(e),
                     WriteOutcome::Done => None,
                 });
-                let (gate, seq) = event.map_or((shared.config.gate.id.clone(), 0), |e| {
+                let (gate, seq) = event.map_or((shared.config().gate.id.clone(), 0), |e| {
                     (e.gate.clone(), e.seq)
                 });
                 shared.publish(&gate, Some(seq), at, &passage);
+                crate::metrics::decision(passage.verdict, passage.reason);
+                crate::logs::decision(&shared.config(), &gate, Some(seq), &passage);
                 if passage.verdict == Verdict::Pass {
                     shared.counters.passes.fetch_add(1, Ordering::Relaxed);
+                    let pulse_ms = shared.config().gate.pulse_ms;
                     if let Err(e) = turnstile.pulse(&format!("{gate}/{seq}"), pulse_ms).await {
                         tracing::error!("turnstile pulse failed for {gate}/{seq}: {e}");
                     }
@@ -498,8 +682,51 @@ async fn post_commit(
                 let mut refused = passage.clone();
                 refused.verdict = Verdict::Deny;
                 refused.reason = Reason::NotRecorded;
-                shared.publish(&shared.config.gate.id, None, at, &refused);
+                crate::metrics::decision(refused.verdict, refused.reason);
+                crate::logs::decision(&shared.config(), &shared.config().gate.id, None, &refused);
+                shared.publish(&shared.config().gate.id, None, at, &refused);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod watchdog_tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_waiting_longer_than_the_interval_means_a_stuck_writer() {
+        let t0 = std::time::Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut w = WriterWatch {
+            interval: Duration::from_millis(400),
+            seen: VecDeque::new(),
+        };
+        // Ticks every 200 ms; a writer keeping up answers what was queued.
+        assert!(!w.stuck(ms(0), 0, 0));
+        assert!(!w.stuck(ms(200), 3, 5));
+        assert!(!w.stuck(ms(400), 5, 9));
+        assert!(!w.stuck(ms(600), 9, 9));
+        // From here the writer answers nothing more; request 10 is queued at 700 ms.
+        assert!(!w.stuck(ms(800), 9, 10));
+        assert!(!w.stuck(ms(1000), 9, 10), "waiting 300 ms at most: not yet");
+        assert!(w.stuck(ms(1200), 9, 10), "queued by 800 ms, unanswered at 1200");
+        assert!(w.stuck(ms(1400), 9, 12));
+        // It answers again.
+        assert!(!w.stuck(ms(1600), 12, 12));
+        assert!(!w.stuck(ms(1800), 12, 12));
+    }
+
+    #[test]
+    fn an_idle_writer_is_not_stuck() {
+        let t0 = std::time::Instant::now();
+        let mut w = WriterWatch {
+            interval: Duration::from_secs(10),
+            seen: VecDeque::new(),
+        };
+        for i in 0..100 {
+            assert!(!w.stuck(t0 + Duration::from_secs(5 * i), 7, 7));
+        }
+        assert!(w.seen.len() <= 3, "the history stays short: {}", w.seen.len());
     }
 }

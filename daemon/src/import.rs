@@ -180,6 +180,9 @@ pub fn apply_to_engine(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
                 kind: EventKind::Credit(c),
                 ..
             } => engine.apply_credit(c),
+            WriteOp::Anonymise { cutoff, .. } => {
+                engine.served_mut().forget_before(cutoff.date_naive());
+            }
             WriteOp::Append { .. } | WriteOp::SetMeta { .. } => {}
         }
     }

@@ -126,6 +126,11 @@ pub fn event_json(e: &Event, names: &Names) -> Value {
             o.insert("credit_cents".into(), json!(c.cents));
             o.insert("note".into(), json!(c.note));
         }
+        EventKind::Retention(r) => {
+            o.insert("kind".into(), json!("retention"));
+            o.insert("cutoff".into(), json!(r.cutoff.to_rfc3339()));
+            o.insert("anonymised".into(), json!(r.anonymised));
+        }
         EventKind::Alarm(a) => {
             o.insert("kind".into(), json!("alarm"));
             o.insert("alarm".into(), json!(a.kind));
@@ -172,6 +177,7 @@ pub fn print(
             ),
             EventKind::Credit(c) => ("cred".into(), c.note.clone(), c.cents),
             EventKind::Alarm(a) => ("alarm".into(), a.detail.clone(), 0),
+            EventKind::Retention(r) => ("purge".into(), format!("{} anonymised", r.anonymised), 0),
         };
         writeln!(
             out,

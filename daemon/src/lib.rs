@@ -9,11 +9,15 @@
 //! - [`daemon`]: `selfgate run`, wiring config, store, hardware and kiosk together;
 //! - [`demo`]: `selfgate demo`, a whole school on simulated hardware;
 //! - [`import`], [`simulate`], [`journal`]: the other commands;
-//! - [`clock`]: system or scaled time (the decision itself is given the time).
+//! - [`clock`]: system or scaled time (the decision itself is given the time);
+//! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
+//!   secret files come from (systemd credentials) and the check before reading one.
+//! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
 //!
 //! The decision rules are in the `selfgate-rules` crate; readers and turnstiles in
 //! `selfgate-hardware`; the pages in `selfgate-kiosk`.
 
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod daemon;
@@ -21,5 +25,10 @@ pub mod demo;
 pub mod gate;
 pub mod import;
 pub mod journal;
+pub mod logs;
+pub mod metrics;
+pub mod retention;
+pub mod notify;
+pub mod secrets;
 pub mod simulate;
 pub mod store;

@@ -89,6 +89,32 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Takes a consistent copy of the store, through the running daemon when there is one.
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        config: PathBuf,
+        /// Use this data directory instead of the configuration's.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Puts a backup in place of the store; refuses while the daemon runs.
+    Restore {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        config: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Anonymises passages older than `retention.passages_days` now (the daemon does it on
+    /// `retention.schedule`); needs the daemon stopped.
+    Retention {
+        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        config: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
     /// Imports data into the store.
     Import {
         #[command(subcommand)]
@@ -117,13 +143,7 @@ enum ImportCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SELFGATE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    selfgate::logs::init();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(code) => code,
@@ -157,9 +177,10 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(work: F) -> any
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run { config } => {
-            let config = Config::load(&config)?;
-            block_on(selfgate::daemon::run(config))?;
+        Command::Run { config: path } => {
+            let config = Config::load(&path)?;
+            selfgate::logs::use_config(&config.log);
+            block_on(selfgate::daemon::run(config, path))?;
         }
         Command::Demo {
             data,
@@ -211,6 +232,25 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             selfgate::journal::print(&store, since, json, &mut out)?;
             out.flush()?;
         }
+        Command::Backup { file, config, data } => {
+            let data = data_dir(&config, data)?;
+            let events = selfgate::backup::backup(&data, &file)?;
+            println!("{}: backup of {} written ({events} journal events)", file.display(), data.display());
+        }
+        Command::Restore { file, config, data } => {
+            let data = data_dir(&config, data)?;
+            let kept = selfgate::backup::restore(&data, &file)?;
+            println!("{} restored into {} (previous database kept as {})", file.display(), data.display(), kept.display());
+        }
+        Command::Retention { config, data } => {
+            let mut config = Config::load(&config)?;
+            if let Some(d) = data {
+                config.data_dir = d;
+            }
+            let store = Store::open_existing(&config.data_dir)?;
+            let n = selfgate::retention::run_now(&store, &config, &selfgate::clock::SystemClock)?;
+            println!("{n} passages older than {} days anonymised", config.retention.passages_days);
+        }
         Command::Cancel {
             data,
             event,
@@ -238,6 +278,14 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The data directory: `--data` when given, else the configuration's.
+fn data_dir(config: &std::path::Path, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match data {
+        Some(d) => Ok(d),
+        None => Ok(Config::load(config)?.data_dir),
+    }
 }
 
 fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {

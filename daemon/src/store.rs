@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
-use selfgate_rules::journal::{Event, EventKind, Verdict};
+use selfgate_rules::journal::{Event, EventKind, Retention, Verdict};
 use selfgate_rules::model::{Credential, Opposition, Person, PersonId, SchoolRules, ServiceId};
 use selfgate_rules::{Engine, Roster, Served, ServedEntry};
 
@@ -126,6 +126,14 @@ pub enum WriteOp {
     SetMeta {
         key: String,
         value: Vec<u8>,
+    },
+    /// Retention (BRIEF §6): removes the person, badge and staff note from passages before
+    /// `cutoff`, forgets the anti-passback rows of those days, and journals that it did so
+    /// (a `Retention` event for `gate`, at `at`).
+    Anonymise {
+        cutoff: DateTime<Utc>,
+        gate: String,
+        at: DateTime<Utc>,
     },
 }
 
@@ -274,6 +282,30 @@ impl Store {
         Ok(out)
     }
 
+    /// Writes a consistent snapshot of every table into a new database at `file` (written
+    /// beside it first, synced, then renamed). Returns the number of journal events copied.
+    pub fn backup_to(&self, file: &Path) -> Result<u64, StoreError> {
+        let tmp = file.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        let src = self.db.begin_read()?;
+        {
+            let dst_db = Database::create(&tmp).map_err(|source| StoreError::Open { path: tmp.clone(), source })?;
+            let dst = dst_db.begin_write()?;
+            copy_table(&src, &dst, META)?;
+            copy_table(&src, &dst, PERSONS)?;
+            copy_table(&src, &dst, BALANCES)?;
+            copy_table(&src, &dst, CREDENTIALS)?;
+            copy_table(&src, &dst, OPPOSITIONS)?;
+            copy_table(&src, &dst, JOURNAL)?;
+            copy_table(&src, &dst, SEQS)?;
+            copy_table(&src, &dst, SERVED)?;
+            dst.commit()?;
+        }
+        let events = src.open_table(JOURNAL)?.len()?;
+        std::fs::rename(&tmp, file).map_err(|source| StoreError::Dir { path: file.to_owned(), source })?;
+        Ok(events)
+    }
+
     /// One journal event.
     pub fn event(&self, gate: &str, seq: u64) -> Result<Option<Event>, StoreError> {
         let txn = self.db.begin_read()?;
@@ -358,7 +390,7 @@ impl Store {
                                         }
                                     }
                                 }
-                                EventKind::Passage(_) | EventKind::Alarm(_) => {}
+                                EventKind::Passage(_) | EventKind::Alarm(_) | EventKind::Retention(_) => {}
                                 EventKind::Correction(c) => {
                                     let key = (day_key(c.day), c.service.0, c.person.0);
                                     let entry = served.get(key)?.map(|v| v.value());
@@ -398,6 +430,44 @@ impl Store {
                             meta.insert(key.as_str(), value.as_slice())?;
                             out.push(WriteOutcome::Done);
                         }
+                        WriteOp::Anonymise { cutoff, gate, at } => {
+                            let mut rewritten = Vec::new();
+                            for row in journal.iter()? {
+                                let (k, v) = row?;
+                                let (g, seq) = k.value();
+                                let mut e: Event = decode(&format!("journal/{g}/{seq}"), v.value())?;
+                                if e.at >= *cutoff {
+                                    continue;
+                                }
+                                if let EventKind::Passage(p) = &mut e.kind {
+                                    if p.person.is_some() || p.credential.is_some() || p.note.is_some() {
+                                        p.person = None;
+                                        p.credential = None;
+                                        p.note = None;
+                                        p.balance_after_cents = None;
+                                        rewritten.push(e);
+                                    }
+                                }
+                            }
+                            for e in &rewritten {
+                                journal.insert((e.gate.as_str(), e.seq), encode(e).as_slice())?;
+                            }
+                            let last_day = day_key(cutoff.date_naive()) - 1;
+                            let old: Vec<(i32, u8, u32)> = served
+                                .range(..=(last_day, u8::MAX, u32::MAX))?
+                                .map(|r| r.map(|(k, _)| k.value()))
+                                .collect::<Result<_, _>>()?;
+                            for k in old {
+                                served.remove(k)?;
+                            }
+                            let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                            next.insert(gate.clone(), seq);
+                            let kind = EventKind::Retention(Retention { cutoff: *cutoff, anonymised: rewritten.len() as u64 });
+                            let event = Event { gate: gate.clone(), seq, at: *at, kind };
+                            journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
+                            seq_table.insert(gate.as_str(), seq)?;
+                            out.push(WriteOutcome::Appended(event));
+                        }
                     }
                 }
                 results.push(out);
@@ -416,11 +486,27 @@ impl Store {
     }
 }
 
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    src: &redb::ReadTransaction,
+    dst: &redb::WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<(), StoreError> {
+    let from = src.open_table(def)?;
+    let mut to = dst.open_table(def)?;
+    for row in from.iter()? {
+        let (k, v) = row?;
+        to.insert(k.value(), v.value())?;
+    }
+    Ok(())
+}
+
 type Ack = oneshot::Sender<Result<Vec<WriteOutcome>, Arc<StoreError>>>;
 
 struct Request {
     ops: Vec<WriteOp>,
     ack: Ack,
+    /// For the commit latency metric (queued → acknowledged).
+    queued_at: std::time::Instant,
 }
 
 /// Counters of the writer, for metrics and benchmarks.
@@ -429,6 +515,11 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     pub requests: AtomicU64,
     pub failures: AtomicU64,
+    /// Requests handed to the writer, and requests it has answered (committed or failed).
+    /// Answers come in queue order, so `answered < queued` seen a while ago means a request
+    /// that old still waits: the gate's watchdog uses this to tell a stuck writer.
+    pub queued: AtomicU64,
+    pub answered: AtomicU64,
 }
 
 /// The handle to the writer thread, which owns all writes to the store.
@@ -485,7 +576,10 @@ impl Writer {
     pub async fn enqueue(&self, ops: Vec<WriteOp>) -> Pending {
         let (ack, rx) = oneshot::channel();
         // A send error drops `ack`, which `committed` reports as WriterGone.
-        let _ = self.tx.send(Request { ops, ack }).await;
+        let queued_at = std::time::Instant::now();
+        if self.tx.send(Request { ops, ack, queued_at }).await.is_ok() {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        }
         Pending(rx)
     }
 
@@ -512,17 +606,23 @@ fn commit_group(
     match store.commit(&ops, seqs) {
         Ok(results) => {
             stats.commits.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::group_committed(&results);
+            let n = batch.len() as u64;
             for (req, result) in batch.into_iter().zip(results) {
+                crate::metrics::commit_latency(req.queued_at.elapsed());
                 let _ = req.ack.send(Ok(result));
             }
+            stats.answered.fetch_add(n, Ordering::Relaxed);
         }
         Err(e) if batch.len() == 1 => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::commit_failed();
             tracing::error!("store commit failed: {e}");
             let err = Arc::new(e);
             for req in batch {
                 let _ = req.ack.send(Err(err.clone()));
             }
+            stats.answered.fetch_add(1, Ordering::Relaxed);
         }
         Err(_) => {
             // One request may be at fault: commit each alone so the others still land.

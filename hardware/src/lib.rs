@@ -17,7 +17,18 @@ use std::pin::Pin;
 
 use tokio::sync::mpsc;
 
+pub mod em4100;
+pub mod gpio;
+pub mod health;
+pub mod osdp;
+#[cfg(test)]
+mod pty;
 pub mod sim;
+pub mod wedge;
+pub mod wiegand;
+
+pub use health::{HealthHandle, ReaderHealth};
+pub use osdp::parse_scbk;
 
 /// A boxed future, so that the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,6 +57,10 @@ pub enum ReaderEvent {
 /// A badge reader. `run` reads until the reader ends or the receiving side is dropped.
 pub trait Reader: Send + 'static {
     fn name(&self) -> &str;
+    /// The reader's health (online, last frame, counters), when it keeps one.
+    fn health(&self) -> Option<HealthHandle> {
+        None
+    }
     fn run(
         self: Box<Self>,
         events: mpsc::Sender<ReaderEvent>,

@@ -543,7 +543,7 @@ impl Engine {
             EventKind::Passage(p) => self.apply_passage(p, event.at),
             EventKind::Correction(c) => self.apply_correction(c),
             EventKind::Credit(c) => self.apply_credit(c),
-            EventKind::Alarm(_) => {}
+            EventKind::Alarm(_) | EventKind::Retention(_) => {}
         }
     }
 }

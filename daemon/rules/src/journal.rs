@@ -211,12 +211,22 @@ pub struct Alarm {
     pub detail: String,
 }
 
+/// Passages older than `cutoff` had their person, badge and staff note removed (retention of
+/// personal data, BRIEF §6). Verdicts, reasons, services, days and charges stay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub cutoff: DateTime<Utc>,
+    pub anonymised: u64,
+}
+
+/// New variants go at the end: records are stored by variant index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     Passage(Passage),
     Correction(Correction),
     Credit(Credit),
     Alarm(Alarm),
+    Retention(Retention),
 }
 
 /// A journal entry: numbered per gate, in commit order, from 1.

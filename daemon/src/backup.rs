@@ -1,0 +1,199 @@
+//! `selfgate backup FILE` and `selfgate restore FILE`.
+//!
+//! A backup is a redb file holding a consistent snapshot of every table: it is copied inside one
+//! read transaction, so it is exactly the state after some commit (MVCC: the gate keeps
+//! committing meanwhile). While the daemon runs it holds the database exclusively, so the
+//! command asks it, through the control socket `DATA/control.sock` (owner-only), to write the
+//! copy; with the daemon stopped the command opens the store itself.
+//!
+//! Restore refuses while a daemon uses the data directory, checks that the backup opens as a
+//! selfgate store, keeps the current database beside it (`selfgate.redb.before-restore-…`) and
+//! puts the backup in its place.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+use crate::store::{DB_FILE, Store, StoreError};
+
+/// The control socket in a data directory.
+pub const CONTROL_SOCKET: &str = "control.sock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the running daemon refused: {0}")]
+    Daemon(String),
+    #[error("a selfgate daemon is using {0}: stop it first (systemctl stop selfgate)")]
+    Running(PathBuf),
+    #[error("{0} is not a selfgate backup: {1}")]
+    NotABackup(PathBuf, String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io { path: path.to_owned(), source }
+}
+
+/// Takes a backup of the store in `data` into `file`: through the running daemon when there is
+/// one, else directly. Returns the number of journal events in the copy.
+pub fn backup(data: &Path, file: &Path) -> Result<u64, BackupError> {
+    let file = absolute(file)?;
+    if let Some(mut conn) = connect(data) {
+        writeln!(conn, "backup {}", file.display()).map_err(io(&file))?;
+        let mut answer = String::new();
+        BufReader::new(conn).read_line(&mut answer).map_err(io(&file))?;
+        return match answer.trim().strip_prefix("ok ") {
+            Some(n) => Ok(n.parse().unwrap_or(0)),
+            None => Err(BackupError::Daemon(answer.trim().trim_start_matches("error ").to_owned())),
+        };
+    }
+    let store = Store::open_existing(data)?;
+    Ok(store.backup_to(&file)?)
+}
+
+/// Restores `file` into `data`. Refuses while a daemon runs there.
+pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
+    if connect(data).is_some() {
+        return Err(BackupError::Running(data.to_owned()));
+    }
+    // The backup must open as a store of ours (this also checks its schema version).
+    let probe = tempfile::tempdir().map_err(io(file))?;
+    std::fs::copy(file, probe.path().join(DB_FILE)).map_err(io(file))?;
+    let events = Store::open_existing(probe.path())
+        .and_then(|s| s.event_count())
+        .map_err(|e| BackupError::NotABackup(file.to_owned(), e.to_string()))?;
+    drop(probe);
+
+    std::fs::create_dir_all(data).map_err(io(data))?;
+    let live = data.join(DB_FILE);
+    let mut kept = None;
+    if live.exists() {
+        // Fails with InUse when a daemon holds it.
+        match Store::open(data) {
+            Ok(s) => drop(s),
+            Err(StoreError::InUse { .. }) => return Err(BackupError::Running(data.to_owned())),
+            Err(e) => tracing::warn!("the current database does not open ({e}); replacing it"),
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = data.join(format!("{DB_FILE}.before-restore-{stamp}"));
+        std::fs::rename(&live, &aside).map_err(io(&live))?;
+        kept = Some(aside);
+    }
+    let tmp = data.join(format!("{DB_FILE}.restoring"));
+    std::fs::copy(file, &tmp).map_err(io(&tmp))?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &live).map_err(io(&live))?;
+    tracing::info!(events, "restored {}", file.display());
+    Ok(kept.unwrap_or(live))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, BackupError> {
+    std::path::absolute(path).map_err(io(path))
+}
+
+/// Connects to a running daemon's control socket, if one answers.
+fn connect(data: &Path) -> Option<UnixStream> {
+    let conn = UnixStream::connect(data.join(CONTROL_SOCKET)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(600))).ok()?;
+    Some(conn)
+}
+
+/// Serves the control socket of a running daemon until the task is dropped. Requests are
+/// single lines: `backup /absolute/path`.
+pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = data.join(CONTROL_SOCKET);
+    // A socket left by a killed daemon: nobody answers on it any more.
+    if path.exists() && connect(&data).is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    loop {
+        let (conn, _) = listener.accept().await?;
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = conn.into_split();
+            let mut line = String::new();
+            if tokio::io::BufReader::new(r).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let answer = match line.trim().split_once(' ') {
+                Some(("backup", target)) => {
+                    let target = PathBuf::from(target);
+                    match tokio::task::spawn_blocking(move || store.backup_to(&target)).await {
+                        Ok(Ok(n)) => format!("ok {n}\n"),
+                        Ok(Err(e)) => format!("error {e}\n"),
+                        Err(e) => format!("error {e}\n"),
+                    }
+                }
+                _ => "error unknown request\n".to_owned(),
+            };
+            let _ = w.write_all(answer.as_bytes()).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{WriteOp, Writer};
+    use chrono::Utc;
+    use selfgate_rules::journal::{Alarm, AlarmKind, EventKind};
+
+    fn alarm(n: usize) -> WriteOp {
+        WriteOp::Append {
+            gate: "g".into(),
+            at: Utc::now(),
+            kind: EventKind::Alarm(Alarm { kind: AlarmKind::EmergencyOn, detail: format!("{n}") }),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backup_during_writes_is_a_prefix_and_restores() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::open(&data).unwrap();
+        let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+        let control = tokio::spawn(serve_control(store.clone(), data.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        let w = writer.clone();
+        let stream = tokio::spawn(async move {
+            for n in 0..400 {
+                w.submit(vec![alarm(n)]).await.unwrap();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let file = dir.path().join("backup.redb");
+        let (d, f) = (data.clone(), file.clone());
+        let copied = tokio::task::spawn_blocking(move || backup(&d, &f)).await.unwrap().unwrap();
+        stream.await.unwrap();
+        drop(writer);
+        tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap();
+
+        // Restore refuses while the daemon (its control socket) is there.
+        let (d, f) = (data.clone(), file.clone());
+        let refused = tokio::task::spawn_blocking(move || restore(&d, &f)).await.unwrap();
+        assert!(matches!(refused, Err(BackupError::Running(_))), "{refused:?}");
+        control.abort();
+        let live = store.events(None).unwrap();
+        drop(store);
+
+        let other = dir.path().join("restored");
+        restore(&other, &file).unwrap();
+        let restored = Store::open_existing(&other).unwrap().events(None).unwrap();
+        assert_eq!(restored.len() as u64, copied);
+        assert!(copied > 0 && copied < 400, "taken during the stream: {copied}");
+        assert_eq!(&live[..restored.len()], &restored[..], "the backup is a prefix of the live journal");
+        assert!(matches!(restore(&other, &dir.path().join("nothing")), Err(BackupError::Io { .. })));
+        std::fs::write(dir.path().join("junk"), b"not a database").unwrap();
+        assert!(matches!(restore(&other, &dir.path().join("junk")), Err(BackupError::NotABackup(..))));
+    }
+}

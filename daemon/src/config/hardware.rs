@@ -1,0 +1,420 @@
+//! The real readers' and turnstiles' keys (`gate.readers[]`, `gate.turnstile`), validated into
+//! [`ReaderConfig`] and [`TurnstileConfig`]; every error names its key. The drivers are in
+//! `selfgate-hardware`; `hardware/README.md` tells how to wire them.
+
+use std::path::{Path, PathBuf};
+
+use selfgate_hardware::wedge::WedgeLayout;
+
+use super::{RawReader, RawTurnstile, ReaderConfig, TurnstileConfig, Validator};
+
+/// The reader kinds, for messages.
+pub(super) const READER_KINDS: &str = "line, simulated, em4100, usb_wedge, wiegand, osdp";
+/// The turnstile kinds, for messages.
+pub(super) const TURNSTILE_KINDS: &str = "simulated, gpio, rpi";
+
+const BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200];
+
+impl Validator {
+    fn required<T: Clone>(&mut self, key: &str, v: &Option<T>, what: &str) -> Option<T> {
+        if v.is_none() {
+            self.err(key, format!("missing: {what}"));
+        }
+        v.clone()
+    }
+
+    fn baud(&mut self, key: &str, baud: Option<u32>, default: u32) -> u32 {
+        let b = baud.unwrap_or(default);
+        if !BAUDS.contains(&b) {
+            self.err(key, format!("{b} is not a serial speed ({BAUDS:?})"));
+        }
+        b
+    }
+
+    /// Checks the fields a reader kind does not use are absent (a key meant for another kind
+    /// is a mistake worth naming).
+    fn unused(&mut self, key: &str, kind: &str, r: &RawReader, allowed: &[&str]) {
+        let present = [
+            ("path", r.path.is_some()),
+            ("device", r.device.is_some()),
+            ("baud", r.baud.is_some()),
+            ("layout", r.layout.is_some()),
+            ("chip", r.chip.is_some()),
+            ("d0_line", r.d0_line.is_some()),
+            ("d1_line", r.d1_line.is_some()),
+            ("address", r.address.is_some()),
+            ("secure", r.secure.is_some()),
+            ("key_file", r.key_file.is_some()),
+            ("install_mode", r.install_mode.is_some()),
+        ];
+        for (field, set) in present {
+            if set && !allowed.contains(&field) {
+                self.err(
+                    &format!("{key}.{field}"),
+                    format!("not a key of a `{kind}` reader"),
+                );
+            }
+        }
+    }
+
+    /// A reader of a hardware kind; `None` (with errors recorded) when it is not valid.
+    pub(super) fn hardware_reader(
+        &mut self,
+        key: &str,
+        name: String,
+        r: &RawReader,
+    ) -> Option<ReaderConfig> {
+        let kind = r.kind.as_str();
+        match kind {
+            "em4100" => {
+                self.unused(key, kind, r, &["device", "baud"]);
+                let device = self.required(
+                    &format!("{key}.device"),
+                    &r.device,
+                    "the serial port, such as /dev/ttyUSB0 or /dev/serial0",
+                );
+                let baud = self.baud(&format!("{key}.baud"), r.baud, 9600);
+                Some(ReaderConfig::Em4100 {
+                    name,
+                    device: PathBuf::from(device?),
+                    baud,
+                })
+            }
+            "usb_wedge" => {
+                self.unused(key, kind, r, &["device", "layout"]);
+                let device = self.required(
+                    &format!("{key}.device"),
+                    &r.device,
+                    "the input device, such as /dev/input/by-id/usb-…-event-kbd",
+                )?;
+                let layout = match r.layout.as_deref().unwrap_or("qwerty") {
+                    "qwerty" => WedgeLayout::Qwerty,
+                    "azerty" => WedgeLayout::Azerty,
+                    other => {
+                        self.err(
+                            &format!("{key}.layout"),
+                            format!("`{other}` is not a layout (qwerty, azerty)"),
+                        );
+                        return None;
+                    }
+                };
+                Some(ReaderConfig::UsbWedge {
+                    name,
+                    device: PathBuf::from(device),
+                    layout,
+                })
+            }
+            "wiegand" => {
+                self.unused(key, kind, r, &["chip", "d0_line", "d1_line"]);
+                let chip = self.required(
+                    &format!("{key}.chip"),
+                    &r.chip,
+                    "the GPIO chip, such as gpiochip0",
+                );
+                let d0 = self.required(&format!("{key}.d0_line"), &r.d0_line, "D0's line");
+                let d1 = self.required(&format!("{key}.d1_line"), &r.d1_line, "D1's line");
+                let (chip, d0_line, d1_line) = (chip?, d0?, d1?);
+                if d0_line == d1_line {
+                    self.err(&format!("{key}.d1_line"), "D0 and D1 must be two lines");
+                    return None;
+                }
+                Some(ReaderConfig::Wiegand {
+                    name,
+                    chip,
+                    d0_line,
+                    d1_line,
+                })
+            }
+            "osdp" => {
+                self.unused(
+                    key,
+                    kind,
+                    r,
+                    &[
+                        "device",
+                        "baud",
+                        "address",
+                        "secure",
+                        "key_file",
+                        "install_mode",
+                    ],
+                );
+                let device = self.required(
+                    &format!("{key}.device"),
+                    &r.device,
+                    "the RS-485 serial port, such as /dev/ttyUSB0",
+                )?;
+                let baud = self.baud(&format!("{key}.baud"), r.baud, 9600);
+                let address = r.address.unwrap_or(0);
+                if address > 126 {
+                    self.err(
+                        &format!("{key}.address"),
+                        format!("{address} is outside 0..=126"),
+                    );
+                }
+                let secure = r.secure.unwrap_or(true);
+                let install_mode = r.install_mode.unwrap_or(false);
+                let key_file = r.key_file.as_ref().map(PathBuf::from);
+                match &key_file {
+                    Some(path) => self.scbk_file(&format!("{key}.key_file"), path),
+                    None if secure => self.err(
+                        &format!("{key}.key_file"),
+                        "missing: the reader's secure channel key (SCBK) file, 32 hex digits",
+                    ),
+                    None => {}
+                }
+                if install_mode && !secure {
+                    self.err(
+                        &format!("{key}.install_mode"),
+                        "install mode sets a secure channel key: it needs secure = true",
+                    );
+                }
+                Some(ReaderConfig::Osdp {
+                    name,
+                    device: PathBuf::from(device),
+                    baud,
+                    address: address.min(126) as u8,
+                    secure,
+                    key_file,
+                    install_mode,
+                })
+            }
+            other => {
+                self.err(
+                    &format!("{key}.kind"),
+                    format!("`{other}` is not a reader kind ({READER_KINDS})"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The key file must hold 32 hex digits and be readable by its owner only.
+    fn scbk_file(&mut self, key: &str, path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => self.err(
+                key,
+                format!(
+                    "{} is readable by group or others (mode {:o}): chmod 600 it",
+                    path.display(),
+                    m.permissions().mode() & 0o777
+                ),
+            ),
+            Ok(_) => match std::fs::read_to_string(path) {
+                Ok(text) if selfgate_hardware::parse_scbk(&text).is_some() => {}
+                Ok(_) => self.err(
+                    key,
+                    format!("{} must hold 32 hex digits (16 bytes)", path.display()),
+                ),
+                Err(e) => self.err(key, format!("cannot read {}: {e}", path.display())),
+            },
+            Err(e) => self.err(key, format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// A turnstile of a hardware kind.
+    pub(super) fn hardware_turnstile(&mut self, t: &RawTurnstile) -> Option<TurnstileConfig> {
+        let kind = t.kind.as_str();
+        if !matches!(kind, "gpio" | "rpi") {
+            self.err(
+                "gate.turnstile.kind",
+                format!("`{kind}` is not a turnstile kind ({TURNSTILE_KINDS})"),
+            );
+            return None;
+        }
+        if t.pulse_log.is_some() {
+            self.err(
+                "gate.turnstile.pulse_log",
+                format!("not a key of a `{kind}` turnstile"),
+            );
+        }
+        let relay_line = self.required(
+            "gate.turnstile.relay_line",
+            &t.relay_line,
+            if kind == "rpi" {
+                "the relay's BCM GPIO number"
+            } else {
+                "the relay's line on the chip"
+            },
+        )?;
+        let inputs = [t.passage_done_line, t.emergency_line];
+        if kind == "gpio" || inputs.iter().any(Option::is_some) {
+            self.required("gate.turnstile.chip", &t.chip, "the GPIO chip, such as gpiochip0")?;
+        }
+        let lines: Vec<u32> = std::iter::once(relay_line).chain(inputs.into_iter().flatten()).collect();
+        for (i, l) in lines.iter().enumerate() {
+            if lines[..i].contains(l) {
+                self.err(
+                    "gate.turnstile",
+                    format!("line {l} is given twice (relay, passage done, emergency)"),
+                );
+            }
+        }
+        let chip = t.chip.clone().unwrap_or_default();
+        let active_low = t.active_low.unwrap_or(false);
+        Some(if kind == "gpio" {
+            TurnstileConfig::Gpio {
+                chip,
+                relay_line,
+                active_low,
+                passage_done_line: t.passage_done_line,
+                emergency_line: t.emergency_line,
+            }
+        } else {
+            TurnstileConfig::Rpi {
+                relay_pin: relay_line,
+                active_low,
+                chip,
+                passage_done_line: t.passage_done_line,
+                emergency_line: t.emergency_line,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+
+    fn gate(readers: &str, turnstile: &str) -> Result<Config, Vec<String>> {
+        let text = format!("[gate]\n{readers}\n[gate.turnstile]\n{turnstile}\n");
+        Config::parse(&text, "t.toml").map_err(|e| e.errors)
+    }
+
+    #[test]
+    fn every_reader_kind_is_read_with_its_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("scbk");
+        std::fs::write(&key, "000102030405060708090a0b0c0d0e0f\n").unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let readers = format!(
+            r#"
+[[gate.readers]]
+kind = "em4100"
+device = "/dev/ttyUSB0"
+[[gate.readers]]
+name = "usb"
+kind = "usb_wedge"
+device = "/dev/input/by-id/usb-reader-event-kbd"
+layout = "azerty"
+[[gate.readers]]
+kind = "wiegand"
+chip = "gpiochip0"
+d0_line = 17
+d1_line = 27
+[[gate.readers]]
+kind = "osdp"
+device = "/dev/ttyUSB1"
+baud = 115200
+address = 1
+key_file = "{}"
+install_mode = true
+"#,
+            key.display()
+        );
+        let c = gate(
+            &readers,
+            "kind = \"gpio\"\nchip = \"gpiochip0\"\nrelay_line = 5\nactive_low = true\nemergency_line = 6",
+        )
+        .unwrap();
+        assert_eq!(
+            c.gate.readers,
+            [
+                ReaderConfig::Em4100 {
+                    name: "lecteur-1".into(),
+                    device: "/dev/ttyUSB0".into(),
+                    baud: 9600
+                },
+                ReaderConfig::UsbWedge {
+                    name: "usb".into(),
+                    device: "/dev/input/by-id/usb-reader-event-kbd".into(),
+                    layout: WedgeLayout::Azerty
+                },
+                ReaderConfig::Wiegand {
+                    name: "lecteur-3".into(),
+                    chip: "gpiochip0".into(),
+                    d0_line: 17,
+                    d1_line: 27
+                },
+                ReaderConfig::Osdp {
+                    name: "lecteur-4".into(),
+                    device: "/dev/ttyUSB1".into(),
+                    baud: 115_200,
+                    address: 1,
+                    secure: true,
+                    key_file: Some(key.clone()),
+                    install_mode: true
+                },
+            ]
+        );
+        assert_eq!(
+            c.gate.turnstile,
+            TurnstileConfig::Gpio {
+                chip: "gpiochip0".into(),
+                relay_line: 5,
+                active_low: true,
+                passage_done_line: None,
+                emergency_line: Some(6)
+            }
+        );
+        // A key file readable by others is refused, naming the key.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o640))
+            .unwrap();
+        let errs = gate(&readers, "kind = \"simulated\"").unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("gate.readers[3].key_file: "), "{errs:?}");
+        assert!(errs[0].contains("chmod 600"), "{errs:?}");
+    }
+
+    #[test]
+    fn bad_hardware_keys_name_their_key() {
+        let errs = gate(
+            r#"
+[[gate.readers]]
+kind = "em4100"
+baud = 9601
+[[gate.readers]]
+kind = "wiegand"
+chip = "gpiochip0"
+d0_line = 4
+d1_line = 4
+path = "/x"
+[[gate.readers]]
+kind = "osdp"
+device = "/dev/ttyUSB1"
+address = 200
+[[gate.readers]]
+kind = "usb_wedge"
+device = "/dev/input/event3"
+layout = "dvorak"
+[[gate.readers]]
+kind = "nfc"
+"#,
+            "kind = \"gpio\"\nrelay_line = 5",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = errs
+            .iter()
+            .map(|e| e.split(": ").next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "gate.readers[0].device",
+                "gate.readers[0].baud",
+                "gate.readers[1].path",
+                "gate.readers[1].d1_line",
+                "gate.readers[2].address",
+                "gate.readers[2].key_file",
+                "gate.readers[3].layout",
+                "gate.readers[4].kind",
+                "gate.turnstile.chip",
+            ],
+            "{errs:#?}"
+        );
+        assert!(errs[7].contains(READER_KINDS), "{errs:?}");
+    }
+}

@@ -1,0 +1,555 @@
+//! Prometheus metrics: `GET /metrics` in the text exposition format.
+//!
+//! The `metrics` facade records; `metrics-exporter-prometheus` (without its own HTTP listener)
+//! renders. The recorder is process-wide and installed once ([`handle`]); a process running
+//! several gates (tests) shares it. The page is served through axum, either on the kiosk's
+//! listener or on its own ([`serve`]), and only to the client networks of `[metrics] allow`
+//! (others get 403).
+//!
+//! Privacy (BRIEF §6): no label ever names or numbers a person. Labels are the verdict, the
+//! reason code, the reader's name, the exchange's kind and the program version.
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use selfgate_rules::journal::{Reason, Verdict};
+
+use crate::config::{MetricsConfig, MetricsListen};
+use crate::store::WriteOutcome;
+
+/// Decisions by verdict and reason (counter).
+pub const DECISIONS: &str = "selfgate_decisions_total";
+/// Reads merged into the previous one by the debounce (counter).
+pub const REPEATS: &str = "selfgate_reader_repeats_total";
+/// Decide + apply under the engine's lock, in seconds (histogram).
+pub const DECISION_SECONDS: &str = "selfgate_decision_duration_seconds";
+/// Queued to the writer → durable commit acknowledged, in seconds (histogram).
+pub const COMMIT_SECONDS: &str = "selfgate_commit_duration_seconds";
+/// Write requests whose commit failed (counter).
+pub const COMMIT_FAILURES: &str = "selfgate_commit_failures_total";
+/// Requests per group commit (histogram).
+pub const GROUP_SIZE: &str = "selfgate_group_commit_requests";
+/// 1 when a reader is online, by reader name (gauge).
+pub const READER_ONLINE: &str = "selfgate_reader_online";
+/// 1 while the turnstile's emergency input is active (gauge).
+pub const EMERGENCY: &str = "selfgate_emergency_input_active";
+/// Events in the journal (gauge).
+pub const JOURNAL_EVENTS: &str = "selfgate_journal_events";
+/// Persons in the roster (gauge).
+pub const PERSONS: &str = "selfgate_roster_persons";
+/// Journal events waiting to be sent (gauge; 0 while standalone).
+pub const SYNC_PENDING: &str = "selfgate_sync_pending_events";
+/// Unix time of the last successful data exchange, by kind (gauge).
+pub const LAST_EXCHANGE: &str = "selfgate_last_exchange_success_timestamp_seconds";
+/// Always 1, labelled with the version (gauge).
+pub const BUILD_INFO: &str = "selfgate_build_info";
+
+/// Decision latency buckets: 1 µs to 10 ms (the decision is in memory).
+pub const DECISION_BUCKETS: [f64; 13] = [
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2,
+];
+/// Commit latency buckets: 100 µs to 1 s (an fsync per group).
+pub const COMMIT_BUCKETS: [f64; 13] = [
+    1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0,
+];
+/// Group commit size buckets: 1 to the writer's maximum group (512).
+pub const GROUP_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// The content type of the Prometheus text format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How often histograms are folded into their buckets when nobody scrapes.
+const UPKEEP: Duration = Duration::from_secs(5);
+
+/// The process-wide recorder's handle, installing the recorder on first use. If another
+/// recorder was installed first (not ours), the page stays empty and a warning says why.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = with_buckets().unwrap_or_else(|e| {
+            tracing::warn!("metrics: histogram buckets refused ({e}); summaries instead");
+            PrometheusBuilder::new()
+        });
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        match ::metrics::set_global_recorder(recorder) {
+            Ok(()) => describe(),
+            Err(_) => tracing::warn!(
+                "metrics: another recorder is installed in this process; /metrics stays empty"
+            ),
+        }
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("metrics: no upkeep thread ({e}); histograms fold at each scrape");
+        }
+        handle
+    })
+}
+
+fn with_buckets() -> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    let full = |name: &str| Matcher::Full(name.to_owned());
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(full(DECISION_SECONDS), &DECISION_BUCKETS)?
+        .set_buckets_for_metric(full(COMMIT_SECONDS), &COMMIT_BUCKETS)?
+        .set_buckets_for_metric(full(GROUP_SIZE), &GROUP_BUCKETS)
+}
+
+fn describe() {
+    use ::metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        DECISIONS,
+        "Decisions at this gate since start, by verdict (pass, deny) and reason code; a passage \
+         whose commit failed counts as deny/not_recorded. Never labelled by person."
+    );
+    describe_counter!(
+        REPEATS,
+        "Reads merged into the previous read of the same badge at the same gate (debounce)."
+    );
+    describe_histogram!(
+        DECISION_SECONDS,
+        "Time to decide a read and apply it to the in-memory state, under the engine's lock, \
+         in seconds."
+    );
+    describe_histogram!(
+        COMMIT_SECONDS,
+        "Time from queueing a write to the store writer to the acknowledgement of its durable \
+         commit, in seconds."
+    );
+    describe_counter!(
+        COMMIT_FAILURES,
+        "Write requests whose durable commit failed (a passage among them is refused as \
+         not_recorded)."
+    );
+    describe_histogram!(
+        GROUP_SIZE,
+        "Write requests committed together in one durable transaction (group commit)."
+    );
+    describe_gauge!(
+        READER_ONLINE,
+        "1 when the badge reader is online, 0 when it is offline or stopped, by reader name."
+    );
+    describe_gauge!(
+        EMERGENCY,
+        "1 while the turnstile's emergency input is active (the turnstile is free), else 0."
+    );
+    describe_gauge!(
+        JOURNAL_EVENTS,
+        "Events in the journal: the count at start plus the events appended since."
+    );
+    describe_gauge!(PERSONS, "Persons in the roster the gate decides from.");
+    describe_gauge!(
+        SYNC_PENDING,
+        "Journal events waiting to be sent to the central server. Always 0 for now: the gate \
+         runs standalone, synchronisation comes later."
+    );
+    describe_gauge!(
+        LAST_EXCHANGE,
+        "Unix time in seconds of the last successful data exchange, by kind. Set by the data \
+         exchanges; none exists yet, so the family has no series until one succeeds."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label is the running selfgate's."
+    );
+}
+
+// ---- recording --------------------------------------------------------------------------------
+
+/// A daemon (or the demo) is up: installs the recorder and sets what is known at start.
+pub fn started(persons: usize, journal_events: u64) {
+    handle();
+    ::metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    ::metrics::gauge!(PERSONS).set(persons as f64);
+    ::metrics::gauge!(JOURNAL_EVENTS).set(journal_events as f64);
+    ::metrics::gauge!(SYNC_PENDING).set(0.0);
+    ::metrics::gauge!(EMERGENCY).set(0.0);
+    // Registered now so that they show (at zero) before the first read.
+    let _ = ::metrics::counter!(REPEATS);
+    let _ = ::metrics::counter!(COMMIT_FAILURES);
+    let _ = ::metrics::histogram!(DECISION_SECONDS);
+    let _ = ::metrics::histogram!(COMMIT_SECONDS);
+    let _ = ::metrics::histogram!(GROUP_SIZE);
+}
+
+/// A decision reached its outcome (committed, or refused as not recorded).
+pub fn decision(verdict: Verdict, reason: Reason) {
+    ::metrics::counter!(DECISIONS, "verdict" => verdict.code(), "reason" => reason.code())
+        .increment(1);
+}
+
+/// A read merged into the previous one by the debounce.
+pub fn repeat() {
+    ::metrics::counter!(REPEATS).increment(1);
+}
+
+/// Decide + apply took `d`.
+pub fn decision_latency(d: Duration) {
+    ::metrics::histogram!(DECISION_SECONDS).record(d.as_secs_f64());
+}
+
+/// A write request was acknowledged `d` after it was queued.
+pub fn commit_latency(d: Duration) {
+    ::metrics::histogram!(COMMIT_SECONDS).record(d.as_secs_f64());
+}
+
+/// A group commit succeeded: its size, and the journal events it appended.
+pub fn group_committed(results: &[Vec<WriteOutcome>]) {
+    ::metrics::histogram!(GROUP_SIZE).record(results.len() as f64);
+    let appended = results
+        .iter()
+        .flatten()
+        .filter(|o| matches!(o, WriteOutcome::Appended(_)))
+        .count();
+    if appended > 0 {
+        ::metrics::gauge!(JOURNAL_EVENTS).increment(appended as f64);
+    }
+}
+
+/// A write request's commit failed.
+pub fn commit_failed() {
+    ::metrics::counter!(COMMIT_FAILURES).increment(1);
+}
+
+/// A reader went online or offline.
+pub fn reader_online(reader: &str, online: bool) {
+    ::metrics::gauge!(READER_ONLINE, "reader" => reader.to_owned())
+        .set(f64::from(u8::from(online)));
+}
+
+/// The emergency input changed.
+pub fn emergency(active: bool) {
+    ::metrics::gauge!(EMERGENCY).set(f64::from(u8::from(active)));
+}
+
+/// A data exchange of `kind` (e.g. `pronote`, `siecle`, `sync`) succeeded at `at`.
+pub fn exchange_succeeded(kind: &'static str, at: chrono::DateTime<chrono::Utc>) {
+    ::metrics::gauge!(LAST_EXCHANGE, "kind" => kind).set(at.timestamp() as f64);
+}
+
+// ---- client networks --------------------------------------------------------------------------
+
+/// A client network, `ADDRESS/PREFIX` (IPv4 or IPv6); a bare address is one host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is in this network. IPv4 clients seen through an IPv6 socket
+    /// (`::ffff:a.b.c.d`) are matched as IPv4.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let bad = || format!("`{s}` is not a network such as 127.0.0.1/32 or ::1/128");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                match p.parse::<u8>() {
+                    Ok(n) if n <= max => n,
+                    _ => return Err(format!("`{s}`: the prefix length must be 0 to {max}")),
+                }
+            }
+            Some(_) => return Err(bad()),
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Whether any of `allow` contains `ip`.
+pub fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
+    allow.iter().any(|n| n.contains(ip))
+}
+
+// ---- serving ----------------------------------------------------------------------------------
+
+/// `GET /metrics`, for the client networks of `allow`. The server must be run with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: without the client's address every
+/// request is refused.
+pub fn router(allow: &[Cidr]) -> Router {
+    handle();
+    Router::new()
+        .route("/metrics", get(page))
+        .with_state(Arc::<[Cidr]>::from(allow))
+}
+
+/// The routes to merge into the kiosk's, when the metrics are served there.
+pub fn kiosk_routes(config: &MetricsConfig) -> Option<Router> {
+    (config.enabled && config.listen == MetricsListen::Kiosk).then(|| router(&config.allow))
+}
+
+async fn page(State(allow): State<Arc<[Cidr]>>, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match peer {
+        Some(ip) if allowed(&allow, ip) => {
+            ([(header::CONTENT_TYPE, CONTENT_TYPE)], handle().render()).into_response()
+        }
+        _ => {
+            tracing::debug!(
+                "metrics: refused to {}",
+                peer.map_or_else(|| "an unknown client".to_owned(), |ip| ip.to_string())
+            );
+            (
+                StatusCode::FORBIDDEN,
+                "forbidden: this client is not in [metrics] allow\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Where the page is served, once started.
+pub struct MetricsServer {
+    /// `http://ADDR/metrics`, or `None` when disabled.
+    pub url: Option<String>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// Waits for its own listener (if any) to stop.
+    pub async fn join(self) {
+        if let Some(t) = self.task {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Serves the page as configured: on the kiosk (`kiosk`, the kiosk's address, its routes
+/// merged by [`kiosk_routes`]) or on its own listener until `shutdown`.
+pub async fn serve(
+    config: &MetricsConfig,
+    kiosk: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<MetricsServer> {
+    let listen = match (config.enabled, config.listen) {
+        (false, _) => {
+            return Ok(MetricsServer {
+                url: None,
+                task: None,
+            });
+        }
+        (true, MetricsListen::Kiosk) => {
+            return Ok(MetricsServer {
+                url: Some(format!("http://{kiosk}/metrics")),
+                task: None,
+            });
+        }
+        (true, MetricsListen::Addr(a)) => a,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("while binding the metrics listener to {listen}"))?;
+    let addr = listener.local_addr()?;
+    let app = router(&config.allow);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        {
+            tracing::error!("metrics server stopped: {e}");
+        }
+    });
+    Ok(MetricsServer {
+        url: Some(format!("http://{addr}/metrics")),
+        task: Some(task),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Cidr {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn metrics_cidr_parsing() {
+        assert_eq!(net("127.0.0.1/32").to_string(), "127.0.0.1/32");
+        assert_eq!(net("::1/128").to_string(), "::1/128");
+        assert_eq!(net("10.1.2.3").to_string(), "10.1.2.3/32");
+        assert_eq!(net("fd00::").to_string(), "fd00::/128");
+        assert_eq!(net(" 0.0.0.0/0 ").to_string(), "0.0.0.0/0");
+        for bad in [
+            "",
+            "localhost",
+            "10.0.0.0/",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/8/8",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "10.0.0/8",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn metrics_cidr_matching() {
+        let v4 = net("10.0.0.0/8");
+        assert!(v4.contains(ip("10.255.1.2")));
+        assert!(!v4.contains(ip("11.0.0.1")));
+        assert!(!v4.contains(ip("127.0.0.1")));
+        // Host bits in the network are ignored.
+        assert!(net("192.168.1.77/24").contains(ip("192.168.1.3")));
+        assert!(!net("192.168.1.77/24").contains(ip("192.168.2.3")));
+        assert!(net("127.0.0.1/32").contains(ip("127.0.0.1")));
+        assert!(!net("127.0.0.1/32").contains(ip("127.0.0.2")));
+        // An IPv4 client through a dual-stack socket.
+        assert!(net("127.0.0.1/32").contains(ip("::ffff:127.0.0.1")));
+        assert!(net("::1/128").contains(ip("::1")));
+        assert!(!net("::1/128").contains(ip("127.0.0.1")));
+        assert!(net("fd00::/8").contains(ip("fdab::1")));
+        assert!(!net("fd00::/8").contains(ip("fe80::1")));
+        // /0 is everyone of that family only.
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(!net("0.0.0.0/0").contains(ip("2001:db8::1")));
+        assert!(net("::/0").contains(ip("2001:db8::1")));
+        let allow = [net("127.0.0.1/32"), net("::1/128")];
+        assert!(allowed(&allow, ip("127.0.0.1")));
+        assert!(allowed(&allow, ip("::1")));
+        assert!(!allowed(&allow, ip("10.0.0.1")));
+        assert!(!allowed(&[], ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn metrics_recorder_installs_once_and_renders_every_family() {
+        // Twice, as two daemons in one process would.
+        started(3, 10);
+        started(3, 10);
+        decision(Verdict::Pass, Reason::Forfait);
+        decision(
+            Verdict::Deny,
+            Reason::Opposition(selfgate_rules::model::OppositionReason::Impaye),
+        );
+        decision_latency(Duration::from_micros(3));
+        commit_latency(Duration::from_millis(2));
+        group_committed(&[vec![WriteOutcome::Done], vec![WriteOutcome::Done]]);
+        reader_online("entree", true);
+        let page = handle().render();
+        for family in [
+            DECISIONS,
+            REPEATS,
+            DECISION_SECONDS,
+            COMMIT_SECONDS,
+            COMMIT_FAILURES,
+            GROUP_SIZE,
+            READER_ONLINE,
+            EMERGENCY,
+            JOURNAL_EVENTS,
+            PERSONS,
+            SYNC_PENDING,
+            BUILD_INFO,
+        ] {
+            assert!(
+                page.contains(&format!("# HELP {family} ")),
+                "no help for {family}:\n{page}"
+            );
+            assert!(page.contains(&format!("# TYPE {family} ")), "{page}");
+        }
+        assert!(
+            page.contains(&format!("# TYPE {DECISION_SECONDS} histogram")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{DECISION_SECONDS}_bucket{{le=\"0.000001\"}}")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{DECISION_SECONDS}_bucket{{le=\"0.01\"}}")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{COMMIT_SECONDS}_bucket{{le=\"0.0001\"}}")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{COMMIT_SECONDS}_bucket{{le=\"1\"}}")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{GROUP_SIZE}_bucket{{le=\"512\"}}")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "{BUILD_INFO}{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "{DECISIONS}{{verdict=\"deny\",reason=\"opposition:impaye\"}}"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{READER_ONLINE}{{reader=\"entree\"}} 1")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("{SYNC_PENDING} 0")), "{page}");
+    }
+}

@@ -1,0 +1,174 @@
+//! Retention of personal data (BRIEF §6; the users are minors): passages older than
+//! `retention.passages_days` lose the person, the badge and the staff note they carry. What the
+//! school needs stays: day, service, verdict, reason and charge of each passage (so the counts per
+//! service are unchanged), credits and corrections (accounting). The purge goes through the store
+//! writer like any change and is itself journaled (`Retention` event), so the journal stays
+//! append-only from the user's point of view.
+//!
+//! The daemon runs it on `retention.schedule`; `selfgate retention` runs it by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use selfgate_rules::journal::{Event, Retention};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::gate::Shared;
+use crate::store::{StoreError, WriteOp, WriteOutcome, Writer};
+
+/// The instant before which passages are anonymised, `days` before `now`.
+pub fn cutoff(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    now - TimeDelta::days(i64::from(days))
+}
+
+/// The op that anonymises everything older than the configured period at `now`.
+pub fn purge_op(config: &Config, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Anonymise {
+        cutoff: cutoff(now, config.retention.passages_days),
+        gate: config.gate.id.clone(),
+        at: now,
+    }
+}
+
+/// How many passages a committed purge anonymised.
+pub fn anonymised(outcomes: &[WriteOutcome]) -> u64 {
+    outcomes
+        .iter()
+        .find_map(|o| match o {
+            WriteOutcome::Appended(Event { kind: selfgate_rules::EventKind::Retention(Retention { anonymised, .. }), .. }) => {
+                Some(*anonymised)
+            }
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the purge on its schedule until the task is dropped, keeping the in-memory
+/// anti-passback state in step.
+pub async fn scheduled(shared: Arc<Shared>, writer: Writer) {
+    loop {
+        let config = shared.config();
+        let tz = config.rules.timezone;
+        let now = shared.clock.now();
+        let Some(next) = config.retention.schedule.after(&now.with_timezone(&tz)).next() else {
+            return;
+        };
+        let wait = (next.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO);
+        tokio::time::sleep(wait).await;
+        let now = shared.clock.now();
+        match writer.submit(vec![purge_op(&config, now)]).await {
+            Ok(outcomes) => {
+                let day = cutoff(now, config.retention.passages_days).with_timezone(&tz).date_naive();
+                shared.engine.write().unwrap_or_else(std::sync::PoisonError::into_inner).served_mut().forget_before(day);
+                tracing::info!(anonymised = anonymised(&outcomes), "retention purge done");
+            }
+            Err(e) => tracing::warn!("retention purge failed, will retry at the next schedule: {e}"),
+        }
+    }
+}
+
+/// `selfgate retention`: runs the purge now on a stopped daemon's store.
+pub fn run_now(store: &crate::store::Store, config: &Config, clock: &dyn Clock) -> Result<u64, StoreError> {
+    let outcomes = store.write_now(&[purge_op(config, clock.now())])?;
+    Ok(anonymised(&outcomes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use selfgate_rules::journal::{Credit, EventKind, Passage, Reason, Verdict};
+    use selfgate_rules::model::{Category, Person, PersonId, Regime, ServiceId};
+
+    struct Fixed(DateTime<Utc>);
+    impl Clock for Fixed {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    fn pass(person: u32, day: &str) -> EventKind {
+        EventKind::Passage(Passage {
+            credential: Some(format!("0A{person:08}")),
+            person: Some(PersonId(person)),
+            service: Some(ServiceId(1)),
+            day: day.parse().unwrap(),
+            verdict: Verdict::Pass,
+            reason: Reason::Ticket,
+            charge_cents: 390,
+            balance_after_cents: Some(1000),
+            previous_at: None,
+            by: None,
+            note: None,
+        })
+    }
+
+    fn counts(store: &Store) -> std::collections::BTreeMap<(String, String, String), usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for e in store.events(None).unwrap() {
+            if let Some(p) = e.passage() {
+                *out.entry((p.day.to_string(), p.verdict.code().to_owned(), p.reason.code().to_owned())).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn four_months_later_old_passages_are_anonymised_and_counts_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::defaults();
+        let november = "2026-11-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let march = "2027-03-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let person = Person {
+            id: PersonId(0),
+            external_id: "E1".into(),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            class: "6A".into(),
+            category: Category::Eleve,
+            regime: Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+        };
+        store
+            .write_now(&[
+                WriteOp::PutPerson(person),
+                WriteOp::Append { gate: "g".into(), at: november, kind: EventKind::Credit(Credit { person: PersonId(0), cents: 5000, note: "paiement".into() }) },
+                WriteOp::Append { gate: "g".into(), at: november, kind: pass(0, "2026-11-16") },
+                WriteOp::Append { gate: "g".into(), at: march, kind: pass(0, "2027-03-16") },
+            ])
+            .unwrap();
+        let before = counts(&store);
+        let balance = store.load_engine(config.rules.clone(), "2026-11-16".parse().unwrap()).unwrap().roster().balance(PersonId(0));
+
+        // Four months after November, at the default 92 days.
+        let n = run_now(&store, &config, &Fixed(march)).unwrap();
+        assert_eq!(n, 1);
+        let events = store.events(None).unwrap();
+        let old = events[1].passage().unwrap();
+        assert_eq!((old.person, old.credential.as_deref(), old.balance_after_cents), (None, None, None));
+        assert_eq!((old.charge_cents, old.reason), (390, Reason::Ticket), "accounting stays");
+        let recent = events[2].passage().unwrap();
+        assert_eq!(recent.person, Some(PersonId(0)), "recent passages keep their person");
+        assert!(matches!(&events[0].kind, EventKind::Credit(c) if c.person == PersonId(0)), "credits stay");
+        assert!(matches!(&events[3].kind, EventKind::Retention(r) if r.anonymised == 1), "the purge is journaled");
+        assert_eq!(counts(&store), before, "counts per day, verdict and reason are unchanged");
+        let engine = store.load_engine(config.rules.clone(), "2026-11-16".parse().unwrap()).unwrap();
+        assert_eq!(engine.roster().balance(PersonId(0)), balance);
+        assert!(engine.served().get(PersonId(0), "2026-11-16".parse().unwrap(), ServiceId(1)).is_none(), "old anti-passback rows gone");
+
+        // Running it again anonymises nothing more.
+        assert_eq!(run_now(&store, &config, &Fixed(march)).unwrap(), 0);
+    }
+
+    #[test]
+    fn bad_retention_settings_name_their_key() {
+        let e = Config::parse("[retention]\npassages_days = 0\nschedule = \"every night\"\n", "t.toml").unwrap_err();
+        assert!(e.errors.iter().any(|m| m.starts_with("retention.passages_days")), "{e}");
+        assert!(e.errors.iter().any(|m| m.starts_with("retention.schedule")), "{e}");
+    }
+}

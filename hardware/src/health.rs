@@ -1,0 +1,98 @@
+//! Reader health (online, last frame, counters) and the small helper every real reader uses
+//! to report credentials and status changes.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use crate::ReaderEvent;
+
+/// What a reader's health looks like at one moment, for the kiosk and the metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReaderHealth {
+    /// The device is open and (for polled buses) answering.
+    pub online: bool,
+    /// When the last well-formed frame arrived.
+    pub last_frame: Option<SystemTime>,
+    /// Well-formed frames (repeats held back by the driver included).
+    pub frames_ok: u64,
+    /// Malformed frames: bad checksum or parity, truncated, unknown keys, junk between frames.
+    pub frames_bad: u64,
+}
+
+/// A shared, cheaply cloned view of one reader's [`ReaderHealth`]: the driver updates it, the
+/// daemon reads snapshots.
+#[derive(Clone, Debug, Default)]
+pub struct HealthHandle(Arc<Mutex<Inner>>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    health: ReaderHealth,
+    /// Whether a status was reported yet (the first one always is: the daemon assumes online).
+    reported: bool,
+}
+
+impl HealthHandle {
+    pub fn snapshot(&self) -> ReaderHealth {
+        self.lock().health.clone()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+    pub(crate) fn frame_ok(&self) {
+        let mut i = self.lock();
+        i.health.frames_ok += 1;
+        i.health.last_frame = Some(SystemTime::now());
+    }
+    pub(crate) fn frame_bad(&self) {
+        self.lock().health.frames_bad += 1;
+    }
+    /// Sets the online flag; true when it changed (or was never reported).
+    pub(crate) fn set_online(&self, online: bool) -> bool {
+        let mut i = self.lock();
+        let changed = !i.reported || i.health.online != online;
+        i.reported = true;
+        i.health.online = online;
+        changed
+    }
+}
+
+/// Sends a reader's events and keeps its health: statuses are sent on change only.
+#[derive(Clone)]
+pub(crate) struct Emitter {
+    pub(crate) name: String,
+    pub(crate) events: mpsc::Sender<ReaderEvent>,
+    pub(crate) health: HealthHandle,
+}
+
+impl Emitter {
+    /// Reports a credential; false when the receiving side is gone.
+    pub(crate) async fn credential(&self, credential: String) -> bool {
+        self.events
+            .send(ReaderEvent::Credential {
+                reader: self.name.clone(),
+                credential,
+            })
+            .await
+            .is_ok()
+    }
+    /// Reports online/offline when it changed; false when the receiving side is gone.
+    pub(crate) async fn status(&self, online: bool) -> bool {
+        if !self.health.set_online(online) {
+            return !self.events.is_closed();
+        }
+        if online {
+            tracing::info!("reader {}: online", self.name);
+        } else {
+            tracing::warn!("reader {}: offline", self.name);
+        }
+        self.events
+            .send(ReaderEvent::Status {
+                reader: self.name.clone(),
+                online,
+            })
+            .await
+            .is_ok()
+    }
+}
