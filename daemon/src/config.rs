@@ -17,6 +17,8 @@ use selfgate_rules::model::{
 /// The annotated example shipped in `config/`, printed by `selfgate config-example`.
 pub const EXAMPLE: &str = include_str!("../../config/selfgate.example.toml");
 
+mod hardware;
+
 /// A validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -61,12 +63,46 @@ pub enum ReaderConfig {
     Line { name: String, path: PathBuf },
     /// Fed by the daemon itself (demo).
     Simulated { name: String },
+    /// EM4100 / RDM6300 on a serial port.
+    Em4100 {
+        name: String,
+        device: PathBuf,
+        baud: u32,
+    },
+    /// A USB keyboard-wedge reader through evdev (grabbed).
+    UsbWedge {
+        name: String,
+        device: PathBuf,
+        layout: selfgate_hardware::wedge::WedgeLayout,
+    },
+    /// Wiegand 26/34 on two lines of a GPIO chip.
+    Wiegand {
+        name: String,
+        chip: String,
+        d0_line: u32,
+        d1_line: u32,
+    },
+    /// An OSDP reader on an RS-485 bus.
+    Osdp {
+        name: String,
+        device: PathBuf,
+        baud: u32,
+        address: u8,
+        secure: bool,
+        key_file: Option<PathBuf>,
+        install_mode: bool,
+    },
 }
 
 impl ReaderConfig {
     pub fn name(&self) -> &str {
         match self {
-            ReaderConfig::Line { name, .. } | ReaderConfig::Simulated { name } => name,
+            ReaderConfig::Line { name, .. }
+            | ReaderConfig::Simulated { name }
+            | ReaderConfig::Em4100 { name, .. }
+            | ReaderConfig::UsbWedge { name, .. }
+            | ReaderConfig::Wiegand { name, .. }
+            | ReaderConfig::Osdp { name, .. } => name,
         }
     }
 }
@@ -74,6 +110,22 @@ impl ReaderConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TurnstileConfig {
     Simulated { pulse_log: Option<PathBuf> },
+    /// A relay and optional inputs on a GPIO chip (character device).
+    Gpio {
+        chip: String,
+        relay_line: u32,
+        active_low: bool,
+        passage_done_line: Option<u32>,
+        emergency_line: Option<u32>,
+    },
+    /// The relay through rppal on a Raspberry Pi (BCM number; inputs on `chip`).
+    Rpi {
+        relay_pin: u32,
+        active_low: bool,
+        chip: String,
+        passage_done_line: Option<u32>,
+        emergency_line: Option<u32>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -241,6 +293,17 @@ struct RawReader {
     name: Option<String>,
     kind: String,
     path: Option<String>,
+    // Hardware readers' keys: `config/hardware.rs`.
+    device: Option<String>,
+    baud: Option<u32>,
+    layout: Option<String>,
+    chip: Option<String>,
+    d0_line: Option<u32>,
+    d1_line: Option<u32>,
+    address: Option<u32>,
+    secure: Option<bool>,
+    key_file: Option<String>,
+    install_mode: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +312,12 @@ struct RawTurnstile {
     #[serde(default = "simulated")]
     kind: String,
     pulse_log: Option<String>,
+    // GPIO turnstiles' keys: `config/hardware.rs`.
+    chip: Option<String>,
+    relay_line: Option<u32>,
+    active_low: Option<bool>,
+    passage_done_line: Option<u32>,
+    emergency_line: Option<u32>,
 }
 
 fn simulated() -> String {
@@ -260,6 +329,11 @@ impl Default for RawTurnstile {
         RawTurnstile {
             kind: simulated(),
             pulse_log: None,
+            chip: None,
+            relay_line: None,
+            active_low: None,
+            passage_done_line: None,
+            emergency_line: None,
         }
     }
 }
@@ -917,8 +991,8 @@ impl Validator {
         let mut readers = Vec::new();
         for (i, r) in raw.readers.into_iter().enumerate() {
             let key = format!("gate.readers[{i}]");
-            let name = r.name.unwrap_or_else(|| format!("lecteur-{}", i + 1));
-            match (r.kind.as_str(), r.path) {
+            let name = r.name.clone().unwrap_or_else(|| format!("lecteur-{}", i + 1));
+            match (r.kind.as_str(), r.path.clone()) {
                 ("line", Some(path)) => readers.push(ReaderConfig::Line {
                     name,
                     path: PathBuf::from(path),
@@ -928,23 +1002,14 @@ impl Validator {
                     "a `line` reader needs a path (a file or named pipe)",
                 ),
                 ("simulated", _) => readers.push(ReaderConfig::Simulated { name }),
-                (other, _) => self.err(
-                    &format!("{key}.kind"),
-                    format!("`{other}` is not a reader kind (line, simulated)"),
-                ),
+                _ => readers.extend(self.hardware_reader(&key, name, &r)),
             }
         }
         let turnstile = match raw.turnstile.kind.as_str() {
             "simulated" => TurnstileConfig::Simulated {
                 pulse_log: raw.turnstile.pulse_log.map(PathBuf::from),
             },
-            other => {
-                self.err(
-                    "gate.turnstile.kind",
-                    format!("`{other}` is not a turnstile kind (simulated)"),
-                );
-                return None;
-            }
+            _ => self.hardware_turnstile(&raw.turnstile)?,
         };
         Some(GateConfig {
             id: raw.id,
@@ -1179,7 +1244,9 @@ mod tests {
         let e = errors("[metrics]\nallow = []\n");
         assert!(e.len() == 1 && e[0].starts_with("metrics.allow:"), "{e:?}");
         assert!(errors("[metrics]\nenabled = false\nallow = []\n").is_empty());
-        let e = errors("[kiosk]\nlisten = \"127.0.0.1:8080\"\n[metrics]\nlisten = \"127.0.0.1:8080\"\n");
+        let e = errors(
+            "[kiosk]\nlisten = \"127.0.0.1:8080\"\n[metrics]\nlisten = \"127.0.0.1:8080\"\n",
+        );
         assert!(
             e.len() == 1 && e[0].starts_with("metrics.listen") && e[0].contains("kiosk"),
             "{e:?}"

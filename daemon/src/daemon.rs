@@ -30,6 +30,10 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
                 let (reader, _handle) = SimReader::new(name.clone());
                 readers.push(Box::new(reader));
             }
+            other => readers.push(
+                real_reader(other)
+                    .with_context(|| format!("while setting up reader {}", other.name()))?,
+            ),
         }
     }
     let turnstile: Arc<dyn Turnstile> = match &config.gate.turnstile {
@@ -42,8 +46,100 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
             .context("while opening the simulated turnstile's pulse log")?;
             Arc::new(t)
         }
+        other => real_turnstile(&format!("{}-tourniquet", config.gate.id), other)
+            .context("while setting up the turnstile")?,
     };
     Ok(Hardware { readers, turnstile })
+}
+
+/// A hardware reader (drivers in `selfgate-hardware`, wiring in `hardware/README.md`). Devices
+/// are opened when the reader runs: one missing at start is reported offline and retried.
+fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
+    use selfgate_hardware::{em4100, wedge, wiegand};
+    Ok(match r {
+        ReaderConfig::Em4100 { name, device, baud } => {
+            Box::new(em4100::Em4100Reader::new(name.clone(), device.clone(), *baud))
+        }
+        ReaderConfig::UsbWedge {
+            name,
+            device,
+            layout,
+        } => Box::new(wedge::WedgeReader::new(name.clone(), device.clone(), *layout)),
+        ReaderConfig::Wiegand {
+            name,
+            chip,
+            d0_line,
+            d1_line,
+        } => Box::new(wiegand::WiegandReader::gpio(
+            name.clone(),
+            chip,
+            *d0_line,
+            *d1_line,
+        )),
+        ReaderConfig::Osdp { .. } => {
+            anyhow::bail!("OSDP readers are not supported by this build yet")
+        }
+        ReaderConfig::Line { .. } | ReaderConfig::Simulated { .. } => {
+            anyhow::bail!("not a hardware reader")
+        }
+    })
+}
+
+/// A hardware turnstile: the relay is requested (and released) at once, so a wrong chip or
+/// line stops the start with a clear message.
+fn real_turnstile(name: &str, t: &TurnstileConfig) -> anyhow::Result<Arc<dyn Turnstile>> {
+    use selfgate_hardware::gpio::{CdevInputs, CdevRelay, GpioTurnstile, InputSource, RelayLine};
+    let consumer = format!("selfgate-{name}");
+    let inputs = |chip: &str, pd: Option<u32>, em: Option<u32>| -> anyhow::Result<_> {
+        Ok(if pd.is_some() || em.is_some() {
+            Some(Box::new(
+                CdevInputs::open(chip, pd, em, &consumer)
+                    .with_context(|| format!("while requesting the turnstile inputs on {chip}"))?,
+            ) as Box<dyn InputSource>)
+        } else {
+            None
+        })
+    };
+    let (relay, inputs): (Arc<dyn RelayLine>, _) = match t {
+        TurnstileConfig::Gpio {
+            chip,
+            relay_line,
+            active_low,
+            passage_done_line,
+            emergency_line,
+        } => (
+            Arc::new(
+                CdevRelay::open(chip, *relay_line, *active_low, &consumer).with_context(|| {
+                    format!("while requesting the relay on {chip} line {relay_line}")
+                })?,
+            ),
+            inputs(chip, *passage_done_line, *emergency_line)?,
+        ),
+        #[cfg(feature = "rpi")]
+        TurnstileConfig::Rpi {
+            relay_pin,
+            active_low,
+            chip,
+            passage_done_line,
+            emergency_line,
+        } => (
+            Arc::new(
+                selfgate_hardware::gpio::rpi::RpiRelay::open(
+                    u8::try_from(*relay_pin).context("relay_pin is not a BCM number")?,
+                    *active_low,
+                )
+                .with_context(|| format!("while requesting BCM GPIO {relay_pin}"))?,
+            ),
+            inputs(chip, *passage_done_line, *emergency_line)?,
+        ),
+        #[cfg(not(feature = "rpi"))]
+        TurnstileConfig::Rpi { .. } => anyhow::bail!(
+            "this selfgate was built without the `rpi` feature: use kind = \"gpio\" (the GPIO \
+             character device works on a Raspberry Pi too) or rebuild with --features rpi"
+        ),
+        TurnstileConfig::Simulated { .. } => anyhow::bail!("not a hardware turnstile"),
+    };
+    Ok(Arc::new(GpioTurnstile::new(name, relay, inputs)?))
 }
 
 /// Records the service codes and time zone in the store, so that `selfgate journal` can name

@@ -897,6 +897,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     }
     let pulse_log = match &config.gate.turnstile {
         crate::config::TurnstileConfig::Simulated { pulse_log } => pulse_log.clone(),
+        _ => None, // the demo always runs on the simulated turnstile
     };
     let (turnstile, _t) = SimTurnstile::new("tourniquet", pulse_log, false)?;
     let turnstile: Arc<dyn Turnstile> = Arc::new(turnstile);

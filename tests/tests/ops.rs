@@ -48,3 +48,22 @@ fn backup_during_a_stream_of_passages_is_a_prefix_of_the_live_journal() {
     assert_eq!(&live[..restored.len()], &restored[..], "the backup is a prefix of the live journal");
     assert!(said.contains(&format!("({} journal events)", restored.len())), "{said}");
 }
+
+#[test]
+fn the_packaged_configuration_is_valid_and_runs_on_simulated_hardware() {
+    let packaged = selfgate_tests::workspace_root().join("config/selfgate.deb.toml");
+    let out = selfgate().arg("check-config").arg(&packaged).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The same file with its data and kiosk moved into a temporary directory starts and stops.
+    let dir = tempdir();
+    let text = std::fs::read_to_string(&packaged).unwrap();
+    let text = text
+        .replace("\"/var/lib/selfgate\"", &selfgate_tests::toml_str(&dir.path().join("data").display().to_string()))
+        .replace("127.0.0.1:8080", "127.0.0.1:0");
+    let config = dir.path().join("selfgate.toml");
+    std::fs::write(&config, text).unwrap();
+    let (mut child, addr) = start_daemon(&config);
+    let health = selfgate_tests::http_get(addr, "/healthz").unwrap();
+    assert_eq!(health.status, 200, "{}", health.body);
+    terminate(&mut child);
+}

@@ -4,7 +4,7 @@
 //! the loop is stuck), and SIGHUP reloading the configuration without a restart.
 //!
 //! These tests need `systemd-analyze` and `systemd-sysusers` (Debian package `systemd`, which
-//! `.ci/run` installs); without them they fail, saying so.
+//! `tests/run.sh` installs); without them they fail, saying so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -36,7 +36,7 @@ fn systemd_tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!(
                 "`{name}` not found: install the Debian package `systemd` \
-                 (`apt-get install systemd`; .ci/run does it) to check the unit"
+                 (`apt-get install systemd`; tests/run.sh, run by .ci/run, does it) to check the unit"
             )
         })
 }
