@@ -57,14 +57,20 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
 fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
     use selfgate_hardware::{em4100, wedge, wiegand};
     Ok(match r {
-        ReaderConfig::Em4100 { name, device, baud } => {
-            Box::new(em4100::Em4100Reader::new(name.clone(), device.clone(), *baud))
-        }
+        ReaderConfig::Em4100 { name, device, baud } => Box::new(em4100::Em4100Reader::new(
+            name.clone(),
+            device.clone(),
+            *baud,
+        )),
         ReaderConfig::UsbWedge {
             name,
             device,
             layout,
-        } => Box::new(wedge::WedgeReader::new(name.clone(), device.clone(), *layout)),
+        } => Box::new(wedge::WedgeReader::new(
+            name.clone(),
+            device.clone(),
+            *layout,
+        )),
         ReaderConfig::Wiegand {
             name,
             chip,

@@ -277,37 +277,15 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
     use selfgate_rules::journal::{Passage, Reason};
-    use selfgate_rules::model::{Category, Person, Regime, ServiceId};
+    use selfgate_rules::model::ServiceId;
 
     #[test]
     fn cancelling_refunds_frees_the_service_and_happens_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
-        let person = Person {
-            id: PersonId(0),
-            external_id: "E1".into(),
-            last_name: "Martin".into(),
-            first_name: "Léa".into(),
-            class: "6A".into(),
-            category: Category::Eleve,
-            regime: Regime::Externe,
-            forfaits: vec![],
-            passages_per_service: 1,
-        };
-        let pass = Passage {
-            credential: Some("AA".into()),
-            person: Some(PersonId(0)),
-            service: Some(ServiceId(1)),
-            day,
-            verdict: Verdict::Pass,
-            reason: Reason::Ticket,
-            charge_cents: 390,
-            balance_after_cents: Some(-390),
-            previous_at: None,
-            by: None,
-            note: None,
-        };
+        let person = crate::store::fixtures::person(0);
+        let pass = Passage { balance_after_cents: Some(-390), ..crate::store::fixtures::ticket_pass(0, day, 390) };
         let deny = Passage {
             verdict: Verdict::Deny,
             reason: Reason::AlreadyServed,

@@ -80,8 +80,8 @@ pub fn run_now(store: &crate::store::Store, config: &Config, clock: &dyn Clock) 
 mod tests {
     use super::*;
     use crate::store::Store;
-    use selfgate_rules::journal::{Credit, EventKind, Passage, Reason, Verdict};
-    use selfgate_rules::model::{Category, Person, PersonId, Regime, ServiceId};
+    use selfgate_rules::journal::{Credit, EventKind, Passage, Reason};
+    use selfgate_rules::model::{PersonId, ServiceId};
 
     struct Fixed(DateTime<Utc>);
     impl Clock for Fixed {
@@ -91,19 +91,8 @@ mod tests {
     }
 
     fn pass(person: u32, day: &str) -> EventKind {
-        EventKind::Passage(Passage {
-            credential: Some(format!("0A{person:08}")),
-            person: Some(PersonId(person)),
-            service: Some(ServiceId(1)),
-            day: day.parse().unwrap(),
-            verdict: Verdict::Pass,
-            reason: Reason::Ticket,
-            charge_cents: 390,
-            balance_after_cents: Some(1000),
-            previous_at: None,
-            by: None,
-            note: None,
-        })
+        let p = crate::store::fixtures::ticket_pass(person, day.parse().unwrap(), 390);
+        EventKind::Passage(Passage { credential: Some(format!("0A{person:08}")), balance_after_cents: Some(1000), ..p })
     }
 
     fn counts(store: &Store) -> std::collections::BTreeMap<(String, String, String), usize> {
@@ -123,17 +112,7 @@ mod tests {
         let config = Config::defaults();
         let november = "2026-11-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
         let march = "2027-03-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
-        let person = Person {
-            id: PersonId(0),
-            external_id: "E1".into(),
-            last_name: "Martin".into(),
-            first_name: "Léa".into(),
-            class: "6A".into(),
-            category: Category::Eleve,
-            regime: Regime::Externe,
-            forfaits: vec![],
-            passages_per_service: 1,
-        };
+        let person = crate::store::fixtures::person(0);
         store
             .write_now(&[
                 WriteOp::PutPerson(person),

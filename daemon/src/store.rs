@@ -633,13 +633,15 @@ fn commit_group(
     }
 }
 
+/// Values the daemon's unit tests build their stores from.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use selfgate_rules::journal::{Credit, Passage, Reason};
-    use selfgate_rules::model::{Category, Regime};
+pub(crate) mod fixtures {
+    use chrono::NaiveDate;
+    use selfgate_rules::journal::{Passage, Reason, Verdict};
+    use selfgate_rules::model::{Category, Person, PersonId, Regime, ServiceId};
 
-    fn person(id: u32) -> Person {
+    /// Léa Martin, 6A, externe, id `id`, external id `E{id}`.
+    pub(crate) fn person(id: u32) -> Person {
         Person {
             id: PersonId(id),
             external_id: format!("E{id}"),
@@ -653,8 +655,9 @@ mod tests {
         }
     }
 
-    fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
-        EventKind::Passage(Passage {
+    /// A ticket pass at lunch (`ServiceId(1)`) charging `charge`, badge `AA`.
+    pub(crate) fn ticket_pass(person: u32, day: NaiveDate, charge: i64) -> Passage {
+        Passage {
             credential: Some("AA".into()),
             person: Some(PersonId(person)),
             service: Some(ServiceId(1)),
@@ -666,7 +669,18 @@ mod tests {
             previous_at: None,
             by: None,
             note: None,
-        })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{person, ticket_pass};
+    use super::*;
+    use selfgate_rules::journal::Credit;
+
+    fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
+        EventKind::Passage(ticket_pass(person, day, charge))
     }
 
     #[tokio::test]

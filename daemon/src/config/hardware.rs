@@ -240,9 +240,15 @@ impl Validator {
         )?;
         let inputs = [t.passage_done_line, t.emergency_line];
         if kind == "gpio" || inputs.iter().any(Option::is_some) {
-            self.required("gate.turnstile.chip", &t.chip, "the GPIO chip, such as gpiochip0")?;
+            self.required(
+                "gate.turnstile.chip",
+                &t.chip,
+                "the GPIO chip, such as gpiochip0",
+            )?;
         }
-        let lines: Vec<u32> = std::iter::once(relay_line).chain(inputs.into_iter().flatten()).collect();
+        let lines: Vec<u32> = std::iter::once(relay_line)
+            .chain(inputs.into_iter().flatten())
+            .collect();
         for (i, l) in lines.iter().enumerate() {
             if lines[..i].contains(l) {
                 self.err(
@@ -365,8 +371,25 @@ install_mode = true
             .unwrap();
         let errs = gate(&readers, "kind = \"simulated\"").unwrap_err();
         assert_eq!(errs.len(), 1, "{errs:?}");
-        assert!(errs[0].starts_with("gate.readers[3].key_file: "), "{errs:?}");
+        assert!(
+            errs[0].starts_with("gate.readers[3].key_file: "),
+            "{errs:?}"
+        );
         assert!(errs[0].contains("chmod 600"), "{errs:?}");
+    }
+
+    #[test]
+    fn the_board_profiles_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/boards");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let c = Config::parse(&text, &path.display().to_string());
+            assert!(c.is_ok(), "{}: {:?}", path.display(), c.err());
+            n += 1;
+        }
+        assert!(n >= 3);
     }
 
     #[test]
