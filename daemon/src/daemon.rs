@@ -376,6 +376,14 @@ fn keep_restart_settings(current: &Config, new: &mut Config) -> Vec<&'static str
         restart.push("store.data_dir");
         new.data_dir = current.data_dir.clone();
     }
+    if new.metrics != current.metrics {
+        restart.push("metrics");
+        new.metrics = current.metrics.clone();
+    }
+    if new.log != current.log {
+        restart.push("log.level");
+        new.log = current.log;
+    }
     if new.rules.timezone != current.rules.timezone {
         // The school day of the anti-passback state in memory is a local date.
         restart.push("school.timezone");
@@ -464,4 +472,59 @@ pub fn reload(shared: &Shared, path: &Path, writer: &Writer) -> String {
     };
     tracing::info!("configuration reloaded from {}: {what}", path.display());
     format!("configuration reloaded: {what}")
+}
+
+#[cfg(test)]
+mod reload_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        Config::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const BASE: &str = "[school]\ntimezone = \"UTC\"\n[gate]\nid = \"ligne-1\"\npulse_ms = 300\n\
+        [[services]]\ncode = \"dejeuner\"\nstart = \"11:00\"\nend = \"14:00\"\n\
+        [[services]]\ncode = \"diner\"\nstart = \"18:00\"\nend = \"20:00\"\n";
+
+    #[test]
+    fn live_settings_apply_and_restart_settings_stay() {
+        let current = parse(BASE);
+        let mut new = parse(
+            &BASE
+                .replace("\"14:00\"", "\"13:30\"")
+                .replace("pulse_ms = 300", "pulse_ms = 500")
+                .replace("\"ligne-1\"", "\"ligne-2\"")
+                .replace("\"UTC\"", "\"Europe/Paris\"")
+                + "[kiosk]\nlisten = \"0.0.0.0:9000\"\n",
+        );
+        let restart = keep_restart_settings(&current, &mut new);
+        assert_eq!(restart, ["gate.id", "kiosk.listen", "school.timezone"]);
+        assert_eq!(new.gate.id, "ligne-1");
+        assert_eq!(new.kiosk.listen, current.kiosk.listen);
+        assert_eq!(new.rules.timezone, chrono_tz::UTC);
+        assert_eq!(live_changes(&current, &new), ["services", "gate.pulse_ms"]);
+        assert_eq!(new.rules.services[0].end.format("%H:%M").to_string(), "13:30");
+    }
+
+    #[test]
+    fn services_that_change_position_keep_the_old_rules() {
+        let current = parse(BASE);
+        // `diner` moves to the first place.
+        let mut new = parse(
+            "[school]\ntimezone = \"UTC\"\n[gate]\nid = \"ligne-1\"\npulse_ms = 300\n\
+             [[services]]\ncode = \"diner\"\nstart = \"18:00\"\nend = \"20:00\"\n\
+             [[services]]\ncode = \"dejeuner\"\nstart = \"11:00\"\nend = \"14:00\"\n",
+        );
+        let restart = keep_restart_settings(&current, &mut new);
+        assert_eq!(restart.len(), 1, "{restart:?}");
+        assert!(restart[0].starts_with("services"));
+        assert_eq!(new.rules.services, current.rules.services);
+        assert!(live_changes(&current, &new).is_empty());
+        // Adding a service at the end moves nobody.
+        let mut added = parse(
+            &(BASE.to_owned() + "[[services]]\ncode = \"gouter\"\nstart = \"16:00\"\nend = \"16:30\"\n"),
+        );
+        assert!(keep_restart_settings(&current, &mut added).is_empty());
+        assert_eq!(added.rules.services.len(), 3);
+    }
 }

@@ -290,7 +290,10 @@ pub mod rpi {
     impl RpiRelay {
         pub fn open(bcm_pin: u8, active_low: bool) -> std::io::Result<Self> {
             let err = |e: rppal::gpio::Error| std::io::Error::other(e);
-            let pin = rppal::gpio::Gpio::new().map_err(err)?.get(bcm_pin).map_err(err)?;
+            let pin = rppal::gpio::Gpio::new()
+                .map_err(err)?
+                .get(bcm_pin)
+                .map_err(err)?;
             let pin = if active_low {
                 pin.into_output_high()
             } else {
@@ -386,7 +389,10 @@ mod tests {
         let relay = Arc::new(FakeRelay::default());
         let (in_tx, in_rx) = mpsc::channel(8);
         let inputs = FakeInputs {
-            initial: vec![(InputRole::PassageDone, false), (InputRole::Emergency, true)],
+            initial: vec![
+                (InputRole::PassageDone, false),
+                (InputRole::Emergency, true),
+            ],
             rx: in_rx,
         };
         let t = GpioTurnstile::new("t", relay, Some(Box::new(inputs))).unwrap();

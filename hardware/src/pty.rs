@@ -31,7 +31,8 @@ impl Pty {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
         let mut name = [0 as libc::c_char; 128];
         // SAFETY: the buffer is valid for its length; ttyname_r NUL-terminates on success.
         let rc = unsafe {

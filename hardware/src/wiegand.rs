@@ -231,10 +231,8 @@ pub(crate) fn async_request(
 ) -> std::io::Result<tokio::io::unix::AsyncFd<gpiocdev::Request>> {
     // SAFETY: a Request owns its line-request descriptor for its whole life and `as_raw_fd`
     // always returns that one descriptor.
-    unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(req, tokio::io::Interest::READABLE)
-    }
-    .map_err(|e| e.into_parts().1)
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(req, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
 }
 
 impl GpioEdges {
@@ -303,14 +301,19 @@ impl WiegandReader {
             device: format!("{chip} lines {d0}/{d1}"),
             name,
             open: Box::new(move || {
-                Ok(Box::new(GpioEdges::open(&chip_name, d0, d1, &consumer)?) as Box<dyn EdgeSource>)
+                Ok(Box::new(GpioEdges::open(&chip_name, d0, d1, &consumer)?)
+                    as Box<dyn EdgeSource>)
             }),
             health: HealthHandle::default(),
         }
     }
 
     /// A reader over any edge source (tests, other GPIO back ends).
-    pub fn with_source(name: impl Into<String>, device: impl Into<String>, open: EdgeOpener) -> Self {
+    pub fn with_source(
+        name: impl Into<String>,
+        device: impl Into<String>,
+        open: EdgeOpener,
+    ) -> Self {
         WiegandReader {
             name: name.into(),
             device: device.into(),
@@ -469,7 +472,12 @@ mod tests {
         let mut seed = 0x1234_5678_9ABC_DEF1;
         let mut edges = stream(encode_bits(26, 200, 1), 26, 0, &mut seed);
         // The next card 300 ms later: the first frame ends when its first edge comes.
-        edges.extend(stream(encode_bits(34, 65535, 65535), 34, 300_000_000, &mut seed));
+        edges.extend(stream(
+            encode_bits(34, 65535, 65535),
+            34,
+            300_000_000,
+            &mut seed,
+        ));
         let frames = decode_all(&edges, 2_000_000_000);
         let creds: Vec<String> = frames
             .iter()

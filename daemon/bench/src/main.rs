@@ -1,0 +1,344 @@
+//! `selfgate-bench`: selfgate's benchmarks. Each prints its figures; BENCHMARKS.md keeps the
+//! latest ones with the command that produced them. Run in release mode:
+//!
+//! ```sh
+//! cargo run --release -p selfgate-bench            # all
+//! cargo run --release -p selfgate-bench -- decision journal start
+//! ```
+//!
+//! - `decision`: `Engine::decide` alone with 100,000 persons and a full day's anti-passback
+//!   state; baseline in the same run: the badge lookup alone.
+//! - `journal`: durable appends through the store writer (group commit) against SQLite (WAL,
+//!   synchronous=FULL) doing the same appends with the same durability, in the same run.
+//! - `start`: the real `selfgate run` from process start to its ready line with 100,000 persons
+//!   and 1,000,000 journal events, and its resident memory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use selfgate::config::Config;
+use selfgate::store::{Store, WriteOp, Writer};
+use selfgate_rules::journal::{EventKind, Passage, Reason, Verdict};
+use selfgate_rules::model::{
+    BadgeNumber, Category, Credential, CredentialStatus, Forfait, Person, PersonId, Regime,
+    ServiceId, ServiceSet, WeekdaySet,
+};
+use selfgate_rules::{Engine, ServedEntry};
+
+const PERSONS: u32 = 100_000;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn badge(i: u32) -> String {
+    format!("0B{i:08X}")
+}
+
+/// A person of the benchmark school: 45% DP 5 jours, 25% DP 4 jours, 8% internes, the rest on
+/// ticket.
+fn person(i: u32, year: (NaiveDate, NaiveDate)) -> Person {
+    let (weekdays, services) = match i % 100 {
+        0..45 => (WeekdaySet::SCHOOL_WEEK, ServiceSet::single(ServiceId(1))),
+        45..70 => (WeekdaySet::DP4, ServiceSet::single(ServiceId(1))),
+        70..78 => (WeekdaySet::SCHOOL_WEEK, ServiceSet::ALL),
+        _ => (WeekdaySet::EMPTY, ServiceSet::EMPTY),
+    };
+    Person {
+        id: PersonId(i),
+        external_id: format!("B{i:06}"),
+        last_name: format!("NOM{i}"),
+        first_name: format!("Prénom{i}"),
+        class: format!("{}{}", 3 + i % 4, (b'A' + (i % 8) as u8) as char),
+        category: Category::Eleve,
+        regime: if weekdays.is_empty() { Regime::Externe } else { Regime::DemiPensionnaire },
+        forfaits: if weekdays.is_empty() {
+            vec![]
+        } else {
+            vec![Forfait { weekdays, services, from: year.0, to: year.1 }]
+        },
+        passages_per_service: 1,
+    }
+}
+
+fn paris(s: &str) -> DateTime<Utc> {
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+    chrono_tz::Europe::Paris.from_local_datetime(&naive).single().unwrap().with_timezone(&Utc)
+}
+
+fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration, Duration) {
+    d.sort_unstable();
+    let at = |q: f64| d[((d.len() as f64 - 1.0) * q) as usize];
+    (at(0.5), at(0.99), at(0.999), d[d.len() - 1])
+}
+
+fn bench_decision() {
+    let config = Config::defaults();
+    let year = (config.school.year_start, config.school.year_end);
+    let mut engine = Engine::new(config.rules.clone());
+    for i in 0..PERSONS {
+        engine.roster_mut().put_person(person(i, year));
+        engine.roster_mut().set_balance(PersonId(i), i64::from(i % 3000));
+        engine.roster_mut().put_credential(Credential {
+            number: badge(i).parse::<BadgeNumber>().unwrap(),
+            person: PersonId(i),
+            status: CredentialStatus::Active,
+        });
+    }
+    // A full day's anti-passback state: breakfast for the internes, lunch for 70% of everyone.
+    let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let noon = paris("2026-11-16 12:00:00");
+    for i in 0..PERSONS {
+        if (70..78).contains(&(i % 100)) {
+            engine.served_mut().set(PersonId(i), day, ServiceId(0), ServedEntry { count: 1, last_at: noon });
+        }
+        if rng.below(10) < 7 {
+            engine.served_mut().set(PersonId(i), day, ServiceId(1), ServedEntry { count: 1, last_at: noon });
+        }
+    }
+    let reads: Vec<String> = (0..1_000_000)
+        .map(|_| match rng.below(10) {
+            0 => format!("0F{:08X}", rng.next() as u32),
+            _ => badge(rng.below(u64::from(PERSONS)) as u32),
+        })
+        .collect();
+    let at = paris("2026-11-16 12:10:00");
+    let gates = ["ligne-1", "ligne-2", "ligne-3", "ligne-4"];
+
+    // Warm up, then time each call.
+    let mut passes = 0usize;
+    for r in reads.iter().take(10_000) {
+        passes += usize::from(engine.decide(gates[0], r, at).verdict == Verdict::Pass);
+    }
+    let mut decide = Vec::with_capacity(reads.len());
+    let mut lookup = Vec::with_capacity(reads.len());
+    for (n, r) in reads.iter().enumerate() {
+        let t = Instant::now();
+        let p = engine.decide(gates[n % 4], r, at);
+        decide.push(t.elapsed());
+        passes += usize::from(p.verdict == Verdict::Pass);
+        let t = Instant::now();
+        let c = engine.roster().credential(r).map(|c| c.person);
+        lookup.push(t.elapsed());
+        std::hint::black_box(c);
+    }
+    let (p50, p99, p999, max) = percentiles(decide);
+    let (l50, l99, _, _) = percentiles(lookup);
+    println!("## decision (Engine::decide), {PERSONS} persons, {} served today, 1,000,000 reads", engine.served().len());
+    println!("| measure | p50 | p99 | p99.9 | max |");
+    println!("|---|---|---|---|---|");
+    println!("| decide | {p50:?} | {p99:?} | {p999:?} | {max:?} |");
+    println!("| baseline: badge lookup alone | {l50:?} | {l99:?} | | |");
+    println!("(passes among the reads: {passes}; target p99 ≤ 5 µs)\n");
+}
+
+fn passage(i: u64, day: NaiveDate) -> EventKind {
+    EventKind::Passage(Passage {
+        credential: Some(badge(i as u32)),
+        person: Some(PersonId((i % u64::from(PERSONS)) as u32)),
+        service: Some(ServiceId(1)),
+        day,
+        verdict: Verdict::Pass,
+        reason: Reason::Forfait,
+        charge_cents: 0,
+        balance_after_cents: None,
+        previous_at: None,
+        by: None,
+        note: None,
+    })
+}
+
+fn bench_journal(events: u64, producers: u64) {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let store = Store::open(&dir.path().join("redb")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+    let start = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for p in 0..producers {
+            let w = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in (p..events).step_by(producers as usize) {
+                    let op = WriteOp::Append { gate: format!("ligne-{}", p % 4 + 1), at: Utc::now(), kind: passage(i, day) };
+                    w.submit(vec![op]).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let redb_secs = start.elapsed().as_secs_f64();
+    let commits = writer.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    drop(writer);
+    thread.join().unwrap();
+    let group = events as f64 / commits.max(1) as f64;
+
+    // SQLite, same records, same durability (fsync at each commit): per event, and in groups
+    // of the size redb's writer formed.
+    let sqlite = |batch: u64| -> f64 {
+        let path = dir.path().join(format!("sqlite-{batch}.db"));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE journal (gate TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (gate, seq));").unwrap();
+        let start = Instant::now();
+        let mut i = 0;
+        while i < events {
+            let tx = conn.unchecked_transaction().unwrap();
+            {
+                let mut stmt = tx.prepare_cached("INSERT INTO journal (gate, seq, body) VALUES (?1, ?2, ?3)").unwrap();
+                for j in i..(i + batch).min(events) {
+                    let body = postcard::to_stdvec(&passage(j, day)).unwrap();
+                    stmt.execute(rusqlite::params![format!("ligne-{}", j % 4 + 1), j as i64, body]).unwrap();
+                }
+            }
+            tx.commit().unwrap();
+            i += batch;
+        }
+        events as f64 / start.elapsed().as_secs_f64()
+    };
+    let redb_rate = events as f64 / redb_secs;
+    let sqlite_one = sqlite(1);
+    let sqlite_grouped = sqlite(group.round().max(1.0) as u64);
+    println!("## journal appends, {events} events, {producers} concurrent producers, durable commits");
+    println!("| store | events/s | ratio to redb |");
+    println!("|---|---|---|");
+    println!("| selfgate store writer (redb 4, group commit, {commits} commits, {group:.1} events/commit) | {redb_rate:.0} | 1.00 |");
+    println!("| SQLite WAL synchronous=FULL, one transaction per event | {sqlite_one:.0} | {:.2} |", sqlite_one / redb_rate);
+    println!("| SQLite WAL synchronous=FULL, same group sizes | {sqlite_grouped:.0} | {:.2} |\n", sqlite_grouped / redb_rate);
+}
+
+/// Where benchmark data goes: `$SELFGATE_BENCH_DIR` or the system's temporary directory.
+fn bench_dir() -> PathBuf {
+    std::env::var_os("SELFGATE_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+fn selfgate_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("SELFGATE_BIN") {
+        return PathBuf::from(p);
+    }
+    let here = std::env::current_exe().unwrap();
+    here.with_file_name("selfgate")
+}
+
+fn vm(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn bench_start(events: u64) {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let data = dir.path().join("data");
+    let config = Config::defaults();
+    let year = (config.school.year_start, config.school.year_end);
+    let build = Instant::now();
+    {
+        let store = Store::open(&data).unwrap();
+        let mut ops = Vec::new();
+        for i in 0..PERSONS {
+            ops.push(WriteOp::PutPerson(person(i, year)));
+            ops.push(WriteOp::PutCredential(Credential {
+                number: badge(i).parse().unwrap(),
+                person: PersonId(i),
+                status: CredentialStatus::Active,
+            }));
+        }
+        store.write_now(&ops).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let at = Utc::now();
+        let mut i = 0;
+        while i < events {
+            let ops: Vec<WriteOp> = (i..(i + 50_000).min(events))
+                .map(|j| WriteOp::Append { gate: "ligne-1".into(), at, kind: passage(j, day) })
+                .collect();
+            store.write_now(&ops).unwrap();
+            i += 50_000;
+        }
+        assert_eq!(store.event_count().unwrap(), events);
+    }
+    let size = std::fs::metadata(data.join(selfgate::store::DB_FILE)).map(|m| m.len()).unwrap_or(0);
+    let fifo = dir.path().join("reader.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let cfg = dir.path().join("selfgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\ndata_dir = {:?}\n[[gate.readers]]\nkind = \"line\"\npath = {:?}\n[kiosk]\nlisten = \"127.0.0.1:0\"\n",
+            data.display().to_string(),
+            fifo.display().to_string()
+        ),
+    )
+    .unwrap();
+    let bin = selfgate_binary();
+    let mut rows = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut child = Command::new(&bin)
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e} (build it with cargo build --release -p selfgate)", bin.display()));
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let ready = loop {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("selfgate: ready") => break t.elapsed(),
+                Some(_) => {}
+                None => panic!("selfgate exited before it was ready"),
+            }
+        };
+        let pid = child.id();
+        let (rss, hwm) = (vm(pid, "VmRSS:"), vm(pid, "VmHWM:"));
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = child.wait();
+        rows.push((ready, rss, hwm));
+    }
+    rows.sort_by_key(|r| r.0);
+    let (ready, rss, hwm) = rows[1];
+    println!("## start, {PERSONS} persons, {events} journal events ({:.0} MB database, built in {:.1} s)", size as f64 / 1e6, build.elapsed().as_secs_f64());
+    println!("| measure | median of 3 | target |");
+    println!("|---|---|---|");
+    println!("| process start to ready (readers open, kiosk listening) | {ready:?} | ≤ 1 s |");
+    println!("| resident memory at ready (VmRSS) | {:.1} MB | ≤ 64 MB |", rss as f64 / 1024.0);
+    println!("| peak resident memory (VmHWM) | {:.1} MB | |\n", hwm as f64 / 1024.0);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let wanted: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let all = wanted.is_empty();
+    println!("# selfgate benchmarks — {} ({} cores)\n", Utc::now().format("%Y-%m-%d %H:%M UTC"), std::thread::available_parallelism().map_or(1, usize::from));
+    if all || wanted.contains(&"decision") {
+        bench_decision();
+    }
+    if all || wanted.contains(&"journal") {
+        bench_journal(if quick { 2_000 } else { 20_000 }, 64);
+    }
+    if all || wanted.contains(&"start") {
+        bench_start(if quick { 100_000 } else { 1_000_000 });
+    }
+}
