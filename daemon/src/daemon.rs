@@ -13,7 +13,7 @@ use selfgate_hardware::{Reader, Turnstile};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ReaderConfig, TurnstileConfig};
-use crate::gate::{Gate, Hardware, Shared, Supervision};
+use crate::gate::{Gate, Hardware, Hook, Shared, Supervision};
 use crate::notify;
 use crate::store::{Store, WriteOp, Writer};
 
@@ -55,7 +55,7 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
 /// A hardware reader (drivers in `selfgate-hardware`, wiring in `hardware/README.md`). Devices
 /// are opened when the reader runs: one missing at start is reported offline and retried.
 fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
-    use selfgate_hardware::{em4100, wedge, wiegand};
+    use selfgate_hardware::{em4100, osdp, wedge, wiegand};
     Ok(match r {
         ReaderConfig::Em4100 { name, device, baud } => Box::new(em4100::Em4100Reader::new(
             name.clone(),
@@ -82,8 +82,27 @@ fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
             *d0_line,
             *d1_line,
         )),
-        ReaderConfig::Osdp { .. } => {
-            anyhow::bail!("OSDP readers are not supported by this build yet")
+        ReaderConfig::Osdp {
+            name,
+            device,
+            baud,
+            address,
+            secure,
+            key_file,
+            install_mode,
+        } => {
+            let mut settings = osdp::OsdpSettings::new(device.clone(), *baud, *address);
+            if let (true, Some(path)) = (secure, key_file) {
+                // Checked at load (32 hex digits, mode 600); read again as it may have changed.
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("while reading {}", path.display()))?;
+                settings.scbk = Some(
+                    osdp::parse_scbk(&text)
+                        .with_context(|| format!("{} is not 32 hex digits", path.display()))?,
+                );
+                settings.install_mode = *install_mode;
+            }
+            Box::new(osdp::OsdpReader::new(name.clone(), settings))
         }
         ReaderConfig::Line { .. } | ReaderConfig::Simulated { .. } => {
             anyhow::bail!("not a hardware reader")
@@ -286,7 +305,9 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
         }
         tracing::info!("ready");
         notify::ready();
-        notify::status(&format!("gate {gate_id}: {persons} persons, kiosk on {addr}"));
+        notify::status(&format!(
+            "gate {gate_id}: {persons} persons, kiosk on {addr}"
+        ));
     };
     let reloads = reload_requests()?;
     let on_reload = {
@@ -308,8 +329,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     }
     gate.supervise(Supervision {
         on_ready: Some(Box::new(on_ready)),
-        watchdog: notify::watchdog_interval()
-            .map(|i| (i, Box::new(notify::watchdog) as Box<dyn FnMut() + Send>)),
+        watchdog: notify::watchdog_interval().map(|i| (i, Box::new(notify::watchdog) as Hook)),
         reload: Some((reloads, Box::new(on_reload))),
         stall_after,
     });
@@ -341,7 +361,8 @@ fn reload_requests() -> anyhow::Result<tokio::sync::mpsc::Receiver<()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut hup = signal(SignalKind::hangup()).context("while installing the SIGHUP handler")?;
+        let mut hup =
+            signal(SignalKind::hangup()).context("while installing the SIGHUP handler")?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
                 let _ = tx.try_send(());
@@ -415,7 +436,10 @@ fn live_changes(current: &Config, new: &Config) -> Vec<&'static str> {
         ("services", a.services != b.services),
         ("closures", a.closures != b.closures),
         ("tariffs", a.tariffs != b.tariffs),
-        ("school.ticket_fallback", a.ticket_fallback != b.ticket_fallback),
+        (
+            "school.ticket_fallback",
+            a.ticket_fallback != b.ticket_fallback,
+        ),
         ("school.debounce_ms", a.debounce_ms != b.debounce_ms),
         ("gate.pulse_ms", current.gate.pulse_ms != new.gate.pulse_ms),
         ("school.name", current.school.name != new.school.name),
@@ -445,15 +469,15 @@ pub fn reload(shared: &Shared, path: &Path, writer: &Writer) -> String {
     };
     let current = shared.config();
     for key in keep_restart_settings(&current, &mut new) {
-        tracing::warn!("reload of {}: {key} changed and needs a restart; left unchanged", path.display());
+        tracing::warn!(
+            "reload of {}: {key} changed and needs a restart; left unchanged",
+            path.display()
+        );
     }
     let changed = live_changes(&current, &new);
-    let codes_changed = current
-        .rules
-        .services
-        .iter()
-        .map(|s| &s.code)
-        .ne(new.rules.services.iter().map(|s| &s.code));
+    let codes =
+        |c: &Config| -> Vec<String> { c.rules.services.iter().map(|s| s.code.clone()).collect() };
+    let codes_changed = codes(&current) != codes(&new);
     let describe = codes_changed.then(|| describe_school(&new));
     shared.set_config(new);
     if let Some(op) = describe {
@@ -490,12 +514,12 @@ mod reload_tests {
     fn live_settings_apply_and_restart_settings_stay() {
         let current = parse(BASE);
         let mut new = parse(
-            &BASE
+            &(BASE
                 .replace("\"14:00\"", "\"13:30\"")
                 .replace("pulse_ms = 300", "pulse_ms = 500")
                 .replace("\"ligne-1\"", "\"ligne-2\"")
                 .replace("\"UTC\"", "\"Europe/Paris\"")
-                + "[kiosk]\nlisten = \"0.0.0.0:9000\"\n",
+                + "[kiosk]\nlisten = \"0.0.0.0:9000\"\n"),
         );
         let restart = keep_restart_settings(&current, &mut new);
         assert_eq!(restart, ["gate.id", "kiosk.listen", "school.timezone"]);
@@ -503,7 +527,10 @@ mod reload_tests {
         assert_eq!(new.kiosk.listen, current.kiosk.listen);
         assert_eq!(new.rules.timezone, chrono_tz::UTC);
         assert_eq!(live_changes(&current, &new), ["services", "gate.pulse_ms"]);
-        assert_eq!(new.rules.services[0].end.format("%H:%M").to_string(), "13:30");
+        assert_eq!(
+            new.rules.services[0].end.format("%H:%M").to_string(),
+            "13:30"
+        );
     }
 
     #[test]
@@ -522,7 +549,8 @@ mod reload_tests {
         assert!(live_changes(&current, &new).is_empty());
         // Adding a service at the end moves nobody.
         let mut added = parse(
-            &(BASE.to_owned() + "[[services]]\ncode = \"gouter\"\nstart = \"16:00\"\nend = \"16:30\"\n"),
+            &(BASE.to_owned()
+                + "[[services]]\ncode = \"gouter\"\nstart = \"16:00\"\nend = \"16:30\"\n"),
         );
         assert!(keep_restart_settings(&current, &mut added).is_empty());
         assert_eq!(added.rules.services.len(), 3);

@@ -383,6 +383,9 @@ pub struct Gate {
     supervision: Supervision,
 }
 
+/// A function the gate's loop calls (a notification to systemd, a reload).
+pub type Hook = Box<dyn FnMut() + Send>;
+
 /// What `selfgate run` adds to the gate's loop (systemd); the demo runs without it.
 #[derive(Default)]
 pub struct Supervision {
@@ -391,9 +394,9 @@ pub struct Supervision {
     /// systemd's watchdog interval and the ping (`WATCHDOG=1`). The loop pings every half
     /// interval from a branch of its own `select!`, and only while the store writer answers:
     /// a loop stuck in a read or a writer stuck in a commit stops the pings.
-    pub watchdog: Option<(Duration, Box<dyn FnMut() + Send>)>,
+    pub watchdog: Option<(Duration, Hook)>,
     /// Reload requests (SIGHUP); each runs the function between two reads, never during one.
-    pub reload: Option<(mpsc::Receiver<()>, Box<dyn FnMut() + Send>)>,
+    pub reload: Option<(mpsc::Receiver<()>, Hook)>,
     /// Test hook (`SELFGATE_FAULT_STALL_LOOP_AFTER_MS`): after this long the loop blocks its
     /// thread for good, as a gate stuck in a driver call would.
     pub stall_after: Option<Duration>,
@@ -425,14 +428,14 @@ impl WriterWatch {
 /// The watchdog's side of the loop: its ticks, the ping, the writer it watches.
 struct Liveness {
     ticks: tokio::time::Interval,
-    ping: Box<dyn FnMut() + Send>,
+    ping: Hook,
     writer: Writer,
     watch: WriterWatch,
     stuck: bool,
 }
 
 impl Liveness {
-    fn new(interval: Duration, ping: Box<dyn FnMut() + Send>, writer: Writer) -> Liveness {
+    fn new(interval: Duration, ping: Hook, writer: Writer) -> Liveness {
         let period = (interval / 2).max(Duration::from_millis(1));
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -710,7 +713,10 @@ mod watchdog_tests {
         // From here the writer answers nothing more; request 10 is queued at 700 ms.
         assert!(!w.stuck(ms(800), 9, 10));
         assert!(!w.stuck(ms(1000), 9, 10), "waiting 300 ms at most: not yet");
-        assert!(w.stuck(ms(1200), 9, 10), "queued by 800 ms, unanswered at 1200");
+        assert!(
+            w.stuck(ms(1200), 9, 10),
+            "queued by 800 ms, unanswered at 1200"
+        );
         assert!(w.stuck(ms(1400), 9, 12));
         // It answers again.
         assert!(!w.stuck(ms(1600), 12, 12));
@@ -727,6 +733,10 @@ mod watchdog_tests {
         for i in 0..100 {
             assert!(!w.stuck(t0 + Duration::from_secs(5 * i), 7, 7));
         }
-        assert!(w.seen.len() <= 3, "the history stays short: {}", w.seen.len());
+        assert!(
+            w.seen.len() <= 3,
+            "the history stays short: {}",
+            w.seen.len()
+        );
     }
 }

@@ -62,6 +62,8 @@ pub enum StoreError {
     Corrupt { what: String, message: String },
     #[error("the database was written by a newer selfgate (schema {0})")]
     Schema(u8),
+    #[error("the database is being reopened after an I/O error")]
+    Reopening,
     #[error("the store writer has stopped")]
     WriterGone,
 }
@@ -143,10 +145,15 @@ pub enum WriteOutcome {
     Done,
 }
 
+/// Opens the database again (after an I/O error redb refuses every further operation).
+type Opener = Arc<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
 /// The database. Cloning shares it.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    /// The open handle; `None` only while the writer reopens it.
+    db: Arc<std::sync::RwLock<Option<Arc<Database>>>>,
+    open: Opener,
     path: PathBuf,
 }
 
@@ -158,19 +165,69 @@ impl Store {
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|source| match source {
+        let file = path.clone();
+        let open: Opener = Arc::new(move || Database::create(&file));
+        let db = open().map_err(|source| match source {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
             source => StoreError::Open {
                 path: path.clone(),
                 source,
             },
         })?;
-        let store = Store {
-            db: Arc::new(db),
-            path,
-        };
+        Store::from_parts(db, open, path)
+    }
+
+    /// Opens (or creates) a store on another storage backend than a file: fault-injection
+    /// tests use backends that lose unsynced writes or run out of space.
+    pub fn open_backend(backend: impl redb::StorageBackend + Clone, label: &str) -> Result<Store, StoreError> {
+        let path = PathBuf::from(label);
+        let open: Opener = Arc::new(move || Database::builder().create_with_backend(backend.clone()));
+        let db = open().map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        Store::from_parts(db, open, path)
+    }
+
+    fn from_parts(db: Database, open: Opener, path: PathBuf) -> Result<Store, StoreError> {
+        let store = Store { db: Arc::new(std::sync::RwLock::new(Some(Arc::new(db)))), open, path };
         store.init()?;
         Ok(store)
+    }
+
+    /// The current handle.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::Reopening)
+    }
+
+    /// Closes and opens the database again: after an I/O error (a full disk) redb refuses every
+    /// further operation until then. Waits for other users of the old handle to finish.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mut old) = slot.take() {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(still) if std::time::Instant::now() < deadline => {
+                        old = still;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(still) => {
+                        *slot = Some(still);
+                        return Err(StoreError::Reopening);
+                    }
+                }
+            }
+        }
+        let db = (self.open)().map_err(|source| StoreError::Open { path: self.path.clone(), source })?;
+        *slot = Some(Arc::new(db));
+        drop(slot);
+        self.init()
     }
 
     /// Opens an existing store; a directory without a database is an error (a mistyped
@@ -189,7 +246,7 @@ impl Store {
     }
 
     fn init(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
             let version = meta
@@ -215,7 +272,7 @@ impl Store {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let t = txn.open_table(META)?;
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
@@ -223,7 +280,7 @@ impl Store {
     /// Loads the in-memory state the gate decides from: the roster, balances, oppositions and
     /// the anti-passback state of `today` and the day before.
     pub fn load_engine(&self, rules: SchoolRules, today: NaiveDate) -> Result<Engine, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let mut roster = Roster::default();
         for row in txn.open_table(PERSONS)?.iter()? {
             let (k, v) = row?;
@@ -268,7 +325,7 @@ impl Store {
 
     /// Journal events in (gate, seq) order, optionally only those at or after `since`.
     pub fn events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Event>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let t = txn.open_table(JOURNAL)?;
         let mut out = Vec::new();
         for row in t.iter()? {
@@ -287,7 +344,7 @@ impl Store {
     pub fn backup_to(&self, file: &Path) -> Result<u64, StoreError> {
         let tmp = file.with_extension("partial");
         let _ = std::fs::remove_file(&tmp);
-        let src = self.db.begin_read()?;
+        let src = self.db()?.begin_read()?;
         {
             let dst_db = Database::create(&tmp).map_err(|source| StoreError::Open { path: tmp.clone(), source })?;
             let dst = dst_db.begin_write()?;
@@ -308,7 +365,7 @@ impl Store {
 
     /// One journal event.
     pub fn event(&self, gate: &str, seq: u64) -> Result<Option<Event>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let t = txn.open_table(JOURNAL)?;
         t.get((gate, seq))?
             .map(|v| decode(&format!("journal/{gate}/{seq}"), v.value()))
@@ -317,12 +374,12 @@ impl Store {
 
     /// Number of journal events.
     pub fn event_count(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         Ok(txn.open_table(JOURNAL)?.len()?)
     }
 
     fn seqs(&self) -> Result<HashMap<String, u64>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let mut out = HashMap::new();
         for row in txn.open_table(SEQS)?.iter()? {
             let (k, v) = row?;
@@ -338,7 +395,7 @@ impl Store {
         seqs: &mut HashMap<String, u64>,
     ) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
         let mut next = seqs.clone();
-        let txn = self.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         let mut results = Vec::with_capacity(requests.len());
         {
             let mut journal = txn.open_table(JOURNAL)?;
@@ -593,12 +650,27 @@ impl Writer {
     }
 }
 
+/// An error of the storage itself (as opposed to a bad request).
+fn is_io(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Redb(redb::Error::Io(_) | redb::Error::PreviousIo) | StoreError::Reopening | StoreError::Open { .. }
+    )
+}
+
 fn commit_group(
     store: &Store,
     batch: Vec<Request>,
     seqs: &mut HashMap<String, u64>,
     stats: &WriterStats,
 ) {
+    if matches!(store.db(), Err(StoreError::Reopening)) {
+        // The last reopen failed (the disk was still full): try again before this group.
+        match store.reopen().and_then(|()| store.seqs()) {
+            Ok(s) => *seqs = s,
+            Err(e) => tracing::warn!("store still cannot be reopened: {e}"),
+        }
+    }
     let ops: Vec<&[WriteOp]> = batch.iter().map(|r| r.ops.as_slice()).collect();
     stats
         .requests
@@ -614,15 +686,24 @@ fn commit_group(
             }
             stats.answered.fetch_add(n, Ordering::Relaxed);
         }
-        Err(e) if batch.len() == 1 => {
+        Err(e) if batch.len() == 1 || is_io(&e) => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
             crate::metrics::commit_failed();
             tracing::error!("store commit failed: {e}");
+            if is_io(&e) {
+                // redb refuses everything after an I/O error: open it again, so that the gate
+                // records again as soon as the disk does (space freed, card reseated).
+                match store.reopen().and_then(|()| store.seqs()) {
+                    Ok(s) => *seqs = s,
+                    Err(r) => tracing::error!("store reopen failed, will retry at the next write: {r}"),
+                }
+            }
             let err = Arc::new(e);
+            let n = batch.len() as u64;
             for req in batch {
                 let _ = req.ack.send(Err(err.clone()));
             }
-            stats.answered.fetch_add(1, Ordering::Relaxed);
+            stats.answered.fetch_add(n, Ordering::Relaxed);
         }
         Err(_) => {
             // One request may be at fault: commit each alone so the others still land.

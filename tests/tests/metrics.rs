@@ -89,6 +89,7 @@ struct Daemon {
     child: KillOnDrop,
     kiosk: SocketAddr,
     metrics: Option<String>,
+    stderr_log: std::path::PathBuf,
 }
 
 /// Starts the daemon (stderr to `stderr_log`) and waits for its ready line, then for the
@@ -135,6 +136,7 @@ fn start(config: &Path, stderr_log: &Path, metrics: bool) -> Daemon {
         child,
         kiosk: kiosk.unwrap(),
         metrics: url,
+        stderr_log: stderr_log.to_owned(),
     }
 }
 
@@ -153,7 +155,11 @@ impl Daemon {
             .child
             .wait_timeout(Duration::from_secs(30))
             .expect("the daemon did not stop within 30 s of SIGTERM");
-        assert!(status.success(), "the daemon exited with {status}");
+        assert!(
+            status.success(),
+            "the daemon exited with {status}; stderr:\n{}",
+            std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+        );
     }
 }
 
@@ -454,4 +460,65 @@ fn metrics_can_be_turned_off() {
     assert_eq!(daemon.metrics, None);
     assert_eq!(http_get(daemon.kiosk, "/metrics").unwrap().status, 404);
     daemon.stop();
+}
+
+#[test]
+fn the_demo_serves_metrics_too() {
+    let dir = tempdir();
+    let mut child = KillOnDrop::new(
+        selfgate()
+            .args([
+                "demo",
+                "--for",
+                "6s",
+                "--speed",
+                "60",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
+            .arg(dir.path().join("demo"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Read to the end: the demo prints a summary every second.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let url = loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => match line.strip_prefix("demo: metrics on ") {
+                Some(u) => break u.to_owned(),
+                None => seen.push(line),
+            },
+            Err(e) => panic!("no metrics line ({e}); stdout:\n{}", seen.join("\n")),
+        }
+    };
+    // The readers come online as the gate starts, just after the line.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (page, s) = loop {
+        let (page, s) = get_metrics(url_addr(&url));
+        if s.contains_key("selfgate_reader_online{reader=\"entree-gauche\"}") {
+            break (page, s);
+        }
+        assert!(Instant::now() < deadline, "no reader online:\n{page}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(s["selfgate_roster_persons"] > 600.0, "{page}");
+    assert_eq!(
+        s["selfgate_reader_online{reader=\"entree-gauche\"}"], 1.0,
+        "{page}"
+    );
+    promtool_check(&page);
+    let status = child
+        .wait_timeout(Duration::from_secs(60))
+        .expect("the demo did not stop after --for 6s");
+    assert!(status.success(), "the demo exited with {status}");
 }

@@ -384,14 +384,16 @@ install_mode = true
             "[[gate.readers]]\nname = \"a\"\nkind = \"em4100\"\ndevice = \"/dev/ttyNONE\"\n\
              [[gate.readers]]\nname = \"b\"\nkind = \"usb_wedge\"\ndevice = \"/dev/input/none\"\n\
              [[gate.readers]]\nname = \"c\"\nkind = \"wiegand\"\nchip = \"gpiochip0\"\n\
-             d0_line = 1\nd1_line = 2",
+             d0_line = 1\nd1_line = 2\n\
+             [[gate.readers]]\nname = \"d\"\nkind = \"osdp\"\ndevice = \"/dev/ttyNONE\"\n\
+             secure = false",
             "kind = \"simulated\"",
         )
         .unwrap();
         // Devices open when the readers run (offline and retried until then).
         let hw = crate::daemon::hardware(&c).unwrap();
         let names: Vec<&str> = hw.readers.iter().map(|r| r.name()).collect();
-        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(names, ["a", "b", "c", "d"]);
         assert!(hw.readers.iter().all(|r| r.health().is_some()));
         // The relay is requested at start: this machine has no GPIO chip.
         let c = gate("", "kind = \"gpio\"\nchip = \"gpiochip9\"\nrelay_line = 3").unwrap();
