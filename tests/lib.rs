@@ -460,9 +460,14 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
 /// (UTC, 00:00–23:59), pulses logged to `DIR/pulses.log`, data in `DIR/data`. Imports the roster
 /// and creates the pipe; returns the configuration file.
 pub fn fifo_gate(dir: &Path, persons: usize) -> PathBuf {
-    let mut roster = String::from("identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n");
+    let mut roster = String::from(
+        "identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n",
+    );
     for i in 0..persons {
-        roster.push_str(&format!("C{i:04};Test;Eleve{i};6A;eleve;externe;;{};100,00\n", fifo_badge(i)));
+        roster.push_str(&format!(
+            "C{i:04};Test;Eleve{i};6A;eleve;externe;;{};100,00\n",
+            fifo_badge(i)
+        ));
     }
     std::fs::write(dir.join("roster.csv"), roster).unwrap();
     let config = format!(
@@ -503,11 +508,25 @@ days = "lun mar mer jeu ven sam dim"
         .arg(&path)
         .output()
         .unwrap();
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     let fifo = dir.join("reader.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     // The service closes at 23:59 UTC: do not start a test in its last two minutes.
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 86_400;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 86_400;
     if secs >= 86_400 - 120 {
         std::thread::sleep(Duration::from_secs(86_400 - secs + 5));
     }
@@ -533,7 +552,10 @@ pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -542,7 +564,11 @@ pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) if line.starts_with("selfgate: ready") => {
-                let addr = line.split("http://").nth(1).unwrap_or("").trim_end_matches('/');
+                let addr = line
+                    .split("http://")
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim_end_matches('/');
                 return (child, addr.parse().unwrap());
             }
             Ok(_) => {}
@@ -561,12 +587,23 @@ pub fn open_fifo(dir: &Path) -> std::fs::File {
     std::thread::spawn(move || {
         let _ = tx.send(std::fs::OpenOptions::new().write(true).open(path));
     });
-    rx.recv_timeout(Duration::from_secs(20)).expect("the reader never opened its pipe").unwrap()
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the reader never opened its pipe")
+        .unwrap()
 }
 
 /// Stops a daemon with SIGTERM and checks that it exits cleanly.
 pub fn terminate(child: &mut Child) {
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(child.wait().unwrap().success(), "the daemon did not stop cleanly on SIGTERM");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        child.wait().unwrap().success(),
+        "the daemon did not stop cleanly on SIGTERM"
+    );
 }

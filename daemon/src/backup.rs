@@ -4,7 +4,9 @@
 //! read transaction, so it is exactly the state after some commit (MVCC: the gate keeps
 //! committing meanwhile). While the daemon runs it holds the database exclusively, so the
 //! command asks it, through the control socket `DATA/control.sock` (owner-only), to write the
-//! copy; with the daemon stopped the command opens the store itself.
+//! copy. The daemon writes it inside its own data directory (under systemd it may write nowhere
+//! else) and the command, run by an administrator, moves it to `FILE`. With the daemon stopped
+//! the command opens the store itself.
 //!
 //! Restore refuses while a daemon uses the data directory, checks that the backup opens as a
 //! selfgate store, keeps the current database beside it (`selfgate.redb.before-restore-…`) and
@@ -27,7 +29,10 @@ pub enum BackupError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the running daemon refused: {0}")]
     Daemon(String),
     #[error("a selfgate daemon is using {0}: stop it first (systemctl stop selfgate)")]
@@ -37,7 +42,10 @@ pub enum BackupError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
-    move |source| BackupError::Io { path: path.to_owned(), source }
+    move |source| BackupError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Takes a backup of the store in `data` into `file`: through the running daemon when there is
@@ -45,13 +53,30 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 pub fn backup(data: &Path, file: &Path) -> Result<u64, BackupError> {
     let file = absolute(file)?;
     if let Some(mut conn) = connect(data) {
-        writeln!(conn, "backup {}", file.display()).map_err(io(&file))?;
+        writeln!(conn, "backup").map_err(io(&file))?;
         let mut answer = String::new();
-        BufReader::new(conn).read_line(&mut answer).map_err(io(&file))?;
-        return match answer.trim().strip_prefix("ok ") {
-            Some(n) => Ok(n.parse().unwrap_or(0)),
-            None => Err(BackupError::Daemon(answer.trim().trim_start_matches("error ").to_owned())),
+        BufReader::new(conn)
+            .read_line(&mut answer)
+            .map_err(io(&file))?;
+        let Some((n, written)) = answer
+            .trim()
+            .strip_prefix("ok ")
+            .and_then(|rest| rest.split_once(' '))
+        else {
+            return Err(BackupError::Daemon(
+                answer.trim().trim_start_matches("error ").to_owned(),
+            ));
         };
+        let written = PathBuf::from(written);
+        // Same filesystem: a rename; elsewhere: a copy, synced, then the daemon's copy removed.
+        if std::fs::rename(&written, &file).is_err() {
+            std::fs::copy(&written, &file).map_err(io(&file))?;
+            std::fs::File::open(&file)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&file))?;
+            std::fs::remove_file(&written).map_err(io(&written))?;
+        }
+        return Ok(n.parse().unwrap_or(0));
     }
     let store = Store::open_existing(data)?;
     Ok(store.backup_to(&file)?)
@@ -87,7 +112,9 @@ pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
     }
     let tmp = data.join(format!("{DB_FILE}.restoring"));
     std::fs::copy(file, &tmp).map_err(io(&tmp))?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&tmp))?;
     std::fs::rename(&tmp, &live).map_err(io(&live))?;
     tracing::info!(events, "restored {}", file.display());
     Ok(kept.unwrap_or(live))
@@ -105,7 +132,7 @@ fn connect(data: &Path) -> Option<UnixStream> {
 }
 
 /// Serves the control socket of a running daemon until the task is dropped. Requests are
-/// single lines: `backup /absolute/path`.
+/// single lines; `backup` writes a copy in `DATA/backups/` and answers `ok EVENTS PATH`.
 pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let path = data.join(CONTROL_SOCKET);
@@ -118,17 +145,31 @@ pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
     loop {
         let (conn, _) = listener.accept().await?;
         let store = store.clone();
+        let data = data.clone();
         tokio::spawn(async move {
             let (r, mut w) = conn.into_split();
             let mut line = String::new();
-            if tokio::io::BufReader::new(r).read_line(&mut line).await.is_err() {
+            if tokio::io::BufReader::new(r)
+                .read_line(&mut line)
+                .await
+                .is_err()
+            {
                 return;
             }
-            let answer = match line.trim().split_once(' ') {
-                Some(("backup", target)) => {
-                    let target = PathBuf::from(target);
-                    match tokio::task::spawn_blocking(move || store.backup_to(&target)).await {
-                        Ok(Ok(n)) => format!("ok {n}\n"),
+            let answer = match line.trim() {
+                "backup" => {
+                    let dir = data.join("backups");
+                    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+                    let target = dir.join(format!("selfgate-{stamp}.redb"));
+                    let job = move || {
+                        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Dir {
+                            path: dir.clone(),
+                            source,
+                        })?;
+                        store.backup_to(&target).map(|n| (n, target))
+                    };
+                    match tokio::task::spawn_blocking(job).await {
+                        Ok(Ok((n, path))) => format!("ok {n} {}\n", path.display()),
                         Ok(Err(e)) => format!("error {e}\n"),
                         Err(e) => format!("error {e}\n"),
                     }
@@ -151,7 +192,10 @@ mod tests {
         WriteOp::Append {
             gate: "g".into(),
             at: Utc::now(),
-            kind: EventKind::Alarm(Alarm { kind: AlarmKind::EmergencyOn, detail: format!("{n}") }),
+            kind: EventKind::Alarm(Alarm {
+                kind: AlarmKind::EmergencyOn,
+                detail: format!("{n}"),
+            }),
         }
     }
 
@@ -173,15 +217,25 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let file = dir.path().join("backup.redb");
         let (d, f) = (data.clone(), file.clone());
-        let copied = tokio::task::spawn_blocking(move || backup(&d, &f)).await.unwrap().unwrap();
+        let copied = tokio::task::spawn_blocking(move || backup(&d, &f))
+            .await
+            .unwrap()
+            .unwrap();
         stream.await.unwrap();
         drop(writer);
-        tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap();
+        tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
 
         // Restore refuses while the daemon (its control socket) is there.
         let (d, f) = (data.clone(), file.clone());
-        let refused = tokio::task::spawn_blocking(move || restore(&d, &f)).await.unwrap();
-        assert!(matches!(refused, Err(BackupError::Running(_))), "{refused:?}");
+        let refused = tokio::task::spawn_blocking(move || restore(&d, &f))
+            .await
+            .unwrap();
+        assert!(
+            matches!(refused, Err(BackupError::Running(_))),
+            "{refused:?}"
+        );
         control.abort();
         let live = store.events(None).unwrap();
         drop(store);
@@ -190,10 +244,23 @@ mod tests {
         restore(&other, &file).unwrap();
         let restored = Store::open_existing(&other).unwrap().events(None).unwrap();
         assert_eq!(restored.len() as u64, copied);
-        assert!(copied > 0 && copied < 400, "taken during the stream: {copied}");
-        assert_eq!(&live[..restored.len()], &restored[..], "the backup is a prefix of the live journal");
-        assert!(matches!(restore(&other, &dir.path().join("nothing")), Err(BackupError::Io { .. })));
+        assert!(
+            copied > 0 && copied < 400,
+            "taken during the stream: {copied}"
+        );
+        assert_eq!(
+            &live[..restored.len()],
+            &restored[..],
+            "the backup is a prefix of the live journal"
+        );
+        assert!(matches!(
+            restore(&other, &dir.path().join("nothing")),
+            Err(BackupError::Io { .. })
+        ));
         std::fs::write(dir.path().join("junk"), b"not a database").unwrap();
-        assert!(matches!(restore(&other, &dir.path().join("junk")), Err(BackupError::NotABackup(..))));
+        assert!(matches!(
+            restore(&other, &dir.path().join("junk")),
+            Err(BackupError::NotABackup(..))
+        ));
     }
 }

@@ -109,7 +109,9 @@ impl ReaderConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TurnstileConfig {
-    Simulated { pulse_log: Option<PathBuf> },
+    Simulated {
+        pulse_log: Option<PathBuf>,
+    },
     /// A relay and optional inputs on a GPIO chip (character device).
     Gpio {
         chip: String,
@@ -221,7 +223,10 @@ struct RawRetention {
 
 impl Default for RawRetention {
     fn default() -> Self {
-        RawRetention { passages_days: 92, schedule: "0 30 2 * * *".into() }
+        RawRetention {
+            passages_days: 92,
+            schedule: "0 30 2 * * *".into(),
+        }
     }
 }
 
@@ -695,7 +700,10 @@ impl Validator {
             Err(e) => {
                 self.err(
                     "retention.schedule",
-                    format!("`{}` is not a cron expression with seconds such as \"0 30 2 * * *\": {e}", raw.retention.schedule),
+                    format!(
+                        "`{}` is not a cron expression with seconds such as \"0 30 2 * * *\": {e}",
+                        raw.retention.schedule
+                    ),
                 );
                 None
             }
@@ -714,7 +722,10 @@ impl Validator {
             metrics: metrics?,
             log,
             regimes,
-            retention: RetentionConfig { passages_days: raw.retention.passages_days, schedule: schedule? },
+            retention: RetentionConfig {
+                passages_days: raw.retention.passages_days,
+                schedule: schedule?,
+            },
         })
     }
 
@@ -991,7 +1002,10 @@ impl Validator {
         let mut readers = Vec::new();
         for (i, r) in raw.readers.into_iter().enumerate() {
             let key = format!("gate.readers[{i}]");
-            let name = r.name.clone().unwrap_or_else(|| format!("lecteur-{}", i + 1));
+            let name = r
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("lecteur-{}", i + 1));
             match (r.kind.as_str(), r.path.clone()) {
                 ("line", Some(path)) => readers.push(ReaderConfig::Line {
                     name,

@@ -659,7 +659,7 @@ async fn post_commit(
                 shared.store_ok.store(true, Ordering::Relaxed);
                 let event: Option<&Event> = outcomes.iter().find_map(|o| match o {
                     WriteOutcome::Appended(e) => Some(e),
-                    WriteOutcome::Done => None,
+                    WriteOutcome::Done | WriteOutcome::Purged { .. } => None,
                 });
                 let (gate, seq) = event.map_or((shared.config().gate.id.clone(), 0), |e| {
                     (e.gate.clone(), e.seq)

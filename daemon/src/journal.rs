@@ -285,7 +285,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
         let person = crate::store::fixtures::person(0);
-        let pass = Passage { balance_after_cents: Some(-390), ..crate::store::fixtures::ticket_pass(0, day, 390) };
+        let pass = Passage {
+            balance_after_cents: Some(-390),
+            ..crate::store::fixtures::ticket_pass(0, day, 390)
+        };
         let deny = Passage {
             verdict: Verdict::Deny,
             reason: Reason::AlreadyServed,

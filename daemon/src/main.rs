@@ -93,7 +93,11 @@ enum Command {
     Backup {
         /// The backup file to write.
         file: PathBuf,
-        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
         config: PathBuf,
         /// Use this data directory instead of the configuration's.
         #[arg(long, value_name = "DIR")]
@@ -102,7 +106,11 @@ enum Command {
     /// Puts a backup in place of the store; refuses while the daemon runs.
     Restore {
         file: PathBuf,
-        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
         config: PathBuf,
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
@@ -110,7 +118,11 @@ enum Command {
     /// Anonymises passages older than `retention.passages_days` now (the daemon does it on
     /// `retention.schedule`); needs the daemon stopped.
     Retention {
-        #[arg(long, value_name = "FILE", default_value = "/etc/selfgate/selfgate.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
         config: PathBuf,
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
@@ -235,12 +247,21 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Backup { file, config, data } => {
             let data = data_dir(&config, data)?;
             let events = selfgate::backup::backup(&data, &file)?;
-            println!("{}: backup of {} written ({events} journal events)", file.display(), data.display());
+            println!(
+                "{}: backup of {} written ({events} journal events)",
+                file.display(),
+                data.display()
+            );
         }
         Command::Restore { file, config, data } => {
             let data = data_dir(&config, data)?;
             let kept = selfgate::backup::restore(&data, &file)?;
-            println!("{} restored into {} (previous database kept as {})", file.display(), data.display(), kept.display());
+            println!(
+                "{} restored into {} (previous database kept as {})",
+                file.display(),
+                data.display(),
+                kept.display()
+            );
         }
         Command::Retention { config, data } => {
             let mut config = Config::load(&config)?;
@@ -249,7 +270,10 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             let store = Store::open_existing(&config.data_dir)?;
             let n = selfgate::retention::run_now(&store, &config, &selfgate::clock::SystemClock)?;
-            println!("{n} passages older than {} days anonymised", config.retention.passages_days);
+            println!(
+                "{n} passages older than {} days anonymised",
+                config.retention.passages_days
+            );
         }
         Command::Cancel {
             data,

@@ -225,9 +225,9 @@ pub fn group_committed(results: &[Vec<WriteOutcome>]) {
     }
 }
 
-/// A write request's commit failed.
-pub fn commit_failed() {
-    ::metrics::counter!(COMMIT_FAILURES).increment(1);
+/// The commit of `requests` write requests failed.
+pub fn commit_failed(requests: usize) {
+    ::metrics::counter!(COMMIT_FAILURES).increment(requests as u64);
 }
 
 /// A reader went online or offline.

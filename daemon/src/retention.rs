@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use selfgate_rules::journal::{Event, Retention};
-
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::gate::Shared;
@@ -33,17 +31,15 @@ pub fn purge_op(config: &Config, now: DateTime<Utc>) -> WriteOp {
     }
 }
 
-/// How many passages a committed purge anonymised.
-pub fn anonymised(outcomes: &[WriteOutcome]) -> u64 {
+/// How many passages a committed purge op anonymised, and whether more remain.
+pub fn purged(outcomes: &[WriteOutcome]) -> (u64, bool) {
     outcomes
         .iter()
         .find_map(|o| match o {
-            WriteOutcome::Appended(Event { kind: selfgate_rules::EventKind::Retention(Retention { anonymised, .. }), .. }) => {
-                Some(*anonymised)
-            }
+            WriteOutcome::Purged { anonymised, more } => Some((*anonymised, *more)),
             _ => None,
         })
-        .unwrap_or(0)
+        .unwrap_or((0, false))
 }
 
 /// Runs the purge on its schedule until the task is dropped, keeping the in-memory
@@ -53,27 +49,65 @@ pub async fn scheduled(shared: Arc<Shared>, writer: Writer) {
         let config = shared.config();
         let tz = config.rules.timezone;
         let now = shared.clock.now();
-        let Some(next) = config.retention.schedule.after(&now.with_timezone(&tz)).next() else {
+        let Some(next) = config
+            .retention
+            .schedule
+            .after(&now.with_timezone(&tz))
+            .next()
+        else {
             return;
         };
-        let wait = (next.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO);
+        let wait = (next.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         tokio::time::sleep(wait).await;
         let now = shared.clock.now();
-        match writer.submit(vec![purge_op(&config, now)]).await {
-            Ok(outcomes) => {
-                let day = cutoff(now, config.retention.passages_days).with_timezone(&tz).date_naive();
-                shared.engine.write().unwrap_or_else(std::sync::PoisonError::into_inner).served_mut().forget_before(day);
-                tracing::info!(anonymised = anonymised(&outcomes), "retention purge done");
+        let mut total = 0;
+        loop {
+            match writer.submit(vec![purge_op(&config, now)]).await {
+                Ok(outcomes) => {
+                    let (n, more) = purged(&outcomes);
+                    total += n;
+                    if more {
+                        // Let the gate's own commits through between two batches.
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    let day = cutoff(now, config.retention.passages_days)
+                        .with_timezone(&tz)
+                        .date_naive();
+                    shared
+                        .engine
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .served_mut()
+                        .forget_before(day);
+                    tracing::info!(anonymised = total, "retention purge done");
+                }
+                Err(e) => {
+                    tracing::warn!("retention purge failed, will retry at the next schedule: {e}")
+                }
             }
-            Err(e) => tracing::warn!("retention purge failed, will retry at the next schedule: {e}"),
+            break;
         }
     }
 }
 
 /// `selfgate retention`: runs the purge now on a stopped daemon's store.
-pub fn run_now(store: &crate::store::Store, config: &Config, clock: &dyn Clock) -> Result<u64, StoreError> {
-    let outcomes = store.write_now(&[purge_op(config, clock.now())])?;
-    Ok(anonymised(&outcomes))
+pub fn run_now(
+    store: &crate::store::Store,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
+    let now = clock.now();
+    let mut total = 0;
+    loop {
+        let (n, more) = purged(&store.write_now(&[purge_op(config, now)])?);
+        total += n;
+        if !more {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,14 +126,23 @@ mod tests {
 
     fn pass(person: u32, day: &str) -> EventKind {
         let p = crate::store::fixtures::ticket_pass(person, day.parse().unwrap(), 390);
-        EventKind::Passage(Passage { credential: Some(format!("0A{person:08}")), balance_after_cents: Some(1000), ..p })
+        EventKind::Passage(Passage {
+            credential: Some(format!("0A{person:08}")),
+            balance_after_cents: Some(1000),
+            ..p
+        })
     }
 
     fn counts(store: &Store) -> std::collections::BTreeMap<(String, String, String), usize> {
         let mut out = std::collections::BTreeMap::new();
         for e in store.events(None).unwrap() {
             if let Some(p) = e.passage() {
-                *out.entry((p.day.to_string(), p.verdict.code().to_owned(), p.reason.code().to_owned())).or_default() += 1;
+                *out.entry((
+                    p.day.to_string(),
+                    p.verdict.code().to_owned(),
+                    p.reason.code().to_owned(),
+                ))
+                .or_default() += 1;
             }
         }
         out
@@ -116,38 +159,146 @@ mod tests {
         store
             .write_now(&[
                 WriteOp::PutPerson(person),
-                WriteOp::Append { gate: "g".into(), at: november, kind: EventKind::Credit(Credit { person: PersonId(0), cents: 5000, note: "paiement".into() }) },
-                WriteOp::Append { gate: "g".into(), at: november, kind: pass(0, "2026-11-16") },
-                WriteOp::Append { gate: "g".into(), at: march, kind: pass(0, "2027-03-16") },
+                WriteOp::Append {
+                    gate: "g".into(),
+                    at: november,
+                    kind: EventKind::Credit(Credit {
+                        person: PersonId(0),
+                        cents: 5000,
+                        note: "paiement".into(),
+                    }),
+                },
+                WriteOp::Append {
+                    gate: "g".into(),
+                    at: november,
+                    kind: pass(0, "2026-11-16"),
+                },
+                WriteOp::Append {
+                    gate: "g".into(),
+                    at: march,
+                    kind: pass(0, "2027-03-16"),
+                },
             ])
             .unwrap();
         let before = counts(&store);
-        let balance = store.load_engine(config.rules.clone(), "2026-11-16".parse().unwrap()).unwrap().roster().balance(PersonId(0));
+        let balance = store
+            .load_engine(config.rules.clone(), "2026-11-16".parse().unwrap())
+            .unwrap()
+            .roster()
+            .balance(PersonId(0));
 
         // Four months after November, at the default 92 days.
         let n = run_now(&store, &config, &Fixed(march)).unwrap();
         assert_eq!(n, 1);
         let events = store.events(None).unwrap();
         let old = events[1].passage().unwrap();
-        assert_eq!((old.person, old.credential.as_deref(), old.balance_after_cents), (None, None, None));
-        assert_eq!((old.charge_cents, old.reason), (390, Reason::Ticket), "accounting stays");
+        assert_eq!(
+            (
+                old.person,
+                old.credential.as_deref(),
+                old.balance_after_cents
+            ),
+            (None, None, None)
+        );
+        assert_eq!(
+            (old.charge_cents, old.reason),
+            (390, Reason::Ticket),
+            "accounting stays"
+        );
         let recent = events[2].passage().unwrap();
-        assert_eq!(recent.person, Some(PersonId(0)), "recent passages keep their person");
-        assert!(matches!(&events[0].kind, EventKind::Credit(c) if c.person == PersonId(0)), "credits stay");
-        assert!(matches!(&events[3].kind, EventKind::Retention(r) if r.anonymised == 1), "the purge is journaled");
-        assert_eq!(counts(&store), before, "counts per day, verdict and reason are unchanged");
-        let engine = store.load_engine(config.rules.clone(), "2026-11-16".parse().unwrap()).unwrap();
+        assert_eq!(
+            recent.person,
+            Some(PersonId(0)),
+            "recent passages keep their person"
+        );
+        assert!(
+            matches!(&events[0].kind, EventKind::Credit(c) if c.person == PersonId(0)),
+            "credits stay"
+        );
+        assert!(
+            matches!(&events[3].kind, EventKind::Retention(r) if r.anonymised == 1),
+            "the purge is journaled"
+        );
+        assert_eq!(
+            counts(&store),
+            before,
+            "counts per day, verdict and reason are unchanged"
+        );
+        let engine = store
+            .load_engine(config.rules.clone(), "2026-11-16".parse().unwrap())
+            .unwrap();
         assert_eq!(engine.roster().balance(PersonId(0)), balance);
-        assert!(engine.served().get(PersonId(0), "2026-11-16".parse().unwrap(), ServiceId(1)).is_none(), "old anti-passback rows gone");
+        assert!(
+            engine
+                .served()
+                .get(PersonId(0), "2026-11-16".parse().unwrap(), ServiceId(1))
+                .is_none(),
+            "old anti-passback rows gone"
+        );
 
         // Running it again anonymises nothing more.
         assert_eq!(run_now(&store, &config, &Fixed(march)).unwrap(), 0);
     }
 
     #[test]
+    fn a_large_purge_runs_in_batches_and_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::defaults();
+        let november = "2026-11-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let march = "2027-03-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let ops: Vec<WriteOp> = (0..25_000)
+            .map(|i| WriteOp::Append {
+                gate: "g".into(),
+                at: november,
+                kind: pass(i % 500, "2026-11-16"),
+            })
+            .collect();
+        store.write_now(&ops).unwrap();
+        let (first, more) = purged(&store.write_now(&[purge_op(&config, march)]).unwrap());
+        assert_eq!(
+            (first, more),
+            (20_000, true),
+            "one op stops at its batch limit"
+        );
+        assert_eq!(
+            run_now(&store, &config, &Fixed(march)).unwrap(),
+            5_000,
+            "the next run resumes after it"
+        );
+        let events = store.events(None).unwrap();
+        assert!(
+            events
+                .iter()
+                .filter_map(|e| e.passage())
+                .all(|p| p.person.is_none())
+        );
+        let purges = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Retention(_)))
+            .count();
+        assert_eq!(
+            purges, 2,
+            "each batch that anonymised something is journaled"
+        );
+    }
+
+    #[test]
     fn bad_retention_settings_name_their_key() {
-        let e = Config::parse("[retention]\npassages_days = 0\nschedule = \"every night\"\n", "t.toml").unwrap_err();
-        assert!(e.errors.iter().any(|m| m.starts_with("retention.passages_days")), "{e}");
-        assert!(e.errors.iter().any(|m| m.starts_with("retention.schedule")), "{e}");
+        let e = Config::parse(
+            "[retention]\npassages_days = 0\nschedule = \"every night\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.errors
+                .iter()
+                .any(|m| m.starts_with("retention.passages_days")),
+            "{e}"
+        );
+        assert!(
+            e.errors.iter().any(|m| m.starts_with("retention.schedule")),
+            "{e}"
+        );
     }
 }

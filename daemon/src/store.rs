@@ -143,7 +143,15 @@ pub enum WriteOp {
 pub enum WriteOutcome {
     Appended(Event),
     Done,
+    /// What an `Anonymise` did; `more` when it stopped at its batch limit.
+    Purged {
+        anonymised: u64,
+        more: bool,
+    },
 }
+
+/// Most journal events one retention op reads (a few hundred ms on a small board).
+const PURGE_BATCH: usize = 20_000;
 
 /// Opens the database again (after an I/O error redb refuses every further operation).
 type Opener = Arc<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
@@ -179,15 +187,26 @@ impl Store {
 
     /// Opens (or creates) a store on another storage backend than a file: fault-injection
     /// tests use backends that lose unsynced writes or run out of space.
-    pub fn open_backend(backend: impl redb::StorageBackend + Clone, label: &str) -> Result<Store, StoreError> {
+    pub fn open_backend(
+        backend: impl redb::StorageBackend + Clone,
+        label: &str,
+    ) -> Result<Store, StoreError> {
         let path = PathBuf::from(label);
-        let open: Opener = Arc::new(move || Database::builder().create_with_backend(backend.clone()));
-        let db = open().map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        let open: Opener =
+            Arc::new(move || Database::builder().create_with_backend(backend.clone()));
+        let db = open().map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
         Store::from_parts(db, open, path)
     }
 
     fn from_parts(db: Database, open: Opener, path: PathBuf) -> Result<Store, StoreError> {
-        let store = Store { db: Arc::new(std::sync::RwLock::new(Some(Arc::new(db)))), open, path };
+        let store = Store {
+            db: Arc::new(std::sync::RwLock::new(Some(Arc::new(db)))),
+            open,
+            path,
+        };
         store.init()?;
         Ok(store)
     }
@@ -204,7 +223,10 @@ impl Store {
     /// Closes and opens the database again: after an I/O error (a full disk) redb refuses every
     /// further operation until then. Waits for other users of the old handle to finish.
     pub fn reopen(&self) -> Result<(), StoreError> {
-        let mut slot = self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(mut old) = slot.take() {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             loop {
@@ -224,7 +246,10 @@ impl Store {
                 }
             }
         }
-        let db = (self.open)().map_err(|source| StoreError::Open { path: self.path.clone(), source })?;
+        let db = (self.open)().map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
         *slot = Some(Arc::new(db));
         drop(slot);
         self.init()
@@ -346,7 +371,10 @@ impl Store {
         let _ = std::fs::remove_file(&tmp);
         let src = self.db()?.begin_read()?;
         {
-            let dst_db = Database::create(&tmp).map_err(|source| StoreError::Open { path: tmp.clone(), source })?;
+            let dst_db = Database::create(&tmp).map_err(|source| StoreError::Open {
+                path: tmp.clone(),
+                source,
+            })?;
             let dst = dst_db.begin_write()?;
             copy_table(&src, &dst, META)?;
             copy_table(&src, &dst, PERSONS)?;
@@ -359,7 +387,10 @@ impl Store {
             dst.commit()?;
         }
         let events = src.open_table(JOURNAL)?.len()?;
-        std::fs::rename(&tmp, file).map_err(|source| StoreError::Dir { path: file.to_owned(), source })?;
+        std::fs::rename(&tmp, file).map_err(|source| StoreError::Dir {
+            path: file.to_owned(),
+            source,
+        })?;
         Ok(events)
     }
 
@@ -447,7 +478,9 @@ impl Store {
                                         }
                                     }
                                 }
-                                EventKind::Passage(_) | EventKind::Alarm(_) | EventKind::Retention(_) => {}
+                                EventKind::Passage(_)
+                                | EventKind::Alarm(_)
+                                | EventKind::Retention(_) => {}
                                 EventKind::Correction(c) => {
                                     let key = (day_key(c.day), c.service.0, c.person.0);
                                     let entry = served.get(key)?.map(|v| v.value());
@@ -488,22 +521,51 @@ impl Store {
                             out.push(WriteOutcome::Done);
                         }
                         WriteOp::Anonymise { cutoff, gate, at } => {
+                            // Each gate's journal is read from where the last purge stopped
+                            // (`retention/GATE` in meta), in order, up to the cutoff, and at
+                            // most PURGE_BATCH events per op so the writer is never held long.
+                            let gates: Vec<String> = next.keys().cloned().collect();
                             let mut rewritten = Vec::new();
-                            for row in journal.iter()? {
-                                let (k, v) = row?;
-                                let (g, seq) = k.value();
-                                let mut e: Event = decode(&format!("journal/{g}/{seq}"), v.value())?;
-                                if e.at >= *cutoff {
-                                    continue;
-                                }
-                                if let EventKind::Passage(p) = &mut e.kind {
-                                    if p.person.is_some() || p.credential.is_some() || p.note.is_some() {
-                                        p.person = None;
-                                        p.credential = None;
-                                        p.note = None;
-                                        p.balance_after_cents = None;
-                                        rewritten.push(e);
+                            let mut scanned = 0usize;
+                            let mut more = false;
+                            for g in &gates {
+                                let mark_key = format!("retention/{g}");
+                                let from = meta
+                                    .get(mark_key.as_str())?
+                                    .and_then(|v| v.value().try_into().ok().map(u64::from_le_bytes))
+                                    .unwrap_or(0);
+                                let mut mark = from;
+                                for row in journal
+                                    .range((g.as_str(), from + 1)..=(g.as_str(), u64::MAX))?
+                                {
+                                    if scanned >= PURGE_BATCH {
+                                        more = true;
+                                        break;
                                     }
+                                    let (k, v) = row?;
+                                    let (_, seq) = k.value();
+                                    let mut e: Event =
+                                        decode(&format!("journal/{g}/{seq}"), v.value())?;
+                                    if e.at >= *cutoff {
+                                        break;
+                                    }
+                                    scanned += 1;
+                                    mark = seq;
+                                    if let EventKind::Passage(p) = &mut e.kind {
+                                        if p.person.is_some()
+                                            || p.credential.is_some()
+                                            || p.note.is_some()
+                                        {
+                                            p.person = None;
+                                            p.credential = None;
+                                            p.note = None;
+                                            p.balance_after_cents = None;
+                                            rewritten.push(e);
+                                        }
+                                    }
+                                }
+                                if mark != from {
+                                    meta.insert(mark_key.as_str(), mark.to_le_bytes().as_slice())?;
                                 }
                             }
                             for e in &rewritten {
@@ -517,13 +579,30 @@ impl Store {
                             for k in old {
                                 served.remove(k)?;
                             }
-                            let seq = next.get(gate).copied().unwrap_or(0) + 1;
-                            next.insert(gate.clone(), seq);
-                            let kind = EventKind::Retention(Retention { cutoff: *cutoff, anonymised: rewritten.len() as u64 });
-                            let event = Event { gate: gate.clone(), seq, at: *at, kind };
-                            journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
-                            seq_table.insert(gate.as_str(), seq)?;
-                            out.push(WriteOutcome::Appended(event));
+                            if rewritten.is_empty() {
+                                out.push(WriteOutcome::Purged {
+                                    anonymised: 0,
+                                    more,
+                                });
+                            } else {
+                                let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                                next.insert(gate.clone(), seq);
+                                let anonymised = rewritten.len() as u64;
+                                let kind = EventKind::Retention(Retention {
+                                    cutoff: *cutoff,
+                                    anonymised,
+                                });
+                                let event = Event {
+                                    gate: gate.clone(),
+                                    seq,
+                                    at: *at,
+                                    kind,
+                                };
+                                journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
+                                seq_table.insert(gate.as_str(), seq)?;
+                                out.push(WriteOutcome::Appended(event));
+                                out.push(WriteOutcome::Purged { anonymised, more });
+                            }
                         }
                     }
                 }
@@ -634,7 +713,16 @@ impl Writer {
         let (ack, rx) = oneshot::channel();
         // A send error drops `ack`, which `committed` reports as WriterGone.
         let queued_at = std::time::Instant::now();
-        if self.tx.send(Request { ops, ack, queued_at }).await.is_ok() {
+        if self
+            .tx
+            .send(Request {
+                ops,
+                ack,
+                queued_at,
+            })
+            .await
+            .is_ok()
+        {
             self.stats.queued.fetch_add(1, Ordering::Relaxed);
         }
         Pending(rx)
@@ -654,7 +742,9 @@ impl Writer {
 fn is_io(e: &StoreError) -> bool {
     matches!(
         e,
-        StoreError::Redb(redb::Error::Io(_) | redb::Error::PreviousIo) | StoreError::Reopening | StoreError::Open { .. }
+        StoreError::Redb(redb::Error::Io(_) | redb::Error::PreviousIo)
+            | StoreError::Reopening
+            | StoreError::Open { .. }
     )
 }
 
@@ -688,14 +778,16 @@ fn commit_group(
         }
         Err(e) if batch.len() == 1 || is_io(&e) => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
-            crate::metrics::commit_failed();
+            crate::metrics::commit_failed(batch.len());
             tracing::error!("store commit failed: {e}");
             if is_io(&e) {
                 // redb refuses everything after an I/O error: open it again, so that the gate
                 // records again as soon as the disk does (space freed, card reseated).
                 match store.reopen().and_then(|()| store.seqs()) {
                     Ok(s) => *seqs = s,
-                    Err(r) => tracing::error!("store reopen failed, will retry at the next write: {r}"),
+                    Err(r) => {
+                        tracing::error!("store reopen failed, will retry at the next write: {r}")
+                    }
                 }
             }
             let err = Arc::new(e);

@@ -87,7 +87,10 @@ impl redb::StorageBackend for Disk {
         let s = &self.state.lock().unwrap();
         let end = offset as usize + out.len();
         if end > s.live.len() {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "read past end"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "read past end",
+            ));
         }
         out.copy_from_slice(&s.live[offset as usize..end]);
         Ok(())
@@ -158,7 +161,11 @@ fn power_loss_at_any_point_keeps_every_committed_passage() {
         let commits = 1 + next() % 12;
         for c in 0..commits {
             let ops: Vec<WriteOp> = (0..1 + next() % 20)
-                .map(|i| WriteOp::Append { gate: "g".into(), at: Utc::now(), kind: pass((c * 100 + i) as u32, day) })
+                .map(|i| WriteOp::Append {
+                    gate: "g".into(),
+                    at: Utc::now(),
+                    kind: pass((c * 100 + i) as u32, day),
+                })
                 .collect();
             for o in store.write_now(&ops).unwrap() {
                 if let WriteOutcome::Appended(e) = o {
@@ -168,21 +175,42 @@ fn power_loss_at_any_point_keeps_every_committed_passage() {
         }
         // A commit that had not returned when the power went: some of its writes reached the
         // disk, in order, the rest did not.
-        let tail: Vec<WriteOp> = (0..5).map(|i| WriteOp::Append { gate: "g".into(), at: Utc::now(), kind: pass(9000 + i, day) }).collect();
+        let tail: Vec<WriteOp> = (0..5)
+            .map(|i| WriteOp::Append {
+                gate: "g".into(),
+                at: Utc::now(),
+                kind: pass(9000 + i, day),
+            })
+            .collect();
         let _ = store.write_now(&tail);
         let cut = disk.unsynced();
         drop(store);
-        let keep = if cut > 0 { (next() as usize) % (cut + 1) } else { 0 };
+        let keep = if cut > 0 {
+            (next() as usize) % (cut + 1)
+        } else {
+            0
+        };
         let after = disk.after_power_cut(keep);
-        let reopened = Store::open_backend(after, "after-power-cut").unwrap_or_else(|e| panic!("round {round}: does not reopen: {e}"));
+        let reopened = Store::open_backend(after, "after-power-cut")
+            .unwrap_or_else(|e| panic!("round {round}: does not reopen: {e}"));
         let events = reopened.events(None).unwrap();
-        assert!(events.len() >= committed.len(), "round {round}: lost committed events");
-        assert_eq!(&events[..committed.len()], &committed[..], "round {round}: committed events changed");
+        assert!(
+            events.len() >= committed.len(),
+            "round {round}: lost committed events"
+        );
+        assert_eq!(
+            &events[..committed.len()],
+            &committed[..],
+            "round {round}: committed events changed"
+        );
         // The balances and anti-passback rows written with them are there too.
         let engine = reopened.load_engine(Config::defaults().rules, day).unwrap();
         for e in &committed {
             let p = e.passage().unwrap().person.unwrap();
-            assert!(engine.served().get(p, day, ServiceId(1)).is_some(), "round {round}: served row lost for {p:?}");
+            assert!(
+                engine.served().get(p, day, ServiceId(1)).is_some(),
+                "round {round}: served row lost for {p:?}"
+            );
         }
     }
 }
@@ -209,16 +237,26 @@ fn gate_on(disk: Disk) -> (Arc<Shared>, Writer, Gate, std::thread::JoinHandle<()
     store
         .write_now(&[
             WriteOp::PutPerson(person),
-            WriteOp::PutCredential(Credential { number: "0A00000000".parse().unwrap(), person: PersonId(0), status: CredentialStatus::Active }),
+            WriteOp::PutCredential(Credential {
+                number: "0A00000000".parse().unwrap(),
+                person: PersonId(0),
+                status: CredentialStatus::Active,
+            }),
             WriteOp::Append {
                 gate: "ligne-1".into(),
                 at: Utc::now(),
-                kind: EventKind::Credit(selfgate_rules::journal::Credit { person: PersonId(0), cents: 10_000, note: "test".into() }),
+                kind: EventKind::Credit(selfgate_rules::journal::Credit {
+                    person: PersonId(0),
+                    cents: 10_000,
+                    note: "test".into(),
+                }),
             },
         ])
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = store.load_engine(config.rules.clone(), Utc::now().date_naive()).unwrap();
+    let engine = store
+        .load_engine(config.rules.clone(), Utc::now().date_naive())
+        .unwrap();
     let shared = Shared::new(config, engine, clock);
     let (writer, thread) = Writer::spawn(store).unwrap();
     let gate = Gate::new(shared.clone(), writer.clone());
@@ -237,9 +275,15 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     let (reader, badge) = SimReader::new("r");
     let (turnstile, pulses) = SimTurnstile::new("t", None, false).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(gate.run(Hardware { readers: vec![Box::new(reader)], turnstile: Arc::new(turnstile) }, async {
-        let _ = stop_rx.await;
-    }));
+    let run = tokio::spawn(gate.run(
+        Hardware {
+            readers: vec![Box::new(reader)],
+            turnstile: Arc::new(turnstile),
+        },
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     let feed_len = |s: &Shared| s.recent(100).len();
     let wait_feed = |n: usize| {
         let shared = shared.clone();
@@ -267,7 +311,11 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     let item = &shared.recent(1)[0];
     assert!(!item.pass && item.reason == "not_recorded", "{item:?}");
     assert_eq!(pulses.pulses().len(), 1, "no pulse without a record");
-    assert_eq!(shared.engine().roster().balance(PersonId(0)), balance, "nothing charged");
+    assert_eq!(
+        shared.engine().roster().balance(PersonId(0)),
+        balance,
+        "nothing charged"
+    );
     assert_eq!(shared.health()["store"], "failing", "the kiosk says so");
 
     // Space returns: the next read passes and is journaled.
@@ -284,5 +332,7 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     run.await.unwrap();
     drop(writer);
     drop(shared);
-    tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
 }

@@ -3,7 +3,7 @@
 //!
 //! [`GpioTurnstile`] works over two small traits, [`RelayLine`] and [`InputSource`]; the Linux
 //! GPIO character device implements both ([`CdevRelay`], [`CdevInputs`], any board), rppal
-//! implements the relay on a Raspberry Pi (feature `rpi`, [`rpi::RpiRelay`]).
+//! implements the relay on a Raspberry Pi (feature `rpi`, `rpi::RpiRelay`).
 //!
 //! The relay is released when the pulse ends, when the pulse's future is dropped, and when the
 //! turnstile is dropped: never a held level. The timeout after which a granted person who did

@@ -10,6 +10,17 @@
 //! - [`sim::SimTurnstile`]: records every pulse (in memory and, optionally, appended to a file)
 //!   and lets a test or the demo inject inputs.
 //!
+//! Real drivers, each a pure (sans-io) decoder fed by a thin driver, each keeping a
+//! [`ReaderHealth`] (online, last frame, frames ok and bad):
+//!
+//! - [`em4100`]: EM4100 / RDM6300 on a UART (tokio-serial);
+//! - [`wedge`]: USB keyboard-wedge readers through evdev, grabbed;
+//! - [`wiegand`]: Wiegand 26/34 on two lines of the GPIO character device;
+//! - [`osdp`]: OSDP control panel on RS-485, with the secure channel;
+//! - [`gpio`]: the turnstile's relay and inputs (GPIO character device, rppal with `rpi`).
+//!
+//! Wiring, credential formats and how each driver is tested: `hardware/README.md`.
+//!
 //! Handles are owned values passed into the daemon's `run`, never global statics.
 
 use std::future::Future;

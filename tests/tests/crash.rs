@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use selfgate_tests::{fifo_badge, fifo_gate, http_get, journal, open_fifo, start_daemon, tempdir, terminate};
+use selfgate_tests::{
+    fifo_badge, fifo_gate, http_get, journal, open_fifo, start_daemon, tempdir, terminate,
+};
 
 const PERSONS: usize = 1200;
 const CYCLES: usize = 12;
@@ -36,7 +38,10 @@ fn every_pulse_survives_sigkill_in_the_journal() {
         let kill_after = Duration::from_millis(100 + next(&mut rng) % 400);
         let started = Instant::now();
         while started.elapsed() < kill_after && next_person < PERSONS {
-            if writeln!(pipe, "{}", fifo_badge(next_person)).and_then(|()| pipe.flush()).is_err() {
+            if writeln!(pipe, "{}", fifo_badge(next_person))
+                .and_then(|()| pipe.flush())
+                .is_err()
+            {
                 break;
             }
             next_person += 1;
@@ -51,7 +56,13 @@ fn every_pulse_survives_sigkill_in_the_journal() {
     let events = journal(&data);
     let mut seen = HashSet::new();
     for e in &events {
-        assert!(seen.insert((e["gate"].as_str().unwrap().to_owned(), e["seq"].as_u64().unwrap())), "numbered twice: {e}");
+        assert!(
+            seen.insert((
+                e["gate"].as_str().unwrap().to_owned(),
+                e["seq"].as_u64().unwrap()
+            )),
+            "numbered twice: {e}"
+        );
     }
     let passes: HashMap<String, &serde_json::Value> = events
         .iter()
@@ -60,38 +71,65 @@ fn every_pulse_survives_sigkill_in_the_journal() {
         .collect();
     let log = std::fs::read_to_string(dir.path().join("pulses.log")).unwrap_or_default();
     let pulses: Vec<&str> = log.lines().filter_map(|l| l.split('\t').next()).collect();
-    assert!(!pulses.is_empty(), "no pulse at all: the test proves nothing");
+    assert!(
+        !pulses.is_empty(),
+        "no pulse at all: the test proves nothing"
+    );
     let unique: HashSet<&&str> = pulses.iter().collect();
     assert_eq!(unique.len(), pulses.len(), "a passage was pulsed twice");
     for tag in &pulses {
-        assert!(passes.contains_key(*tag), "pulse {tag} has no passage in the journal");
+        assert!(
+            passes.contains_key(*tag),
+            "pulse {tag} has no passage in the journal"
+        );
     }
     // Nobody passed twice, whatever the restarts.
     let mut persons = HashSet::new();
     for p in passes.values() {
-        assert!(persons.insert(p["person"].as_str().unwrap().to_owned()), "passed twice: {p}");
+        assert!(
+            persons.insert(p["person"].as_str().unwrap().to_owned()),
+            "passed twice: {p}"
+        );
     }
-    eprintln!("{} pulses, {} passes journaled, {} events", pulses.len(), passes.len(), events.len());
+    eprintln!(
+        "{} pulses, {} passes journaled, {} events",
+        pulses.len(),
+        passes.len(),
+        events.len()
+    );
 
     // The anti-passback state of the killed runs survived: a pupil who passed is refused now.
-    let first = passes.values().next().unwrap()["credential"].as_str().unwrap().to_owned();
+    let first = passes.values().next().unwrap()["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (mut child, addr) = start_daemon(&config);
     let mut pipe = open_fifo(dir.path());
     writeln!(pipe, "{first}").unwrap();
     pipe.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let item = loop {
-        let feed: serde_json::Value = serde_json::from_str(&http_get(addr, "/api/feed").unwrap().body).unwrap();
+        let feed: serde_json::Value =
+            serde_json::from_str(&http_get(addr, "/api/feed").unwrap().body).unwrap();
         if let Some(item) = feed.as_array().unwrap().first() {
             break item.clone();
         }
-        assert!(Instant::now() < deadline, "the re-presented badge never reached the kiosk feed");
+        assert!(
+            Instant::now() < deadline,
+            "the re-presented badge never reached the kiosk feed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(item["pass"], false, "{item}");
     assert_eq!(item["reason"], "already_served", "{item}");
     // SIGTERM stops it cleanly, and the denial is journaled too.
     terminate(&mut child);
-    let last = journal(&data).into_iter().rfind(|e| e["credential"] == first.as_str()).unwrap();
-    assert_eq!((last["verdict"].as_str(), last["reason"].as_str()), (Some("deny"), Some("already_served")));
+    let last = journal(&data)
+        .into_iter()
+        .rfind(|e| e["credential"] == first.as_str())
+        .unwrap();
+    assert_eq!(
+        (last["verdict"].as_str(), last["reason"].as_str()),
+        (Some("deny"), Some("already_served"))
+    );
 }

@@ -144,6 +144,17 @@ impl Daemon {
     /// SIGTERM, and a clean exit.
     fn stop(mut self) {
         let pid = self.child.id().to_string();
+        // The ready line comes a moment before the SIGTERM handler is in place (the gate's
+        // loop installs it on its first turn): wait for it, or SIGTERM's default action kills
+        // the daemon. Linux: bit 14 of SigCgt in /proc/PID/status is SIGTERM (15) caught.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !catches_sigterm(&pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the daemon never installed its SIGTERM handler"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(
             Command::new("kill")
                 .args(["-TERM", &pid])
@@ -161,6 +172,18 @@ impl Daemon {
             std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
         );
     }
+}
+
+/// Whether process `pid` has a handler for SIGTERM (Linux `/proc`).
+fn catches_sigterm(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        })
+        .is_some_and(|mask| mask & (1 << 14) != 0)
 }
 
 /// `http://ADDR/metrics` → ADDR.

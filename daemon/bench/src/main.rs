@@ -65,11 +65,20 @@ fn person(i: u32, year: (NaiveDate, NaiveDate)) -> Person {
         first_name: format!("Prénom{i}"),
         class: format!("{}{}", 3 + i % 4, (b'A' + (i % 8) as u8) as char),
         category: Category::Eleve,
-        regime: if weekdays.is_empty() { Regime::Externe } else { Regime::DemiPensionnaire },
+        regime: if weekdays.is_empty() {
+            Regime::Externe
+        } else {
+            Regime::DemiPensionnaire
+        },
         forfaits: if weekdays.is_empty() {
             vec![]
         } else {
-            vec![Forfait { weekdays, services, from: year.0, to: year.1 }]
+            vec![Forfait {
+                weekdays,
+                services,
+                from: year.0,
+                to: year.1,
+            }]
         },
         passages_per_service: 1,
     }
@@ -77,7 +86,11 @@ fn person(i: u32, year: (NaiveDate, NaiveDate)) -> Person {
 
 fn paris(s: &str) -> DateTime<Utc> {
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
-    chrono_tz::Europe::Paris.from_local_datetime(&naive).single().unwrap().with_timezone(&Utc)
+    chrono_tz::Europe::Paris
+        .from_local_datetime(&naive)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration, Duration) {
@@ -92,7 +105,9 @@ fn bench_decision() {
     let mut engine = Engine::new(config.rules.clone());
     for i in 0..PERSONS {
         engine.roster_mut().put_person(person(i, year));
-        engine.roster_mut().set_balance(PersonId(i), i64::from(i % 3000));
+        engine
+            .roster_mut()
+            .set_balance(PersonId(i), i64::from(i % 3000));
         engine.roster_mut().put_credential(Credential {
             number: badge(i).parse::<BadgeNumber>().unwrap(),
             person: PersonId(i),
@@ -105,10 +120,26 @@ fn bench_decision() {
     let noon = paris("2026-11-16 12:00:00");
     for i in 0..PERSONS {
         if (70..78).contains(&(i % 100)) {
-            engine.served_mut().set(PersonId(i), day, ServiceId(0), ServedEntry { count: 1, last_at: noon });
+            engine.served_mut().set(
+                PersonId(i),
+                day,
+                ServiceId(0),
+                ServedEntry {
+                    count: 1,
+                    last_at: noon,
+                },
+            );
         }
         if rng.below(10) < 7 {
-            engine.served_mut().set(PersonId(i), day, ServiceId(1), ServedEntry { count: 1, last_at: noon });
+            engine.served_mut().set(
+                PersonId(i),
+                day,
+                ServiceId(1),
+                ServedEntry {
+                    count: 1,
+                    last_at: noon,
+                },
+            );
         }
     }
     let reads: Vec<String> = (0..1_000_000)
@@ -139,7 +170,10 @@ fn bench_decision() {
     }
     let (p50, p99, p999, max) = percentiles(decide);
     let (l50, l99, _, _) = percentiles(lookup);
-    println!("## decision (Engine::decide), {PERSONS} persons, {} served today, 1,000,000 reads", engine.served().len());
+    println!(
+        "## decision (Engine::decide), {PERSONS} persons, {} served today, 1,000,000 reads",
+        engine.served().len()
+    );
     println!("| measure | p50 | p99 | p99.9 | max |");
     println!("|---|---|---|---|---|");
     println!("| decide | {p50:?} | {p99:?} | {p999:?} | {max:?} |");
@@ -167,7 +201,10 @@ fn bench_journal(events: u64, producers: u64) {
     let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let store = Store::open(&dir.path().join("redb")).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (writer, thread) = Writer::spawn(store.clone()).unwrap();
     let start = Instant::now();
     rt.block_on(async {
@@ -176,7 +213,11 @@ fn bench_journal(events: u64, producers: u64) {
             let w = writer.clone();
             tasks.push(tokio::spawn(async move {
                 for i in (p..events).step_by(producers as usize) {
-                    let op = WriteOp::Append { gate: format!("ligne-{}", p % 4 + 1), at: Utc::now(), kind: passage(i, day) };
+                    let op = WriteOp::Append {
+                        gate: format!("ligne-{}", p % 4 + 1),
+                        at: Utc::now(),
+                        kind: passage(i, day),
+                    };
                     w.submit(vec![op]).await.unwrap();
                 }
             }));
@@ -186,7 +227,10 @@ fn bench_journal(events: u64, producers: u64) {
         }
     });
     let redb_secs = start.elapsed().as_secs_f64();
-    let commits = writer.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    let commits = writer
+        .stats()
+        .commits
+        .load(std::sync::atomic::Ordering::Relaxed);
     drop(writer);
     thread.join().unwrap();
     let group = events as f64 / commits.max(1) as f64;
@@ -202,10 +246,17 @@ fn bench_journal(events: u64, producers: u64) {
         while i < events {
             let tx = conn.unchecked_transaction().unwrap();
             {
-                let mut stmt = tx.prepare_cached("INSERT INTO journal (gate, seq, body) VALUES (?1, ?2, ?3)").unwrap();
+                let mut stmt = tx
+                    .prepare_cached("INSERT INTO journal (gate, seq, body) VALUES (?1, ?2, ?3)")
+                    .unwrap();
                 for j in i..(i + batch).min(events) {
                     let body = postcard::to_stdvec(&passage(j, day)).unwrap();
-                    stmt.execute(rusqlite::params![format!("ligne-{}", j % 4 + 1), j as i64, body]).unwrap();
+                    stmt.execute(rusqlite::params![
+                        format!("ligne-{}", j % 4 + 1),
+                        j as i64,
+                        body
+                    ])
+                    .unwrap();
                 }
             }
             tx.commit().unwrap();
@@ -216,12 +267,22 @@ fn bench_journal(events: u64, producers: u64) {
     let redb_rate = events as f64 / redb_secs;
     let sqlite_one = sqlite(1);
     let sqlite_grouped = sqlite(group.round().max(1.0) as u64);
-    println!("## journal appends, {events} events, {producers} concurrent producers, durable commits");
+    println!(
+        "## journal appends, {events} events, {producers} concurrent producers, durable commits"
+    );
     println!("| store | events/s | ratio to redb |");
     println!("|---|---|---|");
-    println!("| selfgate store writer (redb 4, group commit, {commits} commits, {group:.1} events/commit) | {redb_rate:.0} | 1.00 |");
-    println!("| SQLite WAL synchronous=FULL, one transaction per event | {sqlite_one:.0} | {:.2} |", sqlite_one / redb_rate);
-    println!("| SQLite WAL synchronous=FULL, same group sizes | {sqlite_grouped:.0} | {:.2} |\n", sqlite_grouped / redb_rate);
+    println!(
+        "| selfgate store writer (redb 4, group commit, {commits} commits, {group:.1} events/commit) | {redb_rate:.0} | 1.00 |"
+    );
+    println!(
+        "| SQLite WAL synchronous=FULL, one transaction per event | {sqlite_one:.0} | {:.2} |",
+        sqlite_one / redb_rate
+    );
+    println!(
+        "| SQLite WAL synchronous=FULL, same group sizes | {sqlite_grouped:.0} | {:.2} |\n",
+        sqlite_grouped / redb_rate
+    );
 }
 
 /// Where benchmark data goes: `$SELFGATE_BENCH_DIR` or the system's temporary directory.
@@ -270,16 +331,28 @@ fn bench_start(events: u64) {
         let mut i = 0;
         while i < events {
             let ops: Vec<WriteOp> = (i..(i + 50_000).min(events))
-                .map(|j| WriteOp::Append { gate: "ligne-1".into(), at, kind: passage(j, day) })
+                .map(|j| WriteOp::Append {
+                    gate: "ligne-1".into(),
+                    at,
+                    kind: passage(j, day),
+                })
                 .collect();
             store.write_now(&ops).unwrap();
             i += 50_000;
         }
         assert_eq!(store.event_count().unwrap(), events);
     }
-    let size = std::fs::metadata(data.join(selfgate::store::DB_FILE)).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(data.join(selfgate::store::DB_FILE))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let fifo = dir.path().join("reader.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let cfg = dir.path().join("selfgate.toml");
     std::fs::write(
         &cfg,
@@ -300,7 +373,12 @@ fn bench_start(events: u64) {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e} (build it with cargo build --release -p selfgate)", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (build it with cargo build --release -p selfgate)",
+                    bin.display()
+                )
+            });
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
         let ready = loop {
@@ -312,26 +390,46 @@ fn bench_start(events: u64) {
         };
         let pid = child.id();
         let (rss, hwm) = (vm(pid, "VmRSS:"), vm(pid, "VmHWM:"));
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         let _ = child.wait();
         rows.push((ready, rss, hwm));
     }
     rows.sort_by_key(|r| r.0);
     let (ready, rss, hwm) = rows[1];
-    println!("## start, {PERSONS} persons, {events} journal events ({:.0} MB database, built in {:.1} s)", size as f64 / 1e6, build.elapsed().as_secs_f64());
+    println!(
+        "## start, {PERSONS} persons, {events} journal events ({:.0} MB database, built in {:.1} s)",
+        size as f64 / 1e6,
+        build.elapsed().as_secs_f64()
+    );
     println!("| measure | median of 3 | target |");
     println!("|---|---|---|");
     println!("| process start to ready (readers open, kiosk listening) | {ready:?} | ≤ 1 s |");
-    println!("| resident memory at ready (VmRSS) | {:.1} MB | ≤ 64 MB |", rss as f64 / 1024.0);
-    println!("| peak resident memory (VmHWM) | {:.1} MB | |\n", hwm as f64 / 1024.0);
+    println!(
+        "| resident memory at ready (VmRSS) | {:.1} MB | ≤ 64 MB |",
+        rss as f64 / 1024.0
+    );
+    println!(
+        "| peak resident memory (VmHWM) | {:.1} MB | |\n",
+        hwm as f64 / 1024.0
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let wanted: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let wanted: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let all = wanted.is_empty();
-    println!("# selfgate benchmarks — {} ({} cores)\n", Utc::now().format("%Y-%m-%d %H:%M UTC"), std::thread::available_parallelism().map_or(1, usize::from));
+    println!(
+        "# selfgate benchmarks — {} ({} cores)\n",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
     if all || wanted.contains(&"decision") {
         bench_decision();
     }
