@@ -200,6 +200,68 @@ pub fn print(
     Ok(())
 }
 
+/// Prints every person: external id, name, class, category, régime, badges with their status,
+/// and ticket balance; as a table or JSON lines.
+pub fn print_persons(store: &Store, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let engine = store.load_engine(
+        crate::config::Config::defaults().rules,
+        Utc::now().date_naive(),
+    )?;
+    let roster = engine.roster();
+    let mut persons: Vec<_> = roster.persons().collect();
+    persons.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    if !as_json {
+        writeln!(
+            out,
+            "{:<14} {:<28} {:<6} {:<10} {:<8} {:>10}  badges",
+            "person", "name", "class", "category", "régime", "balance"
+        )?;
+    }
+    for p in persons {
+        let mut badges: Vec<(String, &str)> = roster
+            .credentials_of(p.id)
+            .map(|c| (c.number.to_string(), c.status.code()))
+            .collect();
+        badges.sort();
+        let balance = roster.balance(p.id);
+        if as_json {
+            let v = json!({
+                "person": p.external_id,
+                "name": p.display_name(),
+                "class": p.class,
+                "category": p.category.code(),
+                "regime": p.regime.code(),
+                "balance_cents": balance,
+                "badges": badges.iter().map(|(n, s)| json!({"number": n, "status": s})).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            let shown: Vec<String> = badges
+                .iter()
+                .map(|(n, s)| {
+                    if *s == "active" {
+                        n.clone()
+                    } else {
+                        format!("{n} ({s})")
+                    }
+                })
+                .collect();
+            writeln!(
+                out,
+                "{:<14} {:<28} {:<6} {:<10} {:<8} {:>10}  {}",
+                p.external_id,
+                p.display_name().chars().take(28).collect::<String>(),
+                p.class,
+                p.category.code(),
+                p.regime.code(),
+                selfgate_rules::model::format_euros(balance),
+                shown.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Why a passage cannot be cancelled.
 #[derive(Debug, thiserror::Error)]
 pub enum CancelError {

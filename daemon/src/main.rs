@@ -63,6 +63,14 @@ enum Command {
         #[arg(long, value_name = "FILE.csv")]
         roster: Option<PathBuf>,
     },
+    /// Prints every person with their badges and ticket balance.
+    Persons {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints journal events.
     Journal {
         #[arg(long, value_name = "DIR")]
@@ -236,6 +244,13 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             reads,
             roster,
         } => return simulate(&config, &reads, roster.as_deref()),
+        Command::Persons { data, json } => {
+            let store = Store::open_existing(&data)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            selfgate::journal::print_persons(&store, json, &mut out)?;
+            out.flush()?;
+        }
         Command::Journal { data, since, json } => {
             let store = Store::open_existing(&data)?;
             let since = since.map(|s| parse_since(&s, &store)).transpose()?;

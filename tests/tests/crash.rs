@@ -13,8 +13,8 @@ use selfgate_tests::{
     fifo_badge, fifo_gate, http_get, journal, open_fifo, start_daemon, tempdir, terminate,
 };
 
-const PERSONS: usize = 1200;
-const CYCLES: usize = 12;
+const PERSONS: usize = 3000;
+const CYCLES: usize = 50;
 
 /// A tiny deterministic PRNG for the kill moments.
 fn next(state: &mut u64) -> u64 {
