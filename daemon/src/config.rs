@@ -53,6 +53,9 @@ pub struct School {
 pub struct GateConfig {
     pub id: String,
     pub pulse_ms: u32,
+    /// With a "passage done" input: a granted person who has not gone through this long after
+    /// the pulse gets a `not_passed` correction (refund, anti-passback freed).
+    pub passage_timeout_ms: Option<u32>,
     pub readers: Vec<ReaderConfig>,
     pub turnstile: TurnstileConfig,
 }
@@ -277,6 +280,7 @@ impl Default for RawStore {
 struct RawGate {
     id: String,
     pulse_ms: u32,
+    passage_timeout_ms: Option<u32>,
     readers: Vec<RawReader>,
     turnstile: RawTurnstile,
 }
@@ -286,6 +290,7 @@ impl Default for RawGate {
         RawGate {
             id: "ligne-1".into(),
             pulse_ms: 300,
+            passage_timeout_ms: None,
             readers: Vec::new(),
             turnstile: RawTurnstile::default(),
         }
@@ -999,6 +1004,22 @@ impl Validator {
                 format!("{} is outside 50..=5000 ms", raw.pulse_ms),
             );
         }
+        if let Some(t) = raw.passage_timeout_ms {
+            if !(1000..=600_000).contains(&t) {
+                self.err(
+                    "gate.passage_timeout_ms",
+                    format!("{t} is outside 1000..=600000 ms"),
+                );
+            }
+            if matches!(raw.turnstile.kind.as_str(), "gpio" | "rpi")
+                && raw.turnstile.passage_done_line.is_none()
+            {
+                self.err(
+                    "gate.passage_timeout_ms",
+                    "needs the turnstile's \"passage done\" input (gate.turnstile.passage_done_line)",
+                );
+            }
+        }
         let mut readers = Vec::new();
         for (i, r) in raw.readers.into_iter().enumerate() {
             let key = format!("gate.readers[{i}]");
@@ -1028,6 +1049,7 @@ impl Validator {
         Some(GateConfig {
             id: raw.id,
             pulse_ms: raw.pulse_ms,
+            passage_timeout_ms: raw.passage_timeout_ms,
             readers,
             turnstile,
         })

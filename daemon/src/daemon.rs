@@ -237,26 +237,26 @@ fn config_dir_socket(shared: &Shared) -> PathBuf {
     shared.config().data_dir.join(crate::backup::CONTROL_SOCKET)
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn terminate_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
+/// future is first polled: call it before announcing readiness, so that a SIGTERM sent right
+/// after the ready line stops the daemon cleanly instead of killing it.
+pub fn terminate_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = int.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
+                tracing::warn!("cannot install the SIGTERM/SIGINT handlers; Ctrl-C only");
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -335,8 +335,9 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     });
     drop(writer);
 
+    let terminated = terminate_signal();
     gate.run(hw, async {
-        terminate_signal().await;
+        terminated.await;
         notify::stopping();
     })
     .await;
@@ -401,9 +402,9 @@ fn keep_restart_settings(current: &Config, new: &mut Config) -> Vec<&'static str
         restart.push("metrics");
         new.metrics = current.metrics.clone();
     }
+    // The log level applies live (unless SELFGATE_LOG overrides it).
     if new.log != current.log {
-        restart.push("log.level");
-        new.log = current.log;
+        crate::logs::use_config(&new.log);
     }
     if new.rules.timezone != current.rules.timezone {
         // The school day of the anti-passback state in memory is a local date.
@@ -442,6 +443,10 @@ fn live_changes(current: &Config, new: &Config) -> Vec<&'static str> {
         ),
         ("school.debounce_ms", a.debounce_ms != b.debounce_ms),
         ("gate.pulse_ms", current.gate.pulse_ms != new.gate.pulse_ms),
+        (
+            "gate.passage_timeout_ms",
+            current.gate.passage_timeout_ms != new.gate.passage_timeout_ms,
+        ),
         ("school.name", current.school.name != new.school.name),
     ] {
         if differs {

@@ -944,15 +944,16 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         })
     };
     let run_for = opts.run_for;
+    let terminated = crate::daemon::terminate_signal();
     let shutdown = async move {
         match run_for {
             Some(d) => {
                 tokio::select! {
                     () = tokio::time::sleep(d) => {}
-                    () = crate::daemon::terminate_signal() => {}
+                    () = terminated => {}
                 }
             }
-            None => crate::daemon::terminate_signal().await,
+            None => terminated.await,
         }
     };
     gate.run(Hardware { readers, turnstile }, shutdown).await;

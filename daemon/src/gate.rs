@@ -13,7 +13,7 @@
 //! If the commit fails, the effect is reverted and the pupil is refused ("not recorded"):
 //! nobody goes through unrecorded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -22,9 +22,14 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc;
 
-use selfgate_hardware::{Reader, ReaderEvent, Turnstile, TurnstileInput};
+use selfgate_hardware::{
+    HealthHandle, Reader, ReaderEvent, ReaderFeedback, ReaderHealth, Turnstile, TurnstileInput,
+};
 use selfgate_kiosk::{FeedItem, KioskSource, Summary};
-use selfgate_rules::journal::{Alarm, AlarmKind, Event, EventKind, Passage, Reason, Verdict};
+use selfgate_rules::journal::{
+    Alarm, AlarmKind, Correction, CorrectionKind, Event, EventKind, EventRef, Passage, Reason,
+    Verdict,
+};
 use selfgate_rules::model::{PersonId, ServiceId, format_euros};
 use selfgate_rules::{Engine, ManualRefusal};
 
@@ -41,6 +46,10 @@ pub struct Shared {
     recent: Mutex<VecDeque<FeedItem>>,
     denied: Mutex<HashMap<(NaiveDate, ServiceId, Reason), u64>>,
     readers: Mutex<HashMap<String, bool>>,
+    /// The drivers' health of the readers that keep one (online, last frame, counters).
+    reader_health: Mutex<BTreeMap<String, HealthHandle>>,
+    /// The turnstile output's last pulses.
+    turnstile: Mutex<TurnstileHealth>,
     updated: Mutex<DateTime<Utc>>,
     emergency: AtomicBool,
     store_ok: AtomicBool,
@@ -56,9 +65,26 @@ pub struct Counters {
     pub denials: std::sync::atomic::AtomicU64,
     pub repeats: std::sync::atomic::AtomicU64,
     pub not_recorded: std::sync::atomic::AtomicU64,
+    /// Passes corrected as "not passed" (nobody went through before the timeout).
+    pub not_passed: std::sync::atomic::AtomicU64,
 }
 
 const FEED_LEN: usize = 200;
+
+/// The turnstile output as the gate saw it: its pulses and how the last one went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TurnstileHealth {
+    /// When the last pulse was sent.
+    pub last_pulse: Option<DateTime<Utc>>,
+    /// Whether the last pulse could be driven (`None` before the first).
+    pub last_pulse_ok: Option<bool>,
+    pub pulses_ok: u64,
+    pub pulses_failed: u64,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
 impl Shared {
     pub fn new(config: Config, engine: Engine, clock: Arc<dyn Clock>) -> Arc<Shared> {
@@ -70,6 +96,8 @@ impl Shared {
             recent: Mutex::new(VecDeque::new()),
             denied: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
+            reader_health: Mutex::new(BTreeMap::new()),
+            turnstile: Mutex::new(TurnstileHealth::default()),
             updated: Mutex::new(now),
             emergency: AtomicBool::new(false),
             store_ok: AtomicBool::new(true),
@@ -193,6 +221,39 @@ impl Shared {
         }
     }
 
+    /// Each reader's health as its driver keeps it, by name (readers without one are absent).
+    pub fn reader_health(&self) -> BTreeMap<String, ReaderHealth> {
+        self.reader_health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, h)| (name.clone(), h.snapshot()))
+            .collect()
+    }
+
+    /// The turnstile output's health.
+    pub fn turnstile_health(&self) -> TurnstileHealth {
+        self.turnstile
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn pulsed(&self, ok: bool) {
+        let mut t = self
+            .turnstile
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        t.last_pulse = Some(Utc::now());
+        t.last_pulse_ok = Some(ok);
+        if ok {
+            t.pulses_ok += 1;
+        } else {
+            t.pulses_failed += 1;
+        }
+        crate::metrics::turnstile_pulse(ok);
+    }
+
     /// Persons whose forfait covers `service` on `day` and who are not blocked.
     pub fn expected(&self, day: NaiveDate, service: ServiceId) -> u64 {
         let engine = self.engine();
@@ -256,11 +317,33 @@ impl KioskSource for Shared {
             .clone();
         let store_ok = self.store_ok.load(Ordering::Relaxed);
         let readers_ok = readers.values().all(|ok| *ok);
+        let reader_health: serde_json::Map<String, serde_json::Value> = self
+            .reader_health()
+            .into_iter()
+            .map(|(name, h)| {
+                let v = serde_json::json!({
+                    "online": h.online,
+                    "last_frame": h.last_frame.map(rfc3339),
+                    "frames_ok": h.frames_ok,
+                    "frames_bad": h.frames_bad,
+                });
+                (name, v)
+            })
+            .collect();
+        let t = self.turnstile_health();
+        let turnstile_ok = t.last_pulse_ok != Some(false);
         serde_json::json!({
-            "status": if store_ok && readers_ok { "ok" } else { "degraded" },
+            "status": if store_ok && readers_ok && turnstile_ok { "ok" } else { "degraded" },
             "gate": self.config().gate.id,
             "store": if store_ok { "ok" } else { "failing" },
             "readers": readers,
+            "reader_health": reader_health,
+            "turnstile": {
+                "last_pulse": t.last_pulse.map(|x| x.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                "last_pulse_ok": t.last_pulse_ok,
+                "pulses_ok": t.pulses_ok,
+                "pulses_failed": t.pulses_failed,
+            },
             "emergency": self.emergency.load(Ordering::Relaxed),
             "sync": "standalone",
             "persons": self.engine().roster().len(),
@@ -281,6 +364,8 @@ struct PostCommit {
     passage: Passage,
     at: DateTime<Utc>,
     pending: Pending,
+    /// The reader the credential came from (none for a staff action): it shows the decision.
+    reader: Option<String>,
 }
 
 /// Submits passages and alarms for this gate; used by the decision loop and by staff actions.
@@ -300,6 +385,11 @@ impl GateHandle {
 
     /// A credential read now: debounce, decide, apply, queue for commit and pulse.
     pub async fn read(&self, credential: &str) {
+        self.read_on(None, credential).await;
+    }
+
+    /// A credential read now on `reader`, which is then shown the decision (LED, buzzer).
+    pub async fn read_on(&self, reader: Option<&str>, credential: &str) {
         let at = self.shared.clock.now();
         let passage = {
             let mut e = self.shared.engine_mut();
@@ -317,7 +407,7 @@ impl GateHandle {
             crate::metrics::decision_latency(started.elapsed());
             p
         };
-        self.record(passage, at).await;
+        self.record(passage, at, reader.map(str::to_owned)).await;
     }
 
     /// Admits a person by hand (forgotten badge), journaled with who and why.
@@ -329,11 +419,11 @@ impl GateHandle {
             e.apply_passage(&p, at);
             p
         };
-        self.record(passage, at).await;
+        self.record(passage, at, None).await;
         Ok(())
     }
 
-    async fn record(&self, passage: Passage, at: DateTime<Utc>) {
+    async fn record(&self, passage: Passage, at: DateTime<Utc>, reader: Option<String>) {
         let pending = self
             .writer
             .enqueue(vec![WriteOp::Append {
@@ -348,6 +438,7 @@ impl GateHandle {
                 passage,
                 at,
                 pending,
+                reader,
             })
             .await
         {
@@ -530,9 +621,54 @@ impl Gate {
         } = self;
         let shared = handle.shared.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
+        // Taken before the readers move into their tasks: each shows the decisions on its reads.
+        let feedback: HashMap<String, Arc<dyn ReaderFeedback>> = hw
+            .readers
+            .iter()
+            .filter_map(|r| Some((r.name().to_owned(), r.feedback()?)))
+            .collect();
+        let health: BTreeMap<String, HealthHandle> = hw
+            .readers
+            .iter()
+            .filter_map(|r| Some((r.name().to_owned(), r.health()?)))
+            .collect();
+        *shared
+            .reader_health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = health.clone();
+        // The readers' counters, for the metrics.
+        let health_metrics = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                for (name, h) in &health {
+                    crate::metrics::reader_health(name, &h.snapshot());
+                }
+            }
+        });
+        // Passes waiting for the turnstile's "passage done", when it reports one.
+        let (watch_tx, watcher) = if hw.turnstile.reports_passage_done() {
+            let (tx, rx) = mpsc::channel::<Watch>(1024);
+            let task = tokio::spawn(passage_watch(
+                shared.clone(),
+                handle.writer.clone(),
+                handle.gate.clone(),
+                rx,
+            ));
+            (Some(tx), Some(task))
+        } else {
+            if shared.config().gate.passage_timeout_ms.is_some() {
+                tracing::warn!(
+                    "gate.passage_timeout_ms is set but the turnstile reports no \"passage done\": no timeout"
+                );
+            }
+            (None, None)
+        };
         let post = tokio::spawn(post_commit(
             shared.clone(),
             hw.turnstile.clone(),
+            feedback,
+            watch_tx.clone(),
             post_rx,
             stop.clone(),
         ));
@@ -610,10 +746,16 @@ impl Gate {
                         crate::metrics::emergency(false);
                         handle.alarm(AlarmKind::EmergencyOff, "entrée d'urgence relâchée").await;
                     }
-                    TurnstileInput::PassageDone => {}
+                    TurnstileInput::PassageDone => {
+                        if let Some(w) = &watch_tx {
+                            let _ = w.send(Watch::Done).await;
+                        }
+                    }
                 },
                 Some(ev) = reads.recv() => match ev {
-                    ReaderEvent::Credential { credential, .. } => handle.read(&credential).await,
+                    ReaderEvent::Credential { reader, credential } => {
+                        handle.read_on(Some(&reader), &credential).await;
+                    }
                     ReaderEvent::Status { reader, online } => {
                         crate::logs::reader_status(&reader, online);
                         crate::metrics::reader_online(&reader, online);
@@ -625,14 +767,109 @@ impl Gate {
         for t in reader_tasks {
             t.abort();
         }
+        health_metrics.abort();
         stop.notify_one();
         let _ = post.await;
+        drop(watch_tx);
+        if let Some(w) = watcher {
+            let _ = w.await;
+        }
+    }
+}
+
+/// A granted passage waiting for the turnstile's "passage done".
+struct Opened {
+    refers_to: EventRef,
+    person: PersonId,
+    service: ServiceId,
+    day: NaiveDate,
+    refund_cents: i64,
+    deadline: tokio::time::Instant,
+}
+
+enum Watch {
+    /// The turnstile was pulsed for this pass.
+    Opened(Opened),
+    /// The "passage done" input: the oldest waiting pass went through.
+    Done,
+}
+
+/// Matches "passage done" inputs to the passes in the order they were opened; a pass still
+/// waiting at its deadline gets a `not_passed` correction: its charge refunded and its
+/// anti-passback count freed, in the store (through the writer) and then in memory.
+async fn passage_watch(
+    shared: Arc<Shared>,
+    writer: Writer,
+    gate: Arc<str>,
+    mut rx: mpsc::Receiver<Watch>,
+) {
+    let mut waiting: VecDeque<Opened> = VecDeque::new();
+    loop {
+        let deadline = waiting.front().map(|o| o.deadline);
+        let expired = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Watch::Opened(o)) => waiting.push_back(o),
+                Some(Watch::Done) => {
+                    if waiting.pop_front().is_none() {
+                        tracing::debug!("passage done with no granted passage waiting");
+                    }
+                }
+                None => break,
+            },
+            () = expired => {
+                if let Some(o) = waiting.pop_front() {
+                    not_passed(&shared, &writer, &gate, o).await;
+                }
+            }
+        }
+    }
+    if !waiting.is_empty() {
+        tracing::info!(
+            "stopping with {} granted passage(s) still waiting for \"passage done\": kept as passed",
+            waiting.len()
+        );
+    }
+}
+
+async fn not_passed(shared: &Shared, writer: &Writer, gate: &str, o: Opened) {
+    let timeout = shared.config().gate.passage_timeout_ms.unwrap_or(0);
+    let name = format!("{}/{}", o.refers_to.gate, o.refers_to.seq);
+    let correction = Correction {
+        refers_to: o.refers_to,
+        kind: CorrectionKind::NotPassed,
+        person: o.person,
+        service: o.service,
+        day: o.day,
+        refund_cents: o.refund_cents,
+        by: None,
+        note: format!("pas de passage dans les {timeout} ms"),
+    };
+    let op = WriteOp::Append {
+        gate: gate.to_owned(),
+        at: shared.clock.now(),
+        kind: EventKind::Correction(correction.clone()),
+    };
+    match writer.submit(vec![op]).await {
+        Ok(_) => {
+            shared.engine_mut().apply_correction(&correction);
+            shared.counters.not_passed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("passage {name}: nobody went through, not_passed (charge refunded)");
+        }
+        Err(e) => tracing::error!("cannot journal the not_passed correction of {name}: {e}"),
     }
 }
 
 async fn post_commit(
     shared: Arc<Shared>,
     turnstile: Arc<dyn Turnstile>,
+    feedback: HashMap<String, Arc<dyn ReaderFeedback>>,
+    watch: Option<mpsc::Sender<Watch>>,
     mut rx: mpsc::Receiver<PostCommit>,
     stop: Arc<tokio::sync::Notify>,
 ) {
@@ -650,10 +887,14 @@ async fn post_commit(
             passage,
             at,
             pending,
+            reader,
         }) = next
         else {
             break;
         };
+        // The reader the credential came from shows the decision (after the commit, as the
+        // turnstile opens: a refused commit shows red).
+        let shown = reader.as_deref().and_then(|r| feedback.get(r));
         match pending.committed().await {
             Ok(outcomes) => {
                 shared.store_ok.store(true, Ordering::Relaxed);
@@ -667,10 +908,37 @@ async fn post_commit(
                 shared.publish(&gate, Some(seq), at, &passage);
                 crate::metrics::decision(passage.verdict, passage.reason);
                 crate::logs::decision(&shared.config(), &gate, Some(seq), &passage);
+                if let Some(fb) = shown {
+                    fb.verdict(passage.verdict == Verdict::Pass);
+                }
                 if passage.verdict == Verdict::Pass {
                     shared.counters.passes.fetch_add(1, Ordering::Relaxed);
                     let pulse_ms = shared.config().gate.pulse_ms;
-                    if let Err(e) = turnstile.pulse(&format!("{gate}/{seq}"), pulse_ms).await {
+                    if let Some(fb) = shown {
+                        fb.open(pulse_ms);
+                    }
+                    if let (Some(w), Some(timeout)) =
+                        (&watch, shared.config().gate.passage_timeout_ms)
+                    {
+                        if let (Some(person), Some(service)) = (passage.person, passage.service) {
+                            let opened = Opened {
+                                refers_to: EventRef {
+                                    gate: gate.clone(),
+                                    seq,
+                                },
+                                person,
+                                service,
+                                day: passage.day,
+                                refund_cents: passage.charge_cents,
+                                deadline: tokio::time::Instant::now()
+                                    + Duration::from_millis(u64::from(timeout)),
+                            };
+                            let _ = w.send(Watch::Opened(opened)).await;
+                        }
+                    }
+                    let pulse = turnstile.pulse(&format!("{gate}/{seq}"), pulse_ms).await;
+                    shared.pulsed(pulse.is_ok());
+                    if let Err(e) = pulse {
                         tracing::error!("turnstile pulse failed for {gate}/{seq}: {e}");
                     }
                 } else {
@@ -688,6 +956,9 @@ async fn post_commit(
                 crate::metrics::decision(refused.verdict, refused.reason);
                 crate::logs::decision(&shared.config(), &shared.config().gate.id, None, &refused);
                 shared.publish(&shared.config().gate.id, None, at, &refused);
+                if let Some(fb) = shown {
+                    fb.verdict(false);
+                }
             }
         }
     }

@@ -43,6 +43,12 @@ pub const COMMIT_FAILURES: &str = "selfgate_commit_failures_total";
 pub const GROUP_SIZE: &str = "selfgate_group_commit_requests";
 /// 1 when a reader is online, by reader name (gauge).
 pub const READER_ONLINE: &str = "selfgate_reader_online";
+/// Well-formed and malformed frames by reader name and `result` (ok, bad) (counter).
+pub const READER_FRAMES: &str = "selfgate_reader_frames_total";
+/// Unix time of a reader's last well-formed frame, by reader name (gauge).
+pub const READER_LAST_FRAME: &str = "selfgate_reader_last_frame_timestamp_seconds";
+/// Turnstile pulses by `result` (ok, failed) (counter).
+pub const TURNSTILE_PULSES: &str = "selfgate_turnstile_pulses_total";
 /// 1 while the turnstile's emergency input is active (gauge).
 pub const EMERGENCY: &str = "selfgate_emergency_input_active";
 /// Events in the journal (gauge).
@@ -148,6 +154,21 @@ fn describe() {
         READER_ONLINE,
         "1 when the badge reader is online, 0 when it is offline or stopped, by reader name."
     );
+    describe_counter!(
+        READER_FRAMES,
+        "Frames received from each badge reader since start, by reader name and result: ok \
+         (well-formed) or bad (bad checksum or parity, truncated, junk). Readers without a \
+         driver-side health (simulated) have no series."
+    );
+    describe_gauge!(
+        READER_LAST_FRAME,
+        "Unix time in seconds of the last well-formed frame from each badge reader."
+    );
+    describe_counter!(
+        TURNSTILE_PULSES,
+        "Turnstile relay pulses since start, by result: ok, or failed (the output could not be \
+         driven)."
+    );
     describe_gauge!(
         EMERGENCY,
         "1 while the turnstile's emergency input is active (the turnstile is free), else 0."
@@ -234,6 +255,27 @@ pub fn commit_failed(requests: usize) {
 pub fn reader_online(reader: &str, online: bool) {
     ::metrics::gauge!(READER_ONLINE, "reader" => reader.to_owned())
         .set(f64::from(u8::from(online)));
+}
+
+/// A reader's health counters (from its driver), refreshed periodically by the gate.
+pub fn reader_health(reader: &str, h: &selfgate_hardware::ReaderHealth) {
+    let r = reader.to_owned();
+    ::metrics::counter!(READER_FRAMES, "reader" => r.clone(), "result" => "ok")
+        .absolute(h.frames_ok);
+    ::metrics::counter!(READER_FRAMES, "reader" => r.clone(), "result" => "bad")
+        .absolute(h.frames_bad);
+    if let Some(t) = h.last_frame {
+        let secs = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        ::metrics::gauge!(READER_LAST_FRAME, "reader" => r).set(secs);
+    }
+}
+
+/// The turnstile was pulsed (`ok`), or its output could not be driven.
+pub fn turnstile_pulse(ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    ::metrics::counter!(TURNSTILE_PULSES, "result" => result).increment(1);
 }
 
 /// The emergency input changed.
@@ -551,5 +593,38 @@ mod tests {
             "{page}"
         );
         assert!(page.contains(&format!("{SYNC_PENDING} 0")), "{page}");
+    }
+
+    #[test]
+    fn reader_and_turnstile_health_render() {
+        started(1, 1);
+        let h = selfgate_hardware::ReaderHealth {
+            online: true,
+            last_frame: Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+            frames_ok: 7,
+            frames_bad: 2,
+        };
+        reader_health("osdp-1", &h);
+        turnstile_pulse(true);
+        let page = handle().render();
+        for family in [READER_FRAMES, READER_LAST_FRAME, TURNSTILE_PULSES] {
+            assert!(page.contains(&format!("# HELP {family} ")), "{page}");
+        }
+        assert!(
+            page.contains(&format!(
+                "{READER_FRAMES}{{reader=\"osdp-1\",result=\"bad\"}} 2"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "{READER_LAST_FRAME}{{reader=\"osdp-1\"}} 1700000000"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("{TURNSTILE_PULSES}{{result=\"ok\"}}")),
+            "{page}"
+        );
     }
 }

@@ -40,6 +40,10 @@ pub trait InputSource: Send + 'static {
     fn initial(&mut self) -> std::io::Result<Vec<(InputRole, bool)>>;
     /// The next change: which input, and whether it is now active.
     fn next(&mut self) -> BoxFuture<'_, std::io::Result<(InputRole, bool)>>;
+    /// The inputs wired (by default, both).
+    fn roles(&self) -> Vec<InputRole> {
+        vec![InputRole::PassageDone, InputRole::Emergency]
+    }
 }
 
 /// What an input change means for the gate.
@@ -57,6 +61,8 @@ pub struct GpioTurnstile {
     name: String,
     relay: Arc<dyn RelayLine>,
     inputs: Mutex<Option<Box<dyn InputSource>>>,
+    /// A "passage done" input is wired.
+    passage_done: bool,
     /// One pulse at a time.
     pulsing: tokio::sync::Mutex<()>,
 }
@@ -83,9 +89,13 @@ impl GpioTurnstile {
             device: name.clone(),
             source,
         })?;
+        let passage_done = inputs
+            .as_ref()
+            .is_some_and(|i| i.roles().contains(&InputRole::PassageDone));
         Ok(GpioTurnstile {
             name,
             relay,
+            passage_done,
             inputs: Mutex::new(inputs),
             pulsing: tokio::sync::Mutex::new(()),
         })
@@ -115,6 +125,9 @@ impl Turnstile for GpioTurnstile {
             std::mem::forget(release);
             self.relay.set(false).map_err(io)
         })
+    }
+    fn reports_passage_done(&self) -> bool {
+        self.passage_done
     }
     fn watch_inputs(&self, tx: mpsc::Sender<TurnstileInput>) {
         let Some(mut source) = self
@@ -246,6 +259,9 @@ impl CdevInputs {
 }
 
 impl InputSource for CdevInputs {
+    fn roles(&self) -> Vec<InputRole> {
+        self.lines.iter().map(|(_, r)| *r).collect()
+    }
     fn initial(&mut self) -> std::io::Result<Vec<(InputRole, bool)>> {
         let req = self.fd.get_ref();
         self.lines
@@ -364,6 +380,7 @@ mod tests {
     async fn a_pulse_energises_the_relay_for_its_length_then_releases_it() {
         let relay = Arc::new(FakeRelay::default());
         let t = GpioTurnstile::new("t", relay.clone(), None).unwrap();
+        assert!(!t.reports_passage_done(), "no inputs wired");
         t.pulse("ligne-1/1", 120).await.unwrap();
         let log = relay.0.lock().unwrap().clone();
         assert_eq!(relay.levels(), [false, true, false]);
@@ -396,6 +413,7 @@ mod tests {
             rx: in_rx,
         };
         let t = GpioTurnstile::new("t", relay, Some(Box::new(inputs))).unwrap();
+        assert!(t.reports_passage_done());
         let (tx, mut rx) = mpsc::channel(8);
         t.watch_inputs(tx);
         for change in [

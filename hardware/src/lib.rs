@@ -25,6 +25,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -72,10 +73,26 @@ pub trait Reader: Send + 'static {
     fn health(&self) -> Option<HealthHandle> {
         None
     }
+    /// Where to show the gate's decisions on this reader (LED, buzzer), when it can. Taken
+    /// before `run` moves the reader into its task.
+    fn feedback(&self) -> Option<Arc<dyn ReaderFeedback>> {
+        None
+    }
     fn run(
         self: Box<Self>,
         events: mpsc::Sender<ReaderEvent>,
     ) -> BoxFuture<'static, Result<(), HwError>>;
+}
+
+/// Shows the gate's decision on the reader a credential came from. Calls never block: the
+/// feedback is queued to the reader's own task (and dropped when the reader is offline or busy).
+pub trait ReaderFeedback: Send + Sync + 'static {
+    /// A decision on this reader's read: `pass` shows green and one beep, a denial red and two
+    /// beeps (OSDP readers; the simulated reader records it).
+    fn verdict(&self, pass: bool);
+    /// Pulses the reader-side relay for one passage, when the reader has one configured
+    /// (OSDP `relay_output`: `osdp_OUT`); called after the commit, like the turnstile's pulse.
+    fn open(&self, _length_ms: u32) {}
 }
 
 /// What a turnstile reports.
@@ -97,4 +114,9 @@ pub trait Turnstile: Send + Sync + 'static {
     fn pulse(&self, tag: &str, length_ms: u32) -> BoxFuture<'_, Result<(), HwError>>;
     /// Starts reporting inputs on `inputs`. Turnstiles without inputs report nothing.
     fn watch_inputs(&self, inputs: mpsc::Sender<TurnstileInput>);
+    /// Whether this turnstile reports [`TurnstileInput::PassageDone`] (a "passage done"
+    /// contact is wired): the daemon's passage timeout needs it.
+    fn reports_passage_done(&self) -> bool {
+        false
+    }
 }

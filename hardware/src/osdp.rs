@@ -15,6 +15,7 @@
 //! ("FFFCCCCC", see [`crate::wiegand`]); other bit counts give the raw bits as upper-case hex.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aes::Aes128;
@@ -23,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::health::{Emitter, HealthHandle};
-use crate::{BoxFuture, HwError, Reader, ReaderEvent};
+use crate::{BoxFuture, HwError, Reader, ReaderEvent, ReaderFeedback};
 
 /// Parses a secure channel base key (SCBK): 32 hex digits, surrounding blanks ignored.
 pub fn parse_scbk(text: &str) -> Option<[u8; 16]> {
@@ -494,7 +495,7 @@ pub fn buzzer_command(f: Feedback) -> Vec<u8> {
     vec![0, 2, 1, 1, count]
 }
 
-/// Sends feedback to an [`OsdpReader`]'s reader.
+/// Sends feedback to an [`OsdpReader`]'s reader (what [`Reader::feedback`] gives).
 #[derive(Clone, Debug)]
 pub struct OsdpFeedback(mpsc::Sender<Feedback>);
 
@@ -502,6 +503,19 @@ impl OsdpFeedback {
     /// Queues feedback; false when the reader has stopped or is busy.
     pub fn send(&self, f: Feedback) -> bool {
         self.0.try_send(f).is_ok()
+    }
+}
+
+impl ReaderFeedback for OsdpFeedback {
+    fn verdict(&self, pass: bool) {
+        let f = if pass {
+            Feedback::Granted
+        } else {
+            Feedback::Denied
+        };
+        if !self.send(f) {
+            tracing::debug!("OSDP feedback dropped: the reader is stopped or busy");
+        }
     }
 }
 
@@ -683,11 +697,6 @@ impl OsdpReader {
         }
     }
 
-    /// A handle to light the reader's LED and sound its buzzer after a decision.
-    pub fn feedback(&self) -> OsdpFeedback {
-        OsdpFeedback(self.feedback_tx.clone())
-    }
-
     fn open(&self) -> Result<tokio_serial::SerialStream, std::io::Error> {
         let builder = tokio_serial::new(
             self.settings.device.display().to_string(),
@@ -788,6 +797,10 @@ impl Reader for OsdpReader {
     }
     fn health(&self) -> Option<HealthHandle> {
         Some(self.health.clone())
+    }
+    /// Lights the reader's LED and sounds its buzzer after a decision.
+    fn feedback(&self) -> Option<Arc<dyn ReaderFeedback>> {
+        Some(Arc::new(OsdpFeedback(self.feedback_tx.clone())))
     }
     fn run(
         mut self: Box<Self>,

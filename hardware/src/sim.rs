@@ -8,30 +8,79 @@ use std::time::SystemTime;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
-use crate::{BoxFuture, HwError, Reader, ReaderEvent, Turnstile, TurnstileInput};
+use crate::health::HealthHandle;
+use crate::{BoxFuture, HwError, Reader, ReaderEvent, ReaderFeedback, Turnstile, TurnstileInput};
 
 /// A reader fed through a [`SimReaderHandle`]: the demo's pupils and the tests present badges
-/// with it.
+/// with it. It records the feedback the gate gives it ([`SimReaderHandle::feedback`]).
 pub struct SimReader {
     name: String,
     rx: mpsc::Receiver<String>,
+    feedback: Arc<SimFeedback>,
+    health: HealthHandle,
 }
 
-/// Presents credentials to a [`SimReader`].
+/// Presents credentials to a [`SimReader`] and reads the feedback it was given.
 #[derive(Clone)]
 pub struct SimReaderHandle {
     tx: mpsc::Sender<String>,
+    feedback: Arc<SimFeedback>,
+    health: HealthHandle,
+}
+
+/// Feedback a [`SimReader`] was given, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedbackRecord {
+    /// Green and one beep.
+    Pass,
+    /// Red and two beeps.
+    Deny,
+    /// The reader-side relay pulsed for this many ms.
+    Open(u32),
+}
+
+#[derive(Default)]
+struct SimFeedback(Mutex<Vec<FeedbackRecord>>);
+
+impl SimFeedback {
+    fn push(&self, r: FeedbackRecord) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(r);
+    }
+}
+
+impl ReaderFeedback for SimFeedback {
+    fn verdict(&self, pass: bool) {
+        self.push(if pass {
+            FeedbackRecord::Pass
+        } else {
+            FeedbackRecord::Deny
+        });
+    }
+    fn open(&self, length_ms: u32) {
+        self.push(FeedbackRecord::Open(length_ms));
+    }
 }
 
 impl SimReader {
     pub fn new(name: impl Into<String>) -> (SimReader, SimReaderHandle) {
         let (tx, rx) = mpsc::channel(256);
+        let feedback = Arc::new(SimFeedback::default());
+        let health = HealthHandle::default();
         (
             SimReader {
                 name: name.into(),
                 rx,
+                feedback: feedback.clone(),
+                health: health.clone(),
             },
-            SimReaderHandle { tx },
+            SimReaderHandle {
+                tx,
+                feedback,
+                health,
+            },
         )
     }
 }
@@ -41,18 +90,41 @@ impl SimReaderHandle {
     pub async fn present(&self, credential: impl Into<String>) -> bool {
         self.tx.send(credential.into()).await.is_ok()
     }
+
+    /// Counts a malformed frame, as a real reader's driver would.
+    pub fn bad_frame(&self) {
+        self.health.frame_bad();
+    }
+
+    /// The feedback the gate gave this reader so far, oldest first.
+    pub fn feedback(&self) -> Vec<FeedbackRecord> {
+        self.feedback
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl Reader for SimReader {
     fn name(&self) -> &str {
         &self.name
     }
+    fn feedback(&self) -> Option<Arc<dyn ReaderFeedback>> {
+        Some(self.feedback.clone())
+    }
+    /// Online while it runs; each presented credential is a well-formed frame.
+    fn health(&self) -> Option<HealthHandle> {
+        Some(self.health.clone())
+    }
     fn run(
         mut self: Box<Self>,
         events: mpsc::Sender<ReaderEvent>,
     ) -> BoxFuture<'static, Result<(), HwError>> {
         Box::pin(async move {
+            self.health.set_online(true);
             while let Some(credential) = self.rx.recv().await {
+                self.health.frame_ok();
                 let ev = ReaderEvent::Credential {
                     reader: self.name.clone(),
                     credential,
@@ -235,6 +307,10 @@ impl Turnstile for SimTurnstile {
             Ok(())
         })
     }
+    /// Its inputs are driven by the handle: "passage done" included.
+    fn reports_passage_done(&self) -> bool {
+        true
+    }
     fn watch_inputs(&self, inputs: mpsc::Sender<TurnstileInput>) {
         *self.inputs.lock().unwrap_or_else(PoisonError::into_inner) = Some(inputs);
     }
@@ -266,11 +342,23 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sim_reader_yields_what_is_presented() {
+    async fn sim_reader_yields_what_is_presented_and_records_feedback() {
         let (reader, handle) = SimReader::new("r1");
         let (tx, mut rx) = mpsc::channel(8);
+        let fb = Reader::feedback(&reader).unwrap();
         let task = tokio::spawn(Box::new(reader).run(tx));
         assert!(handle.present("0400A1").await);
+        fb.verdict(true);
+        fb.open(300);
+        fb.verdict(false);
+        assert_eq!(
+            handle.feedback(),
+            [
+                FeedbackRecord::Pass,
+                FeedbackRecord::Open(300),
+                FeedbackRecord::Deny
+            ]
+        );
         let ev = rx.recv().await;
         assert_eq!(
             ev,

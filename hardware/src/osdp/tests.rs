@@ -211,7 +211,7 @@ async fn wait_for(commands: &Arc<Mutex<Vec<String>>>, what: &str) -> Vec<String>
 async fn cards_and_feedback(settings: OsdpSettings, pd: &Pd) {
     let secure = settings.scbk.is_some();
     let reader = OsdpReader::new("osdp", settings);
-    let feedback = reader.feedback();
+    let feedback = reader.feedback().expect("an OSDP reader takes feedback");
     let health = reader.health().unwrap();
     let (tx, mut rx) = mpsc::channel(8);
     let task = tokio::spawn(Box::new(reader).run(tx));
@@ -235,9 +235,18 @@ async fn cards_and_feedback(settings: OsdpSettings, pd: &Pd) {
             }
         );
     }
-    assert!(feedback.send(Feedback::Denied));
-    let got = wait_for(&pd.commands, "buz").await;
+    // Through the trait the gate uses: a denial is red and two beeps, a pass green and one.
+    let beeps = |n: u8| {
+        format!(
+            "buz OsdpCommandBuzzer {{ reader: 0, control_code: 2, on_count: 1, off_count: 1, rep_count: {n} }}"
+        )
+    };
+    feedback.verdict(false);
+    let got = wait_for(&pd.commands, &beeps(2)).await;
     assert!(got.iter().any(|c| c == "led Red"), "{got:?}");
+    feedback.verdict(true);
+    let got = wait_for(&pd.commands, &beeps(1)).await;
+    assert!(got.iter().any(|c| c == "led Green"), "{got:?}");
     let h = health.snapshot();
     assert!(h.online && h.frames_ok > 4, "{h:?}");
     assert_eq!(

@@ -1,0 +1,339 @@
+//! The gate with its hardware, simulated: reader feedback after each decision, the
+//! "passage done" timeout and its compensating correction, reader and turnstile health.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use selfgate::clock::{Clock, SystemClock};
+use selfgate::config::Config;
+use selfgate::gate::{Gate, Hardware, Shared};
+use selfgate::store::{Store, WriteOp, Writer};
+use selfgate_hardware::sim::{FeedbackRecord, SimReader, SimTurnstile, SimTurnstileHandle};
+use selfgate_hardware::{Reader, TurnstileInput};
+use selfgate_kiosk::KioskSource;
+use selfgate_rules::journal::{CorrectionKind, EventKind};
+use selfgate_rules::model::{Credential, CredentialStatus, Person, PersonId, ServiceId};
+
+const BADGE: &str = "0A00000000";
+
+/// A store with a ticket pupil (`BADGE`, 10 €, one passage per service) and a service open
+/// all day; `extra` is added to the `[gate]` table.
+fn setup(dir: &std::path::Path, extra: &str) -> (Arc<Shared>, Writer, Gate, Store) {
+    // Skip the last minutes of the UTC day, when the test's all-day service closes.
+    let secs = Utc::now().timestamp() % 86_400;
+    if secs >= 86_400 - 60 {
+        std::thread::sleep(Duration::from_secs((86_400 - secs + 5) as u64));
+    }
+    let store = Store::open(dir).unwrap();
+    let mut config = Config::parse(
+        &format!(
+            "[school]\ntimezone = \"UTC\"\npublic_holidays = false\ndebounce_ms = 0\n\
+             [gate]\n{extra}\n\
+             [[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\n\
+             days = \"tous sam dim\"\n\
+             [[tariffs]]\ncategory = \"eleve\"\nprice = \"3,90\"\n"
+        ),
+        "test.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    config.data_dir = dir.to_path_buf();
+    let person = Person {
+        id: PersonId(0),
+        external_id: "E1".into(),
+        last_name: "Martin".into(),
+        first_name: "Léa".into(),
+        class: "6A".into(),
+        category: selfgate_rules::model::Category::Eleve,
+        regime: selfgate_rules::model::Regime::Externe,
+        forfaits: vec![],
+        passages_per_service: 1,
+    };
+    store
+        .write_now(&[
+            WriteOp::PutPerson(person),
+            WriteOp::PutCredential(Credential {
+                number: BADGE.parse().unwrap(),
+                person: PersonId(0),
+                status: CredentialStatus::Active,
+            }),
+            WriteOp::Append {
+                gate: "ligne-1".into(),
+                at: Utc::now(),
+                kind: EventKind::Credit(selfgate_rules::journal::Credit {
+                    person: PersonId(0),
+                    cents: 1_000,
+                    note: "test".into(),
+                }),
+            },
+        ])
+        .unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = store
+        .load_engine(config.rules.clone(), Utc::now().date_naive())
+        .unwrap();
+    let shared = Shared::new(config, engine, clock);
+    let (writer, _thread) = Writer::spawn(store.clone()).unwrap();
+    let gate = Gate::new(shared.clone(), writer.clone());
+    (shared, writer, gate, store)
+}
+
+struct Running {
+    shared: Arc<Shared>,
+    turnstile: SimTurnstileHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(
+        shared: Arc<Shared>,
+        gate: Gate,
+        readers: Vec<Box<dyn Reader>>,
+        turnstile_log: bool,
+    ) -> Running {
+        let (t, turnstile) = SimTurnstile::new("t", None, turnstile_log).unwrap();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(gate.run(
+            Hardware {
+                readers,
+                turnstile: Arc::new(t),
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        Running {
+            shared,
+            turnstile,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    async fn wait_feed(&self, n: usize) {
+        for _ in 0..500 {
+            if self.shared.recent(100).len() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the feed never reached {n} items");
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_reader_shows_the_decision_on_its_own_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, _writer, gate, _store) = setup(dir.path(), "");
+    let (r1, h1) = SimReader::new("entree");
+    let (r2, h2) = SimReader::new("sortie");
+    let run = Running::start(shared, gate, vec![Box::new(r1), Box::new(r2)], false);
+
+    h1.present(BADGE).await;
+    run.wait_feed(1).await;
+    eventually("reader 1 shows the pass", || !h1.feedback().is_empty()).await;
+    assert_eq!(
+        h1.feedback(),
+        [FeedbackRecord::Pass, FeedbackRecord::Open(300)],
+        "green, one beep, and the reader-side relay is offered the pulse"
+    );
+    assert_eq!(run.turnstile.pulses().len(), 1);
+
+    // Already served on the other reader: red there, nothing more on the first.
+    h2.present(BADGE).await;
+    run.wait_feed(2).await;
+    eventually("reader 2 shows the denial", || !h2.feedback().is_empty()).await;
+    assert_eq!(h2.feedback(), [FeedbackRecord::Deny]);
+    h2.present("FFFF000000").await;
+    run.wait_feed(3).await;
+    eventually("unknown badge denied", || h2.feedback().len() == 2).await;
+    assert_eq!(h2.feedback(), [FeedbackRecord::Deny, FeedbackRecord::Deny]);
+    assert_eq!(h1.feedback().len(), 2);
+    assert_eq!(run.turnstile.pulses().len(), 1, "denials open nothing");
+
+    // Health for the kiosk (`/healthz`): each reader's driver counters, the turnstile's pulses.
+    h2.bad_frame();
+    let health = run.shared.health();
+    assert_eq!(health["status"], "ok", "{health}");
+    let r1 = &health["reader_health"]["entree"];
+    assert_eq!(r1["online"], true, "{health}");
+    assert_eq!(r1["frames_ok"], 1, "{health}");
+    assert!(r1["last_frame"].is_string(), "{health}");
+    let r2 = &health["reader_health"]["sortie"];
+    assert_eq!(
+        (&r2["frames_ok"], &r2["frames_bad"]),
+        (&2.into(), &1.into())
+    );
+    let t = &health["turnstile"];
+    assert_eq!(t["pulses_ok"], 1, "{health}");
+    assert_eq!(t["pulses_failed"], 0, "{health}");
+    assert_eq!(t["last_pulse_ok"], true, "{health}");
+    run.stop().await;
+}
+
+/// A relay whose output cannot be driven (a GPIO line gone).
+struct BrokenRelay;
+
+impl selfgate_hardware::gpio::RelayLine for BrokenRelay {
+    fn set(&self, active: bool) -> std::io::Result<()> {
+        if active {
+            Err(std::io::Error::other("line gone"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_pulse_shows_in_the_turnstile_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, _writer, gate, _store) = setup(dir.path(), "");
+    let (r, badge) = SimReader::new("entree");
+    let turnstile =
+        selfgate_hardware::gpio::GpioTurnstile::new("t", Arc::new(BrokenRelay), None).unwrap();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(gate.run(
+        Hardware {
+            readers: vec![Box::new(r)],
+            turnstile: Arc::new(turnstile),
+        },
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    badge.present(BADGE).await;
+    eventually("the pulse was tried", || {
+        shared.turnstile_health().last_pulse.is_some()
+    })
+    .await;
+    let t = shared.turnstile_health();
+    assert_eq!(
+        (t.last_pulse_ok, t.pulses_ok, t.pulses_failed),
+        (Some(false), 0, 1)
+    );
+    let health = shared.health();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["turnstile"]["last_pulse_ok"], false, "{health}");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+/// The journal's corrections, as (kind, refers to seq, refund).
+fn corrections(store: &Store) -> Vec<(CorrectionKind, u64, i64)> {
+    store
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Correction(c) => Some((c.kind, c.refers_to.seq, c.refund_cents)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn with_timeout(dir: &std::path::Path) -> (Arc<Shared>, Writer, Gate, Store) {
+    let (shared, writer, _gate, store) = setup(dir, "");
+    let mut config = (*shared.config()).clone();
+    // Below what the file accepts (1 s), to keep the test short.
+    config.gate.passage_timeout_ms = Some(300);
+    shared.set_config(config);
+    let gate = Gate::new(shared.clone(), writer.clone());
+    (shared, writer, gate, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_followed_by_passage_done_stays_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, _writer, gate, store) = with_timeout(dir.path());
+    let (r, badge) = SimReader::new("entree");
+    let run = Running::start(shared.clone(), gate, vec![Box::new(r)], false);
+    badge.present(BADGE).await;
+    run.wait_feed(1).await;
+    eventually("pulsed", || run.turnstile.pulses().len() == 1).await;
+    assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(corrections(&store), []);
+    assert_eq!(shared.engine().roster().balance(PersonId(0)), 1_000 - 390);
+    // A "passage done" with nobody waiting is ignored.
+    assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(corrections(&store), []);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, _writer, gate, store) = with_timeout(dir.path());
+    let (r, badge) = SimReader::new("entree");
+    let run = Running::start(shared.clone(), gate, vec![Box::new(r)], false);
+    badge.present(BADGE).await;
+    run.wait_feed(1).await;
+    let pass_seq = run.shared.recent(1)[0].seq.unwrap();
+    assert_eq!(shared.engine().roster().balance(PersonId(0)), 1_000 - 390);
+    // Nobody goes through: a not_passed correction refers to the pass and refunds it.
+    eventually("the correction is journaled", || {
+        !corrections(&store).is_empty()
+    })
+    .await;
+    assert_eq!(
+        corrections(&store),
+        [(CorrectionKind::NotPassed, pass_seq, 390)]
+    );
+    eventually("refunded in memory", || {
+        shared.engine().roster().balance(PersonId(0)) == 1_000
+    })
+    .await;
+    let day = Utc::now().date_naive();
+    assert!(
+        shared
+            .engine()
+            .served()
+            .get(PersonId(0), day, ServiceId(0))
+            .is_none(),
+        "the anti-passback count is freed"
+    );
+    // The same pupil (one passage per service) can pass again, and this time goes through.
+    badge.present(BADGE).await;
+    run.wait_feed(2).await;
+    let item = &run.shared.recent(1)[0];
+    assert!(item.pass, "{item:?}");
+    assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
+    assert_eq!(run.turnstile.pulses().len(), 2);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(corrections(&store).len(), 1);
+    run.stop().await;
+    // The store agrees: charged once, counted once.
+    let engine = store
+        .load_engine(shared.config().rules.clone(), day)
+        .unwrap();
+    assert_eq!(engine.roster().balance(PersonId(0)), 1_000 - 390);
+    assert!(
+        engine
+            .served()
+            .get(PersonId(0), day, ServiceId(0))
+            .is_some()
+    );
+}
