@@ -94,6 +94,8 @@ pub enum ReaderConfig {
         secure: bool,
         key_file: Option<PathBuf>,
         install_mode: bool,
+        /// The reader's output pulsed (`osdp_OUT`) on a pass: a reader-side relay.
+        relay_output: Option<u8>,
     },
 }
 
@@ -314,6 +316,7 @@ struct RawReader {
     secure: Option<bool>,
     key_file: Option<String>,
     install_mode: Option<bool>,
+    relay_output: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -1046,6 +1049,7 @@ impl Validator {
             },
             _ => self.hardware_turnstile(&raw.turnstile)?,
         };
+        self.osdp_buses(&readers);
         Some(GateConfig {
             id: raw.id,
             pulse_ms: raw.pulse_ms,

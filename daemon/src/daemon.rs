@@ -20,6 +20,8 @@ use crate::store::{Store, WriteOp, Writer};
 /// Builds the hardware the configuration names.
 pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
     let mut readers: Vec<Box<dyn Reader>> = Vec::new();
+    // OSDP readers sharing a device are one RS-485 bus (multi-drop).
+    let mut buses = std::collections::HashMap::new();
     for r in &config.gate.readers {
         match r {
             ReaderConfig::Line { name, path } => {
@@ -31,7 +33,7 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
                 readers.push(Box::new(reader));
             }
             other => readers.push(
-                real_reader(other)
+                real_reader(other, &mut buses)
                     .with_context(|| format!("while setting up reader {}", other.name()))?,
             ),
         }
@@ -54,7 +56,10 @@ pub fn hardware(config: &Config) -> anyhow::Result<Hardware> {
 
 /// A hardware reader (drivers in `selfgate-hardware`, wiring in `hardware/README.md`). Devices
 /// are opened when the reader runs: one missing at start is reported offline and retried.
-fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
+fn real_reader(
+    r: &ReaderConfig,
+    buses: &mut std::collections::HashMap<PathBuf, selfgate_hardware::osdp::OsdpBus>,
+) -> anyhow::Result<Box<dyn Reader>> {
     use selfgate_hardware::{em4100, osdp, wedge, wiegand};
     Ok(match r {
         ReaderConfig::Em4100 { name, device, baud } => Box::new(em4100::Em4100Reader::new(
@@ -90,8 +95,10 @@ fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
             secure,
             key_file,
             install_mode,
+            relay_output,
         } => {
             let mut settings = osdp::OsdpSettings::new(device.clone(), *baud, *address);
+            settings.relay_output = *relay_output;
             if let (true, Some(path)) = (secure, key_file) {
                 // Checked at load (32 hex digits, mode 600); read again as it may have changed.
                 let text = std::fs::read_to_string(path)
@@ -102,7 +109,10 @@ fn real_reader(r: &ReaderConfig) -> anyhow::Result<Box<dyn Reader>> {
                 );
                 settings.install_mode = *install_mode;
             }
-            Box::new(osdp::OsdpReader::new(name.clone(), settings))
+            let bus = buses
+                .entry(device.clone())
+                .or_insert_with(|| osdp::OsdpBus::new(device.clone(), *baud));
+            Box::new(osdp::OsdpReader::on_bus(name.clone(), settings, bus))
         }
         ReaderConfig::Line { .. } | ReaderConfig::Simulated { .. } => {
             anyhow::bail!("not a hardware reader")

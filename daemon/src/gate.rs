@@ -23,7 +23,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc;
 
 use selfgate_hardware::{
-    HealthHandle, Reader, ReaderEvent, ReaderFeedback, ReaderHealth, Turnstile, TurnstileInput,
+    HealthHandle, Reader, ReaderAlarm, ReaderEvent, ReaderFeedback, ReaderHealth, Turnstile,
+    TurnstileInput,
 };
 use selfgate_kiosk::{FeedItem, KioskSource, Summary};
 use selfgate_rules::journal::{
@@ -326,12 +327,18 @@ impl KioskSource for Shared {
                     "last_frame": h.last_frame.map(rfc3339),
                     "frames_ok": h.frames_ok,
                     "frames_bad": h.frames_bad,
+                    "tamper": h.tamper,
+                    "power_failure": h.power_failure,
                 });
                 (name, v)
             })
             .collect();
         let t = self.turnstile_health();
-        let turnstile_ok = t.last_pulse_ok != Some(false);
+        let turnstile_ok = t.last_pulse_ok != Some(false)
+            && self
+                .reader_health()
+                .values()
+                .all(|h| !h.tamper && !h.power_failure);
         serde_json::json!({
             "status": if store_ok && readers_ok && turnstile_ok { "ok" } else { "degraded" },
             "gate": self.config().gate.id,
@@ -760,6 +767,15 @@ impl Gate {
                         crate::logs::reader_status(&reader, online);
                         crate::metrics::reader_online(&reader, online);
                         shared.readers.lock().unwrap_or_else(PoisonError::into_inner).insert(reader, online);
+                    }
+                    ReaderEvent::Alarm { reader, alarm, active } => {
+                        let (kind, what) = match (alarm, active) {
+                            (ReaderAlarm::Tamper, true) => (AlarmKind::ReaderTamperOn, "autoprotection déclenchée"),
+                            (ReaderAlarm::Tamper, false) => (AlarmKind::ReaderTamperOff, "autoprotection revenue à la normale"),
+                            (ReaderAlarm::Power, true) => (AlarmKind::ReaderPowerFailure, "défaut d'alimentation"),
+                            (ReaderAlarm::Power, false) => (AlarmKind::ReaderPowerRestored, "alimentation revenue"),
+                        };
+                        handle.alarm(kind, &format!("lecteur {reader} : {what}")).await;
                     }
                 },
             }

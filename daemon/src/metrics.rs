@@ -603,6 +603,7 @@ mod tests {
             last_frame: Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
             frames_ok: 7,
             frames_bad: 2,
+            ..Default::default()
         };
         reader_health("osdp-1", &h);
         turnstile_pulse(true);

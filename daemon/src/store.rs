@@ -37,6 +37,8 @@ const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new(
 
 const SCHEMA_VERSION: u8 = 1;
 const RECORD_VERSION: u8 = 1;
+/// redb's page cache.
+const CACHE_BYTES: usize = 4 << 20;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "selfgate.redb";
 
@@ -174,7 +176,13 @@ impl Store {
         })?;
         let path = dir.join(DB_FILE);
         let file = path.clone();
-        let open: Opener = Arc::new(move || Database::create(&file));
+        // The gate decides from its own in-memory index and reads the database only at start:
+        // a small page cache keeps the box's memory for the index (redb's default is 1 GiB).
+        let open: Opener = Arc::new(move || {
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&file)
+        });
         let db = open().map_err(|source| match source {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
             source => StoreError::Open {

@@ -19,6 +19,10 @@ pub struct ReaderHealth {
     pub frames_ok: u64,
     /// Malformed frames: bad checksum or parity, truncated, unknown keys, junk between frames.
     pub frames_bad: u64,
+    /// The reader reports its tamper switch active (OSDP readers).
+    pub tamper: bool,
+    /// The reader reports a power failure (OSDP readers).
+    pub power_failure: bool,
 }
 
 /// A shared, cheaply cloned view of one reader's [`ReaderHealth`]: the driver updates it, the
@@ -48,6 +52,17 @@ impl HealthHandle {
     pub(crate) fn frame_bad(&self) {
         self.lock().health.frames_bad += 1;
     }
+    /// Sets an alarm's state; true when it changed.
+    pub(crate) fn set_alarm(&self, alarm: crate::ReaderAlarm, active: bool) -> bool {
+        let mut i = self.lock();
+        let flag = match alarm {
+            crate::ReaderAlarm::Tamper => &mut i.health.tamper,
+            crate::ReaderAlarm::Power => &mut i.health.power_failure,
+        };
+        let changed = *flag != active;
+        *flag = active;
+        changed
+    }
     /// Sets the online flag; true when it changed (or was never reported).
     pub(crate) fn set_online(&self, online: bool) -> bool {
         let mut i = self.lock();
@@ -73,6 +88,17 @@ impl Emitter {
             .send(ReaderEvent::Credential {
                 reader: self.name.clone(),
                 credential,
+            })
+            .await
+            .is_ok()
+    }
+    /// Reports an alarm raised or cleared; false when the receiving side is gone.
+    pub(crate) async fn alarm(&self, alarm: crate::ReaderAlarm, active: bool) -> bool {
+        self.events
+            .send(ReaderEvent::Alarm {
+                reader: self.name.clone(),
+                alarm,
+                active,
             })
             .await
             .is_ok()

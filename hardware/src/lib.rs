@@ -64,6 +64,21 @@ pub enum ReaderEvent {
     Credential { reader: String, credential: String },
     /// The reader went offline or came back.
     Status { reader: String, online: bool },
+    /// A status report of the reader itself (OSDP `osdp_LSTATR`): an alarm raised or cleared.
+    Alarm {
+        reader: String,
+        alarm: ReaderAlarm,
+        active: bool,
+    },
+}
+
+/// An alarm a reader reports about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReaderAlarm {
+    /// The reader's tamper switch (opened, torn off the wall).
+    Tamper,
+    /// The reader's power supply failed.
+    Power,
 }
 
 /// A badge reader. `run` reads until the reader ends or the receiving side is dropped.

@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::health::{Emitter, HealthHandle};
-use crate::{BoxFuture, HwError, Reader, ReaderEvent, ReaderFeedback};
+use crate::{BoxFuture, HwError, Reader, ReaderAlarm, ReaderEvent, ReaderFeedback};
 
 /// Parses a secure channel base key (SCBK): 32 hex digits, surrounding blanks ignored.
 pub fn parse_scbk(text: &str) -> Option<[u8; 16]> {
@@ -495,14 +495,23 @@ pub fn buzzer_command(f: Feedback) -> Vec<u8> {
     vec![0, 2, 1, 1, count]
 }
 
+/// What the gate asks of a PD after a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// `osdp_LED` then `osdp_BUZ`.
+    Show(Feedback),
+    /// `osdp_OUT`: the reader-side relay on for this many ms.
+    Open(u32),
+}
+
 /// Sends feedback to an [`OsdpReader`]'s reader (what [`Reader::feedback`] gives).
 #[derive(Clone, Debug)]
-pub struct OsdpFeedback(mpsc::Sender<Feedback>);
+pub struct OsdpFeedback(mpsc::Sender<Action>);
 
 impl OsdpFeedback {
     /// Queues feedback; false when the reader has stopped or is busy.
     pub fn send(&self, f: Feedback) -> bool {
-        self.0.try_send(f).is_ok()
+        self.0.try_send(Action::Show(f)).is_ok()
     }
 }
 
@@ -517,6 +526,19 @@ impl ReaderFeedback for OsdpFeedback {
             tracing::debug!("OSDP feedback dropped: the reader is stopped or busy");
         }
     }
+    fn open(&self, length_ms: u32) {
+        if self.0.try_send(Action::Open(length_ms)).is_err() {
+            tracing::debug!("OSDP relay pulse dropped: the reader is stopped or busy");
+        }
+    }
+}
+
+/// `osdp_OUT` data: output `n` temporarily on for `length_ms` (in 100 ms units, at least one),
+/// then back to its permanent state.
+pub fn output_command(n: u8, length_ms: u32) -> Vec<u8> {
+    let units = u16::try_from(length_ms.div_ceil(100).max(1)).unwrap_or(u16::MAX);
+    let [lo, hi] = units.to_le_bytes();
+    vec![n, 5, lo, hi]
 }
 
 /// How the CP talks to its PD.
@@ -529,6 +551,8 @@ pub struct OsdpSettings {
     pub scbk: Option<[u8; 16]>,
     /// Connect with SCBK-D and send `scbk` with osdp_KEYSET first.
     pub install_mode: bool,
+    /// The PD's output driving a reader-side relay, pulsed (`osdp_OUT`) on a pass.
+    pub relay_output: Option<u8>,
     /// Between polls.
     pub poll_interval: Duration,
     /// For a reply.
@@ -545,6 +569,7 @@ impl OsdpSettings {
             address,
             scbk: None,
             install_mode: false,
+            relay_output: None,
             poll_interval: Duration::from_millis(100),
             reply_timeout: Duration::from_millis(200),
             tries: 3,
@@ -552,13 +577,40 @@ impl OsdpSettings {
     }
 }
 
-/// An OSDP reader: the CP side for one PD.
+/// One RS-485 bus (multi-drop): the serial port shared by the readers (PDs) on it, each at its
+/// own address. One task owns the port and polls each PD in turn; the readers made with
+/// [`OsdpReader::on_bus`] register with it when they run (the first to run drives the bus).
+#[derive(Clone)]
+pub struct OsdpBus(Arc<BusShared>);
+
+struct BusShared {
+    device: PathBuf,
+    baud: u32,
+    register: mpsc::UnboundedSender<PdLink>,
+    registered: std::sync::Mutex<Option<mpsc::UnboundedReceiver<PdLink>>>,
+}
+
+impl OsdpBus {
+    pub fn new(device: impl Into<PathBuf>, baud: u32) -> OsdpBus {
+        let (register, rx) = mpsc::unbounded_channel();
+        OsdpBus(Arc::new(BusShared {
+            device: device.into(),
+            baud,
+            register,
+            registered: std::sync::Mutex::new(Some(rx)),
+        }))
+    }
+}
+
+/// An OSDP reader: the CP side for one PD, on a bus of its own ([`OsdpReader::new`]) or
+/// shared with other PDs ([`OsdpReader::on_bus`]).
 pub struct OsdpReader {
     name: String,
     settings: OsdpSettings,
     health: HealthHandle,
-    feedback_rx: mpsc::Receiver<Feedback>,
-    feedback_tx: mpsc::Sender<Feedback>,
+    feedback_rx: mpsc::Receiver<Action>,
+    feedback_tx: mpsc::Sender<Action>,
+    bus: OsdpBus,
 }
 
 /// Why a link went down.
@@ -590,13 +642,23 @@ impl From<std::io::Error> for LinkError {
     }
 }
 
-struct Link<'a> {
+/// The serial port of a bus and its decoder.
+struct Port {
     port: tokio_serial::SerialStream,
     decoder: OsdpDecoder,
+}
+
+/// One PD's link state on its bus.
+struct PdLink {
+    name: String,
+    settings: OsdpSettings,
+    health: HealthHandle,
+    out: Emitter,
+    actions: mpsc::Receiver<Action>,
     seq: u8,
     session: Option<Session>,
-    settings: &'a OsdpSettings,
-    health: &'a HealthHandle,
+    online: bool,
+    retry_at: tokio::time::Instant,
 }
 
 fn random8() -> std::io::Result<[u8; 8]> {
@@ -606,18 +668,24 @@ fn random8() -> std::io::Result<[u8; 8]> {
     Ok(b)
 }
 
-impl Link<'_> {
-    /// Sends a command and returns the PD's reply (data decrypted), with retries of the same
-    /// sequence number.
-    async fn transact(&mut self, code: u8, data: &[u8], scb: &[u8]) -> Result<Packet, LinkError> {
-        let addr = self.settings.address;
+impl Port {
+    /// Sends a command to `pd` and returns its reply (data decrypted), with retries of the same
+    /// sequence number. Replies from other addresses are skipped.
+    async fn transact(
+        &mut self,
+        pd: &mut PdLink,
+        code: u8,
+        data: &[u8],
+        scb: &[u8],
+    ) -> Result<Packet, LinkError> {
+        let addr = pd.settings.address;
         let mut buf = [0u8; 512];
-        for _ in 0..self.settings.tries {
+        for _ in 0..pd.settings.tries {
             // MAC chaining: a retry must carry the same MAC as the first send.
-            let saved = self.session.clone();
-            let pkt = encode_command(addr, self.seq, code, data, scb, self.session.as_mut());
+            let saved = pd.session.clone();
+            let pkt = encode_command(addr, pd.seq, code, data, scb, pd.session.as_mut());
             self.port.write_all(&pkt).await?;
-            let deadline = tokio::time::Instant::now() + self.settings.reply_timeout;
+            let deadline = tokio::time::Instant::now() + pd.settings.reply_timeout;
             self.decoder.reset();
             loop {
                 let n = match tokio::time::timeout_at(deadline, self.port.read(&mut buf)).await {
@@ -631,38 +699,43 @@ impl Link<'_> {
                     let mut p = match p {
                         Ok(p) => p,
                         Err(_) => {
-                            self.health.frame_bad();
+                            pd.health.frame_bad();
                             continue;
                         }
                     };
-                    if p.addr != (addr | 0x80) || p.seq != self.seq {
+                    if p.addr != (addr | 0x80) || p.seq != pd.seq {
                         continue; // another PD's reply, or a stale one
                     }
-                    if let Some(s) = self.session.as_mut() {
+                    if let Some(s) = pd.session.as_mut() {
                         match s.open_reply(&p) {
                             Some(d) => p.data = d,
                             None => {
-                                self.health.frame_bad();
+                                pd.health.frame_bad();
                                 return Err(LinkError::Secure("reply MAC does not verify"));
                             }
                         }
                     }
-                    self.health.frame_ok();
-                    self.seq = if self.seq >= 3 { 1 } else { self.seq + 1 };
+                    pd.health.frame_ok();
+                    pd.seq = if pd.seq >= 3 { 1 } else { pd.seq + 1 };
                     return Ok(p);
                 }
             }
-            self.session = saved;
+            pd.session = saved;
         }
         Err(LinkError::NoReply(code))
     }
 
     /// CHLNG/SCRYPT with `key` (`key_type` 0: SCBK-D, 1: SCBK).
-    async fn secure(&mut self, key: &[u8; 16], key_type: u8) -> Result<(), LinkError> {
-        self.session = None;
+    async fn secure(
+        &mut self,
+        pd: &mut PdLink,
+        key: &[u8; 16],
+        key_type: u8,
+    ) -> Result<(), LinkError> {
+        pd.session = None;
         let cp_random = random8()?;
         let r = self
-            .transact(cmd::CHLNG, &cp_random, &[3, scs::CHLNG, key_type])
+            .transact(pd, cmd::CHLNG, &cp_random, &[3, scs::CHLNG, key_type])
             .await?;
         if r.code != reply::CCRYPT || r.data.len() != 32 {
             return Err(LinkError::Secure("no osdp_CCRYPT to osdp_CHLNG"));
@@ -675,53 +748,24 @@ impl Link<'_> {
         }
         let c = s.cp_cryptogram(&cp_random, &pd_random);
         let r = self
-            .transact(cmd::SCRYPT, &c, &[3, scs::SCRYPT, key_type])
+            .transact(pd, cmd::SCRYPT, &c, &[3, scs::SCRYPT, key_type])
             .await?;
         if r.code != reply::RMAC_I || !s.rmac_i_ok(&r.data) {
             return Err(LinkError::Secure("bad osdp_RMAC_I"));
         }
-        self.session = Some(s);
+        pd.session = Some(s);
         Ok(())
     }
-}
 
-impl OsdpReader {
-    pub fn new(name: impl Into<String>, settings: OsdpSettings) -> Self {
-        let (feedback_tx, feedback_rx) = mpsc::channel(8);
-        OsdpReader {
-            name: name.into(),
-            settings,
-            health: HealthHandle::default(),
-            feedback_rx,
-            feedback_tx,
-        }
-    }
-
-    fn open(&self) -> Result<tokio_serial::SerialStream, std::io::Error> {
-        let builder = tokio_serial::new(
-            self.settings.device.display().to_string(),
-            self.settings.baud,
-        );
-        tokio_serial::SerialStream::open(&builder).map_err(std::io::Error::other)
-    }
-
-    /// One connection: setup, then polls until the link fails.
-    async fn session(&mut self, out: &Emitter) -> Result<(), LinkError> {
-        let port = self.open()?;
-        let settings = self.settings.clone();
-        let mut link = Link {
-            port,
-            decoder: OsdpDecoder::new(),
-            seq: 0,
-            session: None,
-            settings: &settings,
-            health: &self.health,
-        };
-        let id = link.transact(cmd::ID, &[0], &[]).await?;
+    /// Connects to `pd`: ID, CAP, the secure channel (install mode: SCBK-D then KEYSET).
+    async fn connect(&mut self, pd: &mut PdLink) -> Result<(), LinkError> {
+        pd.seq = 0;
+        pd.session = None;
+        let id = self.transact(pd, cmd::ID, &[0], &[]).await?;
         if id.code == reply::PDID && id.data.len() >= 12 {
             tracing::info!(
                 "reader {}: OSDP PD vendor {:02X}{:02X}{:02X} model {} serial {:02X?}",
-                self.name,
+                pd.name,
                 id.data[0],
                 id.data[1],
                 id.data[2],
@@ -729,64 +773,190 @@ impl OsdpReader {
                 &id.data[5..9]
             );
         }
-        let _cap = link.transact(cmd::CAP, &[0], &[]).await?;
-        if let Some(key) = settings.scbk {
-            if settings.install_mode {
-                link.secure(&SCBK_DEFAULT, 0).await?;
+        let _cap = self.transact(pd, cmd::CAP, &[0], &[]).await?;
+        if let Some(key) = pd.settings.scbk {
+            if pd.settings.install_mode {
+                self.secure(pd, &SCBK_DEFAULT, 0).await?;
                 let mut data = vec![1, 16];
                 data.extend_from_slice(&key);
-                let r = link.transact(cmd::KEYSET, &data, &[]).await?;
+                let r = self.transact(pd, cmd::KEYSET, &data, &[]).await?;
                 if r.code != reply::ACK {
                     return Err(LinkError::Secure("osdp_KEYSET refused"));
                 }
                 tracing::warn!(
                     "reader {}: key installed; set install_mode = false in the configuration",
-                    self.name
+                    pd.name
                 );
             }
-            link.secure(&key, 1).await?;
+            self.secure(pd, &key, 1).await?;
         }
-        if !out.status(true).await {
+        // The reader's local status (tamper, power) once at connect.
+        let r = self.transact(pd, cmd::LSTAT, &[], &[]).await?;
+        pd.reply(&r).await?;
+        pd.online = true;
+        if !pd.out.status(true).await {
             return Err(LinkError::Closed);
         }
-        loop {
-            let (code, data) = match self.feedback_rx.try_recv() {
-                Ok(f) => {
-                    let r = link.transact(cmd::LED, &led_command(f), &[]).await?;
-                    if r.code == reply::NAK {
-                        tracing::debug!("reader {}: osdp_LED refused", self.name);
-                    }
-                    (cmd::BUZ, buzzer_command(f))
+        Ok(())
+    }
+
+    /// One turn of `pd`: the gate's feedback if some is queued, else a POLL.
+    async fn poll(&mut self, pd: &mut PdLink) -> Result<(), LinkError> {
+        let (code, data) = match pd.actions.try_recv() {
+            Ok(Action::Show(f)) => {
+                let r = self.transact(pd, cmd::LED, &led_command(f), &[]).await?;
+                if r.code == reply::NAK {
+                    tracing::debug!("reader {}: osdp_LED refused", pd.name);
                 }
-                Err(_) => (cmd::POLL, Vec::new()),
-            };
-            let r = link.transact(code, &data, &[]).await?;
-            match r.code {
-                reply::RAW => match raw_credential(&r.data) {
-                    Some(c) => {
-                        if !out.credential(c).await {
+                (cmd::BUZ, buzzer_command(f))
+            }
+            Ok(Action::Open(ms)) => match pd.settings.relay_output {
+                Some(n) => (cmd::OUT, output_command(n, ms)),
+                None => (cmd::POLL, Vec::new()),
+            },
+            Err(_) => (cmd::POLL, Vec::new()),
+        };
+        let r = self.transact(pd, code, &data, &[]).await?;
+        if r.code == reply::NAK && code == cmd::OUT {
+            tracing::warn!("reader {}: osdp_OUT refused {:02X?}", pd.name, r.data);
+        }
+        pd.reply(&r).await
+    }
+}
+
+impl PdLink {
+    /// Acts on a PD's reply: card reads, status reports.
+    async fn reply(&mut self, r: &Packet) -> Result<(), LinkError> {
+        match r.code {
+            reply::RAW => match raw_credential(&r.data) {
+                Some(c) => {
+                    if !self.out.credential(c).await {
+                        return Err(LinkError::Closed);
+                    }
+                }
+                None => self.health.frame_bad(),
+            },
+            reply::LSTATR if r.data.len() >= 2 => {
+                let (tamper, power) = (r.data[0] != 0, r.data[1] != 0);
+                for (alarm, active) in [(ReaderAlarm::Tamper, tamper), (ReaderAlarm::Power, power)]
+                {
+                    if self.health.set_alarm(alarm, active) {
+                        if active {
+                            tracing::warn!("reader {}: {alarm:?} alarm", self.name);
+                        } else {
+                            tracing::info!("reader {}: {alarm:?} back to normal", self.name);
+                        }
+                        if !self.out.alarm(alarm, active).await {
                             return Err(LinkError::Closed);
                         }
                     }
-                    None => self.health.frame_bad(),
-                },
-                reply::LSTATR if r.data.len() >= 2 => {
-                    tracing::warn!(
-                        "reader {}: tamper {}, power {}",
-                        self.name,
-                        if r.data[0] != 0 { "ON" } else { "normal" },
-                        if r.data[1] != 0 { "FAILURE" } else { "normal" }
-                    );
-                }
-                reply::NAK => tracing::debug!("reader {}: NAK {:02X?}", self.name, r.data),
-                _ => {}
-            }
-            if code == cmd::POLL {
-                tokio::select! {
-                    _ = tokio::time::sleep(settings.poll_interval) => {}
-                    _ = out.events.closed() => return Err(LinkError::Closed),
                 }
             }
+            reply::NAK => tracing::debug!("reader {}: NAK {:02X?}", self.name, r.data),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The PD stopped answering (or failed the secure channel): offline, retried in 1 s.
+    async fn down(&mut self) -> bool {
+        self.online = false;
+        self.session = None;
+        self.seq = 0;
+        self.retry_at = tokio::time::Instant::now() + Duration::from_secs(1);
+        self.out.status(false).await
+    }
+}
+
+fn open_port(device: &std::path::Path, baud: u32) -> std::io::Result<Port> {
+    let builder = tokio_serial::new(device.display().to_string(), baud);
+    let port = tokio_serial::SerialStream::open(&builder).map_err(std::io::Error::other)?;
+    Ok(Port {
+        port,
+        decoder: OsdpDecoder::new(),
+    })
+}
+
+/// The bus task: owns the port, polls each registered PD in turn, reconnects PDs that went
+/// offline (every second), reopens the port after an I/O error. Ends when every PD's reading
+/// side is gone.
+async fn run_bus(bus: Arc<BusShared>, mut registered: mpsc::UnboundedReceiver<PdLink>) {
+    let mut pds: Vec<PdLink> = Vec::new();
+    let mut port: Option<Port> = None;
+    loop {
+        while let Ok(pd) = registered.try_recv() {
+            pds.push(pd);
+        }
+        pds.retain(|pd| !pd.out.events.is_closed());
+        if pds.is_empty() {
+            return;
+        }
+        let p = match &mut port {
+            Some(p) => p,
+            None => match open_port(&bus.device, bus.baud) {
+                Ok(p) => port.insert(p),
+                Err(e) => {
+                    tracing::warn!("OSDP bus {}: {e}", bus.device.display());
+                    for pd in &mut pds {
+                        pd.down().await;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        let mut io_failed = false;
+        for pd in &mut pds {
+            let r = if pd.online {
+                p.poll(pd).await
+            } else if tokio::time::Instant::now() >= pd.retry_at {
+                p.connect(pd).await
+            } else {
+                continue;
+            };
+            match r {
+                Ok(()) | Err(LinkError::Closed) => {}
+                Err(e) => {
+                    tracing::warn!("reader {}: {e}", pd.name);
+                    io_failed |= matches!(e, LinkError::Io(_));
+                    pd.down().await;
+                }
+            }
+        }
+        if io_failed {
+            port = None;
+            for pd in &mut pds {
+                if pd.online {
+                    pd.down().await;
+                }
+            }
+        }
+        let interval = pds
+            .iter()
+            .map(|pd| pd.settings.poll_interval)
+            .min()
+            .unwrap_or(Duration::from_millis(100));
+        tokio::time::sleep(interval).await;
+    }
+}
+
+impl OsdpReader {
+    /// A reader alone on its bus (its own serial port).
+    pub fn new(name: impl Into<String>, settings: OsdpSettings) -> Self {
+        let bus = OsdpBus::new(settings.device.clone(), settings.baud);
+        Self::on_bus(name, settings, &bus)
+    }
+
+    /// A reader on a shared bus, at `settings.address` (its `device` and `baud` are the bus's).
+    pub fn on_bus(name: impl Into<String>, settings: OsdpSettings, bus: &OsdpBus) -> Self {
+        let (feedback_tx, feedback_rx) = mpsc::channel(8);
+        OsdpReader {
+            name: name.into(),
+            settings,
+            health: HealthHandle::default(),
+            feedback_rx,
+            feedback_tx,
+            bus: bus.clone(),
         }
     }
 }
@@ -798,30 +968,55 @@ impl Reader for OsdpReader {
     fn health(&self) -> Option<HealthHandle> {
         Some(self.health.clone())
     }
-    /// Lights the reader's LED and sounds its buzzer after a decision.
+    /// Lights the reader's LED and sounds its buzzer after a decision; pulses its relay output
+    /// (`relay_output`) on a pass.
     fn feedback(&self) -> Option<Arc<dyn ReaderFeedback>> {
         Some(Arc::new(OsdpFeedback(self.feedback_tx.clone())))
     }
     fn run(
-        mut self: Box<Self>,
+        self: Box<Self>,
         events: mpsc::Sender<ReaderEvent>,
     ) -> BoxFuture<'static, Result<(), HwError>> {
         Box::pin(async move {
+            let OsdpReader {
+                name,
+                settings,
+                health,
+                feedback_rx,
+                bus,
+                ..
+            } = *self;
             let out = Emitter {
-                name: self.name.clone(),
-                events,
-                health: self.health.clone(),
+                name: name.clone(),
+                events: events.clone(),
+                health: health.clone(),
             };
-            loop {
-                match self.session(&out).await {
-                    Err(LinkError::Closed) | Ok(()) => return Ok(()),
-                    Err(e) => tracing::warn!("reader {}: {e}", self.name),
-                }
-                if !out.status(false).await {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            let pd = PdLink {
+                name,
+                settings,
+                health,
+                out,
+                actions: feedback_rx,
+                seq: 0,
+                session: None,
+                online: false,
+                retry_at: tokio::time::Instant::now(),
+            };
+            if bus.0.register.send(pd).is_err() {
+                return Ok(());
             }
+            let driver = bus
+                .0
+                .registered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            match driver {
+                // The first reader of the bus to run drives it for all.
+                Some(rx) => run_bus(bus.0.clone(), rx).await,
+                None => events.closed().await,
+            }
+            Ok(())
         })
     }
 }

@@ -264,6 +264,32 @@ fn bench_journal(events: u64, producers: u64) {
         }
         events as f64 / start.elapsed().as_secs_f64()
     };
+    // redb alone, same records, same group sizes, no writer thread and no balance or
+    // anti-passback rows: what the store's own work adds on top of redb's commit.
+    let raw_redb = {
+        const T: redb::TableDefinition<(&str, u64), &[u8]> = redb::TableDefinition::new("journal");
+        let db = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+        let batch = group.round().max(1.0) as u64;
+        let start = Instant::now();
+        let mut i = 0;
+        while i < events {
+            let txn = db.begin_write().unwrap();
+            {
+                let mut t = txn.open_table(T).unwrap();
+                for j in i..(i + batch).min(events) {
+                    let body = postcard::to_stdvec(&passage(j, day)).unwrap();
+                    t.insert(
+                        (format!("ligne-{}", j % 4 + 1).as_str(), j),
+                        body.as_slice(),
+                    )
+                    .unwrap();
+                }
+            }
+            txn.commit().unwrap();
+            i += batch;
+        }
+        events as f64 / start.elapsed().as_secs_f64()
+    };
     let redb_rate = events as f64 / redb_secs;
     let sqlite_one = sqlite(1);
     let sqlite_grouped = sqlite(group.round().max(1.0) as u64);
@@ -274,6 +300,10 @@ fn bench_journal(events: u64, producers: u64) {
     println!("|---|---|---|");
     println!(
         "| selfgate store writer (redb 4, group commit, {commits} commits, {group:.1} events/commit) | {redb_rate:.0} | 1.00 |"
+    );
+    println!(
+        "| baseline: redb alone, same group sizes, journal rows only | {raw_redb:.0} | {:.2} |",
+        raw_redb / redb_rate
     );
     println!(
         "| SQLite WAL synchronous=FULL, one transaction per event | {sqlite_one:.0} | {:.2} |",

@@ -203,6 +203,14 @@ pub struct Credit {
 pub enum AlarmKind {
     EmergencyOn,
     EmergencyOff,
+    /// A reader's tamper switch became active (OSDP `osdp_LSTATR`); the detail names it.
+    ReaderTamperOn,
+    /// A reader's tamper switch returned to normal.
+    ReaderTamperOff,
+    /// A reader reports a power failure.
+    ReaderPowerFailure,
+    /// A reader's power returned to normal.
+    ReaderPowerRestored,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

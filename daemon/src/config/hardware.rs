@@ -46,6 +46,7 @@ impl Validator {
             ("secure", r.secure.is_some()),
             ("key_file", r.key_file.is_some()),
             ("install_mode", r.install_mode.is_some()),
+            ("relay_output", r.relay_output.is_some()),
         ];
         for (field, set) in present {
             if set && !allowed.contains(&field) {
@@ -137,6 +138,7 @@ impl Validator {
                         "secure",
                         "key_file",
                         "install_mode",
+                        "relay_output",
                     ],
                 );
                 let device = self.required(
@@ -169,6 +171,12 @@ impl Validator {
                         "install mode sets a secure channel key: it needs secure = true",
                     );
                 }
+                if r.relay_output.is_some_and(|n| n > 255) {
+                    self.err(
+                        &format!("{key}.relay_output"),
+                        "an output number of the reader, 0..=255",
+                    );
+                }
                 Some(ReaderConfig::Osdp {
                     name,
                     device: PathBuf::from(device),
@@ -177,6 +185,7 @@ impl Validator {
                     secure,
                     key_file,
                     install_mode,
+                    relay_output: r.relay_output.map(|n| n.min(255) as u8),
                 })
             }
             other => {
@@ -186,6 +195,47 @@ impl Validator {
                 );
                 None
             }
+        }
+    }
+
+    /// OSDP readers sharing a `device` are one RS-485 bus (multi-drop): one speed, one address
+    /// each.
+    pub(super) fn osdp_buses(&mut self, readers: &[ReaderConfig]) {
+        let mut seen: Vec<(&Path, u32, u8)> = Vec::new();
+        for (i, r) in readers.iter().enumerate() {
+            let ReaderConfig::Osdp {
+                device,
+                baud,
+                address,
+                ..
+            } = r
+            else {
+                continue;
+            };
+            for &(d, b, a) in &seen {
+                if d != device.as_path() {
+                    continue;
+                }
+                if b != *baud {
+                    self.err(
+                        &format!("gate.readers[{i}].baud"),
+                        format!(
+                            "{baud}: the readers on {} share one bus, at {b} bauds",
+                            d.display()
+                        ),
+                    );
+                }
+                if a == *address {
+                    self.err(
+                        &format!("gate.readers[{i}].address"),
+                        format!(
+                            "{address} is already the address of another reader on {}",
+                            d.display()
+                        ),
+                    );
+                }
+            }
+            seen.push((device, *baud, *address));
         }
     }
 
@@ -352,7 +402,8 @@ install_mode = true
                     address: 1,
                     secure: true,
                     key_file: Some(key.clone()),
-                    install_mode: true
+                    install_mode: true,
+                    relay_output: None
                 },
             ]
         );
@@ -399,6 +450,53 @@ install_mode = true
         let c = gate("", "kind = \"gpio\"\nchip = \"gpiochip9\"\nrelay_line = 3").unwrap();
         let e = crate::daemon::hardware(&c).err().unwrap();
         assert!(format!("{e:#}").contains("gpiochip9 line 3"), "{e:#}");
+    }
+
+    #[test]
+    fn osdp_readers_on_one_device_share_a_bus_with_distinct_addresses() {
+        let r = |addr: u32, baud: u32| {
+            format!(
+                "[[gate.readers]]\nkind = \"osdp\"\ndevice = \"/dev/ttyUSB0\"\nsecure = false\n\
+                 address = {addr}\nbaud = {baud}\nrelay_output = 1\n"
+            )
+        };
+        let ok = gate(
+            &format!("passage_timeout_ms = 5000\n{}{}", r(0, 9600), r(1, 9600)),
+            "kind = \"simulated\"",
+        )
+        .unwrap();
+        assert_eq!(ok.gate.readers.len(), 2);
+        assert_eq!(ok.gate.passage_timeout_ms, Some(5000));
+        assert!(matches!(
+            ok.gate.readers[1],
+            ReaderConfig::Osdp {
+                address: 1,
+                relay_output: Some(1),
+                ..
+            }
+        ));
+        let errs = gate(
+            &format!("{}{}{}", r(0, 9600), r(0, 9600), r(2, 19200)),
+            "kind = \"simulated\"",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|e| e.split(": ").next().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "gate.readers[1].address",
+                "gate.readers[2].baud",
+                "gate.readers[2].baud"
+            ],
+            "{errs:?}"
+        );
+        // A passage timeout needs a "passage done" input.
+        let errs = gate(
+            "passage_timeout_ms = 5000",
+            "kind = \"gpio\"\nchip = \"gpiochip0\"\nrelay_line = 5",
+        )
+        .unwrap_err();
+        assert!(errs[0].starts_with("gate.passage_timeout_ms: "), "{errs:?}");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use libosdp::{
-    Channel, ChannelError, OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, PdCapEntity,
-    PdCapability, PdInfoBuilder, PeripheralDevice,
+    Channel, ChannelError, OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpStatusReport,
+    OsdpStatusReportType, PdCapEntity, PdCapability, PdInfoBuilder, PeripheralDevice,
 };
 
 use super::*;
@@ -111,8 +111,87 @@ impl Channel for PtyChannel {
     }
 }
 
+/// One of several PDs sharing the pty (multi-drop): a multiplexer thread copies every byte the
+/// CP sends to each PD's queue (as an RS-485 bus does); replies go straight to the master.
+struct MuxChannel {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    pending: Vec<u8>,
+    master: OwnedFd,
+}
+
+impl Channel for MuxChannel {
+    fn get_id(&self) -> i32 {
+        2
+    }
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ChannelError> {
+        while let Ok(b) = self.rx.try_recv() {
+            self.pending.extend(b);
+        }
+        if self.pending.is_empty() {
+            return Err(ChannelError::WouldBlock);
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+    fn write(&mut self, buf: &[u8]) -> Result<usize, ChannelError> {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::write(self.master.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(ChannelError::WouldBlock)
+        } else {
+            Ok(n as usize)
+        }
+    }
+    fn flush(&mut self) -> Result<(), ChannelError> {
+        Ok(())
+    }
+    fn close(&mut self) -> Result<(), ChannelError> {
+        Ok(())
+    }
+}
+
+/// `n` channels on the pty's master, each seeing every byte the CP writes.
+fn bus_channels(pty: &crate::pty::Pty, n: usize, stop: Arc<AtomicBool>) -> Vec<MuxChannel> {
+    let master: OwnedFd = pty.master().into();
+    // SAFETY: fcntl on an owned descriptor.
+    unsafe {
+        let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    let mut txs = Vec::new();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let (tx, rx) = std::sync::mpsc::channel();
+        txs.push(tx);
+        out.push(MuxChannel {
+            rx,
+            pending: Vec::new(),
+            master: master.try_clone().unwrap(),
+        });
+    }
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while !stop.load(Ordering::Relaxed) {
+            // SAFETY: buf is valid for its length.
+            let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                for tx in &txs {
+                    let _ = tx.send(buf[..n as usize].to_vec());
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    out
+}
+
 struct Pd {
     cards: std::sync::mpsc::Sender<(usize, Vec<u8>)>,
+    /// Local status reports to send: (tamper, power).
+    status: std::sync::mpsc::Sender<(u8, u8)>,
     commands: Arc<Mutex<Vec<String>>>,
     /// The PD's own view: is its secure channel up?
     sc_active: Arc<AtomicBool>,
@@ -136,6 +215,16 @@ fn spawn_pd(pty: &crate::pty::Pty, address: i32, key: Option<[u8; 16]>, flags: O
         let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
         libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
+    spawn_pd_on(Box::new(PtyChannel(master)), address, key, flags)
+}
+
+fn spawn_pd_on(
+    channel: Box<dyn Channel + Send>,
+    address: i32,
+    key: Option<[u8; 16]>,
+    flags: OsdpFlag,
+) -> Pd {
+    let (status, status_rx) = std::sync::mpsc::channel::<(u8, u8)>();
     let (cards, card_rx) = std::sync::mpsc::channel::<(usize, Vec<u8>)>();
     let commands = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -155,16 +244,20 @@ fn spawn_pd(pty: &crate::pty::Pty, address: i32, key: Option<[u8; 16]>, flags: O
                 PdCapability::LedControl(PdCapEntity::new(1, 1)),
                 PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
                 PdCapability::CardDataFormat(PdCapEntity::new(1, 1)),
+                PdCapability::OutputControl(PdCapEntity::new(1, 2)),
             ]);
         if let Some(k) = key {
             info = info.secure_channel_key(k);
         }
-        let mut pd = PeripheralDevice::new(info, Box::new(PtyChannel(master))).unwrap();
+        let mut pd = PeripheralDevice::new(info, channel).unwrap();
         pd.set_command_callback(move |c: &mut OsdpCommand| {
             let s = match c {
                 OsdpCommand::Led(l) => format!("led {:?}", l.temporary.on_color),
                 OsdpCommand::Buzzer(b) => format!("buz {b:?}"),
                 OsdpCommand::KeySet(k) => format!("keyset {:02x?}", k.data),
+                OsdpCommand::Output(o) => {
+                    format!("out {} {} {}", o.output_no, o.control_code, o.timer_count)
+                }
                 other => format!("{other:?}"),
             };
             cmds.lock().unwrap().push(s);
@@ -177,11 +270,23 @@ fn spawn_pd(pty: &crate::pty::Pty, address: i32, key: Option<[u8; 16]>, flags: O
                 let ev = OsdpEventCardRead::new_wiegand(nbits, data).unwrap();
                 pd.notify_event(OsdpEvent::CardRead(ev)).unwrap();
             }
+            while let Ok((tamper, power)) = status_rx.try_recv() {
+                let mut report = [0u8; 64];
+                report[0] = tamper;
+                report[1] = power;
+                pd.notify_event(OsdpEvent::Status(OsdpStatusReport {
+                    type_: OsdpStatusReportType::Local,
+                    nr_entries: 2,
+                    report,
+                }))
+                .unwrap();
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
     });
     Pd {
         cards,
+        status,
         commands,
         sc_active,
         stop,
@@ -329,4 +434,99 @@ async fn a_silent_bus_is_offline() {
     );
     assert!(!health.snapshot().online);
     task.abort();
+}
+
+/// Two libosdp PDs at addresses 1 and 2 on one pty (through a multiplexer, as on an RS-485
+/// bus): one bus task polls both, each read comes from its own reader, feedback reaches the
+/// right PD, `osdp_OUT` pulses the reader-side relay, tamper reports become alarms.
+#[tokio::test]
+async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
+    let pty = crate::pty::Pty::open().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut chans = bus_channels(&pty, 2, stop.clone()).into_iter();
+    let pd1 = spawn_pd_on(Box::new(chans.next().unwrap()), 1, None, OsdpFlag::empty());
+    let pd2 = spawn_pd_on(Box::new(chans.next().unwrap()), 2, None, OsdpFlag::empty());
+    let bus = OsdpBus::new(pty.slave_path(), 9600);
+    let r1 = OsdpReader::on_bus("r1", OsdpSettings::new(pty.slave_path(), 9600, 1), &bus);
+    let mut s2 = OsdpSettings::new(pty.slave_path(), 9600, 2);
+    s2.relay_output = Some(1);
+    let r2 = OsdpReader::on_bus("r2", s2, &bus);
+    let (fb1, fb2) = (r1.feedback().unwrap(), r2.feedback().unwrap());
+    let h2 = r2.health().unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let t1 = tokio::spawn(Box::new(r1).run(tx.clone()));
+    let t2 = tokio::spawn(Box::new(r2).run(tx));
+    let mut online = Vec::new();
+    for _ in 0..2 {
+        match next(&mut rx).await {
+            ReaderEvent::Status {
+                reader,
+                online: true,
+            } => online.push(reader),
+            other => panic!("{other:?}"),
+        }
+    }
+    online.sort();
+    assert_eq!(online, ["r1", "r2"]);
+    let w26 = |card| ((crate::wiegand::encode_bits(26, 1, card) << 6) as u32).to_be_bytes();
+    pd2.cards.send((26, w26(222).to_vec())).unwrap();
+    assert_eq!(
+        next(&mut rx).await,
+        ReaderEvent::Credential {
+            reader: "r2".into(),
+            credential: "00100222".into()
+        }
+    );
+    pd1.cards.send((26, w26(111).to_vec())).unwrap();
+    assert_eq!(
+        next(&mut rx).await,
+        ReaderEvent::Credential {
+            reader: "r1".into(),
+            credential: "00100111".into()
+        }
+    );
+    // Feedback goes to the reader it is meant for.
+    fb2.verdict(true);
+    fb2.open(300);
+    fb1.verdict(false);
+    let got2 = wait_for(&pd2.commands, "out").await;
+    assert!(got2.iter().any(|c| c == "led Green"), "{got2:?}");
+    assert!(
+        got2.contains(&"out 1 5 3".to_owned()),
+        "temporary on, 3 x 100 ms: {got2:?}"
+    );
+    let got1 = wait_for(&pd1.commands, "led Red").await;
+    assert!(!got1.iter().any(|c| c.starts_with("led Green")), "{got1:?}");
+    // osdp_OUT on a reader without relay_output is never sent.
+    fb1.open(300);
+    // Tamper on reader 2: an alarm event, in its health too; then back to normal.
+    pd2.status.send((1, 0)).unwrap();
+    assert_eq!(
+        next(&mut rx).await,
+        ReaderEvent::Alarm {
+            reader: "r2".into(),
+            alarm: ReaderAlarm::Tamper,
+            active: true
+        }
+    );
+    assert!(h2.snapshot().tamper);
+    pd2.status.send((0, 0)).unwrap();
+    assert_eq!(
+        next(&mut rx).await,
+        ReaderEvent::Alarm {
+            reader: "r2".into(),
+            alarm: ReaderAlarm::Tamper,
+            active: false
+        }
+    );
+    assert!(
+        !pd1.commands
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.starts_with("out"))
+    );
+    t1.abort();
+    t2.abort();
+    stop.store(true, Ordering::Relaxed);
 }
