@@ -33,9 +33,11 @@ pub mod em4100;
 pub mod gpio;
 pub mod health;
 pub mod osdp;
-#[cfg(test)]
-mod pty;
+pub mod pty;
 pub mod sim;
+/// libosdp as a real OSDP reader on a pty, for tests (feature `libosdp-peer`).
+#[cfg(any(test, feature = "libosdp-peer"))]
+pub mod testing;
 pub mod wedge;
 pub mod wiegand;
 

@@ -1,11 +1,11 @@
-//! A pseudo-terminal pair for tests: the driver opens the slave path as its serial port, the
-//! test plays the device on the master side.
+//! A pseudo-terminal pair: a serial driver opens the slave path as its port while a test or a
+//! benchmark plays the device on the master side.
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 
-pub(crate) struct Pty {
+pub struct Pty {
     master: OwnedFd,
     /// Kept open so the master never reads EIO between the driver's opens.
     _slave: OwnedFd,
@@ -13,7 +13,7 @@ pub(crate) struct Pty {
 }
 
 impl Pty {
-    pub(crate) fn open() -> std::io::Result<Pty> {
+    pub fn open() -> std::io::Result<Pty> {
         let mut master: libc::c_int = -1;
         let mut slave: libc::c_int = -1;
         // SAFETY: openpty writes two descriptors into the given ints; the name, termios and
@@ -76,12 +76,12 @@ impl Pty {
         Ok(())
     }
 
-    pub(crate) fn slave_path(&self) -> PathBuf {
+    pub fn slave_path(&self) -> PathBuf {
         self.path.clone()
     }
 
     /// A blocking handle on the master side (the device end).
-    pub(crate) fn master(&self) -> File {
+    pub fn master(&self) -> File {
         match self.master.try_clone() {
             Ok(fd) => File::from(fd),
             Err(e) => unreachable_dup(&e),
