@@ -116,6 +116,21 @@ pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
         .and_then(|f| f.sync_all())
         .map_err(io(&tmp))?;
     std::fs::rename(&tmp, &live).map_err(io(&live))?;
+    // The live journal may have gone further than the backup: its sequence numbers after the
+    // backup's are taken. Record where the backup stopped, so that the sync with the hub, which
+    // knows the highest number it acknowledged for this gate, can carry on after that one
+    // instead of numbering two different events alike.
+    let restored = Store::open_existing(data)?;
+    let marker = serde_json::json!({
+        "at": chrono::Utc::now().to_rfc3339(),
+        "from": file.display().to_string(),
+        "events": events,
+        "last_seq": restored.last_seqs()?,
+    });
+    restored.write_now(&[crate::store::WriteOp::SetMeta {
+        key: "restored".into(),
+        value: marker.to_string().into_bytes(),
+    }])?;
     tracing::info!(events, "restored {}", file.display());
     Ok(kept.unwrap_or(live))
 }
@@ -242,7 +257,15 @@ mod tests {
 
         let other = dir.path().join("restored");
         restore(&other, &file).unwrap();
-        let restored = Store::open_existing(&other).unwrap().events(None).unwrap();
+        let reopened = Store::open_existing(&other).unwrap();
+        let marker: serde_json::Value =
+            serde_json::from_slice(&reopened.meta("restored").unwrap().unwrap()).unwrap();
+        assert_eq!(
+            marker["last_seq"]["g"], copied,
+            "where the backup stopped is recorded"
+        );
+        let restored = reopened.events(None).unwrap();
+        drop(reopened);
         assert_eq!(restored.len() as u64, copied);
         assert!(
             copied > 0 && copied < 400,

@@ -417,6 +417,11 @@ impl Store {
         Ok(txn.open_table(JOURNAL)?.len()?)
     }
 
+    /// The last journal sequence number of each gate.
+    pub fn last_seqs(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        Ok(self.seqs()?.into_iter().collect())
+    }
+
     fn seqs(&self) -> Result<HashMap<String, u64>, StoreError> {
         let txn = self.db()?.begin_read()?;
         let mut out = HashMap::new();
