@@ -1,16 +1,13 @@
 //! OSDP tests: the pure packet layer, then the control panel against libosdp's peripheral
 //! device (a real third-party peer) over a pseudo-terminal, in plain and secure modes.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
-use libosdp::{
-    Channel, ChannelError, OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpStatusReport,
-    OsdpStatusReportType, PdCapEntity, PdCapability, PdInfoBuilder, PeripheralDevice,
-};
+use libosdp::{OsdpCommand, OsdpCommandBuzzer, OsdpFlag};
 
 use super::*;
+use crate::testing::{LibosdpPd, PdFeedback, Pty, bus_channels};
 
 #[test]
 fn commands_round_trip_through_the_decoder_with_junk_and_splits() {
@@ -78,222 +75,6 @@ fn scbk_files_are_32_hex_digits() {
     assert_eq!(parse_scbk("zz3132333435363738393a3b3c3d3e3f"), None);
 }
 
-/// libosdp's PD on the master side of the pty (non-blocking).
-struct PtyChannel(OwnedFd);
-
-impl Channel for PtyChannel {
-    fn get_id(&self) -> i32 {
-        1
-    }
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ChannelError> {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(ChannelError::WouldBlock)
-        } else {
-            Ok(n as usize)
-        }
-    }
-    fn write(&mut self, buf: &[u8]) -> Result<usize, ChannelError> {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::write(self.0.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(ChannelError::WouldBlock)
-        } else {
-            Ok(n as usize)
-        }
-    }
-    fn flush(&mut self) -> Result<(), ChannelError> {
-        Ok(())
-    }
-    fn close(&mut self) -> Result<(), ChannelError> {
-        Ok(())
-    }
-}
-
-/// One of several PDs sharing the pty (multi-drop): a multiplexer thread copies every byte the
-/// CP sends to each PD's queue (as an RS-485 bus does); replies go straight to the master.
-struct MuxChannel {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    pending: Vec<u8>,
-    master: OwnedFd,
-}
-
-impl Channel for MuxChannel {
-    fn get_id(&self) -> i32 {
-        2
-    }
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ChannelError> {
-        while let Ok(b) = self.rx.try_recv() {
-            self.pending.extend(b);
-        }
-        if self.pending.is_empty() {
-            return Err(ChannelError::WouldBlock);
-        }
-        let n = buf.len().min(self.pending.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.drain(..n);
-        Ok(n)
-    }
-    fn write(&mut self, buf: &[u8]) -> Result<usize, ChannelError> {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::write(self.master.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(ChannelError::WouldBlock)
-        } else {
-            Ok(n as usize)
-        }
-    }
-    fn flush(&mut self) -> Result<(), ChannelError> {
-        Ok(())
-    }
-    fn close(&mut self) -> Result<(), ChannelError> {
-        Ok(())
-    }
-}
-
-/// `n` channels on the pty's master, each seeing every byte the CP writes.
-fn bus_channels(pty: &crate::pty::Pty, n: usize, stop: Arc<AtomicBool>) -> Vec<MuxChannel> {
-    let master: OwnedFd = pty.master().into();
-    // SAFETY: fcntl on an owned descriptor.
-    unsafe {
-        let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
-    let mut txs = Vec::new();
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let (tx, rx) = std::sync::mpsc::channel();
-        txs.push(tx);
-        out.push(MuxChannel {
-            rx,
-            pending: Vec::new(),
-            master: master.try_clone().unwrap(),
-        });
-    }
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while !stop.load(Ordering::Relaxed) {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                for tx in &txs {
-                    let _ = tx.send(buf[..n as usize].to_vec());
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-    });
-    out
-}
-
-struct Pd {
-    cards: std::sync::mpsc::Sender<(usize, Vec<u8>)>,
-    /// Local status reports to send: (tamper, power).
-    status: std::sync::mpsc::Sender<(u8, u8)>,
-    commands: Arc<Mutex<Vec<String>>>,
-    /// The PD's own view: is its secure channel up?
-    sc_active: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Pd {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn spawn_pd(pty: &crate::pty::Pty, address: i32, key: Option<[u8; 16]>, flags: OsdpFlag) -> Pd {
-    let master: OwnedFd = pty.master().into();
-    // SAFETY: fcntl on an owned descriptor.
-    unsafe {
-        let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
-    spawn_pd_on(Box::new(PtyChannel(master)), address, key, flags)
-}
-
-fn spawn_pd_on(
-    channel: Box<dyn Channel + Send>,
-    address: i32,
-    key: Option<[u8; 16]>,
-    flags: OsdpFlag,
-) -> Pd {
-    let (status, status_rx) = std::sync::mpsc::channel::<(u8, u8)>();
-    let (cards, card_rx) = std::sync::mpsc::channel::<(usize, Vec<u8>)>();
-    let commands = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let sc_active = Arc::new(AtomicBool::new(false));
-    let (cmds, stopping, sc) = (commands.clone(), stop.clone(), sc_active.clone());
-    let thread = std::thread::spawn(move || {
-        let mut info = PdInfoBuilder::new()
-            .name("pd")
-            .unwrap()
-            .address(address)
-            .unwrap()
-            .baud_rate(9600)
-            .unwrap()
-            .flag(flags)
-            .capabilities(&[
-                PdCapability::CommunicationSecurity(PdCapEntity::new(1, 1)),
-                PdCapability::LedControl(PdCapEntity::new(1, 1)),
-                PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
-                PdCapability::CardDataFormat(PdCapEntity::new(1, 1)),
-                PdCapability::OutputControl(PdCapEntity::new(1, 2)),
-            ]);
-        if let Some(k) = key {
-            info = info.secure_channel_key(k);
-        }
-        let mut pd = PeripheralDevice::new(info, channel).unwrap();
-        pd.set_command_callback(move |c: &mut OsdpCommand| {
-            let s = match c {
-                OsdpCommand::Led(l) => format!("led {:?}", l.temporary.on_color),
-                OsdpCommand::Buzzer(b) => format!("buz {b:?}"),
-                OsdpCommand::KeySet(k) => format!("keyset {:02x?}", k.data),
-                OsdpCommand::Output(o) => {
-                    format!("out {} {} {}", o.output_no, o.control_code, o.timer_count)
-                }
-                other => format!("{other:?}"),
-            };
-            cmds.lock().unwrap().push(s);
-            0
-        });
-        while !stopping.load(Ordering::Relaxed) {
-            pd.refresh();
-            sc.store(pd.is_sc_active(), Ordering::Relaxed);
-            while let Ok((nbits, data)) = card_rx.try_recv() {
-                let ev = OsdpEventCardRead::new_wiegand(nbits, data).unwrap();
-                pd.notify_event(OsdpEvent::CardRead(ev)).unwrap();
-            }
-            while let Ok((tamper, power)) = status_rx.try_recv() {
-                let mut report = [0u8; 64];
-                report[0] = tamper;
-                report[1] = power;
-                pd.notify_event(OsdpEvent::Status(OsdpStatusReport {
-                    type_: OsdpStatusReportType::Local,
-                    nr_entries: 2,
-                    report,
-                }))
-                .unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
-    Pd {
-        cards,
-        status,
-        commands,
-        sc_active,
-        stop,
-        thread: Some(thread),
-    }
-}
-
 async fn next(rx: &mut mpsc::Receiver<ReaderEvent>) -> ReaderEvent {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
@@ -301,19 +82,8 @@ async fn next(rx: &mut mpsc::Receiver<ReaderEvent>) -> ReaderEvent {
         .expect("the reader is running")
 }
 
-async fn wait_for(commands: &Arc<Mutex<Vec<String>>>, what: &str) -> Vec<String> {
-    for _ in 0..200 {
-        let c = commands.lock().unwrap().clone();
-        if c.iter().any(|s| s.starts_with(what)) {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the PD never got `{what}`: {:?}", commands.lock().unwrap())
-}
-
 /// Polls, reads a 26-bit and a 34-bit card, and sends feedback that reaches the PD.
-async fn cards_and_feedback(settings: OsdpSettings, pd: &Pd) {
+async fn cards_and_feedback(settings: OsdpSettings, pd: &LibosdpPd) {
     let secure = settings.scbk.is_some();
     let reader = OsdpReader::new("osdp", settings);
     let feedback = reader.feedback().expect("an OSDP reader takes feedback");
@@ -327,10 +97,8 @@ async fn cards_and_feedback(settings: OsdpSettings, pd: &Pd) {
             online: true
         }
     );
-    let w26 = ((crate::wiegand::encode_bits(26, 123, 45678) << 6) as u32).to_be_bytes();
-    pd.cards.send((26, w26.to_vec())).unwrap();
-    let w34 = ((crate::wiegand::encode_bits(34, 42, 4242) << 30).to_be_bytes())[..5].to_vec();
-    pd.cards.send((34, w34)).unwrap();
+    pd.present_wiegand26(123, 45678);
+    pd.present_wiegand34(42, 4242);
     for want in ["12345678", "0004204242"] {
         assert_eq!(
             next(&mut rx).await,
@@ -341,31 +109,37 @@ async fn cards_and_feedback(settings: OsdpSettings, pd: &Pd) {
         );
     }
     // Through the trait the gate uses: a denial is red and two beeps, a pass green and one.
-    let beeps = |n: u8| {
-        format!(
-            "buz OsdpCommandBuzzer {{ reader: 0, control_code: 2, on_count: 1, off_count: 1, rep_count: {n} }}"
-        )
-    };
     feedback.verdict(false);
-    let got = wait_for(&pd.commands, &beeps(2)).await;
-    assert!(got.iter().any(|c| c == "led Red"), "{got:?}");
+    pd.wait_for_feedback(&PdFeedback::verdict(false)).await;
     feedback.verdict(true);
-    let got = wait_for(&pd.commands, &beeps(1)).await;
-    assert!(got.iter().any(|c| c == "led Green"), "{got:?}");
+    let mut want = PdFeedback::verdict(false).to_vec();
+    want.extend(PdFeedback::verdict(true));
+    pd.wait_for_feedback(&want).await;
+    // The default tone, 100 ms on and off.
+    let beeps = |n: u8| {
+        OsdpCommand::Buzzer(OsdpCommandBuzzer {
+            reader: 0,
+            control_code: 2,
+            on_count: 1,
+            off_count: 1,
+            rep_count: n,
+        })
+    };
+    let got = pd.commands();
+    assert!(
+        got.contains(&beeps(2)) && got.contains(&beeps(1)),
+        "{got:?}"
+    );
     let h = health.snapshot();
     assert!(h.online && h.frames_ok > 4, "{h:?}");
-    assert_eq!(
-        pd.sc_active.load(Ordering::Relaxed),
-        secure,
-        "the PD's secure channel"
-    );
+    assert_eq!(pd.sc_active(), secure, "the PD's secure channel");
     task.abort();
 }
 
 #[tokio::test]
 async fn plain_mode_against_libosdp() {
-    let pty = crate::pty::Pty::open().unwrap();
-    let pd = spawn_pd(&pty, 1, None, OsdpFlag::empty());
+    let pty = Pty::open().unwrap();
+    let pd = LibosdpPd::plain(&pty, 1);
     let settings = OsdpSettings::new(pty.slave_path(), 9600, 1);
     cards_and_feedback(settings, &pd).await;
 }
@@ -373,8 +147,8 @@ async fn plain_mode_against_libosdp() {
 #[tokio::test]
 async fn secure_channel_against_libosdp_with_mac_and_encryption() {
     let key = *b"selfgate-scbk-01";
-    let pty = crate::pty::Pty::open().unwrap();
-    let pd = spawn_pd(&pty, 3, Some(key), OsdpFlag::EnforceSecure);
+    let pty = Pty::open().unwrap();
+    let pd = LibosdpPd::secure(&pty, 3, key);
     let mut settings = OsdpSettings::new(pty.slave_path(), 9600, 3);
     settings.scbk = Some(key);
     cards_and_feedback(settings, &pd).await;
@@ -383,23 +157,23 @@ async fn secure_channel_against_libosdp_with_mac_and_encryption() {
 #[tokio::test]
 async fn install_mode_sets_the_key_with_keyset_then_reconnects_on_it() {
     let key = *b"selfgate-scbk-02";
-    let pty = crate::pty::Pty::open().unwrap();
-    let pd = spawn_pd(&pty, 0, None, OsdpFlag::InstallMode);
+    let pty = Pty::open().unwrap();
+    let pd = LibosdpPd::on_pty(&pty, 0, None, OsdpFlag::InstallMode);
     let mut settings = OsdpSettings::new(pty.slave_path(), 9600, 0);
     settings.scbk = Some(key);
     settings.install_mode = true;
     cards_and_feedback(settings, &pd).await;
-    let got = wait_for(&pd.commands, "keyset").await;
-    assert!(
-        got.contains(&format!("keyset {:02x?}", key.to_vec())),
-        "{got:?}"
-    );
+    pd.wait_for("osdp_KEYSET with the new key", |c| {
+        c.iter()
+            .any(|c| matches!(c, OsdpCommand::KeySet(k) if k.data == key))
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_wrong_key_is_refused_and_never_falls_back_to_plaintext() {
-    let pty = crate::pty::Pty::open().unwrap();
-    let _pd = spawn_pd(&pty, 1, Some(*b"the-readers-key!"), OsdpFlag::EnforceSecure);
+    let pty = Pty::open().unwrap();
+    let _pd = LibosdpPd::secure(&pty, 1, *b"the-readers-key!");
     let mut settings = OsdpSettings::new(pty.slave_path(), 9600, 1);
     settings.scbk = Some(*b"not-the-same-key");
     let reader = OsdpReader::new("osdp", settings);
@@ -419,7 +193,7 @@ async fn a_wrong_key_is_refused_and_never_falls_back_to_plaintext() {
 
 #[tokio::test]
 async fn a_silent_bus_is_offline() {
-    let pty = crate::pty::Pty::open().unwrap();
+    let pty = Pty::open().unwrap();
     let settings = OsdpSettings::new(pty.slave_path(), 9600, 9);
     let reader = OsdpReader::new("osdp", settings);
     let health = reader.health().unwrap();
@@ -441,11 +215,11 @@ async fn a_silent_bus_is_offline() {
 /// right PD, `osdp_OUT` pulses the reader-side relay, tamper reports become alarms.
 #[tokio::test]
 async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
-    let pty = crate::pty::Pty::open().unwrap();
+    let pty = Pty::open().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let mut chans = bus_channels(&pty, 2, stop.clone()).into_iter();
-    let pd1 = spawn_pd_on(Box::new(chans.next().unwrap()), 1, None, OsdpFlag::empty());
-    let pd2 = spawn_pd_on(Box::new(chans.next().unwrap()), 2, None, OsdpFlag::empty());
+    let pd1 = LibosdpPd::on_channel(Box::new(chans.next().unwrap()), 1, None, OsdpFlag::empty());
+    let pd2 = LibosdpPd::on_channel(Box::new(chans.next().unwrap()), 2, None, OsdpFlag::empty());
     let bus = OsdpBus::new(pty.slave_path(), 9600);
     let r1 = OsdpReader::on_bus("r1", OsdpSettings::new(pty.slave_path(), 9600, 1), &bus);
     let mut s2 = OsdpSettings::new(pty.slave_path(), 9600, 2);
@@ -468,8 +242,7 @@ async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
     }
     online.sort();
     assert_eq!(online, ["r1", "r2"]);
-    let w26 = |card| ((crate::wiegand::encode_bits(26, 1, card) << 6) as u32).to_be_bytes();
-    pd2.cards.send((26, w26(222).to_vec())).unwrap();
+    pd2.present_wiegand26(1, 222);
     assert_eq!(
         next(&mut rx).await,
         ReaderEvent::Credential {
@@ -477,7 +250,7 @@ async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
             credential: "00100222".into()
         }
     );
-    pd1.cards.send((26, w26(111).to_vec())).unwrap();
+    pd1.present_wiegand26(1, 111);
     assert_eq!(
         next(&mut rx).await,
         ReaderEvent::Credential {
@@ -489,18 +262,20 @@ async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
     fb2.verdict(true);
     fb2.open(300);
     fb1.verdict(false);
-    let got2 = wait_for(&pd2.commands, "out").await;
-    assert!(got2.iter().any(|c| c == "led Green"), "{got2:?}");
-    assert!(
-        got2.contains(&"out 1 5 3".to_owned()),
-        "temporary on, 3 x 100 ms: {got2:?}"
-    );
-    let got1 = wait_for(&pd1.commands, "led Red").await;
-    assert!(!got1.iter().any(|c| c.starts_with("led Green")), "{got1:?}");
+    // Output 1 temporarily on (control code 5) for 3 x 100 ms.
+    pd2.wait_for("osdp_OUT 1 5 3", |c| {
+        c.iter().any(|c| {
+            matches!(c, OsdpCommand::Output(o)
+                if (o.output_no, o.control_code, o.timer_count) == (1, 5, 3))
+        })
+    })
+    .await;
+    assert_eq!(pd2.feedback(), PdFeedback::verdict(true));
+    pd1.wait_for_feedback(&PdFeedback::verdict(false)).await;
     // osdp_OUT on a reader without relay_output is never sent.
     fb1.open(300);
     // Tamper on reader 2: an alarm event, in its health too; then back to normal.
-    pd2.status.send((1, 0)).unwrap();
+    pd2.report_status(1, 0);
     assert_eq!(
         next(&mut rx).await,
         ReaderEvent::Alarm {
@@ -510,7 +285,7 @@ async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
         }
     );
     assert!(h2.snapshot().tamper);
-    pd2.status.send((0, 0)).unwrap();
+    pd2.report_status(0, 0);
     assert_eq!(
         next(&mut rx).await,
         ReaderEvent::Alarm {
@@ -520,11 +295,11 @@ async fn two_readers_on_one_bus_by_address_with_relay_output_and_tamper() {
         }
     );
     assert!(
-        !pd1.commands
-            .lock()
-            .unwrap()
+        !pd1.commands()
             .iter()
-            .any(|c| c.starts_with("out"))
+            .any(|c| matches!(c, OsdpCommand::Output(_))),
+        "{:?}",
+        pd1.commands()
     );
     t1.abort();
     t2.abort();
