@@ -13,8 +13,17 @@ use selfgate_tests::{
     fifo_badge, fifo_gate, http_get, journal, open_fifo, start_daemon, tempdir, terminate,
 };
 
-const PERSONS: usize = 3000;
+/// Kill cycles in the test suite; `SELFGATE_SOAK_CYCLES=N` runs a longer soak (see README).
 const CYCLES: usize = 50;
+/// Badges sent per cycle at most (a person passes once).
+const PER_CYCLE: usize = 60;
+
+fn cycles() -> usize {
+    std::env::var("SELFGATE_SOAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CYCLES)
+}
 
 /// A tiny deterministic PRNG for the kill moments.
 fn next(state: &mut u64) -> u64 {
@@ -27,17 +36,19 @@ fn next(state: &mut u64) -> u64 {
 #[test]
 fn every_pulse_survives_sigkill_in_the_journal() {
     let dir = tempdir();
-    let config = fifo_gate(dir.path(), PERSONS);
+    let cycles = cycles();
+    let persons_in_roster = cycles * PER_CYCLE;
+    let config = fifo_gate(dir.path(), persons_in_roster);
     let data = dir.path().join("data");
 
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next_person = 0;
-    for cycle in 0..CYCLES {
+    for cycle in 0..cycles {
         let (mut child, _) = start_daemon(&config);
         let mut pipe = open_fifo(dir.path());
         let kill_after = Duration::from_millis(100 + next(&mut rng) % 400);
         let started = Instant::now();
-        while started.elapsed() < kill_after && next_person < PERSONS {
+        while started.elapsed() < kill_after && next_person < persons_in_roster {
             if writeln!(pipe, "{}", fifo_badge(next_person))
                 .and_then(|()| pipe.flush())
                 .is_err()
@@ -96,6 +107,49 @@ fn every_pulse_survives_sigkill_in_the_journal() {
         pulses.len(),
         passes.len(),
         events.len()
+    );
+
+    // Balances equal the opening credits minus the charges journaled, person by person.
+    let mut expected: HashMap<String, i64> = HashMap::new();
+    for e in &events {
+        let person = e["person"].as_str().unwrap_or_default().to_owned();
+        match e["kind"].as_str() {
+            Some("credit") => {
+                *expected.entry(person).or_default() += e["credit_cents"].as_i64().unwrap()
+            }
+            Some("passage") => {
+                *expected.entry(person).or_default() -= e["charge_cents"].as_i64().unwrap()
+            }
+            _ => {}
+        }
+    }
+    let out = selfgate_tests::selfgate()
+        .args(["persons", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = selfgate_tests::parse_json_lines(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(stored.len(), persons_in_roster);
+    let mut charged = 0;
+    for p in &stored {
+        let id = p["person"].as_str().unwrap();
+        let balance = p["balance_cents"].as_i64().unwrap();
+        assert_eq!(
+            balance,
+            expected.get(id).copied().unwrap_or(0),
+            "balance of {id}"
+        );
+        charged += usize::from(balance < 10_000);
+    }
+    assert_eq!(
+        charged,
+        passes.len(),
+        "every pass charged once, and only passes"
     );
 
     // The anti-passback state of the killed runs survived: a pupil who passed is refused now.
