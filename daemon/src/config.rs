@@ -169,6 +169,33 @@ pub struct LogConfig {
 pub struct RegimeServices {
     pub dp: ServiceSet,
     pub interne: ServiceSet,
+    /// `[regimes] dp_days`: the weekdays of a "DP n jours" forfait (SIÈCLE 21…26), index n - 1.
+    pub dp_days: [WeekdaySet; 6],
+}
+
+impl RegimeServices {
+    /// The weekdays of a "DP `n` jours" forfait (`n` in 1..=6; 5 days otherwise).
+    pub fn dp_weekdays(&self, n: u8) -> WeekdaySet {
+        match n {
+            1..=6 => self.dp_days[usize::from(n) - 1],
+            _ => self.dp_days[4],
+        }
+    }
+}
+
+/// `dp_days` when unset: 1 lun, 2 lun jeu, 3 lun mar jeu, 4 lun mar jeu ven, 5 lun–ven,
+/// 6 lun–sam.
+pub const DEFAULT_DP_DAYS: [&str; 6] = [
+    "lun",
+    "lun jeu",
+    "lun mar jeu",
+    "lun mar jeu ven",
+    "lun mar mer jeu ven",
+    "lun mar mer jeu ven sam",
+];
+
+fn default_dp_days() -> [WeekdaySet; 6] {
+    DEFAULT_DP_DAYS.map(|d| d.parse().unwrap_or(WeekdaySet::SCHOOL_WEEK))
 }
 
 /// Everything wrong with a configuration file.
@@ -440,6 +467,7 @@ struct RawTariff {
 struct RawRegimes {
     dp_services: Option<Vec<String>>,
     interne_services: Option<Vec<String>>,
+    dp_days: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn dp_services() -> Vec<String> {
@@ -512,6 +540,38 @@ struct Validator {
 }
 
 impl Validator {
+    /// `[regimes] dp_days = { 4 = "lun mar jeu ven" }`: keys 1 to 6, exactly that many days.
+    fn dp_days(
+        &mut self,
+        raw: Option<std::collections::BTreeMap<String, String>>,
+    ) -> [WeekdaySet; 6] {
+        let mut days = default_dp_days();
+        for (n, value) in raw.unwrap_or_default() {
+            let key = format!("regimes.dp_days.{n}");
+            let Some(i) = n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|i| (1..=6).contains(i))
+            else {
+                self.err(
+                    &key,
+                    "expected a number of days from 1 to 6 (DP 1 jour … DP 6 jours)",
+                );
+                continue;
+            };
+            match value.parse::<WeekdaySet>() {
+                Ok(set) if set.len() as usize == i => days[i - 1] = set,
+                Ok(set) => self.err(
+                    &key,
+                    format!("`{value}` has {} day(s), DP {i} jours needs {i}", set.len()),
+                ),
+                Err(e) => self.err(&key, e),
+            }
+        }
+        days
+    }
+
     fn err(&mut self, key: &str, msg: impl fmt::Display) {
         self.errors.push(format!("{key}: {msg}"));
     }
@@ -670,6 +730,11 @@ impl Validator {
                 raw.regimes.interne_services,
                 interne_services(),
             ),
+            dp_days: default_dp_days(),
+        };
+        let regimes = RegimeServices {
+            dp_days: self.dp_days(raw.regimes.dp_days),
+            ..regimes
         };
 
         let gate = self.gate(raw.gate);

@@ -233,6 +233,12 @@ pub fn print_persons(store: &Store, as_json: bool, out: &mut dyn Write) -> anyho
                 "regime": p.regime.code(),
                 "balance_cents": balance,
                 "badges": badges.iter().map(|(n, s)| json!({"number": n, "status": s})).collect::<Vec<_>>(),
+                "forfaits": p.forfaits.iter().map(|f| json!({
+                    "days": f.weekdays.to_string(),
+                    "services": f.services.bits(),
+                    "from": f.from.to_string(),
+                    "to": f.to.to_string(),
+                })).collect::<Vec<_>>(),
             });
             writeln!(out, "{v}")?;
         } else {

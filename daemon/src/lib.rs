@@ -30,5 +30,6 @@ pub mod metrics;
 pub mod notify;
 pub mod retention;
 pub mod secrets;
+pub mod siecle;
 pub mod simulate;
 pub mod store;

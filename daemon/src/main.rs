@@ -160,6 +160,36 @@ enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Imports pupils, classes and régimes from SIÈCLE's XML exports (plain or zipped).
+    Siecle(SiecleArgs),
+}
+
+#[derive(clap::Args)]
+struct SiecleArgs {
+    /// ElevesSansAdresses.xml or ElevesAvecAdresses.xml (or ExportXML_…zip).
+    #[arg(long, value_name = "FILE")]
+    eleves: PathBuf,
+    /// Nomenclature.xml: the régime labels.
+    #[arg(long, value_name = "FILE")]
+    nomenclature: Option<PathBuf>,
+    /// ResponsablesAvecAdresses.xml: guardians are counted, not stored.
+    #[arg(long, value_name = "FILE")]
+    responsables: Option<PathBuf>,
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/selfgate/selfgate.toml"
+    )]
+    config: PathBuf,
+    /// Use this data directory instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Who has left is decided as of this date (YYYY-MM-DD; default: today, school time).
+    #[arg(long, value_name = "DATE")]
+    today: Option<chrono::NaiveDate>,
 }
 
 fn main() -> ExitCode {
@@ -315,6 +345,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             return import_roster(&file, &config, data, dry_run);
         }
+        Command::Import {
+            what: ImportCommand::Siecle(args),
+        } => return selfgate::siecle::run_import(&args.into()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,6 +399,20 @@ fn roster_rows(
                 errors.len()
             );
             Ok(Err(ExitCode::FAILURE))
+        }
+    }
+}
+
+impl From<SiecleArgs> for selfgate::siecle::ImportArgs {
+    fn from(a: SiecleArgs) -> Self {
+        selfgate::siecle::ImportArgs {
+            eleves: a.eleves,
+            nomenclature: a.nomenclature,
+            responsables: a.responsables,
+            config: a.config,
+            data: a.data,
+            dry_run: a.dry_run,
+            today: a.today,
         }
     }
 }

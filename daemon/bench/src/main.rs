@@ -618,6 +618,87 @@ fn bench_badge_to_pulse(bursts: usize) {
     );
 }
 
+/// A SIÈCLE `ElevesSansAdresses.xml` of `pupils` pupils, ISO-8859-15 (œ as 0xBD), with its
+/// STRUCTURES section, as the real exports have.
+fn siecle_file(pupils: usize) -> Vec<u8> {
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?>\n<BEE_ELEVES VERSION=\"2.1\">\n\
+         <PARAMETRES><UAJ>0310053P</UAJ><ANNEE_SCOLAIRE>2025</ANNEE_SCOLAIRE></PARAMETRES>\n\
+         <DONNEES>\n<ELEVES>\n",
+    );
+    let regimes = ["24", "25", "2", "29", "3", "0"];
+    for i in 0..pupils {
+        let id = 100_000 + i;
+        let sortie = if i % 2 == 0 {
+            "<DATE_SORTIE>04/07/2024</DATE_SORTIE><CODE_MOTIF_SORTIE>01</CODE_MOTIF_SORTIE>"
+        } else {
+            ""
+        };
+        x.push_str(&format!(
+            "<ELEVE ELEVE_ID=\"{id}\" ELENOET=\"{i}\">\n  <ID_NATIONAL>{i:09}AB</ID_NATIONAL>\n  \
+             <ELENOET>{i}</ELENOET>\n  <NOM_DE_FAMILLE>C\u{1}ur{i}</NOM_DE_FAMILLE>\n  <NOM_USAGE/>\n  \
+             <PRENOM>Elo\u{1}se</PRENOM>\n  <DATE_NAISS>12/03/2012</DATE_NAISS>\n  \
+             <CODE_SEXE>2</CODE_SEXE>\n  <CODE_REGIME>{}</CODE_REGIME>\n  \
+             <DATE_ENTREE>01/09/2023</DATE_ENTREE>{sortie}\n  <CODE_MEF>10010012110</CODE_MEF>\n\
+             </ELEVE>\n",
+            regimes[i % regimes.len()]
+        ));
+    }
+    x.push_str("</ELEVES>\n<STRUCTURES>\n");
+    for i in 0..pupils {
+        x.push_str(&format!(
+            "<STRUCTURES_ELEVE ELEVE_ID=\"{}\" ELENOET=\"{i}\"><STRUCTURE>\
+             <CODE_STRUCTURE>{}e {}</CODE_STRUCTURE><TYPE_STRUCTURE>D</TYPE_STRUCTURE>\
+             </STRUCTURE></STRUCTURES_ELEVE>\n",
+            100_000 + i,
+            3 + i % 4,
+            1 + i % 6
+        ));
+    }
+    x.push_str("</STRUCTURES>\n</DONNEES>\n</BEE_ELEVES>\n");
+    // \u{1} stands for œ: 0xBD in ISO-8859-15.
+    x.into_bytes()
+        .into_iter()
+        .map(|b| if b == 1 { 0xBD } else { b })
+        .collect()
+}
+
+fn bench_siecle(pupils: usize) {
+    println!("## SIÈCLE import: parse an ElevesSansAdresses.xml of {pupils} pupils\n");
+    let bytes = siecle_file(pupils);
+    let mut best = Duration::MAX;
+    let mut parsed = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let e = selfgate_rules::siecle::parse_eleves(&bytes).unwrap();
+        best = best.min(t.elapsed());
+        parsed = e.pupils.len();
+    }
+    assert_eq!(parsed, pupils);
+    let config = Config::defaults();
+    let eleves = selfgate_rules::siecle::parse_eleves(&bytes).unwrap();
+    let engine = Engine::new(config.rules.clone());
+    let t = Instant::now();
+    let (ops, _) = selfgate::siecle::plan_siecle(
+        &config,
+        engine.roster(),
+        &eleves,
+        None,
+        None,
+        config.school.year_start,
+    );
+    let plan = t.elapsed();
+    println!(
+        "file {:.1} MB (ISO-8859-15): parse {:.1} ms (best of 5), {:.0} pupils/s; \
+         plan against an empty roster {:.1} ms ({} pupils to add)\n",
+        bytes.len() as f64 / 1e6,
+        best.as_secs_f64() * 1e3,
+        pupils as f64 / best.as_secs_f64(),
+        plan.as_secs_f64() * 1e3,
+        ops.len()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -643,5 +724,8 @@ fn main() {
     }
     if all || wanted.contains(&"start") {
         bench_start(if quick { 100_000 } else { 1_000_000 });
+    }
+    if all || wanted.contains(&"siecle") {
+        bench_siecle(10_000);
     }
 }

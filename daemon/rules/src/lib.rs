@@ -12,6 +12,7 @@ pub mod engine;
 pub mod journal;
 pub mod model;
 pub mod roster_csv;
+pub mod siecle;
 
 pub use engine::{Engine, ManualRefusal, Outcome, Roster, Served, ServedEntry};
 pub use journal::{Event, EventKind, EventRef, Passage, Reason, Verdict};
