@@ -501,18 +501,7 @@ days = "lun mar mer jeu ven sam dim"
     );
     let path = dir.join("selfgate.toml");
     std::fs::write(&path, config).unwrap();
-    let imported = selfgate()
-        .args(["import", "roster"])
-        .arg(dir.join("roster.csv"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
+    import_roster(&dir.join("roster.csv"), &path);
     let fifo = dir.join("reader.fifo");
     assert!(
         Command::new("mkfifo")
@@ -531,6 +520,22 @@ days = "lun mar mer jeu ven sam dim"
         std::thread::sleep(Duration::from_secs(86_400 - secs + 5));
     }
     path
+}
+
+/// `selfgate import roster ROSTER --config CONFIG`, which must succeed.
+pub fn import_roster(roster: &Path, config: &Path) {
+    let out = selfgate()
+        .args(["import", "roster"])
+        .arg(roster)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The badge of person `i` of [`fifo_gate`].

@@ -9,19 +9,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use selfgate::clock::{Clock, SystemClock};
 use selfgate::config::Config;
 use selfgate::gate::{Gate, Hardware, Shared};
 use selfgate::store::{Store, WriteOp, WriteOutcome, Writer};
 use selfgate_hardware::sim::{SimReader, SimTurnstile};
 use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{EventKind, Passage, Reason, Verdict};
-use selfgate_rules::model::{Credential, CredentialStatus, Person, PersonId, ServiceId};
+use selfgate_rules::model::{PersonId, ServiceId};
 
 #[derive(Default)]
 struct Image {
@@ -218,49 +219,8 @@ fn power_loss_at_any_point_keeps_every_committed_passage() {
 /// A gate on `disk`, with a ticket pupil `0A00000000` holding 100 € and a service open now.
 fn gate_on(disk: Disk) -> (Arc<Shared>, Writer, Gate, std::thread::JoinHandle<()>) {
     let store = Store::open_backend(disk, "disk-full").unwrap();
-    let config = Config::parse(
-        "[school]\ntimezone = \"UTC\"\npublic_holidays = false\n[[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\ndays = \"tous sam dim\"\n",
-        "test.toml",
-    )
-    .unwrap();
-    let person = Person {
-        id: PersonId(0),
-        external_id: "E1".into(),
-        last_name: "Martin".into(),
-        first_name: "Léa".into(),
-        class: "6A".into(),
-        category: selfgate_rules::model::Category::Eleve,
-        regime: selfgate_rules::model::Regime::Externe,
-        forfaits: vec![],
-        passages_per_service: 5,
-    };
-    store
-        .write_now(&[
-            WriteOp::PutPerson(person),
-            WriteOp::PutCredential(Credential {
-                number: "0A00000000".parse().unwrap(),
-                person: PersonId(0),
-                status: CredentialStatus::Active,
-            }),
-            WriteOp::Append {
-                gate: "ligne-1".into(),
-                at: Utc::now(),
-                kind: EventKind::Credit(selfgate_rules::journal::Credit {
-                    person: PersonId(0),
-                    cents: 10_000,
-                    note: "test".into(),
-                }),
-            },
-        ])
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = store
-        .load_engine(config.rules.clone(), Utc::now().date_naive())
-        .unwrap();
-    let shared = Shared::new(config, engine, clock);
-    let (writer, thread) = Writer::spawn(store).unwrap();
-    let gate = Gate::new(shared.clone(), writer.clone());
-    (shared, writer, gate, thread)
+    common::one_pupil(&store, "ligne-1", "0A00000000", 10_000, 5);
+    common::gate_on(&store, common::all_day_config(""))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,80 +3,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use selfgate::clock::{Clock, SystemClock};
-use selfgate::config::Config;
 use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::store::{Store, Writer};
 use selfgate_hardware::sim::{FeedbackRecord, SimReader, SimTurnstile, SimTurnstileHandle};
 use selfgate_hardware::{Reader, TurnstileInput};
 use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{CorrectionKind, EventKind};
-use selfgate_rules::model::{Credential, CredentialStatus, Person, PersonId, ServiceId};
+use selfgate_rules::model::{PersonId, ServiceId};
 
 const BADGE: &str = "0A00000000";
 
 /// A store with a ticket pupil (`BADGE`, 10 €, one passage per service) and a service open
 /// all day; `extra` is added to the `[gate]` table.
 fn setup(dir: &std::path::Path, extra: &str) -> (Arc<Shared>, Writer, Gate, Store) {
-    // Skip the last minutes of the UTC day, when the test's all-day service closes.
-    let secs = Utc::now().timestamp() % 86_400;
-    if secs >= 86_400 - 60 {
-        std::thread::sleep(Duration::from_secs((86_400 - secs + 5) as u64));
-    }
+    common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
-    let mut config = Config::parse(
-        &format!(
-            "[school]\ntimezone = \"UTC\"\npublic_holidays = false\ndebounce_ms = 0\n\
-             [gate]\n{extra}\n\
-             [[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\n\
-             days = \"tous sam dim\"\n\
-             [[tariffs]]\ncategory = \"eleve\"\nprice = \"3,90\"\n"
-        ),
-        "test.toml",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut config = common::all_day_config(extra);
     config.data_dir = dir.to_path_buf();
-    let person = Person {
-        id: PersonId(0),
-        external_id: "E1".into(),
-        last_name: "Martin".into(),
-        first_name: "Léa".into(),
-        class: "6A".into(),
-        category: selfgate_rules::model::Category::Eleve,
-        regime: selfgate_rules::model::Regime::Externe,
-        forfaits: vec![],
-        passages_per_service: 1,
-    };
-    store
-        .write_now(&[
-            WriteOp::PutPerson(person),
-            WriteOp::PutCredential(Credential {
-                number: BADGE.parse().unwrap(),
-                person: PersonId(0),
-                status: CredentialStatus::Active,
-            }),
-            WriteOp::Append {
-                gate: "ligne-1".into(),
-                at: Utc::now(),
-                kind: EventKind::Credit(selfgate_rules::journal::Credit {
-                    person: PersonId(0),
-                    cents: 1_000,
-                    note: "test".into(),
-                }),
-            },
-        ])
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = store
-        .load_engine(config.rules.clone(), Utc::now().date_naive())
-        .unwrap();
-    let shared = Shared::new(config, engine, clock);
-    let (writer, _thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = Gate::new(shared.clone(), writer.clone());
+    common::one_pupil(&store, "ligne-1", BADGE, 1_000, 1);
+    let (shared, writer, gate, _thread) = common::gate_on(&store, config);
     (shared, writer, gate, store)
 }
 
@@ -133,15 +84,7 @@ impl Running {
     }
 }
 
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never: {what}");
-}
+use common::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_reader_shows_the_decision_on_its_own_reads() {

@@ -6,19 +6,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use selfgate::clock::{Clock, SystemClock};
-use selfgate::config::Config;
 use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::store::{Store, Writer};
 use selfgate_hardware::sim::SimTurnstile;
 use selfgate_hardware::testing::{LibosdpPd, PdFeedback, Pty};
 use selfgate_kiosk::KioskSource;
-use selfgate_rules::journal::{EventKind, Passage, Reason, Verdict};
-use selfgate_rules::model::{Credential, CredentialStatus, Person, PersonId};
+use selfgate_rules::journal::{Passage, Reason, Verdict};
+use selfgate_rules::model::PersonId;
 
 /// An H10301 card, facility 123, card 45678: an OSDP reader's `osdp_RAW` Wiegand 26 read is
 /// normalised as a Wiegand reader's, facility then card, 3 + 5 digits (`hardware/README.md`).
@@ -34,74 +33,18 @@ const ADDRESS: u8 = 1;
 /// A store on `dir` with a ticket pupil (`BADGE`, 10 €), a service open all day in UTC, and one
 /// OSDP reader on `device` (`reader` holds its secure channel keys).
 fn setup(dir: &std::path::Path, reader: &str) -> (Arc<Shared>, Writer, Gate, Store) {
-    // Skip the last minutes of the UTC day, when the test's all-day service closes.
-    let secs = Utc::now().timestamp() % 86_400;
-    if secs >= 86_400 - 120 {
-        std::thread::sleep(Duration::from_secs((86_400 - secs + 5) as u64));
-    }
+    common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
-    let mut config = Config::parse(
-        &format!(
-            "[school]\ntimezone = \"UTC\"\npublic_holidays = false\ndebounce_ms = 0\n\
-             [gate]\n\
-             [[gate.readers]]\nname = \"{READER}\"\nkind = \"osdp\"\naddress = {ADDRESS}\n{reader}\n\
-             [[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\n\
-             days = \"tous sam dim\"\n\
-             [[tariffs]]\ncategory = \"eleve\"\nprice = \"3,90\"\n"
-        ),
-        "test.toml",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut config = common::all_day_config(&format!(
+        "[[gate.readers]]\nname = \"{READER}\"\nkind = \"osdp\"\naddress = {ADDRESS}\n{reader}"
+    ));
     config.data_dir = dir.to_path_buf();
-    let person = Person {
-        id: PersonId(0),
-        external_id: "E1".into(),
-        last_name: "Martin".into(),
-        first_name: "Léa".into(),
-        class: "6A".into(),
-        category: selfgate_rules::model::Category::Eleve,
-        regime: selfgate_rules::model::Regime::Externe,
-        forfaits: vec![],
-        passages_per_service: 1,
-    };
-    store
-        .write_now(&[
-            WriteOp::PutPerson(person),
-            WriteOp::PutCredential(Credential {
-                number: BADGE.parse().unwrap(),
-                person: PersonId(0),
-                status: CredentialStatus::Active,
-            }),
-            WriteOp::Append {
-                gate: config.gate.id.clone(),
-                at: Utc::now(),
-                kind: EventKind::Credit(selfgate_rules::journal::Credit {
-                    person: PersonId(0),
-                    cents: 1_000,
-                    note: "test".into(),
-                }),
-            },
-        ])
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = store
-        .load_engine(config.rules.clone(), Utc::now().date_naive())
-        .unwrap();
-    let shared = Shared::new(config, engine, clock);
-    let (writer, _thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = Gate::new(shared.clone(), writer.clone());
+    common::one_pupil(&store, &config.gate.id, BADGE, 1_000, 1);
+    let (shared, writer, gate, _thread) = common::gate_on(&store, config);
     (shared, writer, gate, store)
 }
 
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never: {what}");
-}
+use common::eventually;
 
 /// The journal's passages with their event ids, in order.
 fn passages(store: &Store) -> Vec<(String, Passage)> {

@@ -69,18 +69,7 @@ overdraft = "0,00"
     );
     let path = dir.join("selfgate.toml");
     std::fs::write(&path, config).unwrap();
-    let out = selfgate()
-        .args(["import", "roster"])
-        .arg(dir.join("roster.csv"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    selfgate_tests::import_roster(&dir.join("roster.csv"), &path);
     path
 }
 

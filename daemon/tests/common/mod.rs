@@ -1,0 +1,100 @@
+//! What the daemon's gate-level tests share: a school with one service open all day (UTC), one
+//! ticket pupil, and the gate built on a store as `selfgate run` builds it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use selfgate::clock::{Clock, SystemClock};
+use selfgate::config::Config;
+use selfgate::gate::{Gate, Shared};
+use selfgate::store::{Store, WriteOp, Writer};
+use selfgate_rules::journal::{Credit, EventKind};
+use selfgate_rules::model::{Category, Credential, CredentialStatus, Person, PersonId, Regime};
+
+/// Waits out the last two minutes of the UTC day, when the all-day service closes.
+pub fn avoid_end_of_day() {
+    let secs = Utc::now().timestamp() % 86_400;
+    if secs >= 86_400 - 120 {
+        std::thread::sleep(Duration::from_secs((86_400 - secs + 5) as u64));
+    }
+}
+
+/// A configuration with one service open all day, every day (UTC), pupils at 3,90 €, no
+/// debounce; `gate` is the body of the `[gate]` table.
+pub fn all_day_config(gate: &str) -> Config {
+    Config::parse(
+        &format!(
+            "[school]\ntimezone = \"UTC\"\npublic_holidays = false\ndebounce_ms = 0\n\
+             [gate]\n{gate}\n\
+             [[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\n\
+             days = \"tous sam dim\"\n\
+             [[tariffs]]\ncategory = \"eleve\"\nprice = \"3,90\"\n"
+        ),
+        "test.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Writes Léa Martin (6A, externe, `PersonId(0)`), holding `badge`, `cents` on her ticket
+/// balance and `passages` passages per service.
+pub fn one_pupil(store: &Store, gate: &str, badge: &str, cents: i64, passages: u8) {
+    let person = Person {
+        id: PersonId(0),
+        external_id: "E1".into(),
+        last_name: "Martin".into(),
+        first_name: "Léa".into(),
+        class: "6A".into(),
+        category: Category::Eleve,
+        regime: Regime::Externe,
+        forfaits: vec![],
+        passages_per_service: passages,
+    };
+    store
+        .write_now(&[
+            WriteOp::PutPerson(person),
+            WriteOp::PutCredential(Credential {
+                number: badge.parse().unwrap(),
+                person: PersonId(0),
+                status: CredentialStatus::Active,
+            }),
+            WriteOp::Append {
+                gate: gate.into(),
+                at: Utc::now(),
+                kind: EventKind::Credit(Credit {
+                    person: PersonId(0),
+                    cents,
+                    note: "test".into(),
+                }),
+            },
+        ])
+        .unwrap();
+}
+
+/// The gate on `store`, its index loaded as at start, and its writer thread.
+pub fn gate_on(
+    store: &Store,
+    config: Config,
+) -> (Arc<Shared>, Writer, Gate, std::thread::JoinHandle<()>) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = store
+        .load_engine(config.rules.clone(), Utc::now().date_naive())
+        .unwrap();
+    let shared = Shared::new(config, engine, clock);
+    let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+    let gate = Gate::new(shared.clone(), writer.clone());
+    (shared, writer, gate, thread)
+}
+
+/// Polls `f` every 10 ms for 5 s.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never: {what}");
+}
