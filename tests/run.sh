@@ -4,6 +4,7 @@
 #   prometheus  promtool (checks the /metrics page)
 #   coreutils   mkfifo (readers fed through named pipes)
 #   libclang-dev  bindgen, for libosdp-sys (the C libosdp the OSDP tests run as the reader)
+# and cargo-fuzz (crates.io) for the fuzzing smoke at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cargo test --workspace --locked "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+# The totals of every test binary, as one closing line.
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } } END { print p + 0, f + 0 }' "$log")
+if [ "$status" -ne 0 ]; then
+  echo "tests: $passed passed, $failed failed"
+  exit "$status"
+fi
+
+# Fuzzing smoke: every parser's fuzz target (tests/fuzz/) for 5 s each; SELFGATE_FUZZ=0 skips it,
+# SELFGATE_FUZZ=N runs N s each. Longer runs: tests/fuzz/run.sh 60 (see tests/fuzz/run.sh).
+if [ "${SELFGATE_FUZZ:-5}" != 0 ]; then
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+  tests/fuzz/run.sh "${SELFGATE_FUZZ:-5}"
+fi
+echo "tests: $passed passed, $failed failed"

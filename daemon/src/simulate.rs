@@ -60,6 +60,22 @@ pub fn parse_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
     }
 }
 
+/// Physical lines of the text (a last line without a line feed counts).
+fn line_count(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The 1-based physical line of a record the CSV reader says starts at `byte` (its offset may
+/// still be before the previous record's terminator and the blank lines it skipped).
+fn line_at(text: &str, byte: u64) -> usize {
+    let bytes = text.as_bytes();
+    let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+    while b < bytes.len() && matches!(bytes[b], b'\r' | b'\n') {
+        b += 1;
+    }
+    bytes[..b].iter().filter(|&&c| c == b'\n').count() + 1
+}
+
 /// Reads the whole script; all bad lines are reported, and then nothing is simulated.
 pub fn parse_reads(text: &str, tz: chrono_tz::Tz) -> Result<Vec<ScriptedRead>, Vec<ReadError>> {
     let mut out = Vec::new();
@@ -74,7 +90,9 @@ pub fn parse_reads(text: &str, tz: chrono_tz::Tz) -> Result<Vec<ScriptedRead>, V
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e
+                    .position()
+                    .map_or(line_count(text), |p| line_at(text, p.byte()));
                 errors.push(ReadError {
                     line,
                     message: e.to_string(),
@@ -82,7 +100,10 @@ pub fn parse_reads(text: &str, tz: chrono_tz::Tz) -> Result<Vec<ScriptedRead>, V
                 continue;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        // Not `Position::line()`: it lags behind on CR LF files (one line per CR LF before).
+        let line = rec
+            .position()
+            .map_or(line_count(text), |p| line_at(text, p.byte()));
         if rec.iter().all(str::is_empty) || rec.get(0).is_some_and(|f| f.starts_with('#')) {
             continue;
         }
@@ -224,6 +245,15 @@ mod tests {
         let lines: Vec<usize> = bad.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4], "{bad:?}");
         assert!(parse_reads("", tz).is_err());
+        // CR LF ends (a file saved on Windows): lines as an editor numbers them. Found by the
+        // `reads_csv` fuzz target (tests/fuzz): the CSV reader's own line lagged one per CR LF.
+        let crlf = "time,gate,credential\r\n# comment\r\n2026-11-16 12:00:00,ligne-1,0400000001\r\n\r\nnoon,ligne-1,X\r\n";
+        let bad = parse_reads(crlf, tz).unwrap_err();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 5, "{bad:?}");
+        let ok = parse_reads(&crlf.replace("noon", "2026-11-16 12:01"), tz).unwrap();
+        let lines: Vec<usize> = ok.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 5]);
         assert!(parse_reads("when,where,what\n", tz).is_err());
     }
 }

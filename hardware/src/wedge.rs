@@ -141,8 +141,10 @@ impl WedgeDecoder {
         self.last_key = Some(at);
         if timed_out {
             self.clear();
-            // This key starts the next badge.
-            let _ = self.key(code);
+            // This key starts the next badge; an Enter only ends the one that timed out.
+            if !matches!(code, KEY_ENTER | KEY_KPENTER) {
+                let _ = self.key(code);
+            }
             return Some(WedgeFrame::Bad(WedgeError::Timeout));
         }
         match code {
@@ -405,6 +407,25 @@ mod tests {
             d.push(KEY_ENTER, 1, ms(21_010)),
             Some(WedgeFrame::Badge("2".into()))
         );
+    }
+
+    /// Found by the `wedge` fuzz target (tests/fuzz): an Enter coming after a partial badge had
+    /// timed out was taken as a key of the next badge, so that badge was refused
+    /// (`UnexpectedKey(KEY_ENTER)`) although typed correctly.
+    #[test]
+    fn an_enter_after_a_timed_out_badge_does_not_spoil_the_next_one() {
+        let ms = Duration::from_millis;
+        for enter in [KEY_ENTER, KEY_KPENTER] {
+            let mut d = WedgeDecoder::new(WedgeLayout::Qwerty);
+            assert_eq!(d.push(KEY_1, 1, ms(0)), None);
+            assert_eq!(
+                d.push(enter, 1, ms(600)),
+                Some(WedgeFrame::Bad(WedgeError::Timeout))
+            );
+            assert!(!d.in_badge());
+            let s = typed(&[KEY_1, KEY_0, KEY_ENTER], false);
+            assert_eq!(play(&mut d, &s, 610), [WedgeFrame::Badge("10".into())]);
+        }
     }
 
     #[test]
