@@ -5,7 +5,7 @@
 //! Built for this crate's own tests and, with the feature `libosdp-peer`, for other crates'
 //! tests (the daemon runs a card read from libosdp through its gate and back as LED/BUZ):
 //!
-//! ```ignore
+//! ```text
 //! let pty = Pty::open()?;
 //! let pd = LibosdpPd::secure(&pty, 1, key);          // or LibosdpPd::plain(&pty, 1)
 //! // OsdpSettings::new(pty.slave_path(), 9600, 1) with scbk = Some(key) on the CP side
