@@ -284,20 +284,12 @@ impl Reader for Em4100Reader {
             let mut hold = HoldFilter::new(self.hold);
             let mut buf = [0u8; 256];
             loop {
-                let mut port = match self.open() {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!("reader {}: {e}", self.name);
-                        if !out.status(false).await {
-                            return Ok(());
-                        }
-                        tokio::time::sleep(REOPEN_DELAY).await;
-                        continue;
-                    }
-                };
-                if !out.status(true).await {
+                let Some(mut port) = out
+                    .open_or_retry(&self.name, REOPEN_DELAY, || self.open())
+                    .await
+                else {
                     return Ok(());
-                }
+                };
                 decoder.reset();
                 loop {
                     let read = if decoder.in_frame() {

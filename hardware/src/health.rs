@@ -103,6 +103,29 @@ impl Emitter {
             .await
             .is_ok()
     }
+    /// Opens the reader's device with `open`: while it fails, logs `what: error`, reports the
+    /// reader offline and tries again after `retry`; once it opens, reports it online. `None`
+    /// when the receiving side is gone.
+    pub(crate) async fn open_or_retry<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        retry: std::time::Duration,
+        mut open: impl FnMut() -> Result<T, E>,
+    ) -> Option<T> {
+        loop {
+            match open() {
+                Ok(device) => return self.status(true).await.then_some(device),
+                Err(e) => {
+                    tracing::warn!("reader {what}: {e}");
+                    if !self.status(false).await {
+                        return None;
+                    }
+                    tokio::time::sleep(retry).await;
+                }
+            }
+        }
+    }
+
     /// Reports online/offline when it changed; false when the receiving side is gone.
     pub(crate) async fn status(&self, online: bool) -> bool {
         if !self.health.set_online(online) {

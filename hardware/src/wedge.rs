@@ -241,20 +241,12 @@ impl Reader for WedgeReader {
                 health: self.health.clone(),
             };
             loop {
-                let mut stream = match self.open() {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!("reader {}: {e}", self.name);
-                        if !out.status(false).await {
-                            return Ok(());
-                        }
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                        continue;
-                    }
-                };
-                if !out.status(true).await {
+                let Some(mut stream) = out
+                    .open_or_retry(&self.name, Duration::from_secs(2), || self.open())
+                    .await
+                else {
                     return Ok(());
-                }
+                };
                 let mut decoder = WedgeDecoder::new(self.layout);
                 loop {
                     let ev = tokio::select! {

@@ -341,21 +341,14 @@ impl Reader for WiegandReader {
                 health: self.health.clone(),
             };
             loop {
-                let mut source = match (self.open)() {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!("reader {} ({}): {e}", self.name, self.device);
-                        if !out.status(false).await {
-                            return Ok(());
-                        }
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                        continue;
-                    }
-                };
                 // Wiegand has no link to supervise: open lines count as online.
-                if !out.status(true).await {
+                let what = format!("{} ({})", self.name, self.device);
+                let Some(mut source) = out
+                    .open_or_retry(&what, Duration::from_secs(2), || (self.open)())
+                    .await
+                else {
                     return Ok(());
-                }
+                };
                 match read_frames(source.as_mut(), &out).await {
                     Ok(()) => return Ok(()),
                     Err(e) => tracing::warn!("reader {} ({}): {e}", self.name, self.device),
