@@ -101,39 +101,20 @@ enum Command {
     Backup {
         /// The backup file to write.
         file: PathBuf,
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "/etc/selfgate/selfgate.toml"
-        )]
-        config: PathBuf,
-        /// Use this data directory instead of the configuration's.
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
     },
     /// Puts a backup in place of the store; refuses while the daemon runs.
     Restore {
         file: PathBuf,
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "/etc/selfgate/selfgate.toml"
-        )]
-        config: PathBuf,
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
     },
     /// Anonymises passages older than `retention.passages_days` now (the daemon does it on
     /// `retention.schedule`); needs the daemon stopped.
     Retention {
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "/etc/selfgate/selfgate.toml"
-        )]
-        config: PathBuf,
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
     },
     /// Imports data into the store.
     Import {
@@ -147,21 +128,48 @@ enum ImportCommand {
     /// Imports persons from a roster CSV (staff, guests, private schools); see docs/roster-csv.md.
     Roster {
         file: PathBuf,
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "/etc/selfgate/selfgate.toml"
-        )]
-        config: PathBuf,
-        /// Use this data directory instead of the configuration's.
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
         /// Print what would change, change nothing.
         #[arg(long)]
         dry_run: bool,
     },
     /// Imports pupils, classes and régimes from SIÈCLE's XML exports (plain or zipped).
     Siecle(SiecleArgs),
+}
+
+/// Where a command finds the school: its configuration, and its data directory.
+#[derive(clap::Args)]
+struct Place {
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/selfgate/selfgate.toml"
+    )]
+    config: PathBuf,
+    /// Use this data directory instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+impl Place {
+    /// The configuration, its data directory replaced by `--data` when given.
+    fn load(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(&self.config)?;
+        if let Some(d) = &self.data {
+            config.data_dir = d.clone();
+        }
+        Ok(config)
+    }
+
+    /// The data directory: `--data` when given (the configuration is not read), else the
+    /// configuration's.
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data {
+            Some(d) => Ok(d.clone()),
+            None => Ok(Config::load(&self.config)?.data_dir),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -175,15 +183,8 @@ struct SiecleArgs {
     /// ResponsablesAvecAdresses.xml: guardians are counted, not stored.
     #[arg(long, value_name = "FILE")]
     responsables: Option<PathBuf>,
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/etc/selfgate/selfgate.toml"
-    )]
-    config: PathBuf,
-    /// Use this data directory instead of the configuration's.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    place: Place,
     /// Print what would change, change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -289,8 +290,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             selfgate::journal::print(&store, since, json, &mut out)?;
             out.flush()?;
         }
-        Command::Backup { file, config, data } => {
-            let data = data_dir(&config, data)?;
+        Command::Backup { file, place } => {
+            let data = place.data_dir()?;
             let events = selfgate::backup::backup(&data, &file)?;
             println!(
                 "{}: backup of {} written ({events} journal events)",
@@ -298,8 +299,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 data.display()
             );
         }
-        Command::Restore { file, config, data } => {
-            let data = data_dir(&config, data)?;
+        Command::Restore { file, place } => {
+            let data = place.data_dir()?;
             let kept = selfgate::backup::restore(&data, &file)?;
             println!(
                 "{} restored into {} (previous database kept as {})",
@@ -308,11 +309,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 kept.display()
             );
         }
-        Command::Retention { config, data } => {
-            let mut config = Config::load(&config)?;
-            if let Some(d) = data {
-                config.data_dir = d;
-            }
+        Command::Retention { place } => {
+            let config = place.load()?;
             let store = Store::open_existing(&config.data_dir)?;
             let n = selfgate::retention::run_now(&store, &config, &selfgate::clock::SystemClock)?;
             println!(
@@ -338,26 +336,17 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             what:
                 ImportCommand::Roster {
                     file,
-                    config,
-                    data,
+                    place,
                     dry_run,
                 },
         } => {
-            return import_roster(&file, &config, data, dry_run);
+            return import_roster(&file, place.load()?, dry_run);
         }
         Command::Import {
             what: ImportCommand::Siecle(args),
         } => return selfgate::siecle::run_import(&args.into()),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The data directory: `--data` when given, else the configuration's.
-fn data_dir(config: &std::path::Path, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    match data {
-        Some(d) => Ok(d),
-        None => Ok(Config::load(config)?.data_dir),
-    }
 }
 
 fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {
@@ -409,8 +398,8 @@ impl From<SiecleArgs> for selfgate::siecle::ImportArgs {
             eleves: a.eleves,
             nomenclature: a.nomenclature,
             responsables: a.responsables,
-            config: a.config,
-            data: a.data,
+            config: a.place.config,
+            data: a.place.data,
             dry_run: a.dry_run,
             today: a.today,
         }
@@ -419,14 +408,9 @@ impl From<SiecleArgs> for selfgate::siecle::ImportArgs {
 
 fn import_roster(
     file: &std::path::Path,
-    config: &std::path::Path,
-    data: Option<PathBuf>,
+    config: Config,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(config)?;
-    if let Some(d) = data {
-        config.data_dir = d;
-    }
     let rows = match roster_rows(file)? {
         Ok(rows) => rows,
         Err(code) => return Ok(code),
