@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use selfgate_hardware::{
     HealthHandle, Reader, ReaderAlarm, ReaderEvent, ReaderFeedback, ReaderHealth, Turnstile,
@@ -31,12 +31,26 @@ use selfgate_rules::journal::{
     Alarm, AlarmKind, Correction, CorrectionKind, Event, EventKind, EventRef, Passage, Reason,
     Verdict,
 };
-use selfgate_rules::model::{PersonId, ServiceId, format_euros};
+use selfgate_rules::model::{Credential, Opposition, Person, PersonId, ServiceId, format_euros};
 use selfgate_rules::{Engine, ManualRefusal};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{Pending, WriteOp, WriteOutcome, Writer};
+use crate::store::{Pending, StoreError, WriteOp, WriteOutcome, Writer};
+
+/// What the running daemon committed, announced after the commit to whoever listens
+/// ([`Shared::subscribe`]): the kiosk's live feed, the sync, the exchanges.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A journal event of this process (passage, correction, credit, alarm), with its sequence.
+    Event(Event),
+    Person(Person),
+    Credential(Credential),
+    Opposition(Opposition),
+}
+
+/// Changes a slow listener may fall behind by before it is told it lagged.
+const CHANGES_BACKLOG: usize = 4096;
 
 /// State shared by the decision loop, the kiosk and the demo.
 pub struct Shared {
@@ -58,6 +72,7 @@ pub struct Shared {
     trimmed_to: Mutex<Option<NaiveDate>>,
     /// Passages committed since start, and reads merged by the debounce.
     pub counters: Counters,
+    changes: broadcast::Sender<Change>,
 }
 
 #[derive(Default)]
@@ -104,7 +119,36 @@ impl Shared {
             store_ok: AtomicBool::new(true),
             trimmed_to: Mutex::new(None),
             counters: Counters::default(),
+            changes: broadcast::channel(CHANGES_BACKLOG).0,
         })
+    }
+
+    /// Every change committed from now on, in commit order. A listener more than
+    /// `CHANGES_BACKLOG` changes behind gets `RecvError::Lagged` and must resynchronise.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    fn announce(&self, change: Change) {
+        // No listener is not an error.
+        let _ = self.changes.send(change);
+    }
+
+    /// Announces what a commit of `ops` did (their outcomes in the same order).
+    fn announce_commit(&self, ops: &[WriteOp], outcomes: &[WriteOutcome]) {
+        for op in ops {
+            match op {
+                WriteOp::PutPerson(p) => self.announce(Change::Person(p.clone())),
+                WriteOp::PutCredential(c) => self.announce(Change::Credential(c.clone())),
+                WriteOp::PutOpposition(o) => self.announce(Change::Opposition(o.clone())),
+                WriteOp::Append { .. } | WriteOp::SetMeta { .. } | WriteOp::Anonymise { .. } => {}
+            }
+        }
+        for o in outcomes {
+            if let WriteOutcome::Appended(e) = o {
+                self.announce(Change::Event(e.clone()));
+            }
+        }
     }
 
     /// The configuration in force (a reload may replace it: take it once per use).
@@ -430,6 +474,39 @@ impl GateHandle {
         Ok(())
     }
 
+    /// Commits changes made while the gate runs — persons, badges, oppositions, credits —
+    /// then applies them to the decision's state and announces them. Nothing is applied when
+    /// the commit fails. (Passages go through [`GateHandle::read_on`] and
+    /// [`GateHandle::admit`], which decide first.)
+    pub async fn change(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
+        let outcomes = self.writer.submit(ops.clone()).await?;
+        {
+            let mut e = self.shared.engine_mut();
+            for op in &ops {
+                match op {
+                    WriteOp::PutPerson(p) => e.roster_mut().put_person(p.clone()),
+                    WriteOp::PutCredential(c) => e.roster_mut().put_credential(c.clone()),
+                    WriteOp::PutOpposition(o) => e.roster_mut().put_opposition(o.clone()),
+                    WriteOp::Append { .. }
+                    | WriteOp::SetMeta { .. }
+                    | WriteOp::Anonymise { .. } => {}
+                }
+            }
+            for o in &outcomes {
+                if let WriteOutcome::Appended(ev) = o {
+                    e.apply(ev);
+                }
+            }
+        }
+        self.shared.announce_commit(&ops, &outcomes);
+        Ok(outcomes)
+    }
+
+    /// The state shared with the kiosk.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     async fn record(&self, passage: Passage, at: DateTime<Utc>, reader: Option<String>) {
         let pending = self
             .writer
@@ -467,8 +544,9 @@ impl GateHandle {
                 detail: detail.to_owned(),
             }),
         };
-        if let Err(e) = self.writer.submit(vec![op]).await {
-            tracing::error!("cannot journal alarm {kind:?}: {e}");
+        match self.writer.submit(vec![op]).await {
+            Ok(outcomes) => self.shared.announce_commit(&[], &outcomes),
+            Err(e) => tracing::error!("cannot journal alarm {kind:?}: {e}"),
         }
     }
 }
@@ -872,8 +950,9 @@ async fn not_passed(shared: &Shared, writer: &Writer, gate: &str, o: Opened) {
         kind: EventKind::Correction(correction.clone()),
     };
     match writer.submit(vec![op]).await {
-        Ok(_) => {
+        Ok(outcomes) => {
             shared.engine_mut().apply_correction(&correction);
+            shared.announce_commit(&[], &outcomes);
             shared.counters.not_passed.fetch_add(1, Ordering::Relaxed);
             tracing::info!("passage {name}: nobody went through, not_passed (charge refunded)");
         }
@@ -922,6 +1001,9 @@ async fn post_commit(
                     (e.gate.clone(), e.seq)
                 });
                 shared.publish(&gate, Some(seq), at, &passage);
+                if let Some(e) = event {
+                    shared.announce(Change::Event(e.clone()));
+                }
                 crate::metrics::decision(passage.verdict, passage.reason);
                 crate::logs::decision(&shared.config(), &gate, Some(seq), &passage);
                 if let Some(fb) = shown {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, Writer};
+use selfgate::store::{Store, WriteOp, Writer};
 use selfgate_hardware::sim::{FeedbackRecord, SimReader, SimTurnstile, SimTurnstileHandle};
 use selfgate_hardware::{Reader, TurnstileInput};
 use selfgate_kiosk::KioskSource;
@@ -279,4 +279,53 @@ async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
             .get(PersonId(0), day, ServiceId(0))
             .is_some()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_the_running_gate_is_committed_applied_and_announced() {
+    use selfgate::gate::Change;
+    use selfgate_rules::model::{Opposition, OppositionReason, PersonId};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, _writer, gate, store) = setup(dir.path(), "id = \"ligne-1\"");
+    let handle = gate.handle();
+    let mut changes = shared.subscribe();
+    let (sim, reads) = SimReader::new("r");
+    let running = Running::start(shared.clone(), gate, vec![Box::new(sim)], false);
+
+    let today = shared.engine().local(Utc::now()).0;
+    let opposition = Opposition {
+        id: shared.engine().roster().next_opposition_id(),
+        person: PersonId(0),
+        reason: OppositionReason::Manuelle,
+        service: None,
+        from: today,
+        to: None,
+        note: "test".into(),
+        lifted: false,
+    };
+    handle
+        .change(vec![WriteOp::PutOpposition(opposition.clone())])
+        .await
+        .unwrap();
+    match changes.recv().await.unwrap() {
+        Change::Opposition(o) => assert_eq!(o, opposition),
+        other => panic!("expected the opposition, got {other:?}"),
+    }
+    reads.present(BADGE).await;
+    running.wait_feed(1).await;
+    let item = &shared.recent(1)[0];
+    assert!(!item.pass, "the opposition is in force at once: {item:?}");
+    assert_eq!(item.reason, "opposition:manuelle");
+    match changes.recv().await.unwrap() {
+        Change::Event(e) => assert_eq!((e.gate.as_str(), e.seq), ("ligne-1", 2)),
+        other => panic!("expected the refusal's journal event, got {other:?}"),
+    }
+    running.stop().await;
+    drop(handle);
+    // Committed: the store holds it.
+    let reopened = store
+        .load_engine(shared.config().rules.clone(), today)
+        .unwrap();
+    assert_eq!(reopened.roster().oppositions_of(PersonId(0)), &[opposition]);
 }
