@@ -141,7 +141,13 @@ impl Shared {
                 WriteOp::PutPerson(p) => self.announce(Change::Person(p.clone())),
                 WriteOp::PutCredential(c) => self.announce(Change::Credential(c.clone())),
                 WriteOp::PutOpposition(o) => self.announce(Change::Opposition(o.clone())),
-                WriteOp::Append { .. } | WriteOp::SetMeta { .. } | WriteOp::Anonymise { .. } => {}
+                WriteOp::Append { .. }
+                | WriteOp::SetMeta { .. }
+                | WriteOp::Anonymise { .. }
+                | WriteOp::Merge(_)
+                | WriteOp::SetBalance { .. }
+                | WriteOp::SetServed { .. }
+                | WriteOp::SeqFloor { .. } => {}
             }
         }
         for o in outcomes {
@@ -487,9 +493,30 @@ impl GateHandle {
                     WriteOp::PutPerson(p) => e.roster_mut().put_person(p.clone()),
                     WriteOp::PutCredential(c) => e.roster_mut().put_credential(c.clone()),
                     WriteOp::PutOpposition(o) => e.roster_mut().put_opposition(o.clone()),
+                    WriteOp::SetBalance { person, cents } => {
+                        e.roster_mut().set_balance(*person, *cents)
+                    }
+                    WriteOp::SetServed {
+                        day,
+                        service,
+                        person,
+                        count,
+                        last_at,
+                    } => e.served_mut().set(
+                        *person,
+                        *day,
+                        *service,
+                        selfgate_rules::ServedEntry {
+                            count: *count,
+                            last_at: *last_at,
+                        },
+                    ),
+                    // A merged event's effects come with its outcome (`Appended`) below.
                     WriteOp::Append { .. }
                     | WriteOp::SetMeta { .. }
-                    | WriteOp::Anonymise { .. } => {}
+                    | WriteOp::Anonymise { .. }
+                    | WriteOp::Merge(_)
+                    | WriteOp::SeqFloor { .. } => {}
                 }
             }
             for o in &outcomes {

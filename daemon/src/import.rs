@@ -183,7 +183,12 @@ pub fn apply_to_engine(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
             WriteOp::Anonymise { cutoff, .. } => {
                 engine.served_mut().forget_before(cutoff.date_naive());
             }
-            WriteOp::Append { .. } | WriteOp::SetMeta { .. } => {}
+            WriteOp::SetBalance { person, cents } => engine.roster_mut().set_balance(*person, *cents),
+            WriteOp::Append { .. }
+            | WriteOp::SetMeta { .. }
+            | WriteOp::Merge(_)
+            | WriteOp::SetServed { .. }
+            | WriteOp::SeqFloor { .. } => {}
         }
     }
 }

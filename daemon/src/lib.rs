@@ -13,6 +13,7 @@
 //! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
 //!   secret files come from (systemd credentials) and the check before reading one.
 //! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
+//! - [`sync`]: hub and gates over mutual TLS ([`tls`]; certificates by [`pki`]).
 //!
 //! The decision rules are in the `selfgate-rules` crate; readers and turnstiles in
 //! `selfgate-hardware`; the pages in `selfgate-kiosk`.
@@ -28,8 +29,11 @@ pub mod journal;
 pub mod logs;
 pub mod metrics;
 pub mod notify;
+pub mod pki;
 pub mod retention;
 pub mod secrets;
 pub mod siecle;
 pub mod simulate;
 pub mod store;
+pub mod sync;
+pub mod tls;

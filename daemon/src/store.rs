@@ -10,6 +10,8 @@
 //! - `journal`: (gate, seq) → `Event`; `seqs`: gate → last seq
 //! - `served`: (day, service, person) → (count, last passage µs): anti-passback, written in
 //!   the same transaction as the passage so a restart finds it.
+//! - `changes`: version → [`ChangeRef`], the hub's change log (only written once
+//!   [`Store::keep_change_log`] is on): what its gates fetch to follow the roster and journal.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ const OPPOSITIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("oppositio
 const JOURNAL: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("journal");
 const SEQS: TableDefinition<&str, u64> = TableDefinition::new("seqs");
 const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new("served");
+const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
 
 const SCHEMA_VERSION: u8 = 1;
 const RECORD_VERSION: u8 = 1;
@@ -139,6 +142,46 @@ pub enum WriteOp {
         gate: String,
         at: DateTime<Utc>,
     },
+    /// Stores an event journaled by another node under its own (gate, seq), with the effects an
+    /// `Append` has. Idempotent: an event already there is left as it is (outcome `Done`).
+    Merge(Event),
+    /// Sets a ticket balance (a gate taking the hub's roster snapshot).
+    SetBalance { person: PersonId, cents: i64 },
+    /// Sets an anti-passback row (a gate taking the hub's roster snapshot).
+    SetServed {
+        day: NaiveDate,
+        service: ServiceId,
+        person: PersonId,
+        count: u8,
+        last_at: DateTime<Utc>,
+    },
+    /// `gate`'s next sequence number will be above `seq` (after a restore, the hub may hold
+    /// numbers the restored journal no longer has).
+    SeqFloor { gate: String, seq: u64 },
+}
+
+/// What the hub's change log points to; the record itself is read when a gate asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum ChangeRef {
+    Event { gate: String, seq: u64 },
+    Person(PersonId),
+    Credential(String),
+    Opposition(u64),
+}
+
+/// The roster and anti-passback state as one read transaction saw them (a hub's snapshot).
+#[derive(Clone, Debug, Default)]
+pub struct RosterSnapshot {
+    /// The change log's last version included.
+    pub version: u64,
+    pub persons: Vec<Person>,
+    pub credentials: Vec<Credential>,
+    pub oppositions: Vec<Opposition>,
+    pub balances: Vec<(PersonId, i64)>,
+    /// (day, service, person, count, last passage).
+    pub served: Vec<(NaiveDate, ServiceId, PersonId, u8, DateTime<Utc>)>,
+    /// Each gate's last sequence number held.
+    pub seqs: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -165,6 +208,8 @@ pub struct Store {
     db: Arc<std::sync::RwLock<Option<Arc<Database>>>>,
     open: Opener,
     path: PathBuf,
+    /// Whether commits are recorded in the change log (a hub's store).
+    change_log: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -214,6 +259,7 @@ impl Store {
             db: Arc::new(std::sync::RwLock::new(Some(Arc::new(db)))),
             open,
             path,
+            change_log: Arc::default(),
         };
         store.init()?;
         Ok(store)
@@ -299,9 +345,134 @@ impl Store {
             txn.open_table(JOURNAL)?;
             txn.open_table(SEQS)?;
             txn.open_table(SERVED)?;
+            txn.open_table(CHANGES)?;
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// From now on, every commit records what it changed in the change log (a hub's store).
+    pub fn keep_change_log(&self) {
+        self.change_log.store(true, Ordering::Relaxed);
+    }
+
+    /// The change log's last version (0 when empty).
+    pub fn change_version(&self) -> Result<u64, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CHANGES)?;
+        Ok(t.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// At most `limit` change-log entries after `version`, in order.
+    pub fn changes_after(
+        &self,
+        version: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, ChangeRef)>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CHANGES)?;
+        let mut out = Vec::new();
+        for row in t.range(version.saturating_add(1)..)?.take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), decode(&format!("changes/{}", k.value()), v.value())?));
+        }
+        Ok(out)
+    }
+
+    pub fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(PERSONS)?;
+        t.get(id.0)?
+            .map(|v| decode(&format!("persons/{}", id.0), v.value()))
+            .transpose()
+    }
+
+    pub fn credential(&self, number: &str) -> Result<Option<Credential>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CREDENTIALS)?;
+        t.get(number)?
+            .map(|v| decode(&format!("credentials/{number}"), v.value()))
+            .transpose()
+    }
+
+    pub fn opposition(&self, id: u64) -> Result<Option<Opposition>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(OPPOSITIONS)?;
+        t.get(id)?
+            .map(|v| decode(&format!("oppositions/{id}"), v.value()))
+            .transpose()
+    }
+
+    /// At most `limit` events of `gate` numbered after `after`, in order.
+    pub fn journal_after(
+        &self,
+        gate: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((gate, after.saturating_add(1))..=(gate, u64::MAX))?
+            .take(limit)
+        {
+            let (k, v) = row?;
+            let (g, seq) = k.value();
+            out.push(decode(&format!("journal/{g}/{seq}"), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The roster, balances and the anti-passback rows from `since` on, in one read.
+    pub fn roster_snapshot(&self, since: NaiveDate) -> Result<RosterSnapshot, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let mut s = RosterSnapshot {
+            version: txn
+                .open_table(CHANGES)?
+                .last()?
+                .map_or(0, |(k, _)| k.value()),
+            ..RosterSnapshot::default()
+        };
+        for row in txn.open_table(PERSONS)?.iter()? {
+            let (k, v) = row?;
+            s.persons
+                .push(decode(&format!("persons/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(CREDENTIALS)?.iter()? {
+            let (k, v) = row?;
+            s.credentials
+                .push(decode(&format!("credentials/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(OPPOSITIONS)?.iter()? {
+            let (k, v) = row?;
+            s.oppositions
+                .push(decode(&format!("oppositions/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(BALANCES)?.iter()? {
+            let (k, v) = row?;
+            s.balances.push((PersonId(k.value()), v.value()));
+        }
+        for row in txn
+            .open_table(SERVED)?
+            .range((day_key(since), 0u8, 0u32)..)?
+        {
+            let (k, v) = row?;
+            let (day, service, person) = k.value();
+            let (count, last_us) = v.value();
+            if let (Some(day), Some(last)) = (
+                NaiveDate::from_num_days_from_ce_opt(day),
+                DateTime::from_timestamp_micros(last_us),
+            ) {
+                s.served
+                    .push((day, ServiceId(service), PersonId(person), count, last));
+            }
+        }
+        for row in txn.open_table(SEQS)?.iter()? {
+            let (k, v) = row?;
+            s.seqs.insert(k.value().to_owned(), v.value());
+        }
+        Ok(s)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -392,6 +563,7 @@ impl Store {
             copy_table(&src, &dst, JOURNAL)?;
             copy_table(&src, &dst, SEQS)?;
             copy_table(&src, &dst, SERVED)?;
+            copy_table(&src, &dst, CHANGES)?;
             dst.commit()?;
         }
         let events = src.open_table(JOURNAL)?.len()?;
@@ -450,14 +622,7 @@ impl Store {
             let mut credentials = txn.open_table(CREDENTIALS)?;
             let mut oppositions = txn.open_table(OPPOSITIONS)?;
             let mut meta = txn.open_table(META)?;
-            let add_balance = |balances: &mut redb::Table<u32, i64>,
-                               person: PersonId,
-                               delta: i64|
-             -> Result<(), StoreError> {
-                let old = balances.get(person.0)?.map_or(0, |v| v.value());
-                balances.insert(person.0, old.saturating_add(delta))?;
-                Ok(())
-            };
+            let mut log: Vec<ChangeRef> = Vec::new();
             for ops in requests {
                 let mut out = Vec::with_capacity(ops.len());
                 for op in ops.iter() {
@@ -473,48 +638,15 @@ impl Store {
                             };
                             journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
                             seq_table.insert(gate.as_str(), seq)?;
-                            match kind {
-                                EventKind::Passage(p) if p.verdict == Verdict::Pass => {
-                                    if let (Some(person), Some(service)) = (p.person, p.service) {
-                                        let key = (day_key(p.day), service.0, person.0);
-                                        let (count, last) =
-                                            served.get(key)?.map_or((0, i64::MIN), |v| v.value());
-                                        served.insert(
-                                            key,
-                                            (
-                                                count.saturating_add(1),
-                                                last.max(at.timestamp_micros()),
-                                            ),
-                                        )?;
-                                        if p.charge_cents != 0 {
-                                            add_balance(&mut balances, person, -p.charge_cents)?;
-                                        }
-                                    }
-                                }
-                                EventKind::Passage(_)
-                                | EventKind::Alarm(_)
-                                | EventKind::Retention(_) => {}
-                                EventKind::Correction(c) => {
-                                    let key = (day_key(c.day), c.service.0, c.person.0);
-                                    let entry = served.get(key)?.map(|v| v.value());
-                                    match entry {
-                                        Some((n, _)) if n <= 1 => {
-                                            served.remove(key)?;
-                                        }
-                                        Some((n, last)) => {
-                                            served.insert(key, (n - 1, last))?;
-                                        }
-                                        None => {}
-                                    }
-                                    add_balance(&mut balances, c.person, c.refund_cents)?;
-                                }
-                                EventKind::Credit(c) => {
-                                    add_balance(&mut balances, c.person, c.cents)?
-                                }
-                            }
+                            event_effects(&mut served, &mut balances, &event)?;
+                            log.push(ChangeRef::Event {
+                                gate: gate.clone(),
+                                seq,
+                            });
                             out.push(WriteOutcome::Appended(event));
                         }
                         WriteOp::PutPerson(p) => {
+                            log.push(ChangeRef::Person(p.id));
                             persons.insert(p.id.0, encode(p).as_slice())?;
                             if balances.get(p.id.0)?.is_none() {
                                 balances.insert(p.id.0, 0)?;
@@ -522,11 +654,58 @@ impl Store {
                             out.push(WriteOutcome::Done);
                         }
                         WriteOp::PutCredential(c) => {
+                            log.push(ChangeRef::Credential(c.number.as_str().to_owned()));
                             credentials.insert(c.number.as_str(), encode(c).as_slice())?;
                             out.push(WriteOutcome::Done);
                         }
                         WriteOp::PutOpposition(o) => {
+                            log.push(ChangeRef::Opposition(o.id));
                             oppositions.insert(o.id, encode(o).as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::Merge(event) => {
+                            let key = (event.gate.as_str(), event.seq);
+                            if event.seq == 0 || journal.get(key)?.is_some() {
+                                out.push(WriteOutcome::Done);
+                                continue;
+                            }
+                            journal.insert(key, encode(event).as_slice())?;
+                            let last = next.get(&event.gate).copied().unwrap_or(0);
+                            if event.seq > last {
+                                next.insert(event.gate.clone(), event.seq);
+                                seq_table.insert(event.gate.as_str(), event.seq)?;
+                            }
+                            event_effects(&mut served, &mut balances, event)?;
+                            log.push(ChangeRef::Event {
+                                gate: event.gate.clone(),
+                                seq: event.seq,
+                            });
+                            out.push(WriteOutcome::Appended(event.clone()));
+                        }
+                        WriteOp::SetBalance { person, cents } => {
+                            balances.insert(person.0, *cents)?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SetServed {
+                            day,
+                            service,
+                            person,
+                            count,
+                            last_at,
+                        } => {
+                            let key = (day_key(*day), service.0, person.0);
+                            if *count == 0 {
+                                served.remove(key)?;
+                            } else {
+                                served.insert(key, (*count, last_at.timestamp_micros()))?;
+                            }
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SeqFloor { gate, seq } => {
+                            if next.get(gate).copied().unwrap_or(0) < *seq {
+                                next.insert(gate.clone(), *seq);
+                                seq_table.insert(gate.as_str(), *seq)?;
+                            }
                             out.push(WriteOutcome::Done);
                         }
                         WriteOp::SetMeta { key, value } => {
@@ -621,6 +800,14 @@ impl Store {
                 }
                 results.push(out);
             }
+            if self.change_log.load(Ordering::Relaxed) && !log.is_empty() {
+                let mut changes = txn.open_table(CHANGES)?;
+                let mut version = changes.last()?.map_or(0, |(k, _)| k.value());
+                for entry in &log {
+                    version += 1;
+                    changes.insert(version, encode(entry).as_slice())?;
+                }
+            }
         }
         txn.commit()?;
         *seqs = next;
@@ -633,6 +820,55 @@ impl Store {
         let mut r = self.commit(&[ops], &mut seqs)?;
         Ok(r.pop().unwrap_or_default())
     }
+}
+
+/// What a journal event does to balances and the anti-passback state, in the transaction that
+/// stores it.
+fn event_effects(
+    served: &mut redb::Table<(i32, u8, u32), (u8, i64)>,
+    balances: &mut redb::Table<u32, i64>,
+    event: &Event,
+) -> Result<(), StoreError> {
+    let mut add_balance = |person: PersonId, delta: i64| -> Result<(), StoreError> {
+        let old = balances.get(person.0)?.map_or(0, |v| v.value());
+        balances.insert(person.0, old.saturating_add(delta))?;
+        Ok(())
+    };
+    match &event.kind {
+        EventKind::Passage(p) if p.verdict == Verdict::Pass => {
+            if let (Some(person), Some(service)) = (p.person, p.service) {
+                let key = (day_key(p.day), service.0, person.0);
+                let (count, last) = served.get(key)?.map_or((0, i64::MIN), |v| v.value());
+                served.insert(
+                    key,
+                    (
+                        count.saturating_add(1),
+                        last.max(event.at.timestamp_micros()),
+                    ),
+                )?;
+                if p.charge_cents != 0 {
+                    add_balance(person, -p.charge_cents)?;
+                }
+            }
+        }
+        EventKind::Passage(_) | EventKind::Alarm(_) | EventKind::Retention(_) => {}
+        EventKind::Correction(c) => {
+            let key = (day_key(c.day), c.service.0, c.person.0);
+            let entry = served.get(key)?.map(|v| v.value());
+            match entry {
+                Some((n, _)) if n <= 1 => {
+                    served.remove(key)?;
+                }
+                Some((n, last)) => {
+                    served.insert(key, (n - 1, last))?;
+                }
+                None => {}
+            }
+            add_balance(c.person, c.refund_cents)?;
+        }
+        EventKind::Credit(c) => add_balance(c.person, c.cents)?,
+    }
+    Ok(())
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

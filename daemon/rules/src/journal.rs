@@ -211,6 +211,9 @@ pub enum AlarmKind {
     ReaderPowerFailure,
     /// A reader's power returned to normal.
     ReaderPowerRestored,
+    /// The hub merged two passes of one person for one service from gates that could not see
+    /// each other (partitioned): recorded for staff review, both passages kept.
+    DoublePassage,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
