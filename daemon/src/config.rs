@@ -31,6 +31,8 @@ pub struct Config {
     pub log: LogConfig,
     pub regimes: RegimeServices,
     pub retention: RetentionConfig,
+    /// `[sync]`: standalone, gate or hub (see `crate::sync`).
+    pub sync: crate::sync::SyncConfig,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -244,6 +246,8 @@ struct RawConfig {
     regimes: RawRegimes,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    sync: crate::sync::RawSync,
 }
 
 #[derive(Deserialize)]
@@ -781,6 +785,7 @@ impl Validator {
                 None
             }
         };
+        let sync = crate::sync::validate(raw.sync, &mut |key, msg| self.err(key, msg));
         Some(Config {
             school: School {
                 name: raw.school.name,
@@ -799,6 +804,7 @@ impl Validator {
                 passages_days: raw.retention.passages_days,
                 schedule: schedule?,
             },
+            sync: sync?,
         })
     }
 

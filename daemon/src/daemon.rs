@@ -290,6 +290,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let shared = Shared::new(config.clone(), engine, clock);
     let mut gate = Gate::new(shared.clone(), writer.clone());
     // Backups through the running daemon, and the retention purge on its schedule.
+    let sync_store = store.clone();
     let control = tokio::spawn(crate::backup::serve_control(store, config.data_dir.clone()));
     let purge = tokio::spawn(crate::retention::scheduled(shared.clone(), writer.clone()));
 
@@ -305,6 +306,11 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     })
     .await?;
     let metrics_url = metrics.url.clone();
+    let mut sync_stop = stop_rx.clone();
+    let sync = crate::sync::start(&config, &sync_store, gate.handle(), async move {
+        let _ = sync_stop.changed().await;
+    })
+    .await?;
 
     let gate_id = config.gate.id.clone();
     let on_ready = move || {
@@ -353,6 +359,9 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     .await;
     let _ = stop_tx.send(true);
     let _ = kiosk.await;
+    if let Some(sync) = sync {
+        let _ = sync.await;
+    }
     metrics.join().await;
     control.abort();
     purge.abort();

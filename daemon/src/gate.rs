@@ -73,6 +73,8 @@ pub struct Shared {
     /// Passages committed since start, and reads merged by the debounce.
     pub counters: Counters,
     changes: broadcast::Sender<Change>,
+    /// The sync's status when this node is a gate or a hub (none: standalone).
+    sync: std::sync::OnceLock<Arc<crate::sync::SyncState>>,
 }
 
 #[derive(Default)]
@@ -120,6 +122,7 @@ impl Shared {
             trimmed_to: Mutex::new(None),
             counters: Counters::default(),
             changes: broadcast::channel(CHANGES_BACKLOG).0,
+            sync: std::sync::OnceLock::new(),
         })
     }
 
@@ -127,6 +130,16 @@ impl Shared {
     /// `CHANGES_BACKLOG` changes behind gets `RecvError::Lagged` and must resynchronise.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// Shows `state` in `/healthz` (and to the kiosk) from now on.
+    pub fn set_sync(&self, state: Arc<crate::sync::SyncState>) {
+        let _ = self.sync.set(state);
+    }
+
+    /// The sync's status; `None` when standalone.
+    pub fn sync_status(&self) -> Option<crate::sync::SyncStatus> {
+        self.sync.get().map(|s| s.status())
     }
 
     fn announce(&self, change: Change) {
@@ -402,7 +415,7 @@ impl KioskSource for Shared {
                 "pulses_failed": t.pulses_failed,
             },
             "emergency": self.emergency.load(Ordering::Relaxed),
-            "sync": "standalone",
+            "sync": self.sync.get().map_or_else(|| serde_json::json!("standalone"), |s| s.json()),
             "persons": self.engine().roster().len(),
         })
     }

@@ -121,6 +121,54 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// The site's certificate authority for the hub and its gates (mutual TLS).
+    Pki {
+        #[command(subcommand)]
+        what: PkiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Creates the authority (ca.pem, ca.key) and an empty revocation list (crl.pem).
+    Init {
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        /// The authority's name, e.g. the school's.
+        #[arg(long, default_value = "selfgate CA")]
+        name: String,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issues the hub's certificate (hub.pem, hub.key) for the names gates reach it by.
+    IssueHub {
+        /// Host names or IP addresses, as written in the gates' `sync.hub`.
+        #[arg(long = "name", value_name = "HOST", required = true)]
+        names: Vec<String>,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+    /// Issues a gate's certificate (gate-ID.pem, gate-ID.key), its name the gate id.
+    IssueGate {
+        id: String,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+    /// Revokes the certificates issued to a gate id (or `hub`) and re-signs crl.pem.
+    Revoke {
+        name: String,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+    },
+    /// Lists the certificates issued.
+    List {
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -345,8 +393,55 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Import {
             what: ImportCommand::Siecle(args),
         } => return selfgate::siecle::run_import(&args.into()),
+        Command::Pki { what } => pki(what)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn pki(what: PkiCommand) -> anyhow::Result<()> {
+    use selfgate::pki::{self, Validity};
+    match what {
+        PkiCommand::Init { dir, name, days } => {
+            pki::init(&dir, &name, days)?;
+            println!(
+                "authority `{name}` created in {}: copy ca.pem to the hub and every gate, keep ca.key here",
+                dir.display()
+            );
+        }
+        PkiCommand::IssueHub { names, dir, days } => {
+            let cert = pki::issue_hub(&dir, &names, Validity::days(days)?)?;
+            println!(
+                "{} issued for {} (key hub.key, mode 600)",
+                cert.display(),
+                names.join(", ")
+            );
+        }
+        PkiCommand::IssueGate { id, dir, days } => {
+            let cert = pki::issue_gate(&dir, &id, Validity::days(days)?)?;
+            println!("{} issued for gate {id} (key gate-{id}.key, mode 600)", cert.display());
+        }
+        PkiCommand::Revoke { name, dir } => {
+            let n = pki::revoke(&dir, &name)?;
+            println!(
+                "{n} certificate(s) of `{name}` revoked; {} re-signed (the hub reads it again at the next connection)",
+                dir.join(pki::CRL).display()
+            );
+        }
+        PkiCommand::List { dir } => {
+            for i in pki::list(&dir)? {
+                println!(
+                    "{}\t{}\t{}\tjusqu'au {}\t{}",
+                    i.serial,
+                    i.kind,
+                    i.name,
+                    i.not_after,
+                    i.revoked_at
+                        .map_or_else(|| "valide".to_owned(), |t| format!("révoqué le {t}"))
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {

@@ -39,6 +39,8 @@ const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new(
 const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
 
 const SCHEMA_VERSION: u8 = 1;
+/// Meta key present when the store keeps a change log (a hub's).
+const CHANGE_LOG_ON: &str = "change_log";
 const RECORD_VERSION: u8 = 1;
 /// redb's page cache.
 const CACHE_BYTES: usize = 4 << 20;
@@ -346,14 +348,25 @@ impl Store {
             txn.open_table(SEQS)?;
             txn.open_table(SERVED)?;
             txn.open_table(CHANGES)?;
+            if meta.get(CHANGE_LOG_ON)?.is_some() {
+                self.change_log.store(true, Ordering::Relaxed);
+            }
         }
         txn.commit()?;
         Ok(())
     }
 
-    /// From now on, every commit records what it changed in the change log (a hub's store).
-    pub fn keep_change_log(&self) {
-        self.change_log.store(true, Ordering::Relaxed);
+    /// From now on, every commit records what it changed in the change log (a hub's store);
+    /// recorded in meta, so that commands run on this store (imports) keep it too.
+    pub fn keep_change_log(&self) -> Result<(), StoreError> {
+        if !self.change_log.load(Ordering::Relaxed) {
+            self.write_now(&[WriteOp::SetMeta {
+                key: CHANGE_LOG_ON.into(),
+                value: vec![1],
+            }])?;
+            self.change_log.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// The change log's last version (0 when empty).

@@ -30,6 +30,9 @@ use crate::store::{Store, StoreError, WriteOp};
 const META_VERSION: &str = "sync/version";
 const META_ACKED: &str = "sync/acked";
 const META_RULES: &str = "sync/rules";
+/// Written by `selfgate restore`; copied to `RESTORED_SEEN` once the hub was asked.
+const RESTORED: &str = "restored";
+const RESTORED_SEEN: &str = "sync/restored";
 /// The hub sends a heartbeat every 3 s: a live stream silent this long is dead.
 const LIVE_SILENCE: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
@@ -213,6 +216,12 @@ impl Client {
             .copied()
             .unwrap_or(0);
         let mut ops = vec![set_u64(META_ACKED, ack.acked)];
+        if let Some(marker) = self.store.meta(RESTORED)? {
+            ops.push(WriteOp::SetMeta {
+                key: RESTORED_SEEN.into(),
+                value: marker,
+            });
+        }
         if ack.acked > last {
             tracing::warn!(
                 "sync: the hub holds this gate's journal up to {} and the local one stops at \
@@ -227,6 +236,14 @@ impl Client {
         }
         self.handle.change(ops).await?;
         Ok(ack.acked)
+    }
+
+    /// Whether a restore happened since the hub was last asked about this gate's numbering.
+    pub fn restore_pending(&self) -> bool {
+        match self.store.meta(RESTORED) {
+            Ok(Some(m)) => self.store.meta(RESTORED_SEEN).ok().flatten() != Some(m),
+            _ => false,
+        }
     }
 
     /// Tries to reach the hub within `within` to reconcile numbering before the gate starts
@@ -341,10 +358,10 @@ impl Client {
     /// Brings the roster up to the hub's change log: the snapshot the first time, else the
     /// changes since the version held, page after page.
     pub async fn sync_roster(&self, conn: &mut Conn) -> Result<RosterSync, SyncError> {
-        let mut version = meta_u64(&self.store, META_VERSION)?;
-        if version == 0 {
+        if self.store.meta(META_VERSION)?.is_none() {
             return self.take_snapshot(conn).await;
         }
+        let mut version = meta_u64(&self.store, META_VERSION)?;
         let mut report = RosterSync {
             version,
             ..RosterSync::default()
@@ -449,7 +466,7 @@ impl Client {
         if let Some(op) = self.apply_rules(&snap.rules, true) {
             ops.push(op);
         }
-        ops.push(set_u64(META_VERSION, snap.version.max(1)));
+        ops.push(set_u64(META_VERSION, snap.version));
         Ok(ops)
     }
 
@@ -474,7 +491,7 @@ impl Client {
             }
         }
         if let Some(v) = version {
-            if v > meta_u64(&self.store, META_VERSION)? {
+            if v > meta_u64(&self.store, META_VERSION)? || self.store.meta(META_VERSION)?.is_none() {
                 ops.push(set_u64(META_VERSION, v));
             }
         }

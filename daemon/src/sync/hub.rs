@@ -82,7 +82,8 @@ impl HubTls {
 }
 
 /// Serves Sync API v1 on `listener` until `shutdown`. `handle` is the hub's own running gate
-/// (its writer, engine and announcements); `store` its store, change log on.
+/// (its writer, engine and announcements); `store` its store, whose change log must be on
+/// ([`Store::keep_change_log`], before the writer starts).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     files: TlsFiles,
@@ -95,7 +96,6 @@ pub async fn serve(
         current: Mutex::new((HubTls::crl_stamp(&files), crate::tls::server_config(&files)?)),
         files,
     });
-    store.keep_change_log();
     state.update(|s| s.connected = false);
     let hub = Arc::new(Hub {
         handle,

@@ -198,6 +198,55 @@ pub fn parse_hub_url(url: &str) -> Result<(String, u16), String> {
     Ok((host, port))
 }
 
+/// Starts what `config.sync.role` asks beside the running gate `handle` (on `store`): the hub's
+/// listener, or a gate's client. Standalone: nothing, `None`. Prints the hub's address.
+pub async fn start(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    handle: crate::gate::GateHandle,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    use anyhow::Context;
+    let sync = &config.sync;
+    let state = SyncState::new(sync.role);
+    match sync.role {
+        Role::Standalone => Ok(None),
+        Role::Hub => {
+            store
+                .keep_change_log()
+                .context("while turning the hub's change log on")?;
+            let listener = tokio::net::TcpListener::bind(sync.listen)
+                .await
+                .with_context(|| format!("while binding the hub to {}", sync.listen))?;
+            let addr = listener.local_addr()?;
+            // Checked now, so that a bad file stops the start with its name.
+            crate::tls::server_config(&sync.tls).context("while loading the hub's TLS files")?;
+            handle.shared().set_sync(state.clone());
+            println!("selfgate: hub on https://{addr}/");
+            let files = sync.tls.clone();
+            let store = store.clone();
+            Ok(Some(tokio::spawn(async move {
+                if let Err(e) = hub::serve(listener, files, handle, store, state, shutdown).await {
+                    tracing::error!("sync: hub stopped: {e}");
+                }
+            })))
+        }
+        Role::Gate => {
+            let endpoint = client::Client::endpoint(sync)
+                .context("while loading the gate's TLS files")?;
+            handle.shared().set_sync(state.clone());
+            let client =
+                client::Client::new(handle, store.clone(), endpoint, sync.batch, state);
+            if client.restore_pending() {
+                client
+                    .reconcile_at_start(std::time::Duration::from_secs(10))
+                    .await;
+            }
+            Ok(Some(tokio::spawn(client.run(shutdown))))
+        }
+    }
+}
+
 /// The sync as the kiosk and `/healthz` show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SyncStatus {
