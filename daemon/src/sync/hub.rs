@@ -45,8 +45,9 @@ struct Hub {
     handle: GateHandle,
     store: Store,
     state: Arc<SyncState>,
-    /// One batch at a time per gate.
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One batch at a time: a batch's double passages are found against the state every
+    /// batch before it left, whichever gate sent it.
+    merging: tokio::sync::Mutex<()>,
     /// Live streams open per gate.
     live: Mutex<HashMap<String, usize>>,
 }
@@ -101,7 +102,7 @@ pub async fn serve(
         handle,
         store,
         state,
-        locks: Mutex::default(),
+        merging: tokio::sync::Mutex::default(),
         live: Mutex::default(),
     });
     let router = router(hub.clone());
@@ -212,15 +213,6 @@ impl Hub {
         Ok(self.store.last_seqs()?.get(gate).copied().unwrap_or(0))
     }
 
-    fn gate_lock(&self, gate: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(gate.to_owned())
-            .or_default()
-            .clone()
-    }
-
     /// What a change-log entry points to, as it is now.
     fn resolve(&self, r: &ChangeRef) -> Result<Option<Change>, crate::store::StoreError> {
         Ok(match r {
@@ -270,8 +262,7 @@ async fn post_events(
     if let Err(e) = proto::check_batch(&batch, &gate) {
         return error(StatusCode::BAD_REQUEST, e);
     }
-    let lock = hub.gate_lock(&gate);
-    let _one_at_a_time = lock.lock().await;
+    let _one_at_a_time = hub.merging.lock().await;
     let acked = match hub.acked(&gate) {
         Ok(a) => a,
         Err(e) => return store_error(e),
@@ -516,7 +507,8 @@ async fn get_live(
         {
             let mut live = hub.live.lock().unwrap_or_else(PoisonError::into_inner);
             *live.entry(gate.clone()).or_default() += 1;
-            let gates: Vec<String> = live.keys().cloned().collect();
+            let mut gates: Vec<String> = live.keys().cloned().collect();
+            gates.sort();
             hub.state.update(|s| {
                 s.connected = true;
                 s.gates = gates;
@@ -573,7 +565,8 @@ async fn get_live(
                 live.remove(&gate);
             }
         }
-        let gates: Vec<String> = live.keys().cloned().collect();
+        let mut gates: Vec<String> = live.keys().cloned().collect();
+            gates.sort();
         hub.state.update(|s| {
             s.connected = !gates.is_empty();
             s.gates = gates;

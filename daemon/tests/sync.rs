@@ -1,0 +1,551 @@
+//! A hub and two gates in one process, on loopback, over real mutual TLS with certificates from
+//! `selfgate pki`: site-wide anti-passback, an opposition set at the hub, double passages of
+//! partitioned gates, refused certificates, numbering after a restore, and the API document.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use selfgate::gate::{GateHandle, Hardware, Shared};
+use selfgate::pki::{self, Validity};
+use selfgate::store::{Store, WriteOp};
+use selfgate::sync::http::{self, Endpoint};
+use selfgate::sync::proto::{self, Ack, Doubles};
+use selfgate::sync::{Role, SyncState, client::Client, hub};
+use selfgate::tls::{self, TlsFiles};
+use selfgate_hardware::sim::SimTurnstile;
+use selfgate_rules::journal::{AlarmKind, EventKind, Reason, Verdict};
+use selfgate_rules::model::{
+    Category, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId,
+    Regime, ServiceId,
+};
+
+const LEA: &str = "0A00000001";
+const TOM: &str = "0A00000002";
+
+/// The authority, the hub's certificate for 127.0.0.1 and both gates'.
+fn make_pki(dir: &Path) {
+    pki::init(dir, "Collège de test", 30).unwrap();
+    pki::issue_hub(dir, &["127.0.0.1".into()], Validity::days(30).unwrap()).unwrap();
+    for g in ["ligne-1", "ligne-2"] {
+        pki::issue_gate(dir, g, Validity::days(30).unwrap()).unwrap();
+    }
+}
+
+fn hub_files(pki: &Path) -> TlsFiles {
+    TlsFiles {
+        ca: pki.join("ca.pem"),
+        cert: pki.join("hub.pem"),
+        key: pki.join("hub.key"),
+        crl: Some(pki.join("crl.pem")),
+    }
+}
+
+fn endpoint(pki: &Path, port: u16, identity: Option<&str>) -> Endpoint {
+    let cert = identity.map(|g| (pki.join(format!("{g}.pem")), pki.join(format!("{g}.key"))));
+    Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        tls: tls::client_config(
+            &pki.join("ca.pem"),
+            cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+        )
+        .unwrap(),
+    }
+}
+
+fn person(id: u32, external: &str) -> Person {
+    Person {
+        id: PersonId(id),
+        external_id: external.into(),
+        last_name: "Martin".into(),
+        first_name: "Léa".into(),
+        class: "6A".into(),
+        category: Category::Eleve,
+        regime: Regime::Externe,
+        forfaits: vec![],
+        passages_per_service: 1,
+    }
+}
+
+/// A running node: its gate loop on simulated hardware, its store, its sync task.
+struct Node {
+    handle: GateHandle,
+    store: Store,
+    state: Arc<SyncState>,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl Node {
+    fn start(dir: &Path, id: &str, role: Role, setup: impl FnOnce(&Store)) -> Node {
+        let store = Store::open(dir).unwrap();
+        if role == Role::Hub {
+            store.keep_change_log().unwrap();
+        }
+        setup(&store);
+        let mut config = common::all_day_config(&format!("id = \"{id}\""));
+        config.data_dir = dir.to_path_buf();
+        let (shared, _writer, gate, thread) = common::gate_on(&store, config);
+        let handle = gate.handle();
+        let (t, _th) = SimTurnstile::new("t", None, false).unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(gate.run(
+            Hardware {
+                readers: vec![],
+                turnstile: Arc::new(t),
+            },
+            async {
+                let _ = rx.await;
+            },
+        ));
+        let state = SyncState::new(role);
+        shared.set_sync(state.clone());
+        Node {
+            handle,
+            store,
+            state,
+            stop: vec![stop],
+            tasks: vec![task],
+            _thread: thread,
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        self.handle.shared()
+    }
+
+    /// Serves the hub on a new loopback listener; returns its port.
+    async fn serve_hub(&mut self, pki: &Path) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let (h, s, st, files) = (
+            self.handle.clone(),
+            self.store.clone(),
+            self.state.clone(),
+            hub_files(pki),
+        );
+        self.tasks.push(tokio::spawn(async move {
+            hub::serve(listener, files, h, s, st, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        }));
+        self.stop.push(stop);
+        port
+    }
+
+    fn sync_with(&mut self, pki: &Path, port: u16) {
+        let gate = self.shared().config().gate.id.clone();
+        let client = Client::new(
+            self.handle.clone(),
+            self.store.clone(),
+            endpoint(pki, port, Some(&format!("gate-{gate}"))),
+            100,
+            self.state.clone(),
+        );
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        self.tasks.push(tokio::spawn(client.run(async {
+            let _ = rx.await;
+        })));
+        self.stop.push(stop);
+    }
+
+    /// The verdict and reason of the last event this node journaled for itself.
+    fn last_decision(&self) -> (Verdict, Reason) {
+        let gate = self.shared().config().gate.id.clone();
+        let events = self.store.journal_after(&gate, 0, usize::MAX).unwrap();
+        let p = events
+            .iter()
+            .rev()
+            .find_map(|e| e.passage())
+            .expect("no passage");
+        (p.verdict, p.reason)
+    }
+
+    async fn read(&self, badge: &str) -> (Verdict, Reason) {
+        let gate = self.shared().config().gate.id.clone();
+        let before = self.store.last_seqs().unwrap().get(&gate).copied();
+        self.handle.read(badge).await;
+        common::eventually("the read is journaled", || {
+            self.store.last_seqs().unwrap().get(&gate).copied() != before
+        })
+        .await;
+        self.last_decision()
+    }
+
+    fn knows(&self, badge: &str) -> bool {
+        self.shared().engine().roster().credential(badge).is_some()
+    }
+
+    async fn stop(mut self) {
+        for s in self.stop.drain(..) {
+            let _ = s.send(());
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Léa (`LEA`) and Tom (`TOM`), 10 € each, written at the hub.
+fn two_pupils(store: &Store) {
+    let mut ops = Vec::new();
+    for (id, badge, ext) in [(0, LEA, "E1"), (1, TOM, "E2")] {
+        ops.push(WriteOp::PutPerson(person(id, ext)));
+        ops.push(WriteOp::PutCredential(Credential {
+            number: badge.parse().unwrap(),
+            person: PersonId(id),
+            status: CredentialStatus::Active,
+        }));
+        ops.push(WriteOp::Append {
+            gate: "hub".into(),
+            at: Utc::now(),
+            kind: EventKind::Credit(selfgate_rules::journal::Credit {
+                person: PersonId(id),
+                cents: 1000,
+                note: "solde initial".into(),
+            }),
+        });
+    }
+    store.write_now(&ops).unwrap();
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_blocks_both() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let port = hub.serve_hub(pki_dir.path()).await;
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {});
+    g1.sync_with(pki_dir.path(), port);
+    g2.sync_with(pki_dir.path(), port);
+    common::eventually("both gates have the roster", || {
+        g1.knows(LEA) && g2.knows(LEA)
+    })
+    .await;
+    assert_eq!(g1.shared().engine().roster().balance(PersonId(0)), 1000);
+
+    // Léa eats at gate 1; gate 2 hears of it and refuses her for the same service.
+    assert_eq!(g1.read(LEA).await, (Verdict::Pass, Reason::Ticket));
+    let today = g1.shared().engine().local(Utc::now()).0;
+    common::eventually("gate 2 knows Léa was served", || {
+        g2.shared()
+            .engine()
+            .served()
+            .get(PersonId(0), today, ServiceId(0))
+            .is_some()
+    })
+    .await;
+    assert_eq!(g2.read(LEA).await, (Verdict::Deny, Reason::AlreadyServed));
+    assert_eq!(g2.shared().engine().roster().balance(PersonId(0)), 610);
+    // The hub holds both gates' journals, once each.
+    common::eventually("the hub has both gates' passages", || {
+        let seqs = hub.store.last_seqs().unwrap();
+        seqs.get("ligne-1") == Some(&1) && seqs.get("ligne-2") == Some(&1)
+    })
+    .await;
+    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 610);
+
+    // An opposition declared at the hub reaches both gates, which refuse Tom.
+    hub.handle
+        .change(vec![WriteOp::PutOpposition(Opposition {
+            id: 1,
+            person: PersonId(1),
+            reason: OppositionReason::Impaye,
+            service: None,
+            from: today,
+            to: None,
+            note: "impayé".into(),
+            lifted: false,
+        })])
+        .await
+        .unwrap();
+    common::eventually("both gates have the opposition", || {
+        g1.shared().engine().roster().oppositions_of(PersonId(1)).len() == 1
+            && g2.shared().engine().roster().oppositions_of(PersonId(1)).len() == 1
+    })
+    .await;
+    let blocked = Reason::Opposition(OppositionReason::Impaye);
+    assert_eq!(g1.read(TOM).await, (Verdict::Deny, blocked));
+    assert_eq!(g2.read(TOM).await, (Verdict::Deny, blocked));
+
+    // Status for the kiosk and /healthz.
+    common::eventually("nothing waits", || {
+        let (a, b) = (g1.state.status(), g2.state.status());
+        a.connected && b.connected && a.events_waiting == 0 && b.events_waiting == 0
+    })
+    .await;
+    let health = selfgate_kiosk::KioskSource::health(g1.shared().as_ref());
+    assert_eq!(health["sync"]["role"], "gate");
+    assert_eq!(health["sync"]["connected"], true);
+    let hs = hub.state.status();
+    assert_eq!(hs.gates, ["ligne-1", "ligne-2"].map(String::from).to_vec());
+
+    // Every route of the API answers a gate.
+    let mut conn = http::connect(&endpoint(pki_dir.path(), port, Some("gate-ligne-1")))
+        .await
+        .unwrap();
+    for (method, path) in proto::ROUTES {
+        if *method == "GET" && *path != "/v1/live" {
+            conn.request(hyper::Method::GET, path, None).await.unwrap();
+        }
+    }
+    let (ack, _) = conn
+        .json::<Ack>(
+            hyper::Method::POST,
+            "/v1/events",
+            Some(br#"{"events": []}"#.to_vec()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack.acked, 2);
+    // A gate may not send another gate's events.
+    let other = hub.store.journal_after("ligne-2", 0, 10).unwrap();
+    let err = conn
+        .request(
+            hyper::Method::POST,
+            "/v1/events",
+            Some(proto::encode(&proto::EventBatch { events: other })),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    for n in [g1, g2, hub] {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_gates_serving_one_pupil_are_recorded_as_a_double_passage() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let port = hub.serve_hub(pki_dir.path()).await;
+    // Both gates got the roster once, then lost the hub (their stores are copies).
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {});
+    g1.sync_with(pki_dir.path(), port);
+    g2.sync_with(pki_dir.path(), port);
+    common::eventually("roster", || g1.knows(LEA) && g2.knows(LEA)).await;
+    for g in [&mut g1, &mut g2] {
+        // Cut the sync (the client tasks are the last ones started).
+        let _ = g.stop.pop().unwrap().send(());
+        g.tasks.pop().unwrap().await.unwrap();
+    }
+    // Offline, each gate decides alone: both let Léa in.
+    assert_eq!(g1.read(LEA).await, (Verdict::Pass, Reason::Ticket));
+    assert_eq!(g2.read(LEA).await, (Verdict::Pass, Reason::Ticket));
+    // Back online: both passages reach the hub, which flags them instead of hiding one.
+    g1.sync_with(pki_dir.path(), port);
+    g2.sync_with(pki_dir.path(), port);
+    common::eventually("the hub has both passages", || {
+        let seqs = hub.store.last_seqs().unwrap();
+        seqs.get("ligne-1") == Some(&1) && seqs.get("ligne-2") == Some(&1)
+    })
+    .await;
+    let mut conn = http::connect(&endpoint(pki_dir.path(), port, Some("gate-ligne-1")))
+        .await
+        .unwrap();
+    let (d, _) = conn
+        .json::<Doubles>(hyper::Method::GET, "/v1/doubles", None)
+        .await
+        .unwrap();
+    assert_eq!(d.doubles.len(), 1, "{d:?}");
+    let EventKind::Alarm(alarm) = &d.doubles[0].kind else {
+        panic!("{d:?}")
+    };
+    assert_eq!(alarm.kind, AlarmKind::DoublePassage);
+    assert!(alarm.detail.contains("E1"), "{}", alarm.detail);
+    // Both passages are charged at the hub: nothing was hidden.
+    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 1000 - 2 * 390);
+    for n in [g1, g2, hub] {
+        n.stop().await;
+    }
+}
+
+/// A request with `ep` must fail (the handshake or the first exchange).
+async fn refused(ep: &Endpoint) -> bool {
+    match http::connect(ep).await {
+        Err(_) => true,
+        Ok(mut c) => c
+            .request(hyper::Method::GET, "/v1/events/ack", None)
+            .await
+            .is_err(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_expired_revoked_or_missing_certificates_are_refused() {
+    let (pki_dir, other_dir, d0) = (tmp(), tmp(), tmp());
+    let p = pki_dir.path();
+    make_pki(p);
+    pki::issue_gate(
+        p,
+        "ligne-3",
+        Validity {
+            not_before: time::OffsetDateTime::now_utc() - time::Duration::days(10),
+            not_after: time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        },
+    )
+    .unwrap();
+    // Another authority issues a certificate for a gate of the same name.
+    pki::init(other_dir.path(), "Autre autorité", 30).unwrap();
+    pki::issue_gate(other_dir.path(), "ligne-1", Validity::days(30).unwrap()).unwrap();
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let port = hub.serve_hub(p).await;
+
+    let good = endpoint(p, port, Some("gate-ligne-1"));
+    assert!(!refused(&good).await, "a valid gate must be accepted");
+    assert!(refused(&endpoint(p, port, None)).await, "no certificate");
+    assert!(refused(&endpoint(p, port, Some("gate-ligne-3"))).await, "expired");
+    let foreign = Endpoint {
+        tls: tls::client_config(
+            &p.join("ca.pem"),
+            Some((
+                &other_dir.path().join("gate-ligne-1.pem"),
+                &other_dir.path().join("gate-ligne-1.key"),
+            )),
+        )
+        .unwrap(),
+        ..good.clone()
+    };
+    assert!(refused(&foreign).await, "another authority");
+    // The hub's own certificate is for servers, not a gate's.
+    let hub_as_client = Endpoint {
+        tls: tls::client_config(
+            &p.join("ca.pem"),
+            Some((&p.join("hub.pem"), &p.join("hub.key"))),
+        )
+        .unwrap(),
+        ..good.clone()
+    };
+    assert!(refused(&hub_as_client).await, "server certificate as a client");
+    // Revoked: the hub reads the new list at the next connection.
+    pki::revoke(p, "ligne-1").unwrap();
+    assert!(refused(&good).await, "revoked");
+    assert!(!refused(&endpoint(p, port, Some("gate-ligne-2"))).await);
+    // A gate refuses a hub whose certificate another authority signed.
+    let wrong_ca = Endpoint {
+        tls: tls::client_config(
+            &other_dir.path().join("ca.pem"),
+            Some((
+                &other_dir.path().join("gate-ligne-1.pem"),
+                &other_dir.path().join("gate-ligne-1.key"),
+            )),
+        )
+        .unwrap(),
+        ..good.clone()
+    };
+    assert!(refused(&wrong_ca).await, "hub from another authority");
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restore_numbering_goes_on_after_the_hubs_last_acknowledged_event() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1, backups) = (tmp(), tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let port = hub.serve_hub(pki_dir.path()).await;
+    let backup = backups.path().join("ligne-1.redb");
+    {
+        let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+        g1.sync_with(pki_dir.path(), port);
+        common::eventually("roster", || g1.knows(LEA)).await;
+        g1.read(LEA).await;
+        g1.store.backup_to(&backup).unwrap();
+        g1.read(TOM).await;
+        g1.read(LEA).await;
+        common::eventually("the hub holds 3 events of ligne-1", || {
+            hub.store.last_seqs().unwrap().get("ligne-1") == Some(&3)
+        })
+        .await;
+        g1.stop().await;
+    }
+    selfgate::backup::restore(d1.path(), &backup).unwrap();
+    let store = Store::open(d1.path()).unwrap();
+    assert_eq!(store.last_seqs().unwrap().get("ligne-1"), Some(&1));
+    drop(store);
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+    let client = Client::new(
+        g1.handle.clone(),
+        g1.store.clone(),
+        endpoint(pki_dir.path(), port, Some("gate-ligne-1")),
+        100,
+        g1.state.clone(),
+    );
+    assert!(client.restore_pending());
+    client
+        .reconcile_at_start(std::time::Duration::from_secs(5))
+        .await;
+    assert!(!client.restore_pending());
+    g1.sync_with(pki_dir.path(), port);
+    g1.read(TOM).await;
+    assert_eq!(g1.store.last_seqs().unwrap().get("ligne-1"), Some(&4));
+    common::eventually("the hub takes ligne-1/4", || {
+        hub.store.last_seqs().unwrap().get("ligne-1") == Some(&4)
+    })
+    .await;
+    // The hub's ligne-1/2 and /3 are the ones first sent, never replaced.
+    let e3 = hub.store.event("ligne-1", 3).unwrap().unwrap();
+    assert_eq!(e3.passage().unwrap().person, Some(PersonId(0)));
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
+/// The paths and methods of an OpenAPI file (`  /path:` then `    get:` lines).
+fn documented_routes(file: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut out = Vec::new();
+    let mut in_paths = false;
+    let mut path = None;
+    for line in text.lines() {
+        if line.starts_with("paths:") {
+            in_paths = true;
+            continue;
+        }
+        if in_paths && !line.starts_with(' ') && !line.trim().is_empty() {
+            in_paths = false;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("  /") {
+            path = Some(format!("/{}", p.trim_end_matches(':')));
+        } else if let (Some(p), Some(m)) = (&path, line.strip_prefix("    ")) {
+            let m = m.trim_end_matches(':');
+            if ["get", "post", "put", "delete", "patch"].contains(&m) {
+                out.push((m.to_uppercase(), p.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_api_document_lists_exactly_the_routes_the_hub_serves() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/sync-api.yaml");
+    let mut served: Vec<(String, String)> = proto::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    served.sort();
+    assert_eq!(documented_routes(&file), served);
+}
