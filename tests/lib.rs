@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use serde_json::Value;
+
+/// A misbehaving TCP proxy for the sync's fault tests.
+#[path = "proxy.rs"]
+pub mod proxy;
 pub use tempfile::TempDir;
 
 /// How long a one-shot command may run before the test gives up on it.
