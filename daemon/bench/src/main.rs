@@ -12,10 +12,14 @@
 //!   driver and gate, durable commit included, to the turnstile output being driven.
 //! - `journal`: durable appends through the store writer (group commit) against SQLite (WAL,
 //!   synchronous=FULL) doing the same appends with the same durability, in the same run.
+//! - `sync`: a hub and gates over mutual TLS on loopback: catch-up of 1,000,000 queued
+//!   events, full and incremental roster sync, passage propagation between gates (`sync.rs`).
 //! - `start`: the real `selfgate run` from process start to its ready line with 100,000 persons
 //!   and 1,000,000 journal events, and its resident memory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sync;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -727,5 +731,8 @@ fn main() {
     }
     if all || wanted.contains(&"siecle") {
         bench_siecle(10_000);
+    }
+    if all || wanted.contains(&"sync") {
+        sync::bench_sync(if quick { 100_000 } else { 1_000_000 });
     }
 }

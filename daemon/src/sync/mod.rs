@@ -326,6 +326,36 @@ impl SyncState {
 mod tests {
     use super::*;
 
+    fn errors(text: &str) -> Vec<String> {
+        match crate::config::Config::parse(text, "t.toml") {
+            Ok(_) => vec![],
+            Err(e) => e.errors,
+        }
+    }
+
+    #[test]
+    fn sync_settings_are_checked_and_errors_name_the_key() {
+        let c = crate::config::Config::parse("", "t.toml").unwrap();
+        assert_eq!(c.sync.role, Role::Standalone);
+        let e = errors("[sync]\nrole = \"gate\"\n");
+        assert!(e.iter().any(|m| m.starts_with("sync.hub")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("sync.cert")), "{e:?}");
+        let e = errors("[sync]\nrole = \"centrale\"\n");
+        assert!(e.iter().any(|m| m.contains("sync.role") && m.contains("centrale")), "{e:?}");
+        let e = errors("[sync]\nrole = \"hub\"\nlisten = \"ici\"\ncert = \"a\"\n");
+        assert!(e.iter().any(|m| m.starts_with("sync.listen")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("sync.key")), "{e:?}");
+        assert!(!errors("[sync]\nrle = \"hub\"\n").is_empty());
+        let ok = crate::config::Config::parse(
+            "[sync]\nrole = \"gate\"\nhub = \"https://10.0.0.1:9443\"\ncert = \"g.pem\"\n\
+             key = \"g.key\"\nbatch = 50\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.sync.hub, Some(("10.0.0.1".into(), 9443)));
+        assert_eq!(ok.sync.batch, 50);
+    }
+
     #[test]
     fn hub_urls_parse_with_their_port() {
         assert_eq!(
