@@ -183,7 +183,9 @@ pub fn apply_to_engine(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
             WriteOp::Anonymise { cutoff, .. } => {
                 engine.served_mut().forget_before(cutoff.date_naive());
             }
-            WriteOp::SetBalance { person, cents } => engine.roster_mut().set_balance(*person, *cents),
+            WriteOp::SetBalance { person, cents } => {
+                engine.roster_mut().set_balance(*person, *cents)
+            }
             WriteOp::Append { .. }
             | WriteOp::SetMeta { .. }
             | WriteOp::Merge(_)

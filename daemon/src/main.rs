@@ -418,7 +418,10 @@ fn pki(what: PkiCommand) -> anyhow::Result<()> {
         }
         PkiCommand::IssueGate { id, dir, days } => {
             let cert = pki::issue_gate(&dir, &id, Validity::days(days)?)?;
-            println!("{} issued for gate {id} (key gate-{id}.key, mode 600)", cert.display());
+            println!(
+                "{} issued for gate {id} (key gate-{id}.key, mode 600)",
+                cert.display()
+            );
         }
         PkiCommand::Revoke { name, dir } => {
             let n = pki::revoke(&dir, &name)?;

@@ -263,7 +263,10 @@ fn issue(
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     let cert_path = dir.join(format!("{file}.pem"));
-    write_private(&dir.join(format!("{file}.key")), key.serialize_pem().as_bytes())?;
+    write_private(
+        &dir.join(format!("{file}.key")),
+        key.serialize_pem().as_bytes(),
+    )?;
     write_public(&cert_path, cert.pem().as_bytes())?;
     state.next_serial += 1;
     state.issued.push(Issued {
@@ -344,12 +347,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         init(d, "Collège Test", 3650).unwrap();
-        assert!(matches!(
-            init(d, "again", 10),
-            Err(PkiError::Exists(_))
-        ));
-        issue_hub(d, &["localhost".into(), "127.0.0.1".into()], Validity::days(30).unwrap())
-            .unwrap();
+        assert!(matches!(init(d, "again", 10), Err(PkiError::Exists(_))));
+        issue_hub(
+            d,
+            &["localhost".into(), "127.0.0.1".into()],
+            Validity::days(30).unwrap(),
+        )
+        .unwrap();
         issue_gate(d, "ligne-1", Validity::days(30).unwrap()).unwrap();
         for key in ["ca.key", "hub.key", "gate-ligne-1.key"] {
             let mode = std::fs::metadata(d.join(key)).unwrap().permissions().mode() & 0o777;

@@ -148,7 +148,10 @@ pub enum WriteOp {
     /// `Append` has. Idempotent: an event already there is left as it is (outcome `Done`).
     Merge(Event),
     /// Sets a ticket balance (a gate taking the hub's roster snapshot).
-    SetBalance { person: PersonId, cents: i64 },
+    SetBalance {
+        person: PersonId,
+        cents: i64,
+    },
     /// Sets an anti-passback row (a gate taking the hub's roster snapshot).
     SetServed {
         day: NaiveDate,
@@ -159,7 +162,10 @@ pub enum WriteOp {
     },
     /// `gate`'s next sequence number will be above `seq` (after a restore, the hub may hold
     /// numbers the restored journal no longer has).
-    SeqFloor { gate: String, seq: u64 },
+    SeqFloor {
+        gate: String,
+        seq: u64,
+    },
 }
 
 /// What the hub's change log points to; the record itself is read when a gate asks.
@@ -387,7 +393,10 @@ impl Store {
         let mut out = Vec::new();
         for row in t.range(version.saturating_add(1)..)?.take(limit) {
             let (k, v) = row?;
-            out.push((k.value(), decode(&format!("changes/{}", k.value()), v.value())?));
+            out.push((
+                k.value(),
+                decode(&format!("changes/{}", k.value()), v.value())?,
+            ));
         }
         Ok(out)
     }

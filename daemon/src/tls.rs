@@ -71,7 +71,8 @@ pub struct TlsFiles {
 pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let mut crls = Vec::new();
     if let Some(path) = &files.crl {
-        for crl in CertificateRevocationListDer::pem_file_iter(path).map_err(|e| file_err(path, e))?
+        for crl in
+            CertificateRevocationListDer::pem_file_iter(path).map_err(|e| file_err(path, e))?
         {
             crls.push(crl.map_err(|e| file_err(path, e))?);
         }
@@ -165,8 +166,12 @@ mod tests {
     fn the_gate_id_is_read_from_the_certificate_and_garbage_gives_none() {
         let dir = tempfile::tempdir().unwrap();
         crate::pki::init(dir.path(), "CA test", 10).unwrap();
-        crate::pki::issue_gate(dir.path(), "ligne-2", crate::pki::Validity::days(1).unwrap())
-            .unwrap();
+        crate::pki::issue_gate(
+            dir.path(),
+            "ligne-2",
+            crate::pki::Validity::days(1).unwrap(),
+        )
+        .unwrap();
         let cert = certs(&dir.path().join("gate-ligne-2.pem")).unwrap();
         assert_eq!(common_name(&cert[0]).as_deref(), Some("ligne-2"));
         let ca = certs(&dir.path().join("ca.pem")).unwrap();

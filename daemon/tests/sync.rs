@@ -20,8 +20,8 @@ use selfgate::tls::{self, TlsFiles};
 use selfgate_hardware::sim::SimTurnstile;
 use selfgate_rules::journal::{AlarmKind, EventKind, Reason, Verdict};
 use selfgate_rules::model::{
-    Category, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId,
-    Regime, ServiceId,
+    Category, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId, Regime,
+    ServiceId,
 };
 
 const LEA: &str = "0A00000001";
@@ -275,8 +275,19 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
         .await
         .unwrap();
     common::eventually("both gates have the opposition", || {
-        g1.shared().engine().roster().oppositions_of(PersonId(1)).len() == 1
-            && g2.shared().engine().roster().oppositions_of(PersonId(1)).len() == 1
+        g1.shared()
+            .engine()
+            .roster()
+            .oppositions_of(PersonId(1))
+            .len()
+            == 1
+            && g2
+                .shared()
+                .engine()
+                .roster()
+                .oppositions_of(PersonId(1))
+                .len()
+                == 1
     })
     .await;
     let blocked = Reason::Opposition(OppositionReason::Impaye);
@@ -372,7 +383,10 @@ async fn partitioned_gates_serving_one_pupil_are_recorded_as_a_double_passage() 
     assert_eq!(alarm.kind, AlarmKind::DoublePassage);
     assert!(alarm.detail.contains("E1"), "{}", alarm.detail);
     // Both passages are charged at the hub: nothing was hidden.
-    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 1000 - 2 * 390);
+    assert_eq!(
+        hub.shared().engine().roster().balance(PersonId(0)),
+        1000 - 2 * 390
+    );
     for n in [g1, g2, hub] {
         n.stop().await;
     }
@@ -412,7 +426,10 @@ async fn unknown_expired_revoked_or_missing_certificates_are_refused() {
     let good = endpoint(p, port, Some("gate-ligne-1"));
     assert!(!refused(&good).await, "a valid gate must be accepted");
     assert!(refused(&endpoint(p, port, None)).await, "no certificate");
-    assert!(refused(&endpoint(p, port, Some("gate-ligne-3"))).await, "expired");
+    assert!(
+        refused(&endpoint(p, port, Some("gate-ligne-3"))).await,
+        "expired"
+    );
     let foreign = Endpoint {
         tls: tls::client_config(
             &p.join("ca.pem"),
@@ -434,7 +451,10 @@ async fn unknown_expired_revoked_or_missing_certificates_are_refused() {
         .unwrap(),
         ..good.clone()
     };
-    assert!(refused(&hub_as_client).await, "server certificate as a client");
+    assert!(
+        refused(&hub_as_client).await,
+        "server certificate as a client"
+    );
     // Revoked: the hub reads the new list at the next connection.
     pki::revoke(p, "ligne-1").unwrap();
     assert!(refused(&good).await, "revoked");

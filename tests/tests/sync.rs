@@ -165,8 +165,16 @@ fn events_of(data: &Path, gate: &str) -> Vec<Value> {
                 o.retain(|k, _| {
                     matches!(
                         k.as_str(),
-                        "gate" | "seq" | "at" | "kind" | "credential" | "verdict" | "reason"
-                            | "charge_cents" | "day" | "service"
+                        "gate"
+                            | "seq"
+                            | "at"
+                            | "kind"
+                            | "credential"
+                            | "verdict"
+                            | "reason"
+                            | "charge_cents"
+                            | "day"
+                            | "service"
                     )
                 });
             }

@@ -18,9 +18,7 @@ use selfgate::sync::http::{self, Endpoint};
 use selfgate::sync::{Role, SyncState, hub};
 use selfgate::tls::{self, TlsFiles};
 use selfgate_rules::journal::{Credit, EventKind, Passage, Reason, Verdict};
-use selfgate_rules::model::{
-    BadgeNumber, Credential, CredentialStatus, PersonId, ServiceId,
-};
+use selfgate_rules::model::{BadgeNumber, Credential, CredentialStatus, PersonId, ServiceId};
 
 use crate::{PERSONS, badge, percentiles, person};
 
@@ -235,7 +233,10 @@ async fn run(events: u64) {
     // The hub's engine must know the roster written behind its back above.
     let engine = hub
         .store
-        .load_engine(hub.handle.shared().config().rules.clone(), Utc::now().date_naive())
+        .load_engine(
+            hub.handle.shared().config().rules.clone(),
+            Utc::now().date_naive(),
+        )
         .unwrap();
     *hub.handle.shared().engine.write().unwrap() = engine;
     let port = serve(&hub, p).await;
@@ -294,7 +295,10 @@ async fn run(events: u64) {
     }
     let connected = Instant::now();
     while !(g1.state.status().connected && g2.state.status().connected) {
-        assert!(connected.elapsed() < Duration::from_secs(30), "gates never connected");
+        assert!(
+            connected.elapsed() < Duration::from_secs(30),
+            "gates never connected"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let today = g1.handle.shared().engine().local(Utc::now()).0;
@@ -314,7 +318,10 @@ async fn run(events: u64) {
             {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(10), "passage never arrived");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "passage never arrived"
+            );
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         times.push(t.elapsed());

@@ -21,9 +21,9 @@ use tokio::sync::broadcast;
 use selfgate_rules::journal::{EventKind, Verdict};
 use selfgate_rules::model::{PersonId, ServiceId};
 
+use super::SyncState;
 use super::http::{Conn, Endpoint, HttpError};
 use super::proto::{self, Ack, Change, Changes, Live, SiteRules, Snapshot};
-use super::SyncState;
 use crate::gate::{self, GateHandle};
 use crate::store::{Store, StoreError, WriteOp};
 
@@ -115,10 +115,8 @@ impl Client {
     /// The endpoint of `config` (`sync.hub`, the authority, this gate's certificate).
     pub fn endpoint(config: &super::SyncConfig) -> Result<Endpoint, crate::tls::TlsError> {
         let (host, port) = config.hub.clone().unwrap_or_default();
-        let tls = crate::tls::client_config(
-            &config.tls.ca,
-            Some((&config.tls.cert, &config.tls.key)),
-        )?;
+        let tls =
+            crate::tls::client_config(&config.tls.ca, Some((&config.tls.cert, &config.tls.key)))?;
         Ok(Endpoint { host, port, tls })
     }
 
@@ -334,7 +332,10 @@ impl Client {
                 return Ok(acked);
             };
             let body = proto::encode(&proto::EventBatch { events });
-            match conn.json::<Ack>(Method::POST, "/v1/events", Some(body)).await {
+            match conn
+                .json::<Ack>(Method::POST, "/v1/events", Some(body))
+                .await
+            {
                 Ok((ack, _)) => {
                     if ack.acked < last {
                         return Err(SyncError::Protocol(format!(
@@ -424,9 +425,7 @@ impl Client {
                 EventKind::Passage(p) if p.verdict == Verdict::Pass => {
                     if let (Some(person), Some(service)) = (p.person, p.service) {
                         *balance.entry(person).or_default() -= p.charge_cents;
-                        let s = served
-                            .entry((p.day, service, person))
-                            .or_insert((0, e.at));
+                        let s = served.entry((p.day, service, person)).or_insert((0, e.at));
                         s.0 = s.0.saturating_add(1);
                         s.1 = s.1.max(e.at);
                     }
@@ -455,13 +454,15 @@ impl Client {
         ops.extend(
             served
                 .into_iter()
-                .map(|((day, service, person), (count, last_at))| WriteOp::SetServed {
-                    day,
-                    service,
-                    person,
-                    count,
-                    last_at,
-                }),
+                .map(
+                    |((day, service, person), (count, last_at))| WriteOp::SetServed {
+                        day,
+                        service,
+                        person,
+                        count,
+                        last_at,
+                    },
+                ),
         );
         if let Some(op) = self.apply_rules(&snap.rules, true) {
             ops.push(op);
@@ -491,7 +492,8 @@ impl Client {
             }
         }
         if let Some(v) = version {
-            if v > meta_u64(&self.store, META_VERSION)? || self.store.meta(META_VERSION)?.is_none() {
+            if v > meta_u64(&self.store, META_VERSION)? || self.store.meta(META_VERSION)?.is_none()
+            {
                 ops.push(set_u64(META_VERSION, v));
             }
         }

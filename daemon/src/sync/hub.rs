@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 use selfgate_rules::journal::{Alarm, AlarmKind, EventKind, Verdict};
 use selfgate_rules::model::PersonId;
 
-use super::proto::{self, Ack, Change, Changes, Doubles, Live, SiteRules, Snapshot, Versioned};
 use super::SyncState;
+use super::proto::{self, Ack, Change, Changes, Doubles, Live, SiteRules, Snapshot, Versioned};
 use crate::gate::GateHandle;
 use crate::store::{ChangeRef, Store, WriteOp};
 use crate::tls::TlsFiles;
@@ -94,7 +94,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), crate::tls::TlsError> {
     let tls = Arc::new(HubTls {
-        current: Mutex::new((HubTls::crl_stamp(&files), crate::tls::server_config(&files)?)),
+        current: Mutex::new((
+            HubTls::crl_stamp(&files),
+            crate::tls::server_config(&files)?,
+        )),
         files,
     });
     state.update(|s| s.connected = false);
@@ -125,18 +128,17 @@ pub async fn serve(
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
         let router = router.clone();
         conns.spawn(async move {
-            let stream =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::warn!("sync: {remote} refused: {e}");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::warn!("sync: {remote}: TLS handshake timed out");
-                        return;
-                    }
-                };
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::warn!("sync: {remote} refused: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!("sync: {remote}: TLS handshake timed out");
+                    return;
+                }
+            };
             let gate = stream
                 .get_ref()
                 .1
@@ -566,7 +568,7 @@ async fn get_live(
             }
         }
         let mut gates: Vec<String> = live.keys().cloned().collect();
-            gates.sort();
+        gates.sort();
         hub.state.update(|s| {
             s.connected = !gates.is_empty();
             s.gates = gates;

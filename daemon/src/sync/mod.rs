@@ -232,11 +232,10 @@ pub async fn start(
             })))
         }
         Role::Gate => {
-            let endpoint = client::Client::endpoint(sync)
-                .context("while loading the gate's TLS files")?;
+            let endpoint =
+                client::Client::endpoint(sync).context("while loading the gate's TLS files")?;
             handle.shared().set_sync(state.clone());
-            let client =
-                client::Client::new(handle, store.clone(), endpoint, sync.batch, state);
+            let client = client::Client::new(handle, store.clone(), endpoint, sync.batch, state);
             if client.restore_pending() {
                 client
                     .reconcile_at_start(std::time::Duration::from_secs(10))
@@ -301,7 +300,10 @@ impl SyncState {
         })))
     }
     pub fn status(&self) -> SyncStatus {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
         let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -341,7 +343,11 @@ mod tests {
         assert!(e.iter().any(|m| m.starts_with("sync.hub")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("sync.cert")), "{e:?}");
         let e = errors("[sync]\nrole = \"centrale\"\n");
-        assert!(e.iter().any(|m| m.contains("sync.role") && m.contains("centrale")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("sync.role") && m.contains("centrale")),
+            "{e:?}"
+        );
         let e = errors("[sync]\nrole = \"hub\"\nlisten = \"ici\"\ncert = \"a\"\n");
         assert!(e.iter().any(|m| m.starts_with("sync.listen")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("sync.key")), "{e:?}");

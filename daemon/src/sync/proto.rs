@@ -125,7 +125,9 @@ pub enum Live {
     Rules(SiteRules),
     Change(Versioned),
     /// Nothing new up to `version`; sent every few seconds so that a dead link is noticed.
-    Heartbeat { version: u64 },
+    Heartbeat {
+        version: u64,
+    },
 }
 
 /// `GET /v1/doubles`: double passages recorded for staff review.
@@ -159,7 +161,10 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// Checks a batch from gate `gate`: its events, contiguous and in order, all of that gate.
 pub fn check_batch(batch: &EventBatch, gate: &str) -> Result<(), String> {
     if batch.events.len() > MAX_BATCH {
-        return Err(format!("lot de {} événements : {MAX_BATCH} au plus", batch.events.len()));
+        return Err(format!(
+            "lot de {} événements : {MAX_BATCH} au plus",
+            batch.events.len()
+        ));
     }
     for (i, e) in batch.events.iter().enumerate() {
         if e.gate != gate {
@@ -213,7 +218,11 @@ mod tests {
         let gap = EventBatch {
             events: vec![credit("ligne-1", 4), credit("ligne-1", 6)],
         };
-        assert!(check_batch(&gap, "ligne-1").unwrap_err().contains("6 après 4"));
+        assert!(
+            check_batch(&gap, "ligne-1")
+                .unwrap_err()
+                .contains("6 après 4")
+        );
         let err = decode::<EventBatch>(b"{\"events\": [{]}").unwrap_err();
         assert!(err.contains("ligne 1"), "{err}");
     }
