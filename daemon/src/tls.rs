@@ -43,9 +43,15 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(list)
 }
 
+/// A private key: `$CREDENTIALS_DIRECTORY/NAME` when systemd passed one named like the file
+/// (`LoadCredential=gate-ligne-1.key:…`), else the file itself, refused when others may read it.
 fn key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    crate::secrets::check_secret_file(path).map_err(|m| file_err(path, m))?;
-    PrivateKeyDer::from_pem_file(path).map_err(|e| file_err(path, e))
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("sync.key");
+    let file = crate::secrets::secret_file(name, Some(path)).map_err(|m| file_err(path, m))?;
+    PrivateKeyDer::from_pem_file(&file).map_err(|e| file_err(&file, e))
 }
 
 fn roots(ca: &Path) -> Result<Arc<RootCertStore>, TlsError> {

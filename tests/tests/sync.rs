@@ -346,3 +346,40 @@ fn faults_between_gates_and_hub_lose_and_double_nothing() {
         }
     }
 }
+
+#[test]
+fn pki_commands_make_private_keys_and_refuse_what_makes_no_sense() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let d = dir.path().join("pki");
+    pki(&d, &["init", "--name", "Lycée Test"]);
+    pki(
+        &d,
+        &["issue-hub", "--name", "hub.lycee.lan", "--name", "10.0.0.2"],
+    );
+    pki(&d, &["issue-gate", "ligne-1"]);
+    for key in ["ca.key", "hub.key", "gate-ligne-1.key"] {
+        let mode = std::fs::metadata(d.join(key)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    let run_pki = |args: &[&str]| run(selfgate().arg("pki").args(args).arg("--dir").arg(&d));
+    run_pki(&["init"])
+        .failure()
+        .stderr_has(&["already holds an authority"]);
+    run_pki(&["issue-gate", "ligne 2"])
+        .failure()
+        .stderr_has(&["not a gate id"]);
+    run_pki(&["revoke", "ligne-9"])
+        .failure()
+        .stderr_has(&["ligne-9"]);
+    run_pki(&["revoke", "ligne-1"]).success();
+    run_pki(&["list"])
+        .success()
+        .stdout_has(&["hub\thub", "gate\tligne-1", "révoqué"]);
+    let other = dir.path().join("empty");
+    run(selfgate()
+        .args(["pki", "issue-gate", "ligne-1", "--dir"])
+        .arg(&other))
+    .failure()
+    .stderr_has(&["pki init"]);
+}

@@ -281,7 +281,20 @@ async fn post_events(
             );
         }
     }
-    let new: Vec<_> = batch.events.into_iter().filter(|e| e.seq > acked).collect();
+    let (held, new): (Vec<_>, Vec<_>) = batch.events.into_iter().partition(|e| e.seq <= acked);
+    for e in &held {
+        // Sent again after a cut: the same event. Anything else under that number is a gate
+        // that reused it (restored while the hub was out of reach): kept out, and said.
+        if let Ok(Some(mine)) = hub.store.event(&e.gate, e.seq) {
+            if mine != *e {
+                tracing::error!(
+                    "sync: {}/{} sent again with another content; the hub keeps the first one",
+                    e.gate,
+                    e.seq
+                );
+            }
+        }
+    }
     let last = new.last().map_or(acked, |e| e.seq);
     if !new.is_empty() {
         let hub_gate = hub.handle.shared().config().gate.id.clone();
