@@ -18,7 +18,9 @@ use selfgate::sync::http::{self, Endpoint};
 use selfgate::sync::{Role, SyncState, hub};
 use selfgate::tls::{self, TlsFiles};
 use selfgate_rules::journal::{Credit, EventKind, Passage, Reason, Verdict};
-use selfgate_rules::model::{BadgeNumber, Credential, CredentialStatus, PersonId, ServiceId};
+use selfgate_rules::model::{
+    BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, PersonId, ServiceId,
+};
 
 use crate::{PERSONS, badge, percentiles, person};
 
@@ -330,7 +332,49 @@ async fn run(events: u64) {
     let (p50, p99, _, max) = percentiles(times);
     println!(
         "passage propagation gate 1 → hub → gate 2 (read at gate 1 to gate 2's decision state, \
-         3 durable commits on the way), 200 passages: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
+         3 durable commits on the way), 200 passages: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3
+    );
+    // An opposition declared at the hub, until both gates would refuse the pupil.
+    let mut times = Vec::new();
+    for i in 0..100u32 {
+        let who = PersonId(60_000 + i);
+        let t = Instant::now();
+        hub.handle
+            .change(vec![WriteOp::PutOpposition(Opposition {
+                id: u64::from(i) + 1,
+                person: who,
+                reason: OppositionReason::Manuelle,
+                service: None,
+                from: today,
+                to: None,
+                note: "bench".into(),
+                lifted: false,
+            })])
+            .await
+            .unwrap();
+        while [&g1, &g2].iter().any(|g| {
+            g.handle
+                .shared()
+                .engine()
+                .roster()
+                .oppositions_of(who)
+                .is_empty()
+        }) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "opposition never arrived"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        times.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (p50, p99, _, max) = percentiles(times);
+    println!(
+        "opposition declared at the hub until both gates hold it (hub commit, then each gate's),          100 oppositions: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
         p50.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3,
         max.as_secs_f64() * 1e3
