@@ -374,7 +374,8 @@ async fn run(events: u64) {
     }
     let (p50, p99, _, max) = percentiles(times);
     println!(
-        "opposition declared at the hub until both gates hold it (hub commit, then each gate's),          100 oppositions: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
+        "opposition declared at the hub until both gates hold it (hub commit, then each gate's), \
+         100 oppositions: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
         p50.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3,
         max.as_secs_f64() * 1e3
