@@ -294,6 +294,29 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
     assert_eq!(g1.read(TOM).await, (Verdict::Deny, blocked));
     assert_eq!(g2.read(TOM).await, (Verdict::Deny, blocked));
 
+    // A badge declared lost at the hub is refused at both gates.
+    hub.handle
+        .change(vec![WriteOp::PutCredential(Credential {
+            number: LEA.parse().unwrap(),
+            person: PersonId(0),
+            status: CredentialStatus::Lost,
+        })])
+        .await
+        .unwrap();
+    common::eventually("both gates know the badge is lost", || {
+        [&g1, &g2].iter().all(|g| {
+            g.shared()
+                .engine()
+                .roster()
+                .credential(LEA)
+                .map(|c| c.status)
+                == Some(CredentialStatus::Lost)
+        })
+    })
+    .await;
+    assert_eq!(g1.read(LEA).await, (Verdict::Deny, Reason::BadgeRevoked));
+    assert_eq!(g2.read(LEA).await, (Verdict::Deny, Reason::BadgeRevoked));
+
     // Status for the kiosk and /healthz.
     common::eventually("nothing waits", || {
         let (a, b) = (g1.state.status(), g2.state.status());
@@ -315,6 +338,7 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
             conn.request(hyper::Method::GET, path, None).await.unwrap();
         }
     }
+    assert!(g1.state.status().label_fr().starts_with("Connectée"));
     let (ack, _) = conn
         .json::<Ack>(
             hyper::Method::POST,
@@ -323,7 +347,7 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
         )
         .await
         .unwrap();
-    assert_eq!(ack.acked, 2);
+    assert_eq!(ack.acked, 3);
     // A gate may not send another gate's events.
     let other = hub.store.journal_after("ligne-2", 0, 10).unwrap();
     let err = conn
