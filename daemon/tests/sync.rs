@@ -228,6 +228,10 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
     let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
     make_pki(pki_dir.path());
     let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    // The hub's tariffs are the site's: a meal costs 4,50 € there, 3,90 € in the gates' files.
+    let mut config = (*hub.shared().config()).clone();
+    config.rules.tariffs[0].price_cents = 450;
+    hub.shared().set_config(config);
     let port = hub.serve_hub(pki_dir.path()).await;
     let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
     let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {});
@@ -251,14 +255,14 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
     })
     .await;
     assert_eq!(g2.read(LEA).await, (Verdict::Deny, Reason::AlreadyServed));
-    assert_eq!(g2.shared().engine().roster().balance(PersonId(0)), 610);
+    assert_eq!(g2.shared().engine().roster().balance(PersonId(0)), 550);
     // The hub holds both gates' journals, once each.
     common::eventually("the hub has both gates' passages", || {
         let seqs = hub.store.last_seqs().unwrap();
         seqs.get("ligne-1") == Some(&1) && seqs.get("ligne-2") == Some(&1)
     })
     .await;
-    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 610);
+    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 550);
 
     // An opposition declared at the hub reaches both gates, which refuse Tom.
     hub.handle

@@ -475,10 +475,17 @@ impl Client {
     async fn apply_live(&self, items: Vec<Live>) -> Result<(), SyncError> {
         let mut ops = Vec::new();
         let mut version = None;
+        let (mut heartbeat, mut rules_sent) = (false, false);
         for item in items {
             match item {
-                Live::Rules(r) => ops.extend(self.apply_rules(&r, true)),
-                Live::Heartbeat { version: v } => version = Some(v),
+                Live::Rules(r) => {
+                    rules_sent = true;
+                    ops.extend(self.apply_rules(&r, true));
+                }
+                Live::Heartbeat { version: v } => {
+                    version = Some(v);
+                    heartbeat = true;
+                }
                 Live::Change(c) => {
                     version = Some(c.version);
                     match c.change {
@@ -499,6 +506,11 @@ impl Client {
         }
         if !ops.is_empty() {
             self.handle.change(ops).await?;
+        }
+        if heartbeat && !rules_sent {
+            // A reload of the configuration file put the file's rules back: the hub's are the
+            // site's.
+            self.load_kept_rules();
         }
         self.state.exchanged();
         Ok(())
