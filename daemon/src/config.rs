@@ -17,7 +17,13 @@ use selfgate_rules::model::{
 /// The annotated example shipped in `config/`, printed by `selfgate config-example`.
 pub const EXAMPLE: &str = include_str!("../../config/selfgate.example.toml");
 
+mod exchange;
 mod hardware;
+
+pub use exchange::{
+    EffectifsConfig, ExchangeConfig, ExchangeKind, FileFormat, KitchenSoftware, PronoteConfig,
+    PronoteTransport, Target,
+};
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -31,6 +37,8 @@ pub struct Config {
     pub log: LogConfig,
     pub regimes: RegimeServices,
     pub retention: RetentionConfig,
+    pub pronote: PronoteConfig,
+    pub exchanges: Vec<ExchangeConfig>,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -244,6 +252,10 @@ struct RawConfig {
     regimes: RawRegimes,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    pronote: exchange::RawPronote,
+    #[serde(default)]
+    exchanges: Vec<exchange::RawExchange>,
 }
 
 #[derive(Deserialize)]
@@ -781,6 +793,8 @@ impl Validator {
                 None
             }
         };
+        let pronote = self.pronote(raw.pronote, &rules.services);
+        let exchanges = self.exchanges(raw.exchanges, &pronote);
         Some(Config {
             school: School {
                 name: raw.school.name,
@@ -799,6 +813,8 @@ impl Validator {
                 passages_days: raw.retention.passages_days,
                 schedule: schedule?,
             },
+            pronote,
+            exchanges,
         })
     }
 
