@@ -446,7 +446,9 @@ impl Exchanges {
                 Err(e) => {
                     return Err(Failed {
                         done,
-                        error: format!("absences du {day} ({code}) : {e} ; rien n'a été changé"),
+                        error: format!(
+                            "absences du {day} ({code}) : {e} ; rien n'a été changé pour ce service"
+                        ),
                     });
                 }
             };
