@@ -81,8 +81,8 @@ pub fn load_key(config: &Config) -> Result<SecurityKey, LinkError> {
     SecurityKey::parse(&text).map_err(|e| LinkError::Key(format!("{} : {e}", path.display())))
 }
 
-/// `selfgate pronote import-key FILE`: checks the key and stores it, owner-only, in the data
-/// directory (written beside, then renamed).
+/// `selfgate pronote import-key FILE`: checks the key and stores it in the data directory,
+/// readable by the directory's owner (the daemon's user) only; written beside, then renamed.
 pub fn import_key(data_dir: &Path, file: &Path) -> Result<PathBuf, LinkError> {
     let text = std::fs::read_to_string(file).map_err(|e| LinkError::File {
         path: file.to_owned(),
@@ -116,6 +116,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    // Imported by an administrator (root) for the daemon's user, who owns the data directory.
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(dir)?;
+        if owner.uid() != f.metadata()?.uid() {
+            std::os::unix::fs::chown(&tmp, Some(owner.uid()), Some(owner.gid()))?;
+        }
+    }
     std::fs::rename(&tmp, path)
 }
 
