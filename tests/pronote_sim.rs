@@ -36,10 +36,13 @@ pub enum Behaviour {
     Status(u16),
 }
 
+/// A meal's absent pupils: (id, motif).
+type Absents = Vec<(String, Option<String>)>;
+
 #[derive(Default)]
 struct State {
     /// (date, service) → (id, motif).
-    absent: HashMap<(String, String), Vec<(String, Option<String>)>>,
+    absent: HashMap<(String, String), Absents>,
     /// (path, body) of the documents received, in order.
     received: Vec<(String, Value)>,
     /// Why requests were refused (authentication).
@@ -67,7 +70,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -149,7 +152,11 @@ impl PronoteSim {
     /// Writes the security key as a key file (mode 600) at `path`.
     pub fn write_key_file(&self, path: &std::path::Path) {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::write(path, format!("# clé de sécurité PRONOTE\n{}\n", self.key_hex)).unwrap();
+        std::fs::write(
+            path,
+            format!("# clé de sécurité PRONOTE\n{}\n", self.key_hex),
+        )
+        .unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
@@ -308,7 +315,10 @@ fn serve(
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     match (req.method.as_str(), path) {
         ("GET", "absences") => {
-            let q: HashMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+            let q: HashMap<&str, &str> = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
             let (date, service) = (
                 q.get("date").copied().unwrap_or(""),
                 q.get("service").copied().unwrap_or(""),
@@ -346,13 +356,16 @@ fn serve(
                 }
             };
             let n = doc["eleves"].as_array().map_or(0, Vec::len);
-            state
-                .lock()
-                .unwrap()
-                .received
-                .push((path.to_owned(), doc));
+            state.lock().unwrap().received.push((path.to_owned(), doc));
             let ack = json!({"format": "selfgate-pronote/1", "kind": "accuse", "recus": n});
-            respond(&mut s, key, 200, &signature, ack.to_string().as_bytes(), signed)
+            respond(
+                &mut s,
+                key,
+                200,
+                &signature,
+                ack.to_string().as_bytes(),
+                signed,
+            )
         }
         _ => respond(&mut s, key, 404, &signature, b"inconnu", true),
     }

@@ -213,7 +213,9 @@ async fn headcounts_forecast_and_actual_exactly_and_the_csv_reads_back() {
         .unwrap();
     assert_eq!(
         csv.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["date", "service", "libelle", "type", "inscrits", "absents", "tickets", "total"]
+        [
+            "date", "service", "libelle", "type", "inscrits", "absents", "tickets", "total"
+        ]
     );
     let rows: BTreeMap<(String, String, String), [u32; 4]> = csv
         .records()
@@ -279,7 +281,10 @@ async fn headcounts_as_json() {
         .find(|l| l["service"] == "dejeuner")
         .unwrap();
     assert_eq!(lunch["type"], "prevision");
-    assert_eq!((lunch["inscrits"].as_u64(), lunch["total"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(
+        (lunch["inscrits"].as_u64(), lunch["total"].as_u64()),
+        (Some(4), Some(4))
+    );
 }
 
 #[tokio::test]
@@ -303,7 +308,9 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
     let at = clock("2026-11-16T09:30:00Z"); // 10:30 in Paris
     let x = Exchanges::offline(config.clone(), store.clone(), at.clone());
     let oppositions = |store: &Store| {
-        let e = store.load_engine(config.rules.clone(), d("2026-11-16")).unwrap();
+        let e = store
+            .load_engine(config.rules.clone(), d("2026-11-16"))
+            .unwrap();
         let mut v: Vec<(u32, bool)> = e
             .roster()
             .oppositions()
@@ -321,7 +328,9 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
         "{r:#?}"
     );
 
-    let file = folder.join("entrant").join("absences-2026-11-16-dejeuner.json");
+    let file = folder
+        .join("entrant")
+        .join("absences-2026-11-16-dejeuner.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let doc = |ids: &[&str]| {
         let absents: Vec<String> = ids.iter().map(|i| format!("{{\"id\": \"{i}\"}}")).collect();
@@ -335,7 +344,10 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
     std::fs::write(&file, doc(&["1001", "1002", "7777"])).unwrap();
     let r = x.run_by_hand("absences").await.unwrap();
     assert_eq!(r.status, RunStatus::Ok, "{r:#?}");
-    assert!(r.received[0].contains("1 identifiant(s) inconnu(s) ici : 7777"), "{r:#?}");
+    assert!(
+        r.received[0].contains("1 identifiant(s) inconnu(s) ici : 7777"),
+        "{r:#?}"
+    );
     assert_eq!(oppositions(&store), [(1, false), (2, false)]);
 
     // A truncated file, then one for another day: refused with where, nothing applied.
@@ -344,15 +356,28 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
     let r = x.run_by_hand("absences").await.unwrap();
     assert_eq!(r.status, RunStatus::Error);
     let e = r.error.unwrap();
-    assert!(e.contains("document illisible, ligne 8") && e.contains("rien n'a été changé"), "{e}");
-    std::fs::write(&file, full.replace("2026-11-16\",\n  \"service", "2026-11-17\",\n  \"service")).unwrap();
+    assert!(
+        e.contains("document illisible, ligne 8") && e.contains("rien n'a été changé"),
+        "{e}"
+    );
+    std::fs::write(
+        &file,
+        full.replace("2026-11-16\",\n  \"service", "2026-11-17\",\n  \"service"),
+    )
+    .unwrap();
     let r = x.run_by_hand("absences").await.unwrap();
-    assert!(r.error.as_deref().unwrap().contains("champ `date`"), "{r:#?}");
+    assert!(
+        r.error.as_deref().unwrap().contains("champ `date`"),
+        "{r:#?}"
+    );
     assert_eq!(oppositions(&store), [(1, false), (2, false)]);
 
     // PRONOTE lifts 1002 and adds 1003.
     std::fs::write(&file, doc(&["1001", "1003"])).unwrap();
-    assert_eq!(x.run_by_hand("absences").await.unwrap().status, RunStatus::Ok);
+    assert_eq!(
+        x.run_by_hand("absences").await.unwrap().status,
+        RunStatus::Ok
+    );
     assert_eq!(oppositions(&store), [(1, false), (2, true), (3, false)]);
 
     // After lunch: nobody passed, so every registered pupil is a no-show.
@@ -360,17 +385,32 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
     let r = x.run_by_hand("non-venus").await.unwrap();
     assert_eq!(r.status, RunStatus::Ok, "{r:#?}");
     let sent: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(folder.join("sortant").join("non-venus-2026-11-16-dejeuner.json")).unwrap(),
+        &std::fs::read(
+            folder
+                .join("sortant")
+                .join("non-venus-2026-11-16-dejeuner.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let ids: Vec<(&str, bool)> = sent["eleves"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["id"].as_str().unwrap(), e["absent_pronote"].as_bool().unwrap()))
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap(),
+                e["absent_pronote"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         ids,
-        [("1000", false), ("1001", true), ("1002", false), ("1003", true)]
+        [
+            ("1000", false),
+            ("1001", true),
+            ("1002", false),
+            ("1003", true)
+        ]
     );
 }

@@ -321,7 +321,41 @@ async fn a_school_day_with_pronote() {
         );
         assert_eq!(lunch_oppositions(&shared, day), before, "{behaviour:?}");
     }
+    // On schedule: a run that stalls is not started twice (a hand run is refused meanwhile),
+    // fails at its timeout and is tried again 60 s later; the retry succeeds.
+    sim.behave(Behaviour::Stall(Duration::from_secs(2)));
+    clock.set("2026-11-16T10:50:00Z");
+    let running_now = exchanges.tick();
+    assert_eq!(running_now.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(exchanges.tick().is_empty(), "never twice at once");
+    let refused = exchanges.run_by_hand("absences").await.unwrap_err();
+    assert!(refused.contains("déjà en cours"), "{refused}");
+    let mut stalled = Vec::new();
+    for t in running_now {
+        stalled.push(t.await.unwrap());
+    }
+    let r = report(&stalled, "absences");
+    assert_eq!((r.status, r.attempt), (RunStatus::Error, 1));
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("nouvel essai à 11:51:00"),
+        "{r:#?}"
+    );
+    sim.set_absent("2026-11-16", "dejeuner", &["1001"]);
     sim.behave(Behaviour::Normal);
+    clock.set("2026-11-16T10:50:59Z");
+    assert!(
+        tick(&exchanges).await.is_empty(),
+        "not before the retry's time"
+    );
+    clock.set("2026-11-16T10:51:00Z");
+    let runs = tick(&exchanges).await;
+    let r = report(&runs, "absences");
+    assert_eq!((r.status, r.attempt), (RunStatus::Ok, 2), "{r:#?}");
+    assert_eq!(lunch_oppositions(&shared, day), before);
     // B1 is still refused: the garbage did not lift its absence.
     assert!(!read(&shared, &handle, "B1").await.0);
 
@@ -382,7 +416,10 @@ async fn a_school_day_with_pronote() {
     assert_eq!(absences.status, RunStatus::Ok);
     assert!(absences.last_success_at.is_some());
     let no_shows = status.iter().find(|r| r.name == "non-venus").unwrap();
-    assert!(no_shows.sent.iter().any(|l| l.contains("3 sur 6")), "{no_shows:#?}");
+    assert!(
+        no_shows.sent.iter().any(|l| l.contains("3 sur 6")),
+        "{no_shows:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

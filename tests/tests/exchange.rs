@@ -27,13 +27,25 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
 
     // The security key: a bad file is refused, a good one stored owner-only.
     let bad = write_file(dir.path(), "bad.txt", "0123 not a key");
-    selfgate_run(["pronote", "import-key", bad.to_str().unwrap(), "--config", &cfg])
-        .failure()
-        .stderr_has(&["hexadécimaux"]);
+    selfgate_run([
+        "pronote",
+        "import-key",
+        bad.to_str().unwrap(),
+        "--config",
+        &cfg,
+    ])
+    .failure()
+    .stderr_has(&["hexadécimaux"]);
     let key = write_file(dir.path(), "cle.txt", format!("{}\n", sim.key_hex));
-    selfgate_run(["pronote", "import-key", key.to_str().unwrap(), "--config", &cfg])
-        .success()
-        .stdout_has(&["clé de sécurité PRONOTE importée"]);
+    selfgate_run([
+        "pronote",
+        "import-key",
+        key.to_str().unwrap(),
+        "--config",
+        &cfg,
+    ])
+    .success()
+    .stdout_has(&["clé de sécurité PRONOTE importée"]);
     let stored = data_dir(dir.path()).join("pronote.key");
     {
         use std::os::unix::fs::PermissionsExt;
@@ -55,12 +67,21 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     ])
     .success();
     let ids = dir.path().join("ids.csv");
-    selfgate_run(["pronote", "export-ids", ids.to_str().unwrap(), "--config", &cfg])
-        .success()
-        .stdout_has(&["élève(s) écrits"]);
+    selfgate_run([
+        "pronote",
+        "export-ids",
+        ids.to_str().unwrap(),
+        "--config",
+        &cfg,
+    ])
+    .success()
+    .stdout_has(&["élève(s) écrits"]);
     let text = std::fs::read_to_string(&ids).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(';').collect()).collect();
-    assert_eq!(rows[0], ["identifiant", "nom", "prenom", "classe", "regime"]);
+    assert_eq!(
+        rows[0],
+        ["identifiant", "nom", "prenom", "classe", "regime"]
+    );
     assert!(
         rows.iter()
             .any(|r| r == &["PRIV-2025-001", "Martin", "Léa", "6A", "dp"]),
@@ -70,7 +91,11 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     // By hand, daemon stopped: on the store.
     selfgate_run(["exchange", "run", "inscriptions", "--config", &cfg])
         .success()
-        .stdout_has(&["inscriptions (pronote_meal_days", "réussi", "PRONOTE a accusé réception"]);
+        .stdout_has(&[
+            "inscriptions (pronote_meal_days",
+            "réussi",
+            "PRONOTE a accusé réception",
+        ]);
     let sent = sim.received("inscriptions");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["uai"], "0999999X");
@@ -78,7 +103,13 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     assert!(sim.refused().is_empty(), "{:?}", sim.refused());
     selfgate_run(["exchange", "status", "--config", &cfg])
         .success()
-        .stdout_has(&["inscriptions", "réussi", "(à la main)", "absences", "jamais lancé"]);
+        .stdout_has(&[
+            "inscriptions",
+            "réussi",
+            "(à la main)",
+            "absences",
+            "jamais lancé",
+        ]);
 
     // Daemon running: through its control socket.
     let (child, _) = start_daemon(&config);
@@ -88,7 +119,14 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
         .stdout_has(&["réussi"]);
     assert_eq!(sim.received("inscriptions").len(), 2);
     let ids2 = dir.path().join("ids2.csv");
-    selfgate_run(["pronote", "export-ids", ids2.to_str().unwrap(), "--config", &cfg]).success();
+    selfgate_run([
+        "pronote",
+        "export-ids",
+        ids2.to_str().unwrap(),
+        "--config",
+        &cfg,
+    ])
+    .success();
     assert_eq!(std::fs::read_to_string(&ids2).unwrap(), text);
     selfgate_run(["exchange", "run", "nope", "--config", &cfg])
         .failure()

@@ -793,7 +793,11 @@ fn bench_exchanges(pupils: u32, weeks: u32) {
                     service: Some(lunch),
                     day,
                     verdict: Verdict::Pass,
-                    reason: if forfait { Reason::Forfait } else { Reason::Ticket },
+                    reason: if forfait {
+                        Reason::Forfait
+                    } else {
+                        Reason::Ticket
+                    },
                     charge_cents: if forfait { 0 } else { 390 },
                     balance_after_cents: None,
                     previous_at: None,
@@ -831,9 +835,8 @@ fn bench_exchanges(pupils: u32, weeks: u32) {
         let doc = format::parse_absences(list.as_bytes(), "0999999X", today, "dejeuner").unwrap();
         pronote::absence_changes(engine.roster(), &doc, today, lunch)
     });
-    let (t_noshows, noshows) = best_of(|| {
-        pronote::no_shows(&config, engine.roster(), engine.served(), today, lunch, now)
-    });
+    let (t_noshows, noshows) =
+        best_of(|| pronote::no_shows(&config, engine.roster(), engine.served(), today, lunch, now));
     println!(
         "| step | time (best of 5) | size |\n|---|---|---|\n\
          | headcounts from {} journal events | {:.1} ms | {} rows |\n\

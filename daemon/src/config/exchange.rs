@@ -218,7 +218,8 @@ impl Validator {
                     self.err("pronote.url", "only for transport = \"https\"");
                 }
                 PronoteTransport::Folder(PathBuf::from(
-                    raw.folder.unwrap_or_else(|| "/var/lib/selfgate/pronote".into()),
+                    raw.folder
+                        .unwrap_or_else(|| "/var/lib/selfgate/pronote".into()),
                 ))
             }
             "https" => {
@@ -552,7 +553,9 @@ mod tests {
         }
         let e = errors("[pronote]\ntransport = \"https\"\nurl = \"http://x/\"\n");
         assert!(e.iter().any(|m| m.starts_with("pronote.url")), "{e:?}");
-        let e = errors("[[exchanges]]\nname = \"x\"\nkind = \"effectifs\"\nschedule = \"0 0 9 * * *\"\nsoftware = \"adoria\"\ntarget = \"/x\"\ncolour = 1\n");
+        let e = errors(
+            "[[exchanges]]\nname = \"x\"\nkind = \"effectifs\"\nschedule = \"0 0 9 * * *\"\nsoftware = \"adoria\"\ntarget = \"/x\"\ncolour = 1\n",
+        );
         assert!(e.len() == 1 && e[0].contains("colour"), "{e:?}");
     }
 }

@@ -205,10 +205,17 @@ pub const COLUMNS: [&str; 8] = [
 ];
 
 /// The export's bytes.
-pub fn render(config: &Config, opts: &EffectifsConfig, rows: &[Row], now: DateTime<Utc>) -> Vec<u8> {
+pub fn render(
+    config: &Config,
+    opts: &EffectifsConfig,
+    rows: &[Row],
+    now: DateTime<Utc>,
+) -> Vec<u8> {
     match opts.format {
         FileFormat::Csv => {
-            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(b';')
+                .from_writer(Vec::new());
             let _ = w.write_record(COLUMNS);
             for r in rows {
                 let _ = w.write_record([
@@ -252,13 +259,19 @@ pub fn file_name(config: &Config, opts: &EffectifsConfig, now: DateTime<Utc>) ->
     format!(
         "effectifs-{}-{school}-{}.{ext}",
         opts.software.code(),
-        now.with_timezone(&config.rules.timezone).format("%Y%m%d-%H%M%S")
+        now.with_timezone(&config.rules.timezone)
+            .format("%Y%m%d-%H%M%S")
     )
 }
 
 /// Counts per (date, service, type), for the report.
 pub fn summary(rows: &[Row]) -> BTreeMap<String, u32> {
     rows.iter()
-        .map(|r| (format!("{} {} {}", r.date, r.service, r.kind.code()), r.total))
+        .map(|r| {
+            (
+                format!("{} {} {}", r.date, r.service, r.kind.code()),
+                r.total,
+            )
+        })
         .collect()
 }

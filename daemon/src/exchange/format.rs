@@ -161,7 +161,10 @@ fn check_header(format: &str, kind: &str, expected_kind: &str) -> Result<(), For
         return Err(field("format", format!("`{format}`, attendu `{FORMAT}`")));
     }
     if kind != expected_kind {
-        return Err(field("kind", format!("`{kind}`, attendu `{expected_kind}`")));
+        return Err(field(
+            "kind",
+            format!("`{kind}`, attendu `{expected_kind}`"),
+        ));
     }
     Ok(())
 }
@@ -291,7 +294,12 @@ pub fn request_message(method: &str, path_and_query: &str, timestamp: i64, body:
 
 /// What an answer's signature covers: `STATUS \n TIMESTAMP \n REQUEST-SIGNATURE \n
 /// SHA256(body)`, so an answer cannot be replayed for another request.
-pub fn response_message(status: u16, timestamp: i64, request_signature: &str, body: &[u8]) -> String {
+pub fn response_message(
+    status: u16,
+    timestamp: i64,
+    request_signature: &str,
+    body: &[u8],
+) -> String {
     format!(
         "{status}\n{timestamp}\n{request_signature}\n{}",
         body_digest(body)
@@ -352,9 +360,11 @@ mod tests {
             Err(FormatError::Syntax { line, .. }) => assert_eq!(line, 3),
             other => panic!("{other:?}"),
         }
-        let e = parse_absences(b"<html>502 Bad Gateway</html>", "", day(), "dejeuner")
-            .unwrap_err();
-        assert!(e.to_string().starts_with("document illisible, ligne 1"), "{e}");
+        let e = parse_absences(b"<html>502 Bad Gateway</html>", "", day(), "dejeuner").unwrap_err();
+        assert!(
+            e.to_string().starts_with("document illisible, ligne 1"),
+            "{e}"
+        );
         let bad_id = GOOD.replace("\"1002\"", "\"\"");
         let e = parse_absences(bad_id.as_bytes(), "", day(), "dejeuner").unwrap_err();
         assert!(e.to_string().contains("absents[1].id"), "{e}");

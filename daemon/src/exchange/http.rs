@@ -211,7 +211,10 @@ impl HttpsClient {
             .method(method)
             .uri(u.path.as_str())
             .header(hyper::header::HOST, authority)
-            .header(hyper::header::USER_AGENT, concat!("selfgate/", env!("CARGO_PKG_VERSION")));
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("selfgate/", env!("CARGO_PKG_VERSION")),
+            );
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -254,7 +257,10 @@ mod tests {
     #[test]
     fn https_urls_are_split_and_others_refused() {
         let u = parse_https_url("https://127.0.0.1:8443/pronote/v1").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("127.0.0.1", 8443, "/pronote/v1"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("127.0.0.1", 8443, "/pronote/v1")
+        );
         let u = parse_https_url("https://pronote.example.invalid").unwrap();
         assert_eq!((u.port, u.path.as_str()), (443, "/"));
         assert!(parse_https_url("http://x/").is_err());

@@ -290,7 +290,9 @@ impl Exchanges {
             if let Some(start) = start {
                 let me = self.clone();
                 let x = x.clone();
-                tasks.push(tokio::spawn(async move { me.attempt(&x, Some(start)).await }));
+                tasks.push(tokio::spawn(
+                    async move { me.attempt(&x, Some(start)).await },
+                ));
             }
         }
         tasks
@@ -430,8 +432,9 @@ impl Exchanges {
         let (day, services) = pronote::absence_window(&config, now);
         let mut done = Done::default();
         if services.is_empty() {
-            done.received
-                .push("aucun service entre son heure de pointage et sa fin : rien à relever".into());
+            done.received.push(
+                "aucun service entre son heure de pointage et sa fin : rien à relever".into(),
+            );
             return Ok(done);
         }
         let link = self.pronote(&config)?;
@@ -532,9 +535,8 @@ impl Exchanges {
         let events = tokio::task::spawn_blocking(move || store.events(Some(since)))
             .await
             .map_err(|e| Failed::from(format!("lecture du journal interrompue : {e}")))??;
-        let rows = self.with_engine(|e| {
-            effectifs::headcounts(&config, opts, e.roster(), &events, now)
-        })?;
+        let rows =
+            self.with_engine(|e| effectifs::headcounts(&config, opts, e.roster(), &events, now))?;
         let body = effectifs::render(&config, opts, &rows, now);
         let name = effectifs::file_name(&config, opts, now);
         let forecasts = rows
@@ -699,10 +701,7 @@ pub fn run_command(config: Config, name: &str) -> anyhow::Result<ExchangeReport>
         BufReader::new(conn).read_line(&mut answer)?;
         return match answer.trim().strip_prefix("ok ") {
             Some(json) => Ok(serde_json::from_str(json)?),
-            None => anyhow::bail!(
-                "{}",
-                answer.trim().trim_start_matches("error ").to_owned()
-            ),
+            None => anyhow::bail!("{}", answer.trim().trim_start_matches("error ").to_owned()),
         };
     }
     let store = Store::open_existing(&config.data_dir)?;

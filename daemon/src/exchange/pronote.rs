@@ -165,7 +165,10 @@ impl PronoteLink {
         let body = json(doc);
         match self {
             PronoteLink::Folder(f) => {
-                let name = format!("inscriptions-{}.json", doc.generated_at.format("%Y%m%dT%H%M%SZ"));
+                let name = format!(
+                    "inscriptions-{}.json",
+                    doc.generated_at.format("%Y%m%dT%H%M%SZ")
+                );
                 f.write(&name, &body)?;
                 Ok(format!("sortant/{name} écrit"))
             }
@@ -242,7 +245,10 @@ impl HttpsLink {
     async fn put(&self, path: &str, body: Vec<u8>) -> Result<String, LinkError> {
         let answer = self.call("PUT", path, body).await?;
         let ack = format::parse_ack(&answer)?;
-        Ok(format!("PRONOTE a accusé réception de {} élève(s)", ack.recus))
+        Ok(format!(
+            "PRONOTE a accusé réception de {} élève(s)",
+            ack.recus
+        ))
     }
 
     /// A signed request; the answer's body once its status and signature are checked.
@@ -507,9 +513,10 @@ pub fn no_shows(
         .filter(|p| served.get(p.id, day, service).is_none_or(|e| e.count == 0))
         .map(|p| NonVenu {
             id: p.external_id.clone(),
-            absent_pronote: roster.oppositions_of(p.id).iter().any(|o| {
-                o.reason == OppositionReason::AbsentPronote && o.effective(day, service)
-            }),
+            absent_pronote: roster
+                .oppositions_of(p.id)
+                .iter()
+                .any(|o| o.reason == OppositionReason::AbsentPronote && o.effective(day, service)),
         })
         .collect();
     eleves.sort_by(|a, b| a.id.cmp(&b.id));
@@ -549,7 +556,9 @@ pub fn export_ids(roster: &Roster) -> String {
     pupils.sort_by(|a, b| {
         (&a.class, &a.last_name, &a.first_name).cmp(&(&b.class, &b.last_name, &b.first_name))
     });
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
     let _ = w.write_record(["identifiant", "nom", "prenom", "classe", "regime"]);
     for p in pupils {
         let _ = w.write_record([

@@ -104,9 +104,7 @@ impl Plan {
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         self.running = false;
-        let Some(Start { attempt }) = start else {
-            return None;
-        };
+        let Start { attempt } = start?;
         if ok || attempt > self.retries {
             self.retry = None;
             return None;
@@ -183,7 +181,10 @@ mod tests {
         assert!(!p.start_by_hand());
         p.finished(first, true, at("2026-11-16T09:16:00Z"));
         // The occurrences missed meanwhile make one run, then the schedule goes on.
-        assert_eq!(p.due(at("2026-11-16T09:16:00Z")), Some(Start { attempt: 1 }));
+        assert_eq!(
+            p.due(at("2026-11-16T09:16:00Z")),
+            Some(Start { attempt: 1 })
+        );
         p.finished(Some(Start { attempt: 1 }), true, at("2026-11-16T09:16:01Z"));
         assert_eq!(p.due(at("2026-11-16T09:19:59Z")), None);
         assert_eq!(p.next_run(), Some(at("2026-11-16T09:20:00Z")));
@@ -210,7 +211,11 @@ mod tests {
         assert_eq!(retry - t0, TimeDelta::seconds(32 + 60 + 120), "then 120 s");
         let s = p.due(retry);
         assert_eq!(s, Some(Start { attempt: 4 }));
-        assert_eq!(p.finished(s, false, retry), None, "3 retries, then it waits");
+        assert_eq!(
+            p.finished(s, false, retry),
+            None,
+            "3 retries, then it waits"
+        );
         assert_eq!(p.next_run(), Some(at("2026-11-17T05:00:00Z")));
         // A success ends the retries.
         let s = p.due(at("2026-11-17T05:00:00Z"));
