@@ -4,6 +4,9 @@
 //! school checked with the security key, every answer signed. Written from the document, not
 //! from the daemon's code, so that the two meet only through the format.
 //!
+//! It also takes the kitchen headcounts' `POST`s under `/effectifs/` (bearer token recorded, not
+//! signed), standing in for a kitchen software's HTTPS endpoint.
+//!
 //! The tests set who is absent for a meal, read what was sent to it (meal days, no-shows), and
 //! make it misbehave: stall past the client's timeout, answer garbage, a truncated document, an
 //! error status or an unsigned answer.
@@ -47,6 +50,8 @@ struct State {
     received: Vec<(String, Value)>,
     /// Why requests were refused (authentication).
     refused: Vec<String>,
+    /// (path, authorization header, body) of the headcounts posted.
+    posted: Vec<(String, String, String)>,
     requests: usize,
     behaviour: Option<Behaviour>,
 }
@@ -186,6 +191,11 @@ impl PronoteSim {
             .collect()
     }
 
+    /// The headcounts posted under `/effectifs/`: (path, authorization header, body).
+    pub fn posted(&self) -> Vec<(String, String, String)> {
+        self.state.lock().unwrap().posted.clone()
+    }
+
     /// Requests refused for their authentication, with why.
     pub fn refused(&self) -> Vec<String> {
         self.state.lock().unwrap().refused.clone()
@@ -260,6 +270,20 @@ fn serve(
         st.requests += 1;
         st.behaviour.clone().unwrap_or(Behaviour::Normal)
     };
+    if req.method == "POST" && req.target.starts_with("/effectifs/") {
+        if let Behaviour::Stall(d) = behaviour {
+            std::thread::sleep(d);
+        }
+        state.lock().unwrap().posted.push((
+            req.target.clone(),
+            req.headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default(),
+            String::from_utf8_lossy(&req.body).into_owned(),
+        ));
+        return respond(&mut s, key, 201, "", b"{}", false);
+    }
     // Authentication, as the format says.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

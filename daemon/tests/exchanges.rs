@@ -414,3 +414,50 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headcounts_posted_over_https_with_a_token_and_a_timeout_reported() {
+    use selfgate_tests::pronote_sim::{Behaviour, PronoteSim};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = PronoteSim::start("0999999X");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let url = sim.url.replace("/pronote", "/effectifs/import");
+    let config = config(
+        dir.path(),
+        &format!(
+            "[[exchanges]]\nname = \"cuisine\"\nkind = \"effectifs\"\nschedule = \"0 0 14 * * *\"\n\
+             software = \"adoria\"\ntarget = \"{url}\"\nca_file = \"{}\"\ntoken_file = \"{}\"\n\
+             days_ahead = 0\ntimeout_s = 1\n",
+            sim.ca_file.display(),
+            token.display()
+        ),
+    );
+    let store = Store::open(dir.path()).unwrap();
+    school(&store);
+    let x = Exchanges::offline(config, store, clock("2026-11-16T08:00:00Z"));
+    let r = x.run_by_hand("cuisine").await.unwrap();
+    assert_eq!(r.status, RunStatus::Ok, "{r:#?}");
+    let posted = sim.posted();
+    assert_eq!(posted.len(), 1);
+    let (path, auth, body) = &posted[0];
+    assert_eq!(path, "/effectifs/import");
+    assert_eq!(auth, "Bearer s3cret");
+    assert!(
+        body.lines()
+            .any(|l| l == "2026-11-16;dejeuner;Déjeuner;prevision;4;0;0;4"),
+        "{body}"
+    );
+
+    sim.behave(Behaviour::Stall(std::time::Duration::from_secs(3)));
+    let r = x.run_by_hand("cuisine").await.unwrap();
+    assert_eq!(r.status, RunStatus::Error);
+    assert!(
+        r.error.as_deref().unwrap().contains("délai dépassé"),
+        "{r:#?}"
+    );
+}
