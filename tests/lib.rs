@@ -18,6 +18,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod pronote_sim;
+
 pub use serde_json::Value;
 
 /// A misbehaving TCP proxy for the sync's fault tests.

@@ -149,6 +149,15 @@ fn connect(data: &Path) -> Option<UnixStream> {
 /// Serves the control socket of a running daemon until the task is dropped. Requests are
 /// single lines; `backup` writes a copy in `DATA/backups/` and answers `ok EVENTS PATH`.
 pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
+    serve_control_with(store, data, None).await
+}
+
+/// [`serve_control`], with `exchange …` requests answered by the daemon's exchanges.
+pub async fn serve_control_with(
+    store: Store,
+    data: PathBuf,
+    exchanges: Option<std::sync::Arc<crate::exchange::Exchanges>>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let path = data.join(CONTROL_SOCKET);
     // A socket left by a killed daemon: nobody answers on it any more.
@@ -161,6 +170,7 @@ pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
         let (conn, _) = listener.accept().await?;
         let store = store.clone();
         let data = data.clone();
+        let exchanges = exchanges.clone();
         tokio::spawn(async move {
             let (r, mut w) = conn.into_split();
             let mut line = String::new();
@@ -189,6 +199,10 @@ pub async fn serve_control(store: Store, data: PathBuf) -> std::io::Result<()> {
                         Err(e) => format!("error {e}\n"),
                     }
                 }
+                request if request.starts_with("exchange ") => match &exchanges {
+                    Some(x) => x.control(request).await,
+                    None => "error no exchanges here\n".to_owned(),
+                },
                 _ => "error unknown request\n".to_owned(),
             };
             let _ = w.write_all(answer.as_bytes()).await;

@@ -17,7 +17,13 @@ use selfgate_rules::model::{
 /// The annotated example shipped in `config/`, printed by `selfgate config-example`.
 pub const EXAMPLE: &str = include_str!("../../config/selfgate.example.toml");
 
+mod exchange;
 mod hardware;
+
+pub use exchange::{
+    EffectifsConfig, ExchangeConfig, ExchangeKind, FileFormat, KitchenSoftware, PronoteConfig,
+    PronoteTransport, Target,
+};
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -33,6 +39,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// `[sync]`: standalone, gate or hub (see `crate::sync`).
     pub sync: crate::sync::SyncConfig,
+    pub pronote: PronoteConfig,
+    pub exchanges: Vec<ExchangeConfig>,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -248,6 +256,9 @@ struct RawConfig {
     retention: RawRetention,
     #[serde(default)]
     sync: crate::sync::RawSync,
+    pronote: exchange::RawPronote,
+    #[serde(default)]
+    exchanges: Vec<exchange::RawExchange>,
 }
 
 #[derive(Deserialize)]
@@ -786,6 +797,8 @@ impl Validator {
             }
         };
         let sync = crate::sync::validate(raw.sync, &mut |key, msg| self.err(key, msg));
+        let pronote = self.pronote(raw.pronote, &rules.services);
+        let exchanges = self.exchanges(raw.exchanges, &pronote);
         Some(Config {
             school: School {
                 name: raw.school.name,
@@ -805,6 +818,8 @@ impl Validator {
                 schedule: schedule?,
             },
             sync: sync?,
+            pronote,
+            exchanges,
         })
     }
 

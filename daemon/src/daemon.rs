@@ -291,7 +291,14 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let mut gate = Gate::new(shared.clone(), writer.clone());
     // Backups through the running daemon, and the retention purge on its schedule.
     let sync_store = store.clone();
-    let control = tokio::spawn(crate::backup::serve_control(store, config.data_dir.clone()));
+    // The scheduled data exchanges, also run by hand through the control socket.
+    let exchanges = crate::exchange::Exchanges::for_daemon(gate.handle(), store.clone());
+    let exchange_task = tokio::spawn(exchanges.clone().scheduled(Duration::from_secs(1)));
+    let control = tokio::spawn(crate::backup::serve_control_with(
+        store,
+        config.data_dir.clone(),
+        Some(exchanges),
+    ));
     let purge = tokio::spawn(crate::retention::scheduled(shared.clone(), writer.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -365,7 +372,8 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     metrics.join().await;
     control.abort();
     purge.abort();
-    let _ = (control.await, purge.await);
+    exchange_task.abort();
+    let _ = (control.await, purge.await, exchange_task.await);
     let _ = std::fs::remove_file(config_dir_socket(&shared));
     // The writer ends when its last handle is dropped, after committing what was queued.
     drop(shared);

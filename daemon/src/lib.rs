@@ -12,6 +12,7 @@
 //! - [`clock`]: system or scaled time (the decision itself is given the time);
 //! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
 //!   secret files come from (systemd credentials) and the check before reading one.
+//! - [`exchange`]: the scheduled data exchanges (PRONOTE's flows, kitchen headcounts);
 //! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
 //! - [`sync`]: hub and gates over mutual TLS ([`tls`]; certificates by [`pki`]).
 //!
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod exchange;
 pub mod gate;
 pub mod import;
 pub mod journal;

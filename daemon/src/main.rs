@@ -116,6 +116,16 @@ enum Command {
         #[command(flatten)]
         place: Place,
     },
+    /// The scheduled data exchanges (`[[exchanges]]`): their sync reports, or one run by hand.
+    Exchange {
+        #[command(subcommand)]
+        what: ExchangeCommand,
+    },
+    /// PRONOTE set-up: the school's security key, our pupil identifiers.
+    Pronote {
+        #[command(subcommand)]
+        what: PronoteCommand,
+    },
     /// Imports data into the store.
     Import {
         #[command(subcommand)]
@@ -168,6 +178,42 @@ enum PkiCommand {
     List {
         #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExchangeCommand {
+    /// Each exchange's last run: what was sent and received, when, errors; the next run.
+    Status {
+        #[command(flatten)]
+        place: Place,
+        /// One JSON object per exchange, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs one exchange now, through the running daemon when there is one.
+    Run {
+        /// The exchange's `name` in `[[exchanges]]`.
+        name: String,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+enum PronoteCommand {
+    /// Imports the school's PRONOTE security key (hex digits), stored owner-only in the data
+    /// directory.
+    ImportKey {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Writes our identifier of each pupil (CSV) for PRONOTE to match its pupils with.
+    ExportIds {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        place: Place,
     },
 }
 
@@ -394,6 +440,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             what: ImportCommand::Siecle(args),
         } => return selfgate::siecle::run_import(&args.into()),
         Command::Pki { what } => pki(what)?,
+        Command::Exchange { what } => return exchange_command(what),
+        Command::Pronote { what } => pronote_command(what)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -619,4 +667,63 @@ fn simulate(
     selfgate::simulate::simulate(&mut engine, &script, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn exchange_command(what: ExchangeCommand) -> anyhow::Result<ExitCode> {
+    match what {
+        ExchangeCommand::Status { place, json } => {
+            let config = place.load()?;
+            let reports = selfgate::exchange::status(&config);
+            if json {
+                for r in &reports {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            } else if reports.is_empty() {
+                println!("aucun échange configuré ([[exchanges]])");
+            } else {
+                for r in &reports {
+                    print!(
+                        "{}",
+                        selfgate::exchange::render_report(r, config.rules.timezone)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ExchangeCommand::Run { name, place } => {
+            let config = place.load()?;
+            let tz = config.rules.timezone;
+            let report = selfgate::exchange::run_command(config, &name)?;
+            print!("{}", selfgate::exchange::render_report(&report, tz));
+            Ok(if report.status == selfgate::exchange::RunStatus::Ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn pronote_command(what: PronoteCommand) -> anyhow::Result<()> {
+    match what {
+        PronoteCommand::ImportKey { file, place } => {
+            let data = place.data_dir()?;
+            let stored = selfgate::exchange::pronote::import_key(&data, &file)?;
+            println!(
+                "clé de sécurité PRONOTE importée dans {} (lisible par le seul propriétaire)",
+                stored.display()
+            );
+        }
+        PronoteCommand::ExportIds { file, place } => {
+            let config = place.load()?;
+            let (csv, pupils) = selfgate::exchange::export_ids_command(&config)?;
+            std::fs::write(&file, csv)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!(
+                "{} : identifiants de {pupils} élève(s) écrits, à importer dans PRONOTE",
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -185,8 +185,8 @@ fn describe() {
     );
     describe_gauge!(
         LAST_EXCHANGE,
-        "Unix time in seconds of the last successful data exchange, by kind. Set by the data \
-         exchanges; none exists yet, so the family has no series until one succeeds."
+        "Unix time in seconds of the last successful data exchange, by kind (pronote_meal_days, \
+         pronote_absences, pronote_no_shows, effectifs); no series until one succeeds."
     );
     describe_gauge!(
         BUILD_INFO,

@@ -16,6 +16,9 @@
 //!   events, full and incremental roster sync, passage propagation between gates (`sync.rs`).
 //! - `start`: the real `selfgate run` from process start to its ready line with 100,000 persons
 //!   and 1,000,000 journal events, and its resident memory.
+//! - `exchanges`: the data exchanges' work for a 1,500-pupil school with 12 weeks of journal:
+//!   kitchen headcounts, PRONOTE's meal days document, an absence list parsed and turned into
+//!   oppositions, the no-shows of a service.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -735,4 +738,132 @@ fn main() {
     if all || wanted.contains(&"sync") {
         sync::bench_sync(if quick { 100_000 } else { 1_000_000 });
     }
+    if all || wanted.contains(&"exchanges") {
+        bench_exchanges(1_500, 12);
+    }
+}
+
+/// Best of 5 runs of `f`, and its last result.
+fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed());
+        out = Some(r);
+    }
+    (best, out.unwrap())
+}
+
+fn bench_exchanges(pupils: u32, weeks: u32) {
+    use selfgate::exchange::{effectifs, format, pronote};
+    use selfgate_rules::journal::Event;
+    println!(
+        "## Data exchanges: a {pupils}-pupil school, {weeks} weeks of lunches in the journal\n"
+    );
+    let config = Config::parse(
+        "[school]\nuai = \"0999999X\"\nyear_start = \"2026-09-01\"\nyear_end = \"2027-07-06\"\n",
+        "bench.toml",
+    )
+    .unwrap();
+    let year = (config.school.year_start, config.school.year_end);
+    let mut engine = Engine::new(config.rules.clone());
+    for i in 0..pupils {
+        engine.roster_mut().put_person(person(i, year));
+    }
+    let lunch = ServiceId(1);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(); // a Monday
+    let mut events = Vec::new();
+    let mut seq = 0;
+    let mut rng = Rng(0x5eed);
+    for back in 1..=(weeks * 7) {
+        let day = today - chrono::Days::new(u64::from(back));
+        if !pronote::served_on(&config.rules, day, lunch) {
+            continue;
+        }
+        let at = paris(&format!("{day} 12:00:00"));
+        for p in engine.roster().persons() {
+            let forfait = p.forfait_covers(day, lunch);
+            // Nine in ten registered pupils come; one ticket pupil in four.
+            if !(forfait && rng.below(10) != 0 || !forfait && rng.below(4) == 0) {
+                continue;
+            }
+            seq += 1;
+            events.push(Event {
+                gate: "ligne-1".into(),
+                seq,
+                at,
+                kind: EventKind::Passage(Passage {
+                    credential: Some(badge(p.id.0)),
+                    person: Some(p.id),
+                    service: Some(lunch),
+                    day,
+                    verdict: Verdict::Pass,
+                    reason: if forfait {
+                        Reason::Forfait
+                    } else {
+                        Reason::Ticket
+                    },
+                    charge_cents: if forfait { 0 } else { 390 },
+                    balance_after_cents: None,
+                    previous_at: None,
+                    by: None,
+                    note: None,
+                }),
+            });
+        }
+    }
+    let opts = selfgate::config::EffectifsConfig {
+        software: selfgate::config::KitchenSoftware::Easilys,
+        format: selfgate::config::FileFormat::Csv,
+        target: selfgate::config::Target::Folder(PathBuf::from("/nowhere")),
+        days_ahead: 5,
+        history_weeks: 4,
+    };
+    let now = paris(&format!("{today} 14:00:00"));
+    let (t_counts, rows) =
+        best_of(|| effectifs::headcounts(&config, &opts, engine.roster(), &events, now));
+    let (t_csv, csv) = best_of(|| effectifs::render(&config, &opts, &rows, now));
+    let (t_meals, doc) = best_of(|| pronote::meal_days(&config, engine.roster(), today, now));
+    let meal_json = serde_json::to_vec(&doc).unwrap();
+    // PRONOTE's absence list: 10% of the pupils.
+    let absents: Vec<String> = (0..pupils)
+        .step_by(10)
+        .map(|i| format!("{{\"id\":\"B{i:06}\",\"motif\":\"Maladie\"}}"))
+        .collect();
+    let list = format!(
+        "{{\"format\":\"selfgate-pronote/1\",\"kind\":\"absences\",\"uai\":\"0999999X\",\
+         \"date\":\"{today}\",\"service\":\"dejeuner\",\"generated_at\":\"2026-11-30T09:00:00Z\",\
+         \"absents\":[{}]}}",
+        absents.join(",")
+    );
+    let (t_absences, changes) = best_of(|| {
+        let doc = format::parse_absences(list.as_bytes(), "0999999X", today, "dejeuner").unwrap();
+        pronote::absence_changes(engine.roster(), &doc, today, lunch)
+    });
+    let (t_noshows, noshows) =
+        best_of(|| pronote::no_shows(&config, engine.roster(), engine.served(), today, lunch, now));
+    println!(
+        "| step | time (best of 5) | size |\n|---|---|---|\n\
+         | headcounts from {} journal events | {:.1} ms | {} rows |\n\
+         | headcounts to CSV | {:.2} ms | {} bytes |\n\
+         | PRONOTE meal days, 15 days | {:.1} ms | {} pupils, {} bytes of JSON |\n\
+         | absence list parsed and turned into oppositions | {:.2} ms | {} absents, {} oppositions |\n\
+         | no-shows of a service | {:.2} ms | {} of {} registered |\n",
+        events.len(),
+        t_counts.as_secs_f64() * 1e3,
+        rows.len(),
+        t_csv.as_secs_f64() * 1e3,
+        csv.len(),
+        t_meals.as_secs_f64() * 1e3,
+        doc.eleves.len(),
+        meal_json.len(),
+        t_absences.as_secs_f64() * 1e3,
+        absents.len(),
+        changes.added,
+        t_noshows.as_secs_f64() * 1e3,
+        noshows.eleves.len(),
+        noshows.inscrits,
+    );
 }
