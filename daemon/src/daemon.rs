@@ -216,19 +216,48 @@ pub fn open(
     Ok((store, writer, thread, engine))
 }
 
-/// Binds the kiosk's listener and serves it until `shutdown`.
+/// Binds the kiosk's listener and serves it until `shutdown` (over TLS when `kiosk.tls_cert`
+/// and `kiosk.tls_key` are set). Staff actions go through `gate`; reports read `store`.
 pub async fn serve_kiosk(
     listen: SocketAddr,
-    shared: Arc<Shared>,
+    gate: crate::gate::GateHandle,
+    store: Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let shared = gate.shared().clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("while binding the kiosk to {listen}"))?;
     let addr = listener.local_addr()?;
-    let mut app = selfgate_kiosk::router(shared.clone());
-    if let Some(metrics) = crate::metrics::kiosk_routes(&shared.config().metrics) {
+    let config = shared.config();
+    let tls = crate::kiosk_tls::load(&config.kiosk)?;
+    let backend = crate::kiosk_source::KioskBackend::start(gate, store);
+    // One stop signal for the server and for its event streams, which never end by themselves.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut stopped = stop_rx.clone();
+    let shutdown = async move {
+        while !*stopped.borrow_and_update() {
+            if stopped.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let options = selfgate_kiosk::KioskOptions {
+        accounts: config.data_dir.join(selfgate_kiosk::accounts::ACCOUNTS_FILE),
+        tls: tls.is_some(),
+        stop: Some(stop_rx),
+    };
+    let mut app = selfgate_kiosk::router(backend, options);
+    if let Some(metrics) = crate::metrics::kiosk_routes(&config.metrics) {
         app = app.merge(metrics);
+    }
+    if let Some(tls) = tls {
+        let task = tokio::spawn(crate::kiosk_tls::serve(listener, tls, app, shutdown));
+        return Ok((addr, task));
     }
     // The client's address is needed by `/metrics` (allowed networks).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -290,12 +319,13 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let shared = Shared::new(config.clone(), engine, clock);
     let mut gate = Gate::new(shared.clone(), writer.clone());
     // Backups through the running daemon, and the retention purge on its schedule.
+    let kiosk_store = store.clone();
     let control = tokio::spawn(crate::backup::serve_control(store, config.data_dir.clone()));
     let purge = tokio::spawn(crate::retention::scheduled(shared.clone(), writer.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
-    let (addr, kiosk) = serve_kiosk(config.kiosk.listen, shared.clone(), async move {
+    let (addr, kiosk) = serve_kiosk(config.kiosk.listen, gate.handle(), kiosk_store, async move {
         let _ = kiosk_stop.changed().await;
     })
     .await?;

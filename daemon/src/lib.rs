@@ -12,6 +12,8 @@
 //! - [`clock`]: system or scaled time (the decision itself is given the time);
 //! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
 //!   secret files come from (systemd credentials) and the check before reading one.
+//! - [`kiosk_source`]: what the kiosk reads and does on the running gate; [`kiosk_tls`]: the
+//!   kiosk over rustls; [`kiosk_accounts`]: `selfgate account` and the demo's account.
 //! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
 //!
 //! The decision rules are in the `selfgate-rules` crate; readers and turnstiles in
@@ -25,6 +27,9 @@ pub mod demo;
 pub mod gate;
 pub mod import;
 pub mod journal;
+pub mod kiosk_accounts;
+pub mod kiosk_source;
+pub mod kiosk_tls;
 pub mod logs;
 pub mod metrics;
 pub mod notify;
