@@ -514,6 +514,8 @@ impl StaffSource for KioskBackend {
     fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), String>> {
         let (by, note) = (by.to_owned(), note.to_owned());
         Box::pin(async move {
+            // Answer once the admission is journaled (and so in the feed), not merely queued.
+            let mut changes = self.shared().subscribe();
             self.gate
                 .admit(PersonId(person), &by, &note)
                 .await
@@ -522,7 +524,27 @@ impl StaffSource for KioskBackend {
                         "Aucun service n'est ouvert : admission impossible maintenant".to_owned()
                     }
                     ManualRefusal::UnknownPerson => "Personne inconnue".to_owned(),
-                })
+                })?;
+            let committed = async {
+                loop {
+                    match changes.recv().await {
+                        Ok(Change::Event(e)) => {
+                            if let EventKind::Passage(p) = &e.kind {
+                                if p.person == Some(PersonId(person)) && p.reason == Reason::Manual
+                                {
+                                    return true;
+                                }
+                            }
+                        }
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(5), committed).await {
+                Ok(true) => Ok(()),
+                _ => Err("Admission transmise, mais son enregistrement n'est pas confirmé : vérifiez le journal".into()),
+            }
         })
     }
 

@@ -178,20 +178,12 @@ pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<u64>) -
     c
 }
 
-/// The language asked for: `?lang=` handled by the caller, else the cookie, else the
-/// browser's `Accept-Language` when it prefers English, else French.
+/// The language chosen with `?lang=` (kept in a cookie), else French: the kiosk is French by
+/// default whatever the browser's own language (a tablet set up in English stays French).
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
-        return l;
-    }
-    let accept = headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match accept.split(',').next().map(|l| l.trim().to_ascii_lowercase()) {
-        Some(l) if l.starts_with("en") => Lang::En,
-        _ => Lang::Fr,
-    }
+    cookie(headers, LANG_COOKIE)
+        .and_then(|v| Lang::parse(&v))
+        .unwrap_or_default()
 }
 
 /// A POST's `Origin` (or, without it, `Referer`) must be this server: another site's page

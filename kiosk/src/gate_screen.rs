@@ -74,7 +74,7 @@ pub async fn page(
                     div.idle-view {
                         p.school { (school) }
                         p.prompt { (t(lang, "gate.idle")) }
-                        p.clock #clock {}
+                        p.gate-clock #clock {}
                     }
                     div.decision-view {
                         p.mark #mark {}
