@@ -14,8 +14,12 @@
 //!   synchronous=FULL) doing the same appends with the same durability, in the same run.
 //! - `start`: the real `selfgate run` from process start to its ready line with 100,000 persons
 //!   and 1,000,000 journal events, and its resident memory.
+//! - `kiosk`: the live feed at 50 connected staff screens (server-sent events), from the read
+//!   and from the commit to each client (`kiosk.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod kiosk;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -727,5 +731,8 @@ fn main() {
     }
     if all || wanted.contains(&"siecle") {
         bench_siecle(10_000);
+    }
+    if all || wanted.contains(&"kiosk") {
+        kiosk::bench_kiosk(if quick { 40 } else { 200 });
     }
 }
