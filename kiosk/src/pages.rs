@@ -544,7 +544,7 @@ pub async fn person(
                         @for b in &p.badges {
                             tr {
                                 td.mono { (b.number) }
-                                td { (b.status) }
+                                td { (t(lang, &format!("badge.status.{}", b.status))) }
                                 td {
                                     @if b.status == "active" {
                                         form.inline method="post" action="/badge/lost" {
@@ -657,6 +657,12 @@ pub async fn manage(
         }
     };
     page(lang, t(lang, "manage.title"), Some(&s), "/manage", body).into_response()
+}
+
+/// `2026-11-30` as `30/11/2026`.
+fn french_date(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map_or_else(|_| iso.to_owned(), |d| d.format("%d/%m/%Y").to_string())
 }
 
 fn back_to_person(person: u32, key: &str) -> Response {
@@ -775,7 +781,7 @@ pub async fn report(
     };
     let body = html! {
         main.narrow {
-            h1 { (t(lang, "report.title")) " · " (r.day) }
+            h1 { (t(lang, "report.title")) " · " (french_date(&r.day)) }
             form.inline method="get" action="/report" {
                 input type="date" name="day" value=(r.day);
                 button type="submit" { "OK" }

@@ -49,6 +49,7 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
     let config = fifo_gate(dir.path(), 6);
     let data = data_dir(dir.path());
     add_account(&data, "mleroy", "surveillant", "surveillance-2026");
+    add_account(&data, "intendance", "gestionnaire", "gestion-2026-cantine");
     let (child, addr) = start_daemon(&config);
     let mut daemon = KillOnDrop::new(child);
     let mut pipe = open_fifo(dir.path());
@@ -146,6 +147,36 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
         );
         shot(&mut b, &format!("gate-deny-{w}x{h}"));
     }
+
+    // The intendance: a person's page (badges, oppositions, balance, passages) and the report.
+    b.viewport(1920, 1080);
+    b.goto(&format!("{base}/"));
+    b.eval("document.querySelector('form[action=\"/logout\"]').submit(); true");
+    b.wait_for("location.pathname === '/login'", WAIT);
+    b.wait_for_load();
+    b.eval(
+        "document.querySelector('input[name=name]').value = 'intendance';
+         document.querySelector('input[name=password]').value = 'gestion-2026-cantine';
+         document.querySelector('form[action=\"/login\"]').submit(); true",
+    );
+    b.wait_for("location.pathname === '/' && document.readyState === 'complete'", WAIT);
+    b.goto(&format!("{base}/search?q=Eleve1"));
+    b.eval("document.querySelector('table.persons a').click(); true");
+    b.wait_for("location.pathname.startsWith('/person/')", WAIT);
+    b.wait_for_load();
+    let page = b.eval("document.body.innerText");
+    let page = page.as_str().unwrap();
+    for needle in ["Eleve1 Test", "Solde", "Déclarer perdu", "Ajouter une opposition", "Déjà passé à"] {
+        assert!(page.contains(needle), "{needle} missing from the person page:\n{page}");
+    }
+    shot(&mut b, "person-1920x1080");
+    b.viewport(800, 480);
+    shot(&mut b, "person-800x480");
+    b.viewport(1920, 1080);
+    b.goto(&format!("{base}/report"));
+    let report = b.eval("document.body.innerText");
+    assert!(report.as_str().unwrap().contains("Bilan par service"), "{report}");
+    shot(&mut b, "report-1920x1080");
     println!("screenshots in {}", screenshots_dir().display());
 
     // The journal keeps the staff member of the manual admission.
