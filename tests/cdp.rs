@@ -189,7 +189,10 @@ impl Browser {
     /// Waits for the current navigation to finish.
     pub fn wait_for_load(&mut self) {
         std::thread::sleep(Duration::from_millis(100));
-        self.wait_for("document.readyState === 'complete'", Duration::from_secs(20));
+        self.wait_for(
+            "document.readyState === 'complete'",
+            Duration::from_secs(20),
+        );
     }
 
     /// Sets the window size (CSS pixels).

@@ -247,7 +247,9 @@ pub async fn serve_kiosk(
         }
     };
     let options = selfgate_kiosk::KioskOptions {
-        accounts: config.data_dir.join(selfgate_kiosk::accounts::ACCOUNTS_FILE),
+        accounts: config
+            .data_dir
+            .join(selfgate_kiosk::accounts::ACCOUNTS_FILE),
         tls: tls.is_some(),
         stop: Some(stop_rx),
     };
@@ -325,9 +327,14 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
-    let (addr, kiosk) = serve_kiosk(config.kiosk.listen, gate.handle(), kiosk_store, async move {
-        let _ = kiosk_stop.changed().await;
-    })
+    let (addr, kiosk) = serve_kiosk(
+        config.kiosk.listen,
+        gate.handle(),
+        kiosk_store,
+        async move {
+            let _ = kiosk_stop.changed().await;
+        },
+    )
     .await?;
     let mut metrics_stop = stop_rx.clone();
     let metrics = crate::metrics::serve(&config.metrics, addr, async move {

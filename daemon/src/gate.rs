@@ -238,13 +238,22 @@ impl Shared {
     }
 
     /// The feed line of a committed passage (the live stream builds its items with it).
-    pub fn feed_line(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) -> FeedItem {
+    pub fn feed_line(
+        &self,
+        gate: &str,
+        seq: Option<u64>,
+        at: DateTime<Utc>,
+        p: &Passage,
+    ) -> FeedItem {
         self.feed_item(gate, seq, at, p)
     }
 
     /// The next credential read (at `reader`, or at any reader when `None`) is handed to the
     /// returned receiver instead of being decided: enrolling a badge by presenting it.
-    pub fn capture_next_read(&self, reader: Option<String>) -> tokio::sync::oneshot::Receiver<String> {
+    pub fn capture_next_read(
+        &self,
+        reader: Option<String>,
+    ) -> tokio::sync::oneshot::Receiver<String> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         *self.capture.lock().unwrap_or_else(PoisonError::into_inner) = Some((reader, tx));
         rx
@@ -254,7 +263,9 @@ impl Shared {
     fn captured(&self, reader: Option<&str>, credential: &str) -> bool {
         let mut c = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
         let wanted = match c.as_ref() {
-            Some((want, tx)) => !tx.is_closed() && want.as_deref().is_none_or(|w| Some(w) == reader),
+            Some((want, tx)) => {
+                !tx.is_closed() && want.as_deref().is_none_or(|w| Some(w) == reader)
+            }
             None => false,
         };
         if !wanted {
@@ -263,7 +274,8 @@ impl Shared {
             }
             return false;
         }
-        c.take().is_some_and(|(_, tx)| tx.send(credential.to_owned()).is_ok())
+        c.take()
+            .is_some_and(|(_, tx)| tx.send(credential.to_owned()).is_ok())
     }
 
     fn publish(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) {

@@ -32,12 +32,21 @@ fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
     Ok(line)
 }
 
-pub fn add(data: &Path, name: &str, role: &str, password_file: Option<&Path>) -> anyhow::Result<()> {
+pub fn add(
+    data: &Path,
+    name: &str,
+    role: &str,
+    password_file: Option<&Path>,
+) -> anyhow::Result<()> {
     let role: Role = role.parse()?;
     let password = read_password(password_file)?;
     let file = AccountsFile::in_dir(data);
     file.add(name, role, &password)?;
-    println!("account {name} ({}) added to {}", role.code(), file.path().display());
+    println!(
+        "account {name} ({}) added to {}",
+        role.code(),
+        file.path().display()
+    );
     Ok(())
 }
 

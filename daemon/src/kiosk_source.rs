@@ -16,12 +16,12 @@ use selfgate_kiosk::{
     Alert, BadgeRow, BoxFuture, DayReport, FeedItem, KioskSource, Live, NewOpposition,
     OppositionRow, PassageRow, PersonDetail, PersonRow, ServiceReport, StaffSource, Summary,
 };
+use selfgate_rules::ManualRefusal;
 use selfgate_rules::journal::{EventKind, Reason, Verdict};
 use selfgate_rules::model::{
-    BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, Person,
-    PersonId, Regime, ServiceId, fold, format_euros,
+    BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId,
+    Regime, ServiceId, fold, format_euros,
 };
-use selfgate_rules::ManualRefusal;
 
 use crate::gate::{Change, GateHandle, Shared};
 use crate::store::{Store, WriteOp};
@@ -273,7 +273,11 @@ impl KioskBackend {
                 label: s.label.clone(),
                 expected: runs.then_some(expected),
                 // A correction undoes one pass.
-                passes: acc.passes.values().sum::<u64>().saturating_sub(acc.corrections),
+                passes: acc
+                    .passes
+                    .values()
+                    .sum::<u64>()
+                    .saturating_sub(acc.corrections),
                 passes_by: sorted(acc.passes),
                 denials: sorted(acc.denials),
                 charged_cents: acc.charged,
@@ -408,12 +412,12 @@ impl StaffSource for KioskBackend {
                         p.first_name, p.last_name, p.class, p.external_id
                     ));
                     let class = fold(&p.class);
-                    if words.iter().all(|w| hay.split_whitespace().any(|h| h.starts_with(w.as_str())))
-                        || (words.len() == 1 && class == words[0])
-                    {
-                        if !found.iter().any(|f| f.id == p.id) {
-                            found.push(p.clone());
-                        }
+                    let matches = words
+                        .iter()
+                        .all(|w| hay.split_whitespace().any(|h| h.starts_with(w.as_str())))
+                        || (words.len() == 1 && class == words[0]);
+                    if matches && !found.iter().any(|f| f.id == p.id) {
+                        found.push(p.clone());
                     }
                 }
             }
@@ -453,9 +457,10 @@ impl StaffSource for KioskBackend {
                             .and_then(|s| config.rules.service(s))
                             .map_or_else(|| "tous les services".to_owned(), |s| s.label.clone()),
                         from: o.from.format("%d/%m/%Y").to_string(),
-                        to: o
-                            .to
-                            .map_or_else(|| "levée".to_owned(), |d| d.format("%d/%m/%Y").to_string()),
+                        to: o.to.map_or_else(
+                            || "levée".to_owned(),
+                            |d| d.format("%d/%m/%Y").to_string(),
+                        ),
                         note: o.note.clone(),
                         lifted: o.lifted,
                     })
@@ -614,7 +619,10 @@ impl StaffSource for KioskBackend {
             };
             match holder {
                 Some((id, CredentialStatus::Active, _)) if id == p.id => {
-                    return Err(format!("Le badge {number} est déjà celui de {}", p.display_name()));
+                    return Err(format!(
+                        "Le badge {number} est déjà celui de {}",
+                        p.display_name()
+                    ));
                 }
                 Some((id, _, name)) if id != p.id => {
                     return Err(format!(
@@ -694,7 +702,10 @@ impl StaffSource for KioskBackend {
                 .cloned()
                 .ok_or_else(|| "Opposition inconnue pour cette personne".to_owned())?;
             self.gate
-                .change(vec![WriteOp::PutOpposition(Opposition { lifted: true, ..o })])
+                .change(vec![WriteOp::PutOpposition(Opposition {
+                    lifted: true,
+                    ..o
+                })])
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("Enregistrement impossible : {e}"))

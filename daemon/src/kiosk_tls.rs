@@ -27,12 +27,21 @@ pub fn load(kiosk: &KioskConfig) -> anyhow::Result<Option<Arc<rustls::ServerConf
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("kiosk.tls_cert: cannot read {}", cert.display()))?
         .collect::<Result<_, _>>()
-        .with_context(|| format!("kiosk.tls_cert: {} is not a PEM certificate chain", cert.display()))?;
+        .with_context(|| {
+            format!(
+                "kiosk.tls_cert: {} is not a PEM certificate chain",
+                cert.display()
+            )
+        })?;
     if certs.is_empty() {
         anyhow::bail!("kiosk.tls_cert: no certificate in {}", cert.display());
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .with_context(|| format!("kiosk.tls_key: no PEM private key in {}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).with_context(|| {
+        format!(
+            "kiosk.tls_key: no PEM private key in {}",
+            key_path.display()
+        )
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -71,7 +80,9 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let app = app.clone();
         connections.spawn(async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                .await
+            {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::debug!("kiosk: TLS handshake with {peer} failed: {e}");
@@ -79,14 +90,16 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                let mut app = app.clone();
-                async move {
-                    use tower::Service;
-                    app.call(req).await
-                }
-            });
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    let mut app = app.clone();
+                    async move {
+                        use tower::Service;
+                        app.call(req).await
+                    }
+                },
+            );
             let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .http1_only()
                 .serve_connection(TokioIo::new(tls), service)

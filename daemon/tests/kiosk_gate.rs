@@ -19,9 +19,7 @@ use selfgate_hardware::Reader;
 use selfgate_hardware::sim::{SimReader, SimReaderHandle, SimTurnstile};
 use selfgate_kiosk::{KioskSource, Live, NewOpposition, StaffSource};
 use selfgate_rules::journal::{EventKind, Reason};
-use selfgate_rules::model::{
-    Category, Forfait, Person, PersonId, Regime, ServiceSet, WeekdaySet,
-};
+use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, ServiceSet, WeekdaySet};
 
 const LEA: &str = "0A00000000";
 
@@ -62,7 +60,10 @@ fn school(dir: &std::path::Path) -> School {
     config.data_dir = dir.to_path_buf();
     common::one_pupil(&store, "ligne-1", LEA, 1_000, 1);
     store
-        .write_now(&[forfait_pupil(1, "Paul", "6B"), forfait_pupil(2, "Zoé", "6B")])
+        .write_now(&[
+            forfait_pupil(1, "Paul", "6B"),
+            forfait_pupil(2, "Zoé", "6B"),
+        ])
         .unwrap();
     let (_shared, _writer, gate, _thread) = common::gate_on(&store, config);
     let backend = KioskBackend::start(gate.handle(), store.clone());
@@ -116,14 +117,20 @@ async fn staff_actions_go_through_the_running_gate() {
     s.reader.present(LEA).await;
     let l = next_item(&mut live).await;
     let item = l.item.unwrap();
-    assert_eq!((item.first_name.as_str(), item.pass, item.reason.as_str()), ("Léa", true, "ticket"));
+    assert_eq!(
+        (item.first_name.as_str(), item.pass, item.reason.as_str()),
+        ("Léa", true, "ticket")
+    );
     assert_eq!(item.balance_cents, Some(610));
     assert_eq!(l.summary.served, 1);
 
     // Enrol: the next badge read at r1 goes to Paul instead of being decided.
     let enrol = {
         let b = b.clone();
-        tokio::spawn(async move { b.enrol_next(1, Some("r1".into()), Duration::from_secs(5)).await })
+        tokio::spawn(async move {
+            b.enrol_next(1, Some("r1".into()), Duration::from_secs(5))
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     s.reader.present("0B-00-00-00-01").await;
@@ -131,10 +138,17 @@ async fn staff_actions_go_through_the_running_gate() {
     assert_eq!(b.recent(10).len(), 1, "the enrolled read was not decided");
     s.reader.present("0B00000001").await;
     let item = next_item(&mut live).await.item.unwrap();
-    assert_eq!((item.first_name.as_str(), item.reason.as_str()), ("Paul", "forfait"));
+    assert_eq!(
+        (item.first_name.as_str(), item.reason.as_str()),
+        ("Paul", "forfait")
+    );
     assert_eq!(b.search("0B00000001", 10)[0].name, "Paul Dupont");
     assert!(b.search("6b", 10).iter().any(|r| r.name == "Zoé Dupont"));
-    assert!(b.search("zoe dup", 10).iter().any(|r| r.name == "Zoé Dupont"));
+    assert!(
+        b.search("zoe dup", 10)
+            .iter()
+            .any(|r| r.name == "Zoé Dupont")
+    );
     assert!(b.not_served().iter().all(|r| r.name != "Paul Dupont"));
     // A badge held by someone else is not taken from them.
     let taken = {
@@ -146,18 +160,26 @@ async fn staff_actions_go_through_the_running_gate() {
     let e = taken.await.unwrap().unwrap_err();
     assert!(e.contains("Léa Martin"), "{e}");
     // Nobody presents a badge: a clear message.
-    let e = b.enrol_next(2, None, Duration::from_millis(200)).await.unwrap_err();
+    let e = b
+        .enrol_next(2, None, Duration::from_millis(200))
+        .await
+        .unwrap_err();
     assert!(e.contains("Aucun badge"), "{e}");
 
     // Lost: the badge is refused at once, and the staff are alerted.
     b.declare_lost(1, "0B00000001").await.unwrap();
-    assert!(b.declare_lost(0, "0B00000001").await.is_err(), "not Léa's badge");
+    assert!(
+        b.declare_lost(0, "0B00000001").await.is_err(),
+        "not Léa's badge"
+    );
     s.reader.present("0B00000001").await;
     let l = next_item(&mut live).await;
     assert_eq!(l.item.unwrap().reason, "badge_revoked");
     let alerts: Vec<_> = b.summary().alerts;
     assert!(
-        alerts.iter().any(|a| a.kind == "lost_badge" && a.text.contains("Paul Dupont")),
+        alerts
+            .iter()
+            .any(|a| a.kind == "lost_badge" && a.text.contains("Paul Dupont")),
         "{alerts:?}"
     );
 
@@ -187,10 +209,17 @@ async fn staff_actions_go_through_the_running_gate() {
         .await
         .unwrap_err();
     assert!(bad.contains("motif"), "{bad}");
-    assert!(b.not_served().is_empty(), "an excluded pupil is not expected");
+    assert!(
+        b.not_served().is_empty(),
+        "an excluded pupil is not expected"
+    );
     let zoe = b.person(2).await.unwrap();
     assert_eq!(zoe.row.status, "Exclusion de la demi-pension");
-    assert!(zoe.oppositions[0].note.contains("par intendance"), "{:?}", zoe.oppositions);
+    assert!(
+        zoe.oppositions[0].note.contains("par intendance"),
+        "{:?}",
+        zoe.oppositions
+    );
     b.lift_opposition(2, zoe.oppositions[0].id).await.unwrap();
     assert_eq!(b.not_served().len(), 1);
 
@@ -224,7 +253,9 @@ async fn staff_actions_go_through_the_running_gate() {
     assert_eq!(r.passes, 3, "{r:?}");
     assert_eq!(r.charged_cents, 390);
     assert!(
-        r.denials.iter().any(|(l, n)| l == "Badge perdu ou révoqué" && *n == 1),
+        r.denials
+            .iter()
+            .any(|(l, n)| l == "Badge perdu ou révoqué" && *n == 1),
         "{r:?}"
     );
     assert!(b.day_report(Some("30/11".into())).await.is_err());
@@ -256,10 +287,10 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
     let listen = "127.0.0.1:0".parse().unwrap();
 
     // A key others can read is refused, with the key named.
-    let e = selfgate::daemon::serve_kiosk(listen, gate.handle(), store.clone(), std::future::pending())
-        .await
-        .err()
-        .expect("a world-readable key was accepted");
+    let e =
+        selfgate::daemon::serve_kiosk(listen, gate.handle(), store.clone(), std::future::pending())
+            .await
+            .expect_err("a world-readable key was accepted");
     assert!(format!("{e:#}").contains("kiosk.tls_key"), "{e:#}");
     std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
 
@@ -305,7 +336,10 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: sg_login="))
         .unwrap_or_else(|| panic!("{login}"));
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     // Plain HTTP on the TLS port gets no page.
     let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
     plain

@@ -116,8 +116,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 
 /// Whether `password` matches the PHC string `hash` (a malformed hash matches nothing).
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// The accounts file, read again when its modification time changes.
@@ -189,10 +192,7 @@ impl AccountsFile {
     }
 
     pub fn get(&self, name: &str) -> Option<Account> {
-        self.accounts()
-            .ok()?
-            .into_iter()
-            .find(|a| a.name == name)
+        self.accounts().ok()?.into_iter().find(|a| a.name == name)
     }
 
     /// Writes `accounts` atomically, mode 0600.
@@ -201,10 +201,11 @@ impl AccountsFile {
             path: self.path.clone(),
             source,
         };
-        let text = toml::to_string(&FileContents { accounts }).map_err(|e| AccountError::Parse {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
+        let text =
+            toml::to_string(&FileContents { accounts }).map_err(|e| AccountError::Parse {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let tmp = self.path.with_extension("toml.tmp");
@@ -214,19 +215,14 @@ impl AccountsFile {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
             let mut f = opts.open(&tmp).map_err(io)?;
-            f.write_all(
-                b"# selfgate staff accounts: edit with `selfgate account`, not by hand.\n",
-            )
-            .map_err(io)?;
+            f.write_all(b"# selfgate staff accounts: edit with `selfgate account`, not by hand.\n")
+                .map_err(io)?;
             f.write_all(text.as_bytes()).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
         #[cfg(unix)]
-        std::fs::set_permissions(
-            &tmp,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .map_err(io)?;
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
@@ -290,7 +286,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = AccountsFile::in_dir(dir.path());
         assert!(file.accounts().unwrap().is_empty());
-        file.add("mleroy", Role::Surveillant, "cantine-2026!").unwrap();
+        file.add("mleroy", Role::Surveillant, "cantine-2026!")
+            .unwrap();
         let text = std::fs::read_to_string(file.path()).unwrap();
         assert!(text.contains("$argon2id$"), "{text}");
         assert!(!text.contains("cantine-2026!"));
@@ -334,8 +331,11 @@ mod tests {
     fn a_broken_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let file = AccountsFile::in_dir(dir.path());
-        std::fs::write(file.path(), "[[account]]\nname = \"a\"\nrole = \"chef\"\nhash = \"\"\n")
-            .unwrap();
+        std::fs::write(
+            file.path(),
+            "[[account]]\nname = \"a\"\nrole = \"chef\"\nhash = \"\"\n",
+        )
+        .unwrap();
         let e = file.accounts().unwrap_err().to_string();
         assert!(e.contains("accounts.toml"), "{e}");
     }

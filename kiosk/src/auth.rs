@@ -63,7 +63,10 @@ impl Sessions {
             csrf: random_token(),
             last: Instant::now(),
         };
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, s| s.last.elapsed() < IDLE);
         map.insert(id.clone(), s.clone());
         (id, s)
@@ -74,7 +77,10 @@ impl Sessions {
         if id.len() != 64 {
             return None;
         }
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let s = map.get_mut(id)?;
         if s.last.elapsed() >= IDLE {
             map.remove(id);
@@ -100,10 +106,13 @@ impl Sessions {
     }
 }
 
+/// Failure instants by key.
+type Failures<K> = HashMap<K, VecDeque<Instant>>;
+
 /// Failed logins per client address and per account, over a sliding window.
 #[derive(Default)]
 pub struct LoginLimiter {
-    inner: Mutex<(HashMap<IpAddr, VecDeque<Instant>>, HashMap<String, VecDeque<Instant>>)>,
+    inner: Mutex<(Failures<IpAddr>, Failures<String>)>,
 }
 
 fn recent(q: &mut VecDeque<Instant>) -> usize {
@@ -116,7 +125,10 @@ fn recent(q: &mut VecDeque<Instant>) -> usize {
 impl LoginLimiter {
     /// May this address try this account now?
     pub fn allowed(&self, ip: Option<IpAddr>, account: &str) -> bool {
-        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (by_ip, by_account) = &mut *g;
         let ip_ok = ip.is_none_or(|ip| {
             by_ip
@@ -130,7 +142,10 @@ impl LoginLimiter {
     }
 
     pub fn failed(&self, ip: Option<IpAddr>, account: &str) {
-        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (by_ip, by_account) = &mut *g;
         if let Some(ip) = ip {
             by_ip.entry(ip).or_default().push_back(Instant::now());
@@ -216,7 +231,10 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
     if a.is_empty() || a.len() != b.len() {
         return false;
     }
-    a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 #[cfg(test)]

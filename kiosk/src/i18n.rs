@@ -32,8 +32,16 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("login.name", "Identifiant", "User name"),
     ("login.password", "Mot de passe", "Password"),
     ("login.submit", "Se connecter", "Sign in"),
-    ("login.failed", "Identifiant ou mot de passe incorrect.", "Wrong user name or password."),
-    ("login.limited", "Trop de tentatives : réessayez dans quelques minutes.", "Too many attempts: try again in a few minutes."),
+    (
+        "login.failed",
+        "Identifiant ou mot de passe incorrect.",
+        "Wrong user name or password.",
+    ),
+    (
+        "login.limited",
+        "Trop de tentatives : réessayez dans quelques minutes.",
+        "Too many attempts: try again in a few minutes.",
+    ),
     ("logout", "Déconnexion", "Sign out"),
     ("nav.service", "Service", "Service"),
     ("nav.search", "Rechercher", "Search"),
@@ -44,14 +52,26 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("nav.accounts", "Comptes", "Accounts"),
     ("noservice", "Aucun service ouvert", "No service open"),
     ("count.expected", "Attendus", "Expected"),
-    ("count.expected.help", "inscrits ce jour, absences déduites", "registered today, less absences"),
+    (
+        "count.expected.help",
+        "inscrits ce jour, absences déduites",
+        "registered today, less absences",
+    ),
     ("count.served", "Servis", "Served"),
     ("count.denied", "Refusés", "Denied"),
     ("count.tocome", "Restent à venir", "Still to come"),
     ("feed.title", "Passages en direct", "Live passages"),
     ("feed.live", "en direct", "live"),
-    ("feed.offline", "connexion perdue, nouvel essai…", "connection lost, retrying…"),
-    ("feed.empty", "Aucun passage pour l'instant.", "No passage yet."),
+    (
+        "feed.offline",
+        "connexion perdue, nouvel essai…",
+        "connection lost, retrying…",
+    ),
+    (
+        "feed.empty",
+        "Aucun passage pour l'instant.",
+        "No passage yet.",
+    ),
     ("col.time", "Heure", "Time"),
     ("col.name", "Nom", "Name"),
     ("col.class", "Classe", "Class"),
@@ -66,11 +86,27 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("verdict.deny", "Refus", "Denied"),
     ("denied.title", "Refus par motif", "Denials by reason"),
     ("alerts.title", "Alertes", "Alerts"),
-    ("alert.lost", "Badge déclaré perdu présenté", "Lost badge presented"),
+    (
+        "alert.lost",
+        "Badge déclaré perdu présenté",
+        "Lost badge presented",
+    ),
     ("alert.reader", "Lecteur hors ligne", "Reader offline"),
-    ("alert.emergency", "Entrée d'urgence active : le tourniquet est libre", "Emergency input active: the turnstile is free"),
-    ("alert.hub", "Serveur central injoignable", "Hub unreachable"),
-    ("search.placeholder", "Nom, classe ou badge", "Name, class or badge"),
+    (
+        "alert.emergency",
+        "Entrée d'urgence active : le tourniquet est libre",
+        "Emergency input active: the turnstile is free",
+    ),
+    (
+        "alert.hub",
+        "Serveur central injoignable",
+        "Hub unreachable",
+    ),
+    (
+        "search.placeholder",
+        "Nom, classe ou badge",
+        "Name, class or badge",
+    ),
     ("search.none", "Personne ne correspond.", "Nobody matches."),
     ("admit", "Admettre", "Admit"),
     ("admit.title", "Admettre à la main", "Admit by hand"),
@@ -88,9 +124,17 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("badge.status.active", "actif", "active"),
     ("badge.status.lost", "perdu", "lost"),
     ("badge.status.revoked", "révoqué", "revoked"),
-    ("badge.lost.done", "Badge déclaré perdu", "Badge declared lost"),
+    (
+        "badge.lost.done",
+        "Badge déclaré perdu",
+        "Badge declared lost",
+    ),
     ("badge.enrol", "Attribuer un badge", "Assign a badge"),
-    ("badge.enrol.help", "Cliquez, puis présentez le badge au lecteur dans les 30 secondes : le prochain badge lu sera attribué.", "Click, then present the badge at the reader within 30 seconds: the next badge read is enrolled."),
+    (
+        "badge.enrol.help",
+        "Cliquez, puis présentez le badge au lecteur dans les 30 secondes : le prochain badge lu sera attribué.",
+        "Click, then present the badge at the reader within 30 seconds: the next badge read is enrolled.",
+    ),
     ("badge.enrol.reader", "Lecteur", "Reader"),
     ("badge.enrol.any", "n'importe lequel", "any"),
     ("badge.enrol.done", "Badge attribué", "Badge assigned"),
@@ -101,7 +145,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("opp.service", "Service", "Service"),
     ("opp.all", "tous", "all"),
     ("opp.from", "Du", "From"),
-    ("opp.to", "Au (vide : jusqu'à levée)", "To (empty: until lifted)"),
+    (
+        "opp.to",
+        "Au (vide : jusqu'à levée)",
+        "To (empty: until lifted)",
+    ),
     ("opp.note", "Note", "Note"),
     ("opp.done", "Opposition enregistrée", "Opposition recorded"),
     ("opp.lift.done", "Opposition levée", "Opposition lifted"),
@@ -110,14 +158,30 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("report.denials", "Refus", "Denials"),
     ("report.charged", "Débité (tickets)", "Charged (tickets)"),
     ("report.corrections", "Corrections", "Corrections"),
-    ("report.none", "Aucun passage ce jour.", "No passage this day."),
-    ("exchanges.title", "Échanges avec les logiciels de l'établissement", "Exchanges with the school's software"),
-    ("exchanges.none", "Aucun échange configuré.", "No exchange configured."),
+    (
+        "report.none",
+        "Aucun passage ce jour.",
+        "No passage this day.",
+    ),
+    (
+        "exchanges.title",
+        "Échanges avec les logiciels de l'établissement",
+        "Exchanges with the school's software",
+    ),
+    (
+        "exchanges.none",
+        "Aucun échange configuré.",
+        "No exchange configured.",
+    ),
     ("exchanges.last", "Dernier", "Last run"),
     ("exchanges.result", "Résultat", "Result"),
     ("exchanges.detail", "Détail", "Detail"),
     ("sync.title", "Synchronisation", "Sync"),
-    ("sync.standalone", "autonome (pas de serveur central)", "standalone (no hub)"),
+    (
+        "sync.standalone",
+        "autonome (pas de serveur central)",
+        "standalone (no hub)",
+    ),
     ("sync.ok", "connecté", "connected"),
     ("sync.down", "injoignable", "unreachable"),
     ("sync.waiting", "événements en attente", "events waiting"),
@@ -125,11 +189,19 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("accounts.add", "Créer le compte", "Create account"),
     ("accounts.remove", "Supprimer", "Remove"),
     ("accounts.done", "Comptes mis à jour", "Accounts updated"),
-    ("forbidden", "Votre rôle ne permet pas cette action.", "Your role does not allow this."),
+    (
+        "forbidden",
+        "Votre rôle ne permet pas cette action.",
+        "Your role does not allow this.",
+    ),
     ("notfound", "Introuvable.", "Not found."),
     ("back", "Retour", "Back"),
     ("manage.title", "Gestion", "Management"),
-    ("manage.help", "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.", "Search a person to assign a badge, declare a loss, manage oppositions and see the balance."),
+    (
+        "manage.help",
+        "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.",
+        "Search a person to assign a badge, declare a loss, manage oppositions and see the balance.",
+    ),
     ("gate.idle", "Présentez votre badge", "Present your badge"),
     ("gate.welcome", "Bon appétit", "Enjoy your meal"),
     ("gate.balance", "Solde", "Balance"),
@@ -152,16 +224,43 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
 pub fn pupil_reason(lang: Lang, code: &str) -> &'static str {
     let fr_en = match code {
         "forfait" | "ticket" | "manual" => ("Bon appétit !", "Enjoy your meal!"),
-        "already_served" => ("Tu es déjà passé(e) pour ce repas", "You have already had this meal"),
-        "unknown_badge" => ("Badge non reconnu : va voir la vie scolaire", "Badge not recognised: see the school office"),
-        "badge_revoked" => ("Ce badge est bloqué : va voir l'intendance", "This badge is blocked: see the bursar's office"),
-        "opposition:absent_pronote" => ("Tu es noté(e) absent(e) : va voir la vie scolaire", "You are marked absent: see the school office"),
-        "opposition:exclusion" => ("Passage refusé : va voir la vie scolaire", "Not allowed: see the school office"),
-        "opposition:impaye" | "opposition:manuelle" => ("Passage refusé : va voir l'intendance", "Not allowed: see the bursar's office"),
-        "insufficient_balance" => ("Solde insuffisant : va voir l'intendance", "Not enough credit: see the bursar's office"),
-        "not_registered_today" => ("Tu n'es pas inscrit(e) aujourd'hui", "You are not registered today"),
+        "already_served" => (
+            "Tu es déjà passé(e) pour ce repas",
+            "You have already had this meal",
+        ),
+        "unknown_badge" => (
+            "Badge non reconnu : va voir la vie scolaire",
+            "Badge not recognised: see the school office",
+        ),
+        "badge_revoked" => (
+            "Ce badge est bloqué : va voir l'intendance",
+            "This badge is blocked: see the bursar's office",
+        ),
+        "opposition:absent_pronote" => (
+            "Tu es noté(e) absent(e) : va voir la vie scolaire",
+            "You are marked absent: see the school office",
+        ),
+        "opposition:exclusion" => (
+            "Passage refusé : va voir la vie scolaire",
+            "Not allowed: see the school office",
+        ),
+        "opposition:impaye" | "opposition:manuelle" => (
+            "Passage refusé : va voir l'intendance",
+            "Not allowed: see the bursar's office",
+        ),
+        "insufficient_balance" => (
+            "Solde insuffisant : va voir l'intendance",
+            "Not enough credit: see the bursar's office",
+        ),
+        "not_registered_today" => (
+            "Tu n'es pas inscrit(e) aujourd'hui",
+            "You are not registered today",
+        ),
         "service_closed" => ("Le self est fermé", "The canteen is closed"),
-        _ => ("Passage refusé : adresse-toi au personnel", "Not allowed: ask the staff"),
+        _ => (
+            "Passage refusé : adresse-toi au personnel",
+            "Not allowed: ask the staff",
+        ),
     };
     match lang {
         Lang::Fr => fr_en.0,
@@ -186,7 +285,11 @@ mod tests {
 
     #[test]
     fn pupils_never_read_about_unpaid_bills() {
-        for code in ["opposition:impaye", "opposition:manuelle", "opposition:exclusion"] {
+        for code in [
+            "opposition:impaye",
+            "opposition:manuelle",
+            "opposition:exclusion",
+        ] {
             let s = pupil_reason(Lang::Fr, code).to_lowercase();
             assert!(!s.contains("impay") && !s.contains("exclu"), "{code}: {s}");
         }

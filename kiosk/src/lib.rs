@@ -331,12 +331,20 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/badge/enrol", Access::Staff(Role::Gestionnaire)),
     ("POST", "/badge/lost", Access::Staff(Role::Gestionnaire)),
     ("POST", "/opposition/add", Access::Staff(Role::Gestionnaire)),
-    ("POST", "/opposition/lift", Access::Staff(Role::Gestionnaire)),
+    (
+        "POST",
+        "/opposition/lift",
+        Access::Staff(Role::Gestionnaire),
+    ),
     ("GET", "/report", Access::Staff(Role::Gestionnaire)),
     ("GET", "/exchanges", Access::Staff(Role::Gestionnaire)),
     ("GET", "/accounts", Access::Staff(Role::Administrateur)),
     ("POST", "/accounts/add", Access::Staff(Role::Administrateur)),
-    ("POST", "/accounts/remove", Access::Staff(Role::Administrateur)),
+    (
+        "POST",
+        "/accounts/remove",
+        Access::Staff(Role::Administrateur),
+    ),
 ];
 
 /// The kiosk's shared state.
@@ -420,14 +428,11 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let headers = &parts.headers;
     let mut lang = auth::lang_of(headers);
-    let query_lang = parts
-        .uri
-        .query()
-        .and_then(|q| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("lang="))
-                .and_then(Lang::parse)
-        });
+    let query_lang = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(Lang::parse)
+    });
     if let Some(l) = query_lang {
         lang = l;
     }
@@ -453,7 +458,9 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
         }
         let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
             Ok(b) => b,
-            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop grand").into_response(),
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop grand").into_response();
+            }
         };
         form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default();
         let sent = headers
@@ -492,28 +499,43 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
     });
     let mut resp = next.run(Request::from_parts(parts, body)).await;
     if let Some(l) = query_lang {
-        if let Ok(v) = auth::set_cookie(auth::LANG_COOKIE, l.code(), app.opts.tls, Some(31_536_000)).parse() {
+        if let Ok(v) =
+            auth::set_cookie(auth::LANG_COOKIE, l.code(), app.opts.tls, Some(31_536_000)).parse()
+        {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().unwrap_or(header::HeaderValue::from_static("nosniff")));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        "nosniff"
+            .parse()
+            .unwrap_or(header::HeaderValue::from_static("nosniff")),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         ),
     );
-    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
     resp
 }
 
 fn forbidden_csrf(lang: Lang) -> Response {
     let msg = match lang {
-        Lang::Fr => "Requête refusée : jeton anti-falsification absent ou invalide. Rechargez la page.",
+        Lang::Fr => {
+            "Requête refusée : jeton anti-falsification absent ou invalide. Rechargez la page."
+        }
         Lang::En => "Request refused: missing or invalid anti-forgery token. Reload the page.",
     };
     (StatusCode::FORBIDDEN, msg).into_response()
@@ -566,13 +588,22 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 async fn css() -> Response {
-    asset("text/css; charset=utf-8", include_str!("../assets/kiosk.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../assets/kiosk.css"),
+    )
 }
 async fn kiosk_js() -> Response {
-    asset("text/javascript; charset=utf-8", include_str!("../assets/kiosk.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/kiosk.js"),
+    )
 }
 async fn gate_js() -> Response {
-    asset("text/javascript; charset=utf-8", include_str!("../assets/gate.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/gate.js"),
+    )
 }
 
 /// Formats cents as euros, French style: `−3,20 €`.

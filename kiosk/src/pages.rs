@@ -24,6 +24,7 @@ use crate::{App, AppState, Caller, NewOpposition, PersonRow, Summary, euros};
 const ENROL_WAIT: Duration = Duration::from_secs(30);
 
 /// The caller's session if their role is at least `role`; else the response to send.
+#[allow(clippy::result_large_err)] // the refusal is the response itself, sent at once
 fn need(caller: &Caller, role: Role, headers: &HeaderMap, uri: &Uri) -> Result<Session, Response> {
     match &caller.session {
         None => Err(crate::unauthenticated(headers, uri.path())),
@@ -214,7 +215,10 @@ pub async fn logout(
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", app.opts.tls, Some(0));
     (
         StatusCode::SEE_OTHER,
-        [(header::SET_COOKIE, cookie), (header::LOCATION, "/login".to_owned())],
+        [
+            (header::SET_COOKIE, cookie),
+            (header::LOCATION, "/login".to_owned()),
+        ],
     )
         .into_response()
 }
@@ -355,22 +359,18 @@ pub async fn events(
     }
     let rx = app.src.live();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(live) => {
-                    let ev = Event::default()
-                        .event("passage")
-                        .json_data(&live)
-                        .unwrap_or_else(|_| Event::default().event("resync").data("{}"));
-                    return Some((Ok::<_, Infallible>(ev), rx));
-                }
-                // Fell behind: tell the page to reload rather than show a feed with holes.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(Event::default().event("resync").data("{}")), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        let ev = match rx.recv().await {
+            Ok(live) => Event::default()
+                .event("passage")
+                .json_data(&live)
+                .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
+            // Fell behind: tell the page to reload rather than show a feed with holes.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                Event::default().event("resync").data("{}")
             }
-        }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, Infallible>(ev), rx))
     });
     let stream = futures_util::StreamExt::take_until(stream, app.opts.stopped());
     Sse::new(stream)
@@ -475,7 +475,14 @@ pub async fn not_served(
             (person_table(lang, &s.csrf, &rows, true))
         }
     };
-    page(lang, t(lang, "nav.notserved"), Some(&s), "/not-served", body).into_response()
+    page(
+        lang,
+        t(lang, "nav.notserved"),
+        Some(&s),
+        "/not-served",
+        body,
+    )
+    .into_response()
 }
 
 fn person_id(caller: &Caller) -> Option<u32> {
@@ -496,7 +503,11 @@ pub async fn admit(
         return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
     };
     let note = caller.field("note").unwrap_or("").trim();
-    let note = if note.is_empty() { t(caller.lang, "admit.forgotten") } else { note };
+    let note = if note.is_empty() {
+        t(caller.lang, "admit.forgotten")
+    } else {
+        note
+    };
     match app.src.admit(person, &s.name, note).await {
         Ok(()) => Redirect::to("/?admitted=1").into_response(),
         Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
@@ -522,7 +533,11 @@ pub async fn person(
         return message_page(&caller, StatusCode::NOT_FOUND, t(lang, "notfound"));
     };
     let manager = s.role >= Role::Gestionnaire;
-    let flash = uri.query().and_then(|q| q.strip_prefix("ok=")).map(|k| t(lang, k)).filter(|m| *m != "??");
+    let flash = uri
+        .query()
+        .and_then(|q| q.strip_prefix("ok="))
+        .map(|k| t(lang, k))
+        .filter(|m| *m != "??");
     let readers = app.src.readers();
     let services = app.src.services();
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
@@ -681,7 +696,11 @@ pub async fn enrol(
     let Some(person) = person_id(&caller) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
     };
-    let reader = caller.field("reader").map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+    let reader = caller
+        .field("reader")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
     match app.src.enrol_next(person, reader, ENROL_WAIT).await {
         Ok(_) => back_to_person(person, "badge.enrol.done"),
         Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
@@ -747,7 +766,9 @@ pub async fn opposition_lift(
     }
     let (Some(person), Some(id)) = (
         person_id(&caller),
-        caller.field("id").and_then(|v| v.trim().parse::<u64>().ok()),
+        caller
+            .field("id")
+            .and_then(|v| v.trim().parse::<u64>().ok()),
     ) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "opposition manquante");
     };
@@ -941,7 +962,11 @@ pub async fn accounts_remove(
     };
     let name = caller.field("name").unwrap_or("").trim();
     if name == s.name {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "impossible de supprimer son propre compte");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            "impossible de supprimer son propre compte",
+        );
     }
     match app.accounts.remove(name) {
         Ok(()) => {

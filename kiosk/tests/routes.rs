@@ -214,7 +214,13 @@ impl Kiosk {
         self.send(req.body(Body::empty()).unwrap()).await
     }
 
-    async fn post(&self, path: &str, cookie: Option<&str>, form: &str, origin: Option<&str>) -> Resp {
+    async fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &str,
+        origin: Option<&str>,
+    ) -> Resp {
         let mut req = Request::post(path)
             .header(header::HOST, "kiosk.test")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -241,7 +247,10 @@ impl Kiosk {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "login {name}: {}", r.body);
-        let session = format!("sg_session={}", cookie_value(&r.headers, "sg_session").unwrap());
+        let session = format!(
+            "sg_session={}",
+            cookie_value(&r.headers, "sg_session").unwrap()
+        );
         let page = self.get("/", Some(&session)).await;
         assert_eq!(page.status, StatusCode::OK);
         let csrf = page
@@ -337,9 +346,18 @@ async fn a_post_without_the_token_or_from_another_site_changes_nothing() {
         let none = k.post(path, Some(&session), form, None).await;
         assert_eq!(none.status, StatusCode::FORBIDDEN, "{path} without token");
         let wrong = k
-            .post(path, Some(&session), &format!("{form}&csrf={}", "0".repeat(64)), None)
+            .post(
+                path,
+                Some(&session),
+                &format!("{form}&csrf={}", "0".repeat(64)),
+                None,
+            )
             .await;
-        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{path} with a wrong token");
+        assert_eq!(
+            wrong.status,
+            StatusCode::FORBIDDEN,
+            "{path} with a wrong token"
+        );
         let foreign = k
             .post(
                 path,
@@ -348,13 +366,26 @@ async fn a_post_without_the_token_or_from_another_site_changes_nothing() {
                 Some("http://evil.example"),
             )
             .await;
-        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{path} from another origin");
+        assert_eq!(
+            foreign.status,
+            StatusCode::FORBIDDEN,
+            "{path} from another origin"
+        );
     }
     assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
-    assert_eq!(k.accounts.accounts().unwrap().len(), 3, "no account changed");
+    assert_eq!(
+        k.accounts.accounts().unwrap().len(),
+        3,
+        "no account changed"
+    );
     // The login form has its own token.
     let r = k
-        .post("/login", None, &format!("name=administrateur&password={PASSWORD}"), None)
+        .post(
+            "/login",
+            None,
+            &format!("name=administrateur&password={PASSWORD}"),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
@@ -376,7 +407,8 @@ async fn each_role_does_what_it_may_and_nothing_more() {
                 k.get(path, Some(&session)).await
             } else {
                 let form = format!("{}&csrf={csrf}", form_for(path));
-                k.post(path, Some(&session), &form, Some("http://kiosk.test")).await
+                k.post(path, Some(&session), &form, Some("http://kiosk.test"))
+                    .await
             };
             if role >= *needed {
                 assert!(
@@ -386,7 +418,10 @@ async fn each_role_does_what_it_may_and_nothing_more() {
                     r.status,
                     r.body
                 );
-                assert!(!r.body.contains("??"), "{path}: a string is missing from the table");
+                assert!(
+                    !r.body.contains("??"),
+                    "{path}: a string is missing from the table"
+                );
             } else {
                 assert_eq!(
                     r.status,
@@ -424,19 +459,28 @@ async fn sessions_cookies_logout_and_removed_accounts() {
         )
         .await;
     let line = set_cookie_line(&r.headers, "sg_session");
-    assert!(line.contains("HttpOnly") && line.contains("SameSite=Strict"), "{line}");
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+        "{line}"
+    );
     assert!(!line.contains("Secure"), "plain HTTP: {line}");
     let (session, csrf) = k.login("surveillant").await;
     // Removed from the file (by `selfgate account remove` while running): the session ends.
     k.accounts.remove("surveillant").unwrap();
-    assert_eq!(k.get("/api/summary", Some(&session)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        k.get("/api/summary", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let _ = csrf;
     let (session, csrf) = k.login("gestionnaire").await;
     let out = k
         .post("/logout", Some(&session), &format!("csrf={csrf}"), None)
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(k.get("/api/summary", Some(&session)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        k.get("/api/summary", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Under TLS the cookies are Secure.
     let tls = Kiosk::new(true);
@@ -452,12 +496,16 @@ async fn logins_are_rate_limited_per_account() {
     let cookie = format!("sg_login={token}");
     let attempt = |password: &str| format!("csrf={token}&name=surveillant&password={password}");
     for _ in 0..selfgate_kiosk::auth::MAX_FAILURES_ACCOUNT {
-        let r = k.post("/login", Some(&cookie), &attempt("mauvais"), None).await;
+        let r = k
+            .post("/login", Some(&cookie), &attempt("mauvais"), None)
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(r.body.contains("incorrect"), "{}", r.body);
     }
     // Locked now, even with the right password.
-    let r = k.post("/login", Some(&cookie), &attempt(PASSWORD), None).await;
+    let r = k
+        .post("/login", Some(&cookie), &attempt(PASSWORD), None)
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("Trop de tentatives"), "{}", r.body);
     // Other accounts are not locked.
@@ -502,7 +550,10 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
         summary: Summary::default(),
     };
     // Another gate's decision is not shown here; this gate's are.
-    k.fake.live.send(decision("ligne-2", true, "forfait", "Forfait")).unwrap();
+    k.fake
+        .live
+        .send(decision("ligne-2", true, "forfait", "Forfait"))
+        .unwrap();
     k.fake
         .live
         .send(decision("ligne-1", false, "opposition:impaye", "Impayé"))
@@ -524,9 +575,23 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
     assert!(text.contains("\"first_name\":\"Léa\""), "{text}");
     assert!(text.contains("\"class\":\"4B\""), "{text}");
     assert!(text.contains("va voir l'intendance"), "{text}");
-    assert!(text.contains("−3,20 €"), "the balance on a ticket pass: {text}");
-    for secret in ["MARTIN", "Impayé", "impaye", "\"person\"", "42", "ligne-2", "Forfait"] {
-        assert!(!text.contains(secret), "the gate stream leaks {secret:?}: {text}");
+    assert!(
+        text.contains("−3,20 €"),
+        "the balance on a ticket pass: {text}"
+    );
+    for secret in [
+        "MARTIN",
+        "Impayé",
+        "impaye",
+        "\"person\"",
+        "42",
+        "ligne-2",
+        "Forfait",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the gate stream leaks {secret:?}: {text}"
+        );
     }
     // Only the ticket pass carries a balance.
     let balances = text.matches("\"balance\":\"").count();
@@ -538,15 +603,33 @@ async fn staff_pages_show_the_counts_alerts_and_the_hooks_of_sync_and_exchanges(
     let k = Kiosk::new(false);
     let (session, _) = k.login("gestionnaire").await;
     let home = k.get("/", Some(&session)).await;
-    for needle in ["Attendus", "Servis", "Refusés", "Restent à venir", "Déjeuner", "/assets/kiosk.js"] {
+    for needle in [
+        "Attendus",
+        "Servis",
+        "Refusés",
+        "Restent à venir",
+        "Déjeuner",
+        "/assets/kiosk.js",
+    ] {
         assert!(home.body.contains(needle), "{needle}: {}", home.body);
     }
     let ex = k.get("/exchanges", Some(&session)).await;
-    assert!(ex.body.contains("injoignable") && ex.body.contains("PRONOTE absences"), "{}", ex.body);
+    assert!(
+        ex.body.contains("injoignable") && ex.body.contains("PRONOTE absences"),
+        "{}",
+        ex.body
+    );
     let health = k.get("/healthz", None).await;
-    assert!(health.body.contains("\"events_waiting\":12"), "{}", health.body);
+    assert!(
+        health.body.contains("\"events_waiting\":12"),
+        "{}",
+        health.body
+    );
     let person = k.get("/person/1", Some(&session)).await;
-    assert!(person.body.contains("−3,20 €"), "a gestionnaire sees the balance");
+    assert!(
+        person.body.contains("−3,20 €"),
+        "a gestionnaire sees the balance"
+    );
     let missing = k.get("/person/99", Some(&session)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // English on request, kept in a cookie.

@@ -164,8 +164,7 @@ fn every_pulse_survives_sigkill_in_the_journal() {
     pipe.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let item = loop {
-        let feed: serde_json::Value =
-            serde_json::from_str(&kiosk.get("/api/feed").body).unwrap();
+        let feed: serde_json::Value = serde_json::from_str(&kiosk.get("/api/feed").body).unwrap();
         if let Some(item) = feed.as_array().unwrap().first() {
             break item.clone();
         }

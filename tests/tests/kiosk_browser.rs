@@ -65,28 +65,38 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
          document.querySelector('input[name=password]').value = 'surveillance-2026';
          document.querySelector('form[action=\"/login\"]').submit(); true",
     );
-    b.wait_for("location.pathname === '/' && document.readyState === 'complete'", WAIT);
+    b.wait_for(
+        "location.pathname === '/' && document.readyState === 'complete'",
+        WAIT,
+    );
     b.wait_for("document.querySelector('#live.on') !== null", WAIT);
     let served_before = count(&mut b, "served");
 
     // A badge at the reader appears in the feed, and the page was not reloaded.
     b.eval("window.selfgateMarker = 'same page'; true");
     present(&mut pipe, &fifo_badge(0));
-    let row = b.wait_for(
-        "(document.querySelector('#feed tr') || {}).innerText",
-        WAIT,
-    );
+    let row = b.wait_for("(document.querySelector('#feed tr') || {}).innerText", WAIT);
     let row = row.as_str().unwrap().to_owned();
     assert!(row.contains("Eleve0"), "first feed row: {row}");
     assert!(row.contains("Passage"), "first feed row: {row}");
-    assert_eq!(b.eval("window.selfgateMarker"), "same page", "the page reloaded");
+    assert_eq!(
+        b.eval("window.selfgateMarker"),
+        "same page",
+        "the page reloaded"
+    );
     b.wait_for(
-        &format!("Number(document.querySelector('[data-count=served]').textContent) === {}", served_before + 1),
+        &format!(
+            "Number(document.querySelector('[data-count=served]').textContent) === {}",
+            served_before + 1
+        ),
         WAIT,
     );
     // A second pupil, refused: already served, in plain French.
     present(&mut pipe, &fifo_badge(1));
-    b.wait_for("(document.querySelector('#feed tr') || {}).innerText.includes('Eleve1')", WAIT);
+    b.wait_for(
+        "(document.querySelector('#feed tr') || {}).innerText.includes('Eleve1')",
+        WAIT,
+    );
     std::thread::sleep(Duration::from_millis(2100));
     present(&mut pipe, &fifo_badge(1));
     let denied = b.wait_for(
@@ -97,7 +107,11 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
         denied.as_str().unwrap().contains("Déjà passé à"),
         "denied rows: {denied}"
     );
-    assert_eq!(b.eval("window.selfgateMarker"), "same page", "the page reloaded");
+    assert_eq!(
+        b.eval("window.selfgateMarker"),
+        "same page",
+        "the page reloaded"
+    );
     shot(&mut b, "staff-1920x1080");
     b.viewport(800, 480);
     shot(&mut b, "staff-800x480");
@@ -106,11 +120,21 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
     // Admit a pupil by hand (forgotten badge): search, admit, the counts change.
     let served = count(&mut b, "served");
     b.goto(&format!("{base}/search?q=Eleve4"));
-    b.wait_for("document.querySelector('button[data-admit]') !== null", WAIT);
+    b.wait_for(
+        "document.querySelector('button[data-admit]') !== null",
+        WAIT,
+    );
     b.eval("document.querySelector('button[data-admit]').click(); true");
-    b.wait_for("location.pathname === '/' && location.search.includes('admitted')", WAIT);
+    b.wait_for(
+        "location.pathname === '/' && location.search.includes('admitted')",
+        WAIT,
+    );
     b.wait_for_load();
-    assert_eq!(count(&mut b, "served"), served + 1, "the served count after the admission");
+    assert_eq!(
+        count(&mut b, "served"),
+        served + 1,
+        "the served count after the admission"
+    );
     let first = b.eval("document.querySelector('#feed tr').innerText");
     assert!(
         first.as_str().unwrap().contains("Admis par mleroy"),
@@ -133,18 +157,21 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
         let shown = shown.as_str().unwrap();
         assert!(shown.contains(&format!("Eleve{pupil}")), "{shown}");
         assert!(shown.contains("Bon appétit"), "{shown}");
-        assert!(!shown.contains("Test"), "the gate screen shows a last name: {shown}");
-        assert!(shown.contains("Solde"), "a ticket pass shows the balance: {shown}");
+        assert!(
+            !shown.contains("Test"),
+            "the gate screen shows a last name: {shown}"
+        );
+        assert!(
+            shown.contains("Solde"),
+            "a ticket pass shows the balance: {shown}"
+        );
         shot(&mut b, &format!("gate-pass-{w}x{h}"));
         // Back to idle after a few seconds.
         b.wait_for("document.querySelector('#gate.idle') !== null", WAIT);
         present(&mut pipe, &fifo_badge(0));
         b.wait_for("document.querySelector('#gate.deny') !== null", WAIT);
         let shown = b.eval("document.getElementById('gate').innerText");
-        assert!(
-            shown.as_str().unwrap().contains("déjà passé"),
-            "{shown}"
-        );
+        assert!(shown.as_str().unwrap().contains("déjà passé"), "{shown}");
         shot(&mut b, &format!("gate-deny-{w}x{h}"));
     }
 
@@ -159,15 +186,27 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
          document.querySelector('input[name=password]').value = 'gestion-2026-cantine';
          document.querySelector('form[action=\"/login\"]').submit(); true",
     );
-    b.wait_for("location.pathname === '/' && document.readyState === 'complete'", WAIT);
+    b.wait_for(
+        "location.pathname === '/' && document.readyState === 'complete'",
+        WAIT,
+    );
     b.goto(&format!("{base}/search?q=Eleve1"));
     b.eval("document.querySelector('table.persons a').click(); true");
     b.wait_for("location.pathname.startsWith('/person/')", WAIT);
     b.wait_for_load();
     let page = b.eval("document.body.innerText");
     let page = page.as_str().unwrap();
-    for needle in ["Eleve1 Test", "Solde", "Déclarer perdu", "Ajouter une opposition", "Déjà passé à"] {
-        assert!(page.contains(needle), "{needle} missing from the person page:\n{page}");
+    for needle in [
+        "Eleve1 Test",
+        "Solde",
+        "Déclarer perdu",
+        "Ajouter une opposition",
+        "Déjà passé à",
+    ] {
+        assert!(
+            page.contains(needle),
+            "{needle} missing from the person page:\n{page}"
+        );
     }
     shot(&mut b, "person-1920x1080");
     b.viewport(800, 480);
@@ -175,7 +214,10 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
     b.viewport(1920, 1080);
     b.goto(&format!("{base}/report"));
     let report = b.eval("document.body.innerText");
-    assert!(report.as_str().unwrap().contains("Bilan par service"), "{report}");
+    assert!(
+        report.as_str().unwrap().contains("Bilan par service"),
+        "{report}"
+    );
     shot(&mut b, "report-1920x1080");
     println!("screenshots in {}", screenshots_dir().display());
 

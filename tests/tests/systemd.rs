@@ -504,8 +504,7 @@ fn present(pipe: &mut std::fs::File, kiosk: &KioskClient, credential: &str) -> V
     let shown = credential.to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let feed: Value = serde_json::from_str(&kiosk.get("/api/feed").body)
-            .unwrap_or(Value::Null);
+        let feed: Value = serde_json::from_str(&kiosk.get("/api/feed").body).unwrap_or(Value::Null);
         let mine = feed.as_array().and_then(|items| {
             items
                 .iter()

@@ -23,15 +23,24 @@ use selfgate_rules::model::{Credential, CredentialStatus, PersonId};
 const PUPILS: u32 = 1_000;
 const CLIENTS: usize = 50;
 
+/// (client, seq, person, when the line arrived).
+type Received = (usize, u64, u32, Instant);
+
 fn badge(i: u32) -> String {
     format!("0D{i:08X}")
 }
 
 async fn request(addr: std::net::SocketAddr, head: &str, body: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("{head}\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!(
+            "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -40,7 +49,14 @@ async fn request(addr: std::net::SocketAddr, head: &str, body: &str) -> String {
 fn cookie(resp: &str, name: &str) -> String {
     resp.lines()
         .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .filter_map(|l| l.split_once(':')?.1.trim().split(';').next()?.split_once('='))
+        .filter_map(|l| {
+            l.split_once(':')?
+                .1
+                .trim()
+                .split(';')
+                .next()?
+                .split_once('=')
+        })
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .unwrap()
@@ -83,7 +99,11 @@ pub fn bench_kiosk(decisions: u32) {
     }
     store.write_now(&ops).unwrap();
     selfgate_kiosk::accounts::AccountsFile::in_dir(dir.path())
-        .add("bench", selfgate_kiosk::accounts::Role::Surveillant, "bench-password")
+        .add(
+            "bench",
+            selfgate_kiosk::accounts::Role::Surveillant,
+            "bench-password",
+        )
         .unwrap();
     let engine = store
         .load_engine(config.rules.clone(), Utc::now().date_naive())
@@ -101,7 +121,7 @@ pub fn bench_kiosk(decisions: u32) {
     let committed: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let presented: Arc<Mutex<HashMap<u32, Instant>>> = Arc::default();
     // (client, seq, person, received)
-    let received: Arc<Mutex<Vec<(usize, u64, u32, Instant)>>> = Arc::default();
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let result = rt.block_on(async {
