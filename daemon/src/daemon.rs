@@ -441,6 +441,11 @@ fn keep_restart_settings(current: &Config, new: &mut Config) -> Vec<&'static str
         restart.push("kiosk.listen");
         new.kiosk.listen = current.kiosk.listen;
     }
+    if new.kiosk.tls_cert != current.kiosk.tls_cert || new.kiosk.tls_key != current.kiosk.tls_key {
+        restart.push("kiosk.tls_cert/tls_key");
+        new.kiosk.tls_cert = current.kiosk.tls_cert.clone();
+        new.kiosk.tls_key = current.kiosk.tls_key.clone();
+    }
     if new.data_dir != current.data_dir {
         restart.push("store.data_dir");
         new.data_dir = current.data_dir.clone();

@@ -221,8 +221,16 @@ impl AccountsFile {
             f.sync_all().map_err(io)?;
         }
         #[cfg(unix)]
-        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(io)?;
+        {
+            std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(io)?;
+            // `sudo selfgate account add` must leave a file the daemon's user can read: the
+            // file belongs to the data directory's owner (allowed to root only; else a no-op).
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(d) = std::fs::metadata(dir) {
+                let _ = std::os::unix::fs::chown(&tmp, Some(d.uid()), Some(d.gid()));
+            }
+        }
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
