@@ -53,6 +53,7 @@
     });
     document.querySelectorAll("[data-summary]").forEach(function (el) {
       if (el.dataset.summary === "now") { el.textContent = s.now; }
+      if (el.dataset.summary === "service") { el.textContent = s.service || el.dataset.none; }
     });
     var list = document.getElementById("denied");
     if (list) {
@@ -100,4 +101,13 @@
     };
   }
   connect();
+
+  // Counts and alerts also change without a passage (a reader going offline, the clock):
+  // refresh them now and then.
+  setInterval(function () {
+    fetch("/api/summary", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) { if (s) { setCounts(s); } })
+      .catch(function () {});
+  }, 15000);
 })();

@@ -306,7 +306,7 @@ pub async fn index(
         main.staff data-lang=(lang.code()) {
             div.service-bar {
                 h1 { (sum.school) }
-                div.service-name data-summary="service" { (sum.service.as_deref().unwrap_or(t(lang, "noservice"))) }
+                div.service-name data-summary="service" data-none=(t(lang, "noservice")) { (sum.service.as_deref().unwrap_or(t(lang, "noservice"))) }
                 div.clock {
                     span data-summary="now" { (sum.now) }
                     span #live .live.off data-on=(t(lang, "feed.live")) data-off=(t(lang, "feed.offline")) { (t(lang, "feed.offline")) }
