@@ -356,3 +356,73 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
         .expect("the TLS kiosk did not stop")
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_are_alerted_to_the_emergency_input_and_an_offline_reader() {
+    use selfgate_hardware::TurnstileInput;
+    use selfgate_hardware::sim::LineReader;
+
+    let dir = tempfile::tempdir().unwrap();
+    common::avoid_end_of_day();
+    let store = Store::open(dir.path()).unwrap();
+    let mut config = common::all_day_config("id = \"ligne-1\"");
+    config.data_dir = dir.path().to_path_buf();
+    let (_shared, _writer, gate, _thread) = common::gate_on(&store, config);
+    let backend = KioskBackend::start(gate.handle(), store.clone());
+    let mut live = backend.live();
+    let (reader, _handle) = SimReader::new("r1");
+    // A reader whose device is missing stops: offline.
+    let missing = LineReader::new("r2", dir.path().join("no-such-reader"));
+    let (t, turnstile) = SimTurnstile::new("t", None, false).unwrap();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(Gate::run(
+        gate,
+        Hardware {
+            readers: vec![Box::new(reader) as Box<dyn Reader>, Box::new(missing)],
+            turnstile: Arc::new(t),
+        },
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    common::eventually("r2 reported offline", || {
+        backend
+            .summary()
+            .alerts
+            .iter()
+            .any(|a| a.kind == "reader_offline" && a.text.contains("r2"))
+    })
+    .await;
+    assert!(
+        backend
+            .summary()
+            .alerts
+            .iter()
+            .all(|a| !a.text.contains("r1"))
+    );
+
+    // The emergency input: journaled as an alarm, the counts and alerts pushed at once.
+    assert!(turnstile.input(TurnstileInput::EmergencyOn).await);
+    let l = tokio::time::timeout(Duration::from_secs(5), live.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(l.item.is_none(), "no feed line for an alarm");
+    assert!(
+        l.summary.alerts.iter().any(|a| a.kind == "emergency"),
+        "{:?}",
+        l.summary.alerts
+    );
+    assert!(turnstile.input(TurnstileInput::EmergencyOff).await);
+    common::eventually("emergency alert cleared", || {
+        backend
+            .summary()
+            .alerts
+            .iter()
+            .all(|a| a.kind != "emergency")
+    })
+    .await;
+
+    let _ = stop.send(());
+    task.await.unwrap();
+}
