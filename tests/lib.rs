@@ -18,6 +18,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod cdp;
 pub mod pronote_sim;
 
 pub use serde_json::Value;
@@ -617,4 +618,128 @@ pub fn terminate(child: &mut Child) {
         child.wait().unwrap().success(),
         "the daemon did not stop cleanly on SIGTERM"
     );
+}
+
+/// `method path` over HTTP/1.0 with extra headers and an optional form body.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<HttpResponse> {
+    let timeout = Duration::from_secs(10);
+    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    s.write_all(req.as_bytes())?;
+    s.flush()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {text:?}")))?;
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    Ok(HttpResponse {
+        status,
+        headers: head.to_owned(),
+        body: body.to_owned(),
+    })
+}
+
+impl HttpResponse {
+    /// The value of the cookie `name` set by this response.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, v)| v.trim().split(';').next()?.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// `selfgate account add NAME --role ROLE --data DATA` with `password` on stdin.
+pub fn add_account(data: &Path, name: &str, role: &str, password: &str) {
+    let mut child = selfgate()
+        .args(["account", "add", name, "--role", role, "--data"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "account add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A member of staff logged in to a kiosk over HTTP.
+pub struct KioskClient {
+    pub addr: SocketAddr,
+    pub cookie: String,
+}
+
+impl KioskClient {
+    /// Logs in as `name` (the account must exist).
+    pub fn login(addr: SocketAddr, name: &str, password: &str) -> KioskClient {
+        let page = http_get(addr, "/login").unwrap();
+        assert_eq!(page.status, 200, "{page:?}");
+        let token = page.set_cookie("sg_login").expect("no login cookie");
+        let body = format!("csrf={token}&name={name}&password={password}&next=%2F");
+        let r = http_request(
+            addr,
+            "POST",
+            "/login",
+            &[("Cookie", &format!("sg_login={token}"))],
+            Some(&body),
+        )
+        .unwrap();
+        assert_eq!(r.status, 303, "login as {name} refused: {r:?}");
+        let session = r.set_cookie("sg_session").expect("no session cookie");
+        KioskClient {
+            addr,
+            cookie: format!("sg_session={session}"),
+        }
+    }
+
+    /// Creates a surveillant account in `data` (through `selfgate account add`) and logs in.
+    pub fn surveillant(addr: SocketAddr, data: &Path) -> KioskClient {
+        add_account(data, "tests", "surveillant", "mot-de-passe-de-test");
+        KioskClient::login(addr, "tests", "mot-de-passe-de-test")
+    }
+
+    pub fn get(&self, path: &str) -> HttpResponse {
+        http_request(self.addr, "GET", path, &[("Cookie", &self.cookie)], None).unwrap()
+    }
 }

@@ -4,6 +4,7 @@
 #   prometheus  promtool (checks the /metrics page)
 #   coreutils   mkfifo (readers fed through named pipes)
 #   libclang-dev  bindgen, for libosdp-sys (the C libosdp the OSDP tests run as the reader)
+#   chromium    the headless browser of the kiosk's browser test (tests/tests/kiosk_browser.rs)
 # and cargo-fuzz (crates.io) for the fuzzing smoke at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v mkfifo >/dev/null || missing+=(coreutils)
 compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || missing+=(libclang-dev)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${missing[*]}"
   sudo_=""

@@ -148,6 +148,9 @@ pub enum TurnstileConfig {
 #[derive(Clone, Debug)]
 pub struct KioskConfig {
     pub listen: SocketAddr,
+    /// `kiosk.tls_cert` / `kiosk.tls_key`: PEM files; the kiosk is served over TLS when set.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[metrics]`: the Prometheus page, `GET /metrics`.
@@ -397,12 +400,16 @@ impl Default for RawTurnstile {
 #[serde(deny_unknown_fields, default)]
 struct RawKiosk {
     listen: String,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 impl Default for RawKiosk {
     fn default() -> Self {
         RawKiosk {
             listen: "127.0.0.1:8080".into(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -766,6 +773,18 @@ impl Validator {
                 None
             }
         };
+        let (tls_cert, tls_key) = match (raw.kiosk.tls_cert, raw.kiosk.tls_key) {
+            (Some(c), Some(k)) => (Some(PathBuf::from(c)), Some(PathBuf::from(k))),
+            (None, None) => (None, None),
+            (Some(_), None) => {
+                self.err("kiosk.tls_key", "tls_cert is set: give the key too");
+                (None, None)
+            }
+            (None, Some(_)) => {
+                self.err("kiosk.tls_cert", "tls_key is set: give the certificate too");
+                (None, None)
+            }
+        };
         let metrics = self.metrics(raw.metrics, listen);
         let log = self.log(&raw.log);
         if raw.store.data_dir.trim().is_empty() {
@@ -809,7 +828,11 @@ impl Validator {
             rules,
             data_dir: PathBuf::from(raw.store.data_dir),
             gate: gate?,
-            kiosk: KioskConfig { listen: listen? },
+            kiosk: KioskConfig {
+                listen: listen?,
+                tls_cert,
+                tls_key,
+            },
             metrics: metrics?,
             log,
             regimes,

@@ -216,19 +216,50 @@ pub fn open(
     Ok((store, writer, thread, engine))
 }
 
-/// Binds the kiosk's listener and serves it until `shutdown`.
+/// Binds the kiosk's listener and serves it until `shutdown` (over TLS when `kiosk.tls_cert`
+/// and `kiosk.tls_key` are set). Staff actions go through `gate`; reports read `store`.
 pub async fn serve_kiosk(
     listen: SocketAddr,
-    shared: Arc<Shared>,
+    gate: crate::gate::GateHandle,
+    store: Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let shared = gate.shared().clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("while binding the kiosk to {listen}"))?;
     let addr = listener.local_addr()?;
-    let mut app = selfgate_kiosk::router(shared.clone());
-    if let Some(metrics) = crate::metrics::kiosk_routes(&shared.config().metrics) {
+    let config = shared.config();
+    let tls = crate::kiosk_tls::load(&config.kiosk)?;
+    let backend = crate::kiosk_source::KioskBackend::start(gate, store);
+    // One stop signal for the server and for its event streams, which never end by themselves.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut stopped = stop_rx.clone();
+    let shutdown = async move {
+        while !*stopped.borrow_and_update() {
+            if stopped.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let options = selfgate_kiosk::KioskOptions {
+        accounts: config
+            .data_dir
+            .join(selfgate_kiosk::accounts::ACCOUNTS_FILE),
+        tls: tls.is_some(),
+        stop: Some(stop_rx),
+    };
+    let mut app = selfgate_kiosk::router(backend, options);
+    if let Some(metrics) = crate::metrics::kiosk_routes(&config.metrics) {
         app = app.merge(metrics);
+    }
+    if let Some(tls) = tls {
+        let task = tokio::spawn(crate::kiosk_tls::serve(listener, tls, app, shutdown));
+        return Ok((addr, task));
     }
     // The client's address is needed by `/metrics` (allowed networks).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -291,6 +322,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let mut gate = Gate::new(shared.clone(), writer.clone());
     // Backups through the running daemon, and the retention purge on its schedule.
     let sync_store = store.clone();
+    let kiosk_store = store.clone();
     // The scheduled data exchanges, also run by hand through the control socket.
     let exchanges = crate::exchange::Exchanges::for_daemon(gate.handle(), store.clone());
     let exchange_task = tokio::spawn(exchanges.clone().scheduled(Duration::from_secs(1)));
@@ -303,9 +335,14 @@ pub async fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
-    let (addr, kiosk) = serve_kiosk(config.kiosk.listen, shared.clone(), async move {
-        let _ = kiosk_stop.changed().await;
-    })
+    let (addr, kiosk) = serve_kiosk(
+        config.kiosk.listen,
+        gate.handle(),
+        kiosk_store,
+        async move {
+            let _ = kiosk_stop.changed().await;
+        },
+    )
     .await?;
     let mut metrics_stop = stop_rx.clone();
     let metrics = crate::metrics::serve(&config.metrics, addr, async move {
@@ -420,6 +457,11 @@ fn keep_restart_settings(current: &Config, new: &mut Config) -> Vec<&'static str
     if new.kiosk.listen != current.kiosk.listen {
         restart.push("kiosk.listen");
         new.kiosk.listen = current.kiosk.listen;
+    }
+    if new.kiosk.tls_cert != current.kiosk.tls_cert || new.kiosk.tls_key != current.kiosk.tls_key {
+        restart.push("kiosk.tls_cert/tls_key");
+        new.kiosk.tls_cert = current.kiosk.tls_cert.clone();
+        new.kiosk.tls_key = current.kiosk.tls_key.clone();
     }
     if new.data_dir != current.data_dir {
         restart.push("store.data_dir");

@@ -905,15 +905,20 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut kiosk_stop = stop_rx.clone();
-    let (addr, kiosk) =
-        crate::daemon::serve_kiosk(config.kiosk.listen, shared.clone(), async move {
+    let (addr, kiosk) = crate::daemon::serve_kiosk(
+        config.kiosk.listen,
+        gate.handle(),
+        store.clone(),
+        async move {
             let _ = kiosk_stop.changed().await;
-        })
-        .await?;
+        },
+    )
+    .await?;
     println!(
         "demo: kiosk on http://{addr}/ · speed ×{} · Ctrl-C stops",
         opts.speed
     );
+    crate::kiosk_accounts::demo_account(&data, addr)?;
     let mut metrics_stop = stop_rx.clone();
     let metrics = crate::metrics::serve(&config.metrics, addr, async move {
         let _ = metrics_stop.changed().await;

@@ -75,6 +75,8 @@ pub struct Shared {
     changes: broadcast::Sender<Change>,
     /// The sync's status when this node is a gate or a hub (none: standalone).
     sync: std::sync::OnceLock<Arc<crate::sync::SyncState>>,
+    /// A staff member waiting for the next read to enrol it (reader, or any).
+    capture: Mutex<Option<(Option<String>, tokio::sync::oneshot::Sender<String>)>>,
 }
 
 #[derive(Default)]
@@ -123,6 +125,7 @@ impl Shared {
             counters: Counters::default(),
             changes: broadcast::channel(CHANGES_BACKLOG).0,
             sync: std::sync::OnceLock::new(),
+            capture: Mutex::new(None),
         })
     }
 
@@ -247,7 +250,51 @@ impl Shared {
             pass: p.verdict == Verdict::Pass,
             reason: p.reason.code().to_owned(),
             label: self.label(p),
+            person: p.person.map(|id| id.0),
+            first_name: person.map(|x| x.first_name.clone()).unwrap_or_default(),
+            balance_cents: p.balance_after_cents,
         }
+    }
+
+    /// The feed line of a committed passage (the live stream builds its items with it).
+    pub fn feed_line(
+        &self,
+        gate: &str,
+        seq: Option<u64>,
+        at: DateTime<Utc>,
+        p: &Passage,
+    ) -> FeedItem {
+        self.feed_item(gate, seq, at, p)
+    }
+
+    /// The next credential read (at `reader`, or at any reader when `None`) is handed to the
+    /// returned receiver instead of being decided: enrolling a badge by presenting it.
+    pub fn capture_next_read(
+        &self,
+        reader: Option<String>,
+    ) -> tokio::sync::oneshot::Receiver<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        *self.capture.lock().unwrap_or_else(PoisonError::into_inner) = Some((reader, tx));
+        rx
+    }
+
+    /// The read is taken by a pending [`Shared::capture_next_read`].
+    fn captured(&self, reader: Option<&str>, credential: &str) -> bool {
+        let mut c = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+        let wanted = match c.as_ref() {
+            Some((want, tx)) => {
+                !tx.is_closed() && want.as_deref().is_none_or(|w| Some(w) == reader)
+            }
+            None => false,
+        };
+        if !wanted {
+            if c.as_ref().is_some_and(|(_, tx)| tx.is_closed()) {
+                *c = None;
+            }
+            return false;
+        }
+        c.take()
+            .is_some_and(|(_, tx)| tx.send(credential.to_owned()).is_ok())
     }
 
     fn publish(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) {
@@ -460,6 +507,9 @@ impl GateHandle {
 
     /// A credential read now on `reader`, which is then shown the decision (LED, buzzer).
     pub async fn read_on(&self, reader: Option<&str>, credential: &str) {
+        if self.shared.captured(reader, credential) {
+            return;
+        }
         let at = self.shared.clock.now();
         let passage = {
             let mut e = self.shared.engine_mut();

@@ -13,6 +13,8 @@
 //! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
 //!   secret files come from (systemd credentials) and the check before reading one.
 //! - [`exchange`]: the scheduled data exchanges (PRONOTE's flows, kitchen headcounts);
+//! - [`kiosk_source`]: what the kiosk reads and does on the running gate; [`kiosk_tls`]: the
+//!   kiosk over rustls; [`kiosk_accounts`]: `selfgate account` and the demo's account.
 //! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
 //! - [`sync`]: hub and gates over mutual TLS ([`tls`]; certificates by [`pki`]).
 //!
@@ -28,6 +30,9 @@ pub mod exchange;
 pub mod gate;
 pub mod import;
 pub mod journal;
+pub mod kiosk_accounts;
+pub mod kiosk_source;
+pub mod kiosk_tls;
 pub mod logs;
 pub mod metrics;
 pub mod notify;

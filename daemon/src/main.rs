@@ -136,6 +136,45 @@ enum Command {
         #[command(subcommand)]
         what: PkiCommand,
     },
+    /// Staff accounts of the kiosk (`DATA/accounts.toml`); works while the daemon runs.
+    Account {
+        #[command(subcommand)]
+        what: AccountCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Creates an account; the password is read from stdin (or --password-file).
+    Add {
+        name: String,
+        /// surveillant, gestionnaire or administrateur.
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Sets a new password, read from stdin (or --password-file).
+    Passwd {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Removes an account (its sessions end).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Lists the accounts and their roles.
+    List {
+        #[command(flatten)]
+        place: Place,
+    },
 }
 
 #[derive(Subcommand)]
@@ -369,6 +408,24 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             reads,
             roster,
         } => return simulate(&config, &reads, roster.as_deref()),
+        Command::Account { what } => {
+            use selfgate::kiosk_accounts as acc;
+            match what {
+                AccountCommand::Add {
+                    name,
+                    role,
+                    password_file,
+                    place,
+                } => acc::add(&place.data_dir()?, &name, &role, password_file.as_deref())?,
+                AccountCommand::Passwd {
+                    name,
+                    password_file,
+                    place,
+                } => acc::passwd(&place.data_dir()?, &name, password_file.as_deref())?,
+                AccountCommand::Remove { name, place } => acc::remove(&place.data_dir()?, &name)?,
+                AccountCommand::List { place } => acc::list(&place.data_dir()?)?,
+            }
+        }
         Command::Persons { data, json } => {
             let store = Store::open_existing(&data)?;
             let stdout = std::io::stdout();

@@ -1,22 +1,47 @@
 //! # selfgate-kiosk
 //!
-//! The pages the daemon serves (axum + maud, everything in the binary, no CDN): for now the staff
-//! overview of the current service and its live feed, and `GET /healthz`. The daemon provides
-//! the data through [`KioskSource`]; this crate knows nothing of the store or the hardware.
+//! The pages the daemon serves (axum + maud; templates, CSS and the little JavaScript are in the
+//! binary, no CDN): the staff kiosk with its live feed (server-sent events), the gate screen
+//! facing the pupils, the intendance's management pages, staff accounts and `GET /healthz`.
+//! The daemon provides the data and carries out the staff's actions through [`StaffSource`]
+//! (reads through [`KioskSource`]); this crate knows nothing of the store or the hardware.
+//!
+//! - [`accounts`]: `DATA/accounts.toml`, argon2 hashes, roles;
+//! - [`auth`]: sessions, anti-forgery tokens, login rate limits;
+//! - [`i18n`]: every string, French and English;
+//! - `pages`: the staff and management pages; `gate_screen`: the pupils' screen.
+//!
+//! [`ROUTES`] lists every route with who may use it; the tests walk it.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::header;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use maud::{DOCTYPE, Markup, html};
 use serde::Serialize;
 
+pub mod accounts;
+pub mod auth;
+mod gate_screen;
+pub mod i18n;
+mod pages;
+
+use accounts::{AccountsFile, Role};
+use auth::{LoginLimiter, Session, Sessions};
+use i18n::Lang;
+
 /// One line of the live feed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct FeedItem {
     pub gate: String,
     pub seq: Option<u64>,
@@ -28,6 +53,21 @@ pub struct FeedItem {
     pub reason: String,
     /// The reason in plain French for the staff ("Déjà passé à 12:04").
     pub label: String,
+    /// The person, when known.
+    pub person: Option<u32>,
+    /// First name only: what the gate screen may show.
+    pub first_name: String,
+    /// The ticket balance after the passage, when the person pays by ticket.
+    pub balance_cents: Option<i64>,
+}
+
+/// An alert on the staff screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// `lost_badge`, `reader_offline`, `emergency`, `hub_unreachable`.
+    pub kind: String,
+    /// What happened, for the staff ("Badge déclaré perdu présenté : Léa MARTIN, 12:04").
+    pub text: String,
 }
 
 /// Counts of the current (or last) service.
@@ -45,6 +85,15 @@ pub struct Summary {
     /// Denials by reason code, with the French label.
     pub denied: Vec<(String, String, u64)>,
     pub emergency: bool,
+    /// Registered today and not served yet.
+    pub to_come: u64,
+    pub alerts: Vec<Alert>,
+}
+
+impl Summary {
+    pub fn denied_total(&self) -> u64 {
+        self.denied.iter().map(|d| d.2).sum()
+    }
 }
 
 /// What the kiosk reads from the daemon.
@@ -54,105 +103,512 @@ pub trait KioskSource: Send + Sync + 'static {
     fn recent(&self, limit: usize) -> Vec<FeedItem>;
     /// `GET /healthz`: status of readers, store and sync.
     fn health(&self) -> serde_json::Value;
-    /// When the source last changed; the page polls for it.
+    /// When the source last changed.
     fn updated(&self) -> DateTime<Utc>;
 }
 
-/// The kiosk's routes.
-pub fn router(source: Arc<dyn KioskSource>) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(healthz))
-        .route("/api/summary", get(summary))
-        .route("/api/feed", get(feed))
-        .route("/kiosk.css", get(css))
-        .with_state(source)
+/// A boxed future, for the trait's actions (the trait is used as `dyn`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A decision as it reaches the live feed (none when only the counts or alerts changed), with
+/// the service's counts after it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Live {
+    pub item: Option<FeedItem>,
+    pub summary: Summary,
 }
 
-type Src = State<Arc<dyn KioskSource>>;
-
-async fn healthz(State(src): Src) -> Response {
-    let health = src.health();
-    let ok = health.get("status").and_then(|s| s.as_str()) == Some("ok");
-    let code = if ok {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, Json(health)).into_response()
+/// A person as a search or a list shows them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PersonRow {
+    pub id: u32,
+    /// `Prénom NOM`.
+    pub name: String,
+    pub class: String,
+    /// Élève, commensal, hôte.
+    pub category: String,
+    /// Today's status in words ("Servi à 12:04", "Attendu", "Absent (PRONOTE)").
+    pub status: String,
+    pub served: bool,
 }
 
-async fn summary(State(src): Src) -> Json<Summary> {
-    Json(src.summary())
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BadgeRow {
+    pub number: String,
+    /// `active`, `lost`, `revoked`.
+    pub status: String,
 }
 
-async fn feed(State(src): Src) -> Json<Vec<FeedItem>> {
-    Json(src.recent(50))
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OppositionRow {
+    pub id: u64,
+    pub reason: String,
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    pub note: String,
+    pub lifted: bool,
 }
 
-async fn css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PassageRow {
+    /// Local date and time.
+    pub when: String,
+    pub service: String,
+    pub pass: bool,
+    pub label: String,
 }
 
-async fn index(State(src): Src) -> Markup {
-    let s = src.summary();
-    let feed = src.recent(30);
-    html! {
-        (DOCTYPE)
-        html lang="fr" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content="2";
-                title { "selfgate — " (s.school) }
-                link rel="stylesheet" href="/kiosk.css";
-            }
-            body {
-                header {
-                    h1 { (s.school) " · " (s.gate) }
-                    p.now { (s.now) }
-                }
-                @if s.emergency {
-                    p.alert { "Entrée d'urgence active : le tourniquet est libre." }
-                }
-                section.counts {
-                    div { span.big { (s.service.as_deref().unwrap_or("Aucun service ouvert")) } }
-                    div { "Attendus (forfait) " span.big { (s.expected) } }
-                    div { "Servis " span.big.ok { (s.served) } }
-                    div { "Restent " span.big { (s.expected.saturating_sub(s.served)) } }
-                }
-                @if !s.denied.is_empty() {
-                    section.denied {
-                        h2 { "Refus" }
-                        ul { @for (_, label, n) in &s.denied { li { (label) " : " (n) } } }
-                    }
-                }
-                section {
-                    h2 { "Derniers passages" }
-                    table {
-                        thead { tr { th { "Heure" } th { "Nom" } th { "Classe" } th { "Décision" } th { "Motif" } } }
-                        tbody {
-                            @for item in &feed {
-                                tr class=(if item.pass { "pass" } else { "deny" }) {
-                                    td { (item.time) }
-                                    td { (item.name) }
-                                    td { (item.class) }
-                                    td { @if item.pass { "Passage" } @else { "Refus" } }
-                                    td { (item.label) }
-                                }
-                            }
+/// A person's page: status today, badges, oppositions, balance and passages.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PersonDetail {
+    pub row: PersonRow,
+    pub external_id: String,
+    pub regime: String,
+    pub balance_cents: i64,
+    pub badges: Vec<BadgeRow>,
+    pub oppositions: Vec<OppositionRow>,
+    /// Newest first.
+    pub passages: Vec<PassageRow>,
+}
+
+/// A new opposition, as the form gives it.
+#[derive(Clone, Debug)]
+pub struct NewOpposition {
+    pub person: u32,
+    /// `absent_pronote`, `impaye`, `exclusion`, `manuelle`.
+    pub reason: String,
+    /// A service code, or none for every service.
+    pub service: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub from: String,
+    pub to: Option<String>,
+    pub note: String,
+    pub by: String,
+}
+
+/// One service of a day's report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServiceReport {
+    pub label: String,
+    /// Registered under a forfait (minus oppositions), when known for that day.
+    pub expected: Option<u64>,
+    pub passes: u64,
+    /// Passes by reason label (forfait, ticket, manual).
+    pub passes_by: Vec<(String, u64)>,
+    pub denials: Vec<(String, u64)>,
+    pub charged_cents: i64,
+    pub corrections: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DayReport {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub services: Vec<ServiceReport>,
+}
+
+/// The hub sync's state, for the staff screen and `/healthz` (filled by the sync, when there
+/// is one).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncStatus {
+    pub connected: bool,
+    /// Local date and time of the last successful exchange with the hub.
+    pub last_exchange: Option<String>,
+    pub events_waiting: u64,
+}
+
+/// The last run of a data exchange (PRONOTE, SIÈCLE, GFC…), for the "Échanges" page.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExchangeReport {
+    pub name: String,
+    pub last_run: Option<String>,
+    pub ok: bool,
+    /// The error, or a one-line result.
+    pub message: String,
+    pub sent: String,
+    pub received: String,
+}
+
+/// What the staff do through the kiosk, carried out by the running daemon. Errors are
+/// messages for the staff, in French.
+pub trait StaffSource: KioskSource {
+    /// Every decision committed from now on, with the counts after it.
+    fn live(&self) -> tokio::sync::broadcast::Receiver<Live>;
+    /// Persons whose name, class or badge matches `query`.
+    fn search(&self, query: &str, limit: usize) -> Vec<PersonRow>;
+    fn person(&self, id: u32) -> BoxFuture<'_, Option<PersonDetail>>;
+    /// Registered for the open service and not served yet.
+    fn not_served(&self) -> Vec<PersonRow>;
+    /// Admits `person` by hand; journaled with `by` and `note`.
+    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), String>>;
+    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), String>>;
+    /// Waits (at most `wait`) for the next badge read, at `reader` or any, and gives it to
+    /// `person`. Returns the badge number.
+    fn enrol_next(
+        &self,
+        person: u32,
+        reader: Option<String>,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<String, String>>;
+    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), String>>;
+    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), String>>;
+    /// The report of `day` (`YYYY-MM-DD`; today when `None`).
+    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, String>>;
+    /// (code, label) of each service.
+    fn services(&self) -> Vec<(String, String)>;
+    fn readers(&self) -> Vec<String>;
+    /// The hub sync, when this gate has one.
+    fn sync_status(&self) -> Option<SyncStatus> {
+        None
+    }
+    /// The data exchanges' last runs.
+    fn exchange_reports(&self) -> Vec<ExchangeReport> {
+        Vec::new()
+    }
+}
+
+/// How the kiosk is served.
+#[derive(Clone, Debug)]
+pub struct KioskOptions {
+    /// `DATA/accounts.toml`.
+    pub accounts: PathBuf,
+    /// Served over TLS: cookies get `Secure`.
+    pub tls: bool,
+    /// Set to `true` when the server stops: the event streams end so that it can.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl KioskOptions {
+    /// Resolves when the server stops (never without a stop signal).
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let rx = self.stop.clone();
+        async move {
+            match rx {
+                Some(mut rx) => {
+                    while !*rx.borrow_and_update() {
+                        if rx.changed().await.is_err() {
+                            return;
                         }
                     }
                 }
+                None => std::future::pending().await,
             }
         }
     }
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1rem;background:#f6f7f9;color:#111}\
-header{display:flex;justify-content:space-between;align-items:baseline}\
-h1{font-size:1.4rem;margin:0}.now{color:#555}\
-.counts{display:flex;gap:2rem;margin:1rem 0;flex-wrap:wrap}.big{display:block;font-size:2rem;font-weight:700}\
-.ok{color:#0a7a2f}.alert{background:#b00020;color:#fff;padding:.6rem;font-weight:700}\
-table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
-tr.pass td:nth-child(4){color:#0a7a2f;font-weight:600}tr.deny td:nth-child(4){color:#b00020;font-weight:600}";
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (login page, gate screen, health, static files).
+    Public,
+    Staff(Role),
+}
+
+/// Every route of the kiosk: method, path (with an example id) and who may use it.
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/login", Access::Public),
+    ("POST", "/login", Access::Public),
+    ("GET", "/healthz", Access::Public),
+    ("GET", "/gate/ligne-1", Access::Public),
+    ("GET", "/gate/ligne-1/events", Access::Public),
+    ("GET", "/portique", Access::Public),
+    ("GET", "/assets/kiosk.css", Access::Public),
+    ("GET", "/assets/kiosk.js", Access::Public),
+    ("GET", "/assets/gate.js", Access::Public),
+    ("GET", "/kiosk.css", Access::Public),
+    ("POST", "/logout", Access::Staff(Role::Surveillant)),
+    ("GET", "/", Access::Staff(Role::Surveillant)),
+    ("GET", "/events", Access::Staff(Role::Surveillant)),
+    ("GET", "/api/summary", Access::Staff(Role::Surveillant)),
+    ("GET", "/api/feed", Access::Staff(Role::Surveillant)),
+    ("GET", "/search?q=a", Access::Staff(Role::Surveillant)),
+    ("GET", "/person/1", Access::Staff(Role::Surveillant)),
+    ("GET", "/not-served", Access::Staff(Role::Surveillant)),
+    ("POST", "/admit", Access::Staff(Role::Surveillant)),
+    ("GET", "/manage", Access::Staff(Role::Gestionnaire)),
+    ("POST", "/badge/enrol", Access::Staff(Role::Gestionnaire)),
+    ("POST", "/badge/lost", Access::Staff(Role::Gestionnaire)),
+    ("POST", "/opposition/add", Access::Staff(Role::Gestionnaire)),
+    (
+        "POST",
+        "/opposition/lift",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    ("GET", "/report", Access::Staff(Role::Gestionnaire)),
+    ("GET", "/exchanges", Access::Staff(Role::Gestionnaire)),
+    ("GET", "/accounts", Access::Staff(Role::Administrateur)),
+    ("POST", "/accounts/add", Access::Staff(Role::Administrateur)),
+    (
+        "POST",
+        "/accounts/remove",
+        Access::Staff(Role::Administrateur),
+    ),
+];
+
+/// The kiosk's shared state.
+pub(crate) struct App {
+    pub src: Arc<dyn StaffSource>,
+    pub opts: KioskOptions,
+    pub accounts: AccountsFile,
+    pub sessions: Sessions,
+    pub limiter: LoginLimiter,
+}
+
+pub(crate) type AppState = State<Arc<App>>;
+
+/// Who is asking, found by the guard and handed to the handlers.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    pub session: Option<(String, Session)>,
+    pub lang: Lang,
+    pub ip: Option<std::net::IpAddr>,
+    /// The form fields of a POST (already read by the guard for the token).
+    pub form: Vec<(String, String)>,
+}
+
+impl Caller {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The kiosk's routes.
+pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
+    let app = Arc::new(App {
+        src,
+        accounts: AccountsFile::new(opts.accounts.clone()),
+        opts,
+        sessions: Sessions::default(),
+        limiter: LoginLimiter::default(),
+    });
+    Router::new()
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/healthz", get(healthz))
+        .route("/gate/{gate}", get(gate_screen::page))
+        .route("/gate/{gate}/events", get(gate_screen::events))
+        .route("/portique", get(gate_screen::default_gate))
+        .route("/assets/kiosk.css", get(css))
+        .route("/kiosk.css", get(css))
+        .route("/assets/kiosk.js", get(kiosk_js))
+        .route("/assets/gate.js", get(gate_js))
+        .route("/", get(pages::index))
+        .route("/events", get(pages::events))
+        .route("/api/summary", get(pages::api_summary))
+        .route("/api/feed", get(pages::api_feed))
+        .route("/search", get(pages::search))
+        .route("/person/{id}", get(pages::person))
+        .route("/not-served", get(pages::not_served))
+        .route("/admit", post(pages::admit))
+        .route("/manage", get(pages::manage))
+        .route("/badge/enrol", post(pages::enrol))
+        .route("/badge/lost", post(pages::lost))
+        .route("/opposition/add", post(pages::opposition_add))
+        .route("/opposition/lift", post(pages::opposition_lift))
+        .route("/report", get(pages::report))
+        .route("/exchanges", get(pages::exchanges))
+        .route("/accounts", get(pages::accounts_page))
+        .route("/accounts/add", post(pages::accounts_add))
+        .route("/accounts/remove", post(pages::accounts_remove))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .with_state(app)
+}
+
+/// Largest form accepted.
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// Runs before every route: finds the session and the language; on a POST, checks the origin
+/// and the anti-forgery token (the session's, or the login form's cookie for `/login`).
+async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let mut lang = auth::lang_of(headers);
+    let query_lang = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(Lang::parse)
+    });
+    if let Some(l) = query_lang {
+        lang = l;
+    }
+    let session = auth::cookie(headers, auth::SESSION_COOKIE).and_then(|id| {
+        let s = app.sessions.get(&id)?;
+        // The account may have been removed or changed since the login.
+        match app.accounts.get(&s.name) {
+            Some(a) if a.role == s.role => Some((id, s)),
+            _ => {
+                app.sessions.remove(&id);
+                None
+            }
+        }
+    });
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let mut form = Vec::new();
+    let body = if parts.method == Method::POST {
+        if !auth::same_origin(headers) {
+            return forbidden_csrf(lang);
+        }
+        let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop grand").into_response();
+            }
+        };
+        form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default();
+        let sent = headers
+            .get(auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                form.iter()
+                    .find(|(k, _)| k == auth::CSRF_FIELD)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_default();
+        let expected = if parts.uri.path() == "/login" {
+            auth::cookie(headers, auth::LOGIN_COOKIE).unwrap_or_default()
+        } else {
+            session
+                .as_ref()
+                .map(|(_, s)| s.csrf.clone())
+                .unwrap_or_default()
+        };
+        if !auth::tokens_match(&expected, &sent) {
+            if session.is_none() && parts.uri.path() != "/login" {
+                return unauthenticated(&parts.headers, parts.uri.path());
+            }
+            return forbidden_csrf(lang);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+    parts.extensions.insert(Caller {
+        session,
+        lang,
+        ip,
+        form,
+    });
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
+    if let Some(l) = query_lang {
+        if let Ok(v) =
+            auth::set_cookie(auth::LANG_COOKIE, l.code(), app.opts.tls, Some(31_536_000)).parse()
+        {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        "nosniff"
+            .parse()
+            .unwrap_or(header::HeaderValue::from_static("nosniff")),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    resp
+}
+
+fn forbidden_csrf(lang: Lang) -> Response {
+    let msg = match lang {
+        Lang::Fr => {
+            "Requête refusée : jeton anti-falsification absent ou invalide. Rechargez la page."
+        }
+        Lang::En => "Request refused: missing or invalid anti-forgery token. Reload the page.",
+    };
+    (StatusCode::FORBIDDEN, msg).into_response()
+}
+
+/// Not logged in: pages redirect to the login form, the API and the event stream answer 401.
+pub(crate) fn unauthenticated(headers: &HeaderMap, path: &str) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !path.starts_with("/api") && path != "/events" {
+        let next: String = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
+        (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/login?{next}"))],
+        )
+            .into_response()
+    } else {
+        (StatusCode::UNAUTHORIZED, "authentification requise").into_response()
+    }
+}
+
+async fn healthz(State(app): AppState) -> Response {
+    let mut health = app.src.health();
+    if let (Some(sync), Some(obj)) = (app.src.sync_status(), health.as_object_mut()) {
+        obj.insert(
+            "sync".into(),
+            serde_json::to_value(&sync).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    let ok = health.get("status").and_then(|s| s.as_str()) == Some("ok");
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health)).into_response()
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../assets/kiosk.css"),
+    )
+}
+async fn kiosk_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/kiosk.js"),
+    )
+}
+async fn gate_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/gate.js"),
+    )
+}
+
+/// Formats cents as euros, French style: `−3,20 €`.
+pub fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "−" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{},{:02} €", c / 100, c % 100)
+}

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use selfgate_tests::{
-    fifo_badge, fifo_gate, http_get, journal, open_fifo, start_daemon, tempdir, terminate,
+    KioskClient, fifo_badge, fifo_gate, journal, open_fifo, start_daemon, tempdir, terminate,
 };
 
 /// Kill cycles in the test suite; `SELFGATE_SOAK_CYCLES=N` runs a longer soak (see README).
@@ -158,13 +158,13 @@ fn every_pulse_survives_sigkill_in_the_journal() {
         .unwrap()
         .to_owned();
     let (mut child, addr) = start_daemon(&config);
+    let kiosk = KioskClient::surveillant(addr, &data);
     let mut pipe = open_fifo(dir.path());
     writeln!(pipe, "{first}").unwrap();
     pipe.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let item = loop {
-        let feed: serde_json::Value =
-            serde_json::from_str(&http_get(addr, "/api/feed").unwrap().body).unwrap();
+        let feed: serde_json::Value = serde_json::from_str(&kiosk.get("/api/feed").body).unwrap();
         if let Some(item) = feed.as_array().unwrap().first() {
             break item.clone();
         }

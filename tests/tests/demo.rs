@@ -211,13 +211,27 @@ fn demo_runs_serves_its_kiosk_and_resumes_without_counting_twice() {
         .unwrap_or_else(|e| panic!("/healthz is not JSON ({e}): {}", health.body));
     assert_eq!(h["status"], "ok", "{h}");
 
-    let page = get(addr, "/");
+    // The staff screen needs a login: the demo prints its account at start.
+    assert_eq!(get(addr, "/api/feed").status, 401);
+    let account = first
+        .seen
+        .iter()
+        .find(|l| l.contains("kiosk account `demo`"))
+        .cloned()
+        .unwrap_or_else(|| first.wait_for_line("kiosk account `demo`", Duration::from_secs(10)));
+    let password = account
+        .split("password ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {account:?}"));
+    let staff = KioskClient::login(addr, "demo", password);
+    let page = staff.get("/");
     assert_eq!(page.status, 200, "{page:?}");
     assert!(
         page.headers.to_ascii_lowercase().contains("text/html"),
         "{page:?}"
     );
-    assert!(page.body.contains("Derniers passages"), "{}", page.body);
+    assert!(page.body.contains("Passages en direct"), "{}", page.body);
 
     let out1 = first.finish(Duration::from_secs(90));
     assert!(out1.contains("demo: created a school"), "{out1}");

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use selfgate_tests::{
-    KillOnDrop, Value, http_get, run, selfgate, selfgate_bin, tempdir, toml_str, workspace_root,
+    KillOnDrop, KioskClient, Value, run, selfgate, selfgate_bin, tempdir, toml_str, workspace_root,
     write_config,
 };
 
@@ -498,14 +498,13 @@ fn closed_window() -> (&'static str, &'static str) {
 }
 
 /// Presents `credential` on the pipe and returns the kiosk's feed item for it.
-fn present(pipe: &mut std::fs::File, kiosk: SocketAddr, credential: &str) -> Value {
+fn present(pipe: &mut std::fs::File, kiosk: &KioskClient, credential: &str) -> Value {
     writeln!(pipe, "{credential}").unwrap();
     pipe.flush().unwrap();
     let shown = credential.to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let feed: Value = serde_json::from_str(&http_get(kiosk, "/api/feed").unwrap().body)
-            .unwrap_or(Value::Null);
+        let feed: Value = serde_json::from_str(&kiosk.get("/api/feed").body).unwrap_or(Value::Null);
         let mine = feed.as_array().and_then(|items| {
             items
                 .iter()
@@ -567,10 +566,10 @@ fn sighup_reloads_the_rules_between_reads_and_an_invalid_file_changes_nothing() 
     let socket = notify.path.to_string_lossy().into_owned();
     let mut daemon = Daemon::start(&config, &[("NOTIFY_SOCKET", &socket)]);
     notify.expect("READY=1", Duration::from_secs(30));
-    let kiosk = daemon.ready_line();
+    let kiosk = KioskClient::surveillant(daemon.ready_line(), &dir.path().join("data"));
     let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
 
-    let before = present(&mut pipe, kiosk, &badge(0));
+    let before = present(&mut pipe, &kiosk, &badge(0));
     assert_eq!(
         (before["pass"].as_bool(), before["reason"].as_str()),
         (Some(true), Some("ticket")),
@@ -595,7 +594,7 @@ fn sighup_reloads_the_rules_between_reads_and_an_invalid_file_changes_nothing() 
         "{reloading:?}"
     );
     notify.expect("READY=1", Duration::from_secs(10));
-    let after = present(&mut pipe, kiosk, &badge(1));
+    let after = present(&mut pipe, &kiosk, &badge(1));
     assert_eq!(
         (after["pass"].as_bool(), after["reason"].as_str()),
         (Some(false), Some("service_closed")),
@@ -626,7 +625,7 @@ fn sighup_reloads_the_rules_between_reads_and_an_invalid_file_changes_nothing() 
     daemon.signal("-HUP");
     notify.expect("RELOADING=1", Duration::from_secs(10));
     notify.expect("READY=1", Duration::from_secs(10));
-    let refused = present(&mut pipe, kiosk, &badge(2));
+    let refused = present(&mut pipe, &kiosk, &badge(2));
     assert_eq!(
         (refused["pass"].as_bool(), refused["reason"].as_str()),
         (Some(false), Some("service_closed")),

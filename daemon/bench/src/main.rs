@@ -19,9 +19,12 @@
 //! - `exchanges`: the data exchanges' work for a 1,500-pupil school with 12 weeks of journal:
 //!   kitchen headcounts, PRONOTE's meal days document, an absence list parsed and turned into
 //!   oppositions, the no-shows of a service.
+//! - `kiosk`: the live feed at 50 connected staff screens (server-sent events), from the read
+//!   and from the commit to each client (`kiosk.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod kiosk;
 mod sync;
 
 use std::io::BufRead;
@@ -740,6 +743,9 @@ fn main() {
     }
     if all || wanted.contains(&"exchanges") {
         bench_exchanges(1_500, 12);
+    }
+    if all || wanted.contains(&"kiosk") {
+        kiosk::bench_kiosk(if quick { 40 } else { 200 });
     }
 }
 

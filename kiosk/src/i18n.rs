@@ -1,0 +1,297 @@
+//! Every string the pages show, in one table: French by default, English available
+//! (`?lang=en` once, kept in a cookie). The staff's reason labels come from the daemon (already
+//! French); the pupils' words for the gate screen are here, by reason code.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim() {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// (key, French, English).
+const TABLE: &[(&str, &str, &str)] = &[
+    ("app", "selfgate", "selfgate"),
+    ("login.title", "Connexion du personnel", "Staff sign-in"),
+    ("login.name", "Identifiant", "User name"),
+    ("login.password", "Mot de passe", "Password"),
+    ("login.submit", "Se connecter", "Sign in"),
+    (
+        "login.failed",
+        "Identifiant ou mot de passe incorrect.",
+        "Wrong user name or password.",
+    ),
+    (
+        "login.limited",
+        "Trop de tentatives : réessayez dans quelques minutes.",
+        "Too many attempts: try again in a few minutes.",
+    ),
+    ("logout", "Déconnexion", "Sign out"),
+    ("nav.service", "Service", "Service"),
+    ("nav.search", "Rechercher", "Search"),
+    ("nav.notserved", "Pas encore passés", "Not served yet"),
+    ("nav.manage", "Gestion", "Management"),
+    ("nav.report", "Bilan du jour", "Day report"),
+    ("nav.exchanges", "Échanges", "Exchanges"),
+    ("nav.accounts", "Comptes", "Accounts"),
+    ("noservice", "Aucun service ouvert", "No service open"),
+    ("count.expected", "Attendus", "Expected"),
+    (
+        "count.expected.help",
+        "inscrits ce jour, absences déduites",
+        "registered today, less absences",
+    ),
+    ("count.served", "Servis", "Served"),
+    ("count.denied", "Refusés", "Denied"),
+    ("count.tocome", "Restent à venir", "Still to come"),
+    ("feed.title", "Passages en direct", "Live passages"),
+    ("feed.live", "en direct", "live"),
+    (
+        "feed.offline",
+        "connexion perdue, nouvel essai…",
+        "connection lost, retrying…",
+    ),
+    (
+        "feed.empty",
+        "Aucun passage pour l'instant.",
+        "No passage yet.",
+    ),
+    ("col.time", "Heure", "Time"),
+    ("col.name", "Nom", "Name"),
+    ("col.class", "Classe", "Class"),
+    ("col.verdict", "Décision", "Decision"),
+    ("col.reason", "Motif", "Reason"),
+    ("col.status", "Aujourd'hui", "Today"),
+    ("col.badge", "Badge", "Badge"),
+    ("col.service", "Service", "Service"),
+    ("col.day", "Jour", "Day"),
+    ("col.role", "Rôle", "Role"),
+    ("verdict.pass", "Passage", "Pass"),
+    ("verdict.deny", "Refus", "Denied"),
+    ("denied.title", "Refus par motif", "Denials by reason"),
+    ("alerts.title", "Alertes", "Alerts"),
+    (
+        "alert.lost",
+        "Badge déclaré perdu présenté",
+        "Lost badge presented",
+    ),
+    ("alert.reader", "Lecteur hors ligne", "Reader offline"),
+    (
+        "alert.emergency",
+        "Entrée d'urgence active : le tourniquet est libre",
+        "Emergency input active: the turnstile is free",
+    ),
+    (
+        "alert.hub",
+        "Serveur central injoignable",
+        "Hub unreachable",
+    ),
+    (
+        "search.placeholder",
+        "Nom, classe ou badge",
+        "Name, class or badge",
+    ),
+    ("search.none", "Personne ne correspond.", "Nobody matches."),
+    ("admit", "Admettre", "Admit"),
+    ("admit.title", "Admettre à la main", "Admit by hand"),
+    ("admit.reason", "Motif", "Reason"),
+    ("admit.forgotten", "badge oublié", "forgotten badge"),
+    ("admit.done", "Admission enregistrée", "Admission recorded"),
+    ("person.title", "Fiche", "Person"),
+    ("person.balance", "Solde", "Balance"),
+    ("person.badges", "Badges", "Badges"),
+    ("person.oppositions", "Oppositions", "Oppositions"),
+    ("person.passages", "Passages récents", "Recent passages"),
+    ("person.regime", "Régime", "Régime"),
+    ("person.id", "Identifiant", "Identifier"),
+    ("badge.lost", "Déclarer perdu", "Declare lost"),
+    ("badge.status.active", "actif", "active"),
+    ("badge.status.lost", "perdu", "lost"),
+    ("badge.status.revoked", "révoqué", "revoked"),
+    (
+        "badge.lost.done",
+        "Badge déclaré perdu",
+        "Badge declared lost",
+    ),
+    ("badge.enrol", "Attribuer un badge", "Assign a badge"),
+    (
+        "badge.enrol.help",
+        "Cliquez, puis présentez le badge au lecteur dans les 30 secondes : le prochain badge lu sera attribué.",
+        "Click, then present the badge at the reader within 30 seconds: the next badge read is enrolled.",
+    ),
+    ("badge.enrol.reader", "Lecteur", "Reader"),
+    ("badge.enrol.any", "n'importe lequel", "any"),
+    ("badge.enrol.done", "Badge attribué", "Badge assigned"),
+    ("opp.add", "Ajouter une opposition", "Add an opposition"),
+    ("opp.lift", "Lever", "Lift"),
+    ("opp.lifted", "levée", "lifted"),
+    ("opp.reason", "Motif", "Reason"),
+    ("opp.service", "Service", "Service"),
+    ("opp.all", "tous", "all"),
+    ("opp.from", "Du", "From"),
+    (
+        "opp.to",
+        "Au (vide : jusqu'à levée)",
+        "To (empty: until lifted)",
+    ),
+    ("opp.note", "Note", "Note"),
+    ("opp.done", "Opposition enregistrée", "Opposition recorded"),
+    ("opp.lift.done", "Opposition levée", "Opposition lifted"),
+    ("report.title", "Bilan par service", "Report per service"),
+    ("report.passes", "Passages", "Passes"),
+    ("report.denials", "Refus", "Denials"),
+    ("report.charged", "Débité (tickets)", "Charged (tickets)"),
+    ("report.corrections", "Corrections", "Corrections"),
+    (
+        "report.none",
+        "Aucun passage ce jour.",
+        "No passage this day.",
+    ),
+    (
+        "exchanges.title",
+        "Échanges avec les logiciels de l'établissement",
+        "Exchanges with the school's software",
+    ),
+    (
+        "exchanges.none",
+        "Aucun échange configuré.",
+        "No exchange configured.",
+    ),
+    ("exchanges.last", "Dernier", "Last run"),
+    ("exchanges.result", "Résultat", "Result"),
+    ("exchanges.detail", "Détail", "Detail"),
+    ("sync.title", "Synchronisation", "Sync"),
+    (
+        "sync.standalone",
+        "autonome (pas de serveur central)",
+        "standalone (no hub)",
+    ),
+    ("sync.ok", "connecté", "connected"),
+    ("sync.down", "injoignable", "unreachable"),
+    ("sync.waiting", "événements en attente", "events waiting"),
+    ("accounts.title", "Comptes du personnel", "Staff accounts"),
+    ("accounts.add", "Créer le compte", "Create account"),
+    ("accounts.remove", "Supprimer", "Remove"),
+    ("accounts.done", "Comptes mis à jour", "Accounts updated"),
+    (
+        "forbidden",
+        "Votre rôle ne permet pas cette action.",
+        "Your role does not allow this.",
+    ),
+    ("notfound", "Introuvable.", "Not found."),
+    ("back", "Retour", "Back"),
+    ("manage.title", "Gestion", "Management"),
+    (
+        "manage.help",
+        "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.",
+        "Search a person to assign a badge, declare a loss, manage oppositions and see the balance.",
+    ),
+    ("gate.idle", "Présentez votre badge", "Present your badge"),
+    ("gate.welcome", "Bon appétit", "Enjoy your meal"),
+    ("gate.balance", "Solde", "Balance"),
+    ("gate.title", "Portique", "Gate"),
+];
+
+/// The string for `key` in `lang` (the key itself when missing, which the tests forbid).
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    match TABLE.iter().find(|(k, _, _)| *k == key) {
+        Some((_, fr, en)) => match lang {
+            Lang::Fr => fr,
+            Lang::En => en,
+        },
+        None => "??",
+    }
+}
+
+/// What a pupil reads on the gate screen for a reason code: short, plain, and saying nothing
+/// the queue behind should not hear (no "unpaid bill").
+pub fn pupil_reason(lang: Lang, code: &str) -> &'static str {
+    let fr_en = match code {
+        "forfait" | "ticket" | "manual" => ("Bon appétit !", "Enjoy your meal!"),
+        "already_served" => (
+            "Tu es déjà passé(e) pour ce repas",
+            "You have already had this meal",
+        ),
+        "unknown_badge" => (
+            "Badge non reconnu : va voir la vie scolaire",
+            "Badge not recognised: see the school office",
+        ),
+        "badge_revoked" => (
+            "Ce badge est bloqué : va voir l'intendance",
+            "This badge is blocked: see the bursar's office",
+        ),
+        "opposition:absent_pronote" => (
+            "Tu es noté(e) absent(e) : va voir la vie scolaire",
+            "You are marked absent: see the school office",
+        ),
+        "opposition:exclusion" => (
+            "Passage refusé : va voir la vie scolaire",
+            "Not allowed: see the school office",
+        ),
+        "opposition:impaye" | "opposition:manuelle" => (
+            "Passage refusé : va voir l'intendance",
+            "Not allowed: see the bursar's office",
+        ),
+        "insufficient_balance" => (
+            "Solde insuffisant : va voir l'intendance",
+            "Not enough credit: see the bursar's office",
+        ),
+        "not_registered_today" => (
+            "Tu n'es pas inscrit(e) aujourd'hui",
+            "You are not registered today",
+        ),
+        "service_closed" => ("Le self est fermé", "The canteen is closed"),
+        _ => (
+            "Passage refusé : adresse-toi au personnel",
+            "Not allowed: ask the staff",
+        ),
+    };
+    match lang {
+        Lang::Fr => fr_en.0,
+        Lang::En => fr_en.1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, fr, en) in TABLE {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!fr.is_empty() && !en.is_empty(), "{k}");
+        }
+        assert_eq!(t(Lang::Fr, "gate.welcome"), "Bon appétit");
+        assert_eq!(t(Lang::En, "gate.welcome"), "Enjoy your meal");
+    }
+
+    #[test]
+    fn pupils_never_read_about_unpaid_bills() {
+        for code in [
+            "opposition:impaye",
+            "opposition:manuelle",
+            "opposition:exclusion",
+        ] {
+            let s = pupil_reason(Lang::Fr, code).to_lowercase();
+            assert!(!s.contains("impay") && !s.contains("exclu"), "{code}: {s}");
+        }
+    }
+}

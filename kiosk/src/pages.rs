@@ -1,0 +1,978 @@
+//! The staff's pages: login, the live service screen, search and admission by hand, a person's
+//! page, the management actions (badges, oppositions), the day's report, the exchanges and the
+//! accounts. Each handler checks the caller's role first.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use crate::accounts::{Role, verify_password};
+use crate::auth::{self, Session};
+use crate::i18n::{Lang, t};
+use crate::{App, AppState, Caller, NewOpposition, PersonRow, Summary, euros};
+
+/// How long `POST /badge/enrol` waits for the badge.
+const ENROL_WAIT: Duration = Duration::from_secs(30);
+
+/// The caller's session if their role is at least `role`; else the response to send.
+#[allow(clippy::result_large_err)] // the refusal is the response itself, sent at once
+fn need(caller: &Caller, role: Role, headers: &HeaderMap, uri: &Uri) -> Result<Session, Response> {
+    match &caller.session {
+        None => Err(crate::unauthenticated(headers, uri.path())),
+        Some((_, s)) if s.role >= role => Ok(s.clone()),
+        Some(_) => Err(message_page(
+            caller,
+            StatusCode::FORBIDDEN,
+            t(caller.lang, "forbidden"),
+        )),
+    }
+}
+
+fn message_page(caller: &Caller, code: StatusCode, text: &str) -> Response {
+    let lang = caller.lang;
+    let body = html! {
+        main.narrow {
+            p.error { (text) }
+            p { a.button href="/" { (t(lang, "back")) } }
+        }
+    };
+    (code, page(lang, t(lang, "app"), None, "", body)).into_response()
+}
+
+/// The page frame: header with navigation for a logged-in member of staff.
+fn page(lang: Lang, title: &str, session: Option<&Session>, active: &str, body: Markup) -> Markup {
+    let nav: &[(&str, &str, Role)] = &[
+        ("/", "nav.service", Role::Surveillant),
+        ("/not-served", "nav.notserved", Role::Surveillant),
+        ("/manage", "nav.manage", Role::Gestionnaire),
+        ("/report", "nav.report", Role::Gestionnaire),
+        ("/exchanges", "nav.exchanges", Role::Gestionnaire),
+        ("/accounts", "nav.accounts", Role::Administrateur),
+    ];
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — selfgate" }
+                link rel="stylesheet" href="/assets/kiosk.css";
+            }
+            body {
+                @if let Some(s) = session {
+                    header.top {
+                        a.brand href="/" { "selfgate" }
+                        nav {
+                            @for (href, key, role) in nav {
+                                @if s.role >= *role {
+                                    a href=(href) class=(if *href == active { "active" } else { "" }) { (t(lang, key)) }
+                                }
+                            }
+                        }
+                        div.who {
+                            span.user { (s.name) " · " (s.role.code()) }
+                            a.lang href=(if lang == Lang::Fr { "?lang=en" } else { "?lang=fr" }) {
+                                (if lang == Lang::Fr { "EN" } else { "FR" })
+                            }
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button.link type="submit" { (t(lang, "logout")) }
+                            }
+                        }
+                    }
+                }
+                (body)
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn login_form(lang: Lang, token: &str, next: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        main.login {
+            h1 { "selfgate" }
+            h2 { (t(lang, "login.title")) }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(next);
+                label { (t(lang, "login.name")) input name="name" autocomplete="username" required autofocus; }
+                label { (t(lang, "login.password")) input name="password" type="password" autocomplete="current-password" required; }
+                button.primary type="submit" { (t(lang, "login.submit")) }
+            }
+            p.lang { a href="?lang=fr" { "Français" } " · " a href="?lang=en" { "English" } }
+        }
+    };
+    page(lang, t(lang, "login.title"), None, "", body)
+}
+
+pub async fn login_page(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let token = auth::cookie(&headers, auth::LOGIN_COOKIE)
+        .filter(|t| t.len() == 64)
+        .unwrap_or_else(auth::random_token);
+    let next = safe_next(q.next.as_deref());
+    let cookie = auth::set_cookie(auth::LOGIN_COOKIE, &token, app.opts.tls, None);
+    (
+        [(header::SET_COOKIE, cookie)],
+        login_form(caller.lang, &token, &next, None),
+    )
+        .into_response()
+}
+
+pub async fn login(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = caller.lang;
+    let name = caller.field("name").unwrap_or("").trim().to_owned();
+    let password = caller.field("password").unwrap_or("");
+    let next = safe_next(caller.field("next"));
+    let token = auth::cookie(&headers, auth::LOGIN_COOKIE).unwrap_or_default();
+    if !app.limiter.allowed(caller.ip, &name) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(lang, &token, &next, Some(t(lang, "login.limited"))),
+        )
+            .into_response();
+    }
+    // The file is read again when it changed: accounts added by `selfgate account` count now.
+    let account = app.accounts.get(&name);
+    let ok = match &account {
+        Some(a) => verify_password(password, &a.hash),
+        None => {
+            // Same work whether the account exists or not.
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    };
+    match account {
+        Some(a) if ok => {
+            app.limiter.succeeded(&name);
+            let (id, _) = app.sessions.create(&a.name, a.role);
+            let cookie = auth::set_cookie(auth::SESSION_COOKIE, &id, app.opts.tls, None);
+            (
+                StatusCode::SEE_OTHER,
+                [(header::SET_COOKIE, cookie), (header::LOCATION, next)],
+            )
+                .into_response()
+        }
+        _ => {
+            app.limiter.failed(caller.ip, &name);
+            (
+                StatusCode::UNAUTHORIZED,
+                login_form(lang, &token, &next, Some(t(lang, "login.failed"))),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The hash of a random password, so that unknown names cost as much as known ones.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::accounts::hash_password(&auth::random_token()).unwrap_or_default())
+}
+
+pub async fn logout(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
+        return r;
+    }
+    if let Some((id, _)) = &caller.session {
+        app.sessions.remove(id);
+    }
+    let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", app.opts.tls, Some(0));
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie),
+            (header::LOCATION, "/login".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+fn counts(lang: Lang, s: &Summary) -> Markup {
+    html! {
+        section.counts {
+            div.card {
+                span.label { (t(lang, "count.expected")) }
+                span.big data-count="expected" { (s.expected) }
+                span.help { (t(lang, "count.expected.help")) }
+            }
+            div.card.ok {
+                span.label { (t(lang, "count.served")) }
+                span.big data-count="served" { (s.served) }
+            }
+            div.card.ko {
+                span.label { (t(lang, "count.denied")) }
+                span.big data-count="denied" { (s.denied_total()) }
+            }
+            div.card.todo {
+                span.label { (t(lang, "count.tocome")) }
+                span.big data-count="to_come" { (s.to_come) }
+            }
+        }
+    }
+}
+
+fn alerts(lang: Lang, s: &Summary) -> Markup {
+    html! {
+        section #alerts .alerts aria-live="assertive" {
+            @for a in &s.alerts {
+                p class=(format!("alert alert-{}", a.kind)) { (a.text) }
+            }
+        }
+        @let _ = lang;
+    }
+}
+
+fn feed_row(lang: Lang, item: &crate::FeedItem) -> Markup {
+    html! {
+        tr class=(if item.pass { "pass" } else { "deny" }) {
+            td.time { (item.time) }
+            td.name {
+                @if let Some(id) = item.person { a href=(format!("/person/{id}")) { (item.name) } }
+                @else { (item.name) }
+            }
+            td { (item.class) }
+            td.verdict { span.tag { (if item.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
+            td.reason { (item.label) }
+        }
+    }
+}
+
+fn admit_form(lang: Lang, csrf: &str, id: u32, compact: bool) -> Markup {
+    html! {
+        form.admit method="post" action="/admit" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="person" value=(id);
+            @if compact {
+                input type="hidden" name="note" value=(t(lang, "admit.forgotten"));
+            } @else {
+                label { (t(lang, "admit.reason")) " " input name="note" value=(t(lang, "admit.forgotten")) required; }
+            }
+            button.primary type="submit" data-admit=(id) { (t(lang, "admit")) }
+        }
+    }
+}
+
+pub async fn index(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let sum = app.src.summary();
+    let feed = app.src.recent(40);
+    let done = uri.query().is_some_and(|q| q.contains("admitted=1"));
+    let body = html! {
+        main.staff data-lang=(lang.code()) {
+            div.service-bar {
+                h1 { (sum.school) }
+                div.service-name data-summary="service" data-none=(t(lang, "noservice")) { (sum.service.as_deref().unwrap_or(t(lang, "noservice"))) }
+                div.clock {
+                    span data-summary="now" { (sum.now) }
+                    span #live .live.off data-on=(t(lang, "feed.live")) data-off=(t(lang, "feed.offline")) { (t(lang, "feed.offline")) }
+                }
+            }
+            @if done { p.flash.ok role="status" { (t(lang, "admit.done")) } }
+            (alerts(lang, &sum))
+            (counts(lang, &sum))
+            div.columns {
+                section.feed {
+                    h2 { (t(lang, "feed.title")) }
+                    table {
+                        thead { tr { th { (t(lang, "col.time")) } th { (t(lang, "col.name")) } th { (t(lang, "col.class")) } th { (t(lang, "col.verdict")) } th { (t(lang, "col.reason")) } } }
+                        tbody #feed data-pass=(t(lang, "verdict.pass")) data-deny=(t(lang, "verdict.deny")) {
+                            @for item in &feed { (feed_row(lang, item)) }
+                        }
+                    }
+                    @if feed.is_empty() { p.empty #feed-empty { (t(lang, "feed.empty")) } }
+                }
+                aside.side {
+                    form.search method="get" action="/search" {
+                        input type="search" name="q" placeholder=(t(lang, "search.placeholder")) aria-label=(t(lang, "nav.search"));
+                        button type="submit" { (t(lang, "nav.search")) }
+                    }
+                    section.denied {
+                        h2 { (t(lang, "denied.title")) }
+                        ul #denied {
+                            @for (_, label, n) in &sum.denied { li { span { (label) } b { (n) } } }
+                        }
+                    }
+                    p { a.button href="/not-served" { (t(lang, "nav.notserved")) " (" span data-count="to_come" { (sum.to_come) } ")" } }
+                }
+            }
+        }
+        script src="/assets/kiosk.js" {}
+    };
+    let _ = &s;
+    page(lang, t(lang, "nav.service"), Some(&s), "/", body).into_response()
+}
+
+/// `GET /events`: the live feed as server-sent events (`passage`, with the counts after it).
+pub async fn events(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
+        return r;
+    }
+    let rx = app.src.live();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let ev = match rx.recv().await {
+            Ok(live) => Event::default()
+                .event("passage")
+                .json_data(&live)
+                .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
+            // Fell behind: tell the page to reload rather than show a feed with holes.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                Event::default().event("resync").data("{}")
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, Infallible>(ev), rx))
+    });
+    let stream = futures_util::StreamExt::take_until(stream, app.opts.stopped());
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+pub async fn api_summary(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
+        return r;
+    }
+    Json(app.src.summary()).into_response()
+}
+
+pub async fn api_feed(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
+        return r;
+    }
+    Json(app.src.recent(50)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+fn person_table(lang: Lang, csrf: &str, rows: &[PersonRow], admit: bool) -> Markup {
+    html! {
+        table.persons {
+            thead { tr { th { (t(lang, "col.name")) } th { (t(lang, "col.class")) } th { (t(lang, "col.status")) } @if admit { th {} } } }
+            tbody {
+                @for r in rows {
+                    tr class=(if r.served { "served" } else { "" }) {
+                        td { a href=(format!("/person/{}", r.id)) { (r.name) } }
+                        td { (if r.class.is_empty() { r.category.as_str() } else { r.class.as_str() }) }
+                        td.status { (r.status) }
+                        @if admit { td { @if !r.served { (admit_form(lang, csrf, r.id, true)) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn search(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let rows = if q.q.trim().is_empty() {
+        Vec::new()
+    } else {
+        app.src.search(&q.q, 50)
+    };
+    let body = html! {
+        main.narrow {
+            form.search method="get" action="/search" {
+                input type="search" name="q" value=(q.q) placeholder=(t(lang, "search.placeholder")) autofocus;
+                button type="submit" { (t(lang, "nav.search")) }
+            }
+            @if rows.is_empty() && !q.q.trim().is_empty() { p.empty { (t(lang, "search.none")) } }
+            @if !rows.is_empty() { (person_table(lang, &s.csrf, &rows, true)) }
+        }
+    };
+    page(lang, t(lang, "nav.search"), Some(&s), "", body).into_response()
+}
+
+pub async fn not_served(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let rows = app.src.not_served();
+    let sum = app.src.summary();
+    let body = html! {
+        main.narrow {
+            h1 { (t(lang, "nav.notserved")) " · " (sum.service.as_deref().unwrap_or(t(lang, "noservice"))) " · " (rows.len()) }
+            (person_table(lang, &s.csrf, &rows, true))
+        }
+    };
+    page(
+        lang,
+        t(lang, "nav.notserved"),
+        Some(&s),
+        "/not-served",
+        body,
+    )
+    .into_response()
+}
+
+fn person_id(caller: &Caller) -> Option<u32> {
+    caller.field("person")?.trim().parse().ok()
+}
+
+pub async fn admit(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(person) = person_id(&caller) else {
+        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+    };
+    let note = caller.field("note").unwrap_or("").trim();
+    let note = if note.is_empty() {
+        t(caller.lang, "admit.forgotten")
+    } else {
+        note
+    };
+    match app.src.admit(person, &s.name, note).await {
+        Ok(()) => Redirect::to("/?admitted=1").into_response(),
+        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+    }
+}
+
+pub async fn person(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let Some(p) = (match id.parse::<u32>() {
+        Ok(id) => app.src.person(id).await,
+        Err(_) => None,
+    }) else {
+        return message_page(&caller, StatusCode::NOT_FOUND, t(lang, "notfound"));
+    };
+    let manager = s.role >= Role::Gestionnaire;
+    let flash = uri
+        .query()
+        .and_then(|q| q.strip_prefix("ok="))
+        .map(|k| t(lang, k))
+        .filter(|m| *m != "??");
+    let readers = app.src.readers();
+    let services = app.src.services();
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let body = html! {
+        main.narrow.person {
+            @if let Some(m) = flash { p.flash.ok role="status" { (m) } }
+            h1 { (p.row.name) " " small { (p.row.class) } }
+            p.status-line { span.status { (p.row.status) } }
+            @if !p.row.served { (admit_form(lang, &s.csrf, p.row.id, false)) }
+            dl.facts {
+                dt { (t(lang, "person.id")) } dd { (p.external_id) }
+                dt { (t(lang, "person.regime")) } dd { (p.regime) " · " (p.row.category) }
+                @if manager { dt { (t(lang, "person.balance")) } dd.balance { (euros(p.balance_cents)) } }
+            }
+            @if manager {
+                section {
+                    h2 { (t(lang, "person.badges")) }
+                    table {
+                        @for b in &p.badges {
+                            tr {
+                                td.mono { (b.number) }
+                                td { (t(lang, &format!("badge.status.{}", b.status))) }
+                                td {
+                                    @if b.status == "active" {
+                                        form.inline method="post" action="/badge/lost" {
+                                            input type="hidden" name="csrf" value=(s.csrf);
+                                            input type="hidden" name="person" value=(p.row.id);
+                                            input type="hidden" name="badge" value=(b.number);
+                                            button.danger type="submit" { (t(lang, "badge.lost")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    form.enrol method="post" action="/badge/enrol" {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        input type="hidden" name="person" value=(p.row.id);
+                        label { (t(lang, "badge.enrol.reader")) " "
+                            select name="reader" {
+                                option value="" { (t(lang, "badge.enrol.any")) }
+                                @for r in &readers { option value=(r) { (r) } }
+                            }
+                        }
+                        button.primary type="submit" { (t(lang, "badge.enrol")) }
+                        p.help { (t(lang, "badge.enrol.help")) }
+                    }
+                }
+                section {
+                    h2 { (t(lang, "person.oppositions")) }
+                    table {
+                        @for o in &p.oppositions {
+                            tr class=(if o.lifted { "lifted" } else { "" }) {
+                                td { (o.reason) } td { (o.service) } td { (o.from) " → " (o.to) } td { (o.note) }
+                                td {
+                                    @if o.lifted { (t(lang, "opp.lifted")) } @else {
+                                        form.inline method="post" action="/opposition/lift" {
+                                            input type="hidden" name="csrf" value=(s.csrf);
+                                            input type="hidden" name="person" value=(p.row.id);
+                                            input type="hidden" name="id" value=(o.id);
+                                            button type="submit" { (t(lang, "opp.lift")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    form.grid method="post" action="/opposition/add" {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        input type="hidden" name="person" value=(p.row.id);
+                        label { (t(lang, "opp.reason"))
+                            select name="reason" {
+                                option value="manuelle" { "Opposition manuelle" }
+                                option value="impaye" { "Impayé" }
+                                option value="exclusion" { "Exclusion de la demi-pension" }
+                                option value="absent_pronote" { "Absent (PRONOTE)" }
+                            }
+                        }
+                        label { (t(lang, "opp.service"))
+                            select name="service" {
+                                option value="" { (t(lang, "opp.all")) }
+                                @for (code, label) in &services { option value=(code) { (label) } }
+                            }
+                        }
+                        label { (t(lang, "opp.from")) input type="date" name="from" value=(today) required; }
+                        label { (t(lang, "opp.to")) input type="date" name="to"; }
+                        label.wide { (t(lang, "opp.note")) input name="note"; }
+                        button.primary type="submit" { (t(lang, "opp.add")) }
+                    }
+                }
+                section {
+                    h2 { (t(lang, "person.passages")) }
+                    table {
+                        thead { tr { th { (t(lang, "col.day")) } th { (t(lang, "col.service")) } th { (t(lang, "col.verdict")) } th { (t(lang, "col.reason")) } } }
+                        tbody {
+                            @for r in &p.passages {
+                                tr class=(if r.pass { "pass" } else { "deny" }) {
+                                    td { (r.when) } td { (r.service) }
+                                    td.verdict { span.tag { (if r.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
+                                    td { (r.label) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(lang, &p.row.name, Some(&s), "", body).into_response()
+}
+
+pub async fn manage(
+    State(_app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let body = html! {
+        main.narrow {
+            h1 { (t(lang, "manage.title")) }
+            p { (t(lang, "manage.help")) }
+            form.search method="get" action="/search" {
+                input type="search" name="q" placeholder=(t(lang, "search.placeholder")) autofocus;
+                button type="submit" { (t(lang, "nav.search")) }
+            }
+            p { a.button href="/report" { (t(lang, "nav.report")) } " " a.button href="/exchanges" { (t(lang, "nav.exchanges")) } }
+        }
+    };
+    page(lang, t(lang, "manage.title"), Some(&s), "/manage", body).into_response()
+}
+
+/// `2026-11-30` as `30/11/2026`.
+fn french_date(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map_or_else(|_| iso.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+}
+
+fn back_to_person(person: u32, key: &str) -> Response {
+    Redirect::to(&format!("/person/{person}?ok={key}")).into_response()
+}
+
+pub async fn enrol(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
+        return r;
+    }
+    let Some(person) = person_id(&caller) else {
+        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+    };
+    let reader = caller
+        .field("reader")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    match app.src.enrol_next(person, reader, ENROL_WAIT).await {
+        Ok(_) => back_to_person(person, "badge.enrol.done"),
+        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+    }
+}
+
+pub async fn lost(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
+        return r;
+    }
+    let (Some(person), Some(badge)) = (person_id(&caller), caller.field("badge")) else {
+        return message_page(&caller, StatusCode::BAD_REQUEST, "badge manquant");
+    };
+    match app.src.declare_lost(person, badge).await {
+        Ok(()) => back_to_person(person, "badge.lost.done"),
+        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+    }
+}
+
+pub async fn opposition_add(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(person) = person_id(&caller) else {
+        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+    };
+    let field = |k: &str| caller.field(k).map(str::trim).unwrap_or("").to_owned();
+    let opt = |k: &str| Some(field(k)).filter(|v| !v.is_empty());
+    let o = NewOpposition {
+        person,
+        reason: field("reason"),
+        service: opt("service"),
+        from: field("from"),
+        to: opt("to"),
+        note: field("note"),
+        by: s.name.clone(),
+    };
+    match app.src.add_opposition(o).await {
+        Ok(()) => back_to_person(person, "opp.done"),
+        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+pub async fn opposition_lift(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
+        return r;
+    }
+    let (Some(person), Some(id)) = (
+        person_id(&caller),
+        caller
+            .field("id")
+            .and_then(|v| v.trim().parse::<u64>().ok()),
+    ) else {
+        return message_page(&caller, StatusCode::BAD_REQUEST, "opposition manquante");
+    };
+    match app.src.lift_opposition(person, id).await {
+        Ok(()) => back_to_person(person, "opp.lift.done"),
+        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    day: Option<String>,
+}
+
+pub async fn report(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DayQuery>,
+) -> Response {
+    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let day = q.day.filter(|d| !d.trim().is_empty());
+    let r = match app.src.day_report(day).await {
+        Ok(r) => r,
+        Err(e) => return message_page(&caller, StatusCode::BAD_REQUEST, &e),
+    };
+    let body = html! {
+        main.narrow {
+            h1 { (t(lang, "report.title")) " · " (french_date(&r.day)) }
+            form.inline method="get" action="/report" {
+                input type="date" name="day" value=(r.day);
+                button type="submit" { "OK" }
+            }
+            @if r.services.is_empty() { p.empty { (t(lang, "report.none")) } }
+            div.report {
+                @for sr in &r.services {
+                    section.card.service-report {
+                        h2 { (sr.label) }
+                        dl.facts {
+                            @if let Some(e) = sr.expected { dt { (t(lang, "count.expected")) } dd { (e) } }
+                            dt { (t(lang, "report.passes")) } dd.big { (sr.passes) }
+                            @for (label, n) in &sr.passes_by { dt.sub { (label) } dd { (n) } }
+                            dt { (t(lang, "report.denials")) } dd { (sr.denials.iter().map(|d| d.1).sum::<u64>()) }
+                            @for (label, n) in &sr.denials { dt.sub { (label) } dd { (n) } }
+                            dt { (t(lang, "report.charged")) } dd { (euros(sr.charged_cents)) }
+                            dt { (t(lang, "report.corrections")) } dd { (sr.corrections) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(lang, t(lang, "report.title"), Some(&s), "/report", body).into_response()
+}
+
+pub async fn exchanges(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let sync = app.src.sync_status();
+    let reports = app.src.exchange_reports();
+    let body = html! {
+        main.narrow {
+            h1 { (t(lang, "sync.title")) }
+            @match &sync {
+                None => p { (t(lang, "sync.standalone")) },
+                Some(st) => p class=(if st.connected { "flash ok" } else { "flash ko" }) {
+                    (if st.connected { t(lang, "sync.ok") } else { t(lang, "sync.down") })
+                    @if let Some(l) = &st.last_exchange { " · " (l) }
+                    " · " (st.events_waiting) " " (t(lang, "sync.waiting"))
+                },
+            }
+            h1 { (t(lang, "exchanges.title")) }
+            @if reports.is_empty() { p.empty { (t(lang, "exchanges.none")) } }
+            @else {
+                table {
+                    thead { tr { th { (t(lang, "col.name")) } th { (t(lang, "exchanges.last")) } th { (t(lang, "exchanges.result")) } th { (t(lang, "exchanges.detail")) } } }
+                    tbody {
+                        @for r in &reports {
+                            tr class=(if r.ok { "pass" } else { "deny" }) {
+                                td { (r.name) }
+                                td { (r.last_run.as_deref().unwrap_or("—")) }
+                                td.verdict { span.tag { (r.message) } }
+                                td { (r.sent) @if !r.received.is_empty() { " · " (r.received) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(lang, t(lang, "nav.exchanges"), Some(&s), "/exchanges", body).into_response()
+}
+
+pub async fn accounts_page(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Administrateur, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let lang = caller.lang;
+    let list = match app.accounts.accounts() {
+        Ok(l) => l,
+        Err(e) => return message_page(&caller, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let done = uri.query().is_some_and(|q| q.contains("ok=1"));
+    let body = html! {
+        main.narrow {
+            @if done { p.flash.ok role="status" { (t(lang, "accounts.done")) } }
+            h1 { (t(lang, "accounts.title")) }
+            table {
+                thead { tr { th { (t(lang, "login.name")) } th { (t(lang, "col.role")) } th {} } }
+                tbody {
+                    @for a in &list {
+                        tr {
+                            td { (a.name) } td { (a.role.code()) }
+                            td {
+                                @if a.name != s.name {
+                                    form.inline method="post" action="/accounts/remove" {
+                                        input type="hidden" name="csrf" value=(s.csrf);
+                                        input type="hidden" name="name" value=(a.name);
+                                        button.danger type="submit" { (t(lang, "accounts.remove")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.grid method="post" action="/accounts/add" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label { (t(lang, "login.name")) input name="name" required; }
+                label { (t(lang, "col.role"))
+                    select name="role" { @for r in Role::ALL { option value=(r.code()) { (r.code()) } } }
+                }
+                label { (t(lang, "login.password")) input type="password" name="password" autocomplete="new-password" required; }
+                button.primary type="submit" { (t(lang, "accounts.add")) }
+            }
+        }
+    };
+    page(lang, t(lang, "accounts.title"), Some(&s), "/accounts", body).into_response()
+}
+
+pub async fn accounts_add(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(r) = need(&caller, Role::Administrateur, &headers, &uri) {
+        return r;
+    }
+    let name = caller.field("name").unwrap_or("").trim();
+    let password = caller.field("password").unwrap_or("");
+    let result = caller
+        .field("role")
+        .unwrap_or("")
+        .parse::<Role>()
+        .and_then(|role| app.accounts.add(name, role, password));
+    match result {
+        Ok(()) => Redirect::to("/accounts?ok=1").into_response(),
+        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+pub async fn accounts_remove(
+    State(app): AppState,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let s = match need(&caller, Role::Administrateur, &headers, &uri) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let name = caller.field("name").unwrap_or("").trim();
+    if name == s.name {
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            "impossible de supprimer son propre compte",
+        );
+    }
+    match app.accounts.remove(name) {
+        Ok(()) => {
+            app.sessions.remove_account(name);
+            Redirect::to("/accounts?ok=1").into_response()
+        }
+        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
