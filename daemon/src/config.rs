@@ -259,6 +259,7 @@ struct RawConfig {
     retention: RawRetention,
     #[serde(default)]
     sync: crate::sync::RawSync,
+    #[serde(default)]
     pronote: exchange::RawPronote,
     #[serde(default)]
     exchanges: Vec<exchange::RawExchange>,
