@@ -440,6 +440,7 @@ async fn with_automatic_sync_off_nothing_runs_on_schedule_but_by_hand_it_does() 
     let r = exchanges.run_by_hand("inscriptions").await.unwrap();
     assert_eq!(r.status, RunStatus::Ok, "{r:#?}");
     assert!(r.by_hand);
+    assert!(!r.on_schedule, "automatic sync off: by hand only");
     assert_eq!(sim.received("inscriptions").len(), 1);
     assert!(exchanges.run_by_hand("nothing").await.is_err());
 }

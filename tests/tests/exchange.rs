@@ -109,6 +109,7 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
             "(à la main)",
             "absences",
             "jamais lancé",
+            "à la main seulement (synchronisation automatique PRONOTE désactivée)",
         ]);
 
     // Daemon running: through its control socket.

@@ -20,6 +20,11 @@ impl Borrow<str> for BadgeNumber {
     }
 }
 
+/// Opposition ids from here up are derived from what they block (PRONOTE's absences: day,
+/// service, person), so that whoever writes one writes the same id: never handed out by
+/// [`Roster::next_opposition_id`].
+pub const DERIVED_OPPOSITION_IDS: u64 = 1 << 63;
+
 /// Every person, badge, balance and opposition of the site, indexed for the gate.
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
@@ -113,8 +118,13 @@ impl Roster {
             .or_default()
             .push(opposition);
     }
+    /// The next id for a new opposition, below [`DERIVED_OPPOSITION_IDS`].
     pub fn next_opposition_id(&self) -> u64 {
-        self.oppositions().map(|o| o.id).max().map_or(1, |m| m + 1)
+        self.oppositions()
+            .map(|o| o.id)
+            .filter(|id| *id < DERIVED_OPPOSITION_IDS)
+            .max()
+            .map_or(1, |m| m + 1)
     }
 }
 

@@ -78,6 +78,14 @@ pub struct ExchangeReport {
     pub received: Vec<String>,
     pub error: Option<String>,
     pub next_run_at: Option<DateTime<Utc>>,
+    /// False for a PRONOTE exchange while the automatic sync is off: it runs by hand only.
+    #[serde(default)]
+    pub on_schedule: bool,
+}
+
+/// Does `x` run on its schedule under `config` (PRONOTE's automatic sync switch)?
+fn on_schedule(config: &Config, x: &ExchangeConfig) -> bool {
+    !x.kind.is_pronote() || (config.pronote.enabled && config.pronote.auto_sync)
 }
 
 /// What a successful run did.
@@ -164,6 +172,7 @@ impl Exchanges {
             r.kind = x.kind.code().to_owned();
             r.schedule = x.schedule.source().to_owned();
             r.next_run_at = plan.next_run();
+            r.on_schedule = on_schedule(config, x);
             if r.status == RunStatus::Running {
                 // The process stopped during that run.
                 r.status = RunStatus::Error;
@@ -278,7 +287,7 @@ impl Exchanges {
                 let Some(plan) = plans.get_mut(&x.name) else {
                     continue;
                 };
-                if x.kind.is_pronote() && !(config.pronote.enabled && config.pronote.auto_sync) {
+                if !on_schedule(&config, x) {
                     // Automatic sync switched off: the occurrence passes.
                     if plan.skip(now) {
                         tracing::debug!("{}: PRONOTE automatic sync is off, skipped", x.name);
@@ -338,9 +347,11 @@ impl Exchanges {
             }
             Err(f) => tracing::warn!(exchange = %x.name, "exchange failed: {}", f.error),
         }
+        let scheduled = on_schedule(&self.config(), x);
         let report = self.update(&x.name, |r| {
             r.finished_at = Some(ended);
             r.next_run_at = next;
+            r.on_schedule = scheduled;
             match result {
                 Ok(done) => {
                     r.status = RunStatus::Ok;
@@ -643,6 +654,7 @@ pub fn status(config: &Config) -> Vec<ExchangeReport> {
             r.name.clone_from(&x.name);
             r.kind = x.kind.code().to_owned();
             r.schedule = x.schedule.source().to_owned();
+            r.on_schedule = on_schedule(config, x);
             if r.next_run_at.is_none_or(|t| t < now) {
                 r.next_run_at = schedule::next_after(&x.schedule, config.rules.timezone, now);
             }
@@ -675,7 +687,11 @@ pub fn render_report(r: &ExchangeReport, tz: chrono_tz::Tz) -> String {
             String::new()
         },
         t(r.last_success_at),
-        t(r.next_run_at),
+        if r.on_schedule {
+            t(r.next_run_at)
+        } else {
+            "à la main seulement (synchronisation automatique PRONOTE désactivée)".to_owned()
+        },
     );
     for l in &r.sent {
         s.push_str(&format!("  envoyé : {l}\n"));

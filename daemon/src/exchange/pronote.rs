@@ -16,7 +16,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use selfgate_rules::Served;
 use selfgate_rules::engine::Roster;
-use selfgate_rules::model::{Category, Opposition, OppositionReason, SchoolRules, ServiceId};
+use selfgate_rules::model::{
+    Category, Opposition, OppositionReason, PersonId, SchoolRules, ServiceId,
+};
 
 use super::format::{
     self, Absences, FORMAT, Inscriptions, MealDay, NonVenu, NonVenus, PupilMeals, SecurityKey,
@@ -408,6 +410,16 @@ pub fn absence_window(config: &Config, now: DateTime<Utc>) -> (NaiveDate, Vec<Se
     (day, services)
 }
 
+/// The id of PRONOTE's absence opposition for `person` at `service` on `day`: derived, so that
+/// the daemon and a run by hand write the same one, and no other writer's new id can take it.
+pub fn absence_opposition_id(day: NaiveDate, service: ServiceId, person: PersonId) -> u64 {
+    let day = u64::try_from(day.num_days_from_ce()).unwrap_or(0) & 0xF_FFFF;
+    selfgate_rules::engine::DERIVED_OPPOSITION_IDS
+        | day << 40
+        | u64::from(service.0) << 32
+        | u64::from(person.0)
+}
+
 /// What an absence list changed.
 #[derive(Clone, Debug, Default)]
 pub struct AbsenceChanges {
@@ -431,13 +443,8 @@ pub fn absence_changes(
     service: ServiceId,
 ) -> AbsenceChanges {
     let mut out = AbsenceChanges::default();
-    let ours = |o: &&Opposition| {
-        o.reason == OppositionReason::AbsentPronote
-            && o.service == Some(service)
-            && o.from == day
-            && o.to == Some(day)
-    };
-    let mut next_id = roster.next_opposition_id();
+    // Only the oppositions this flow wrote (staff's are never touched).
+    let ours = |o: &&Opposition| o.id == absence_opposition_id(day, service, o.person);
     let mut absent = std::collections::BTreeSet::new();
     for a in &doc.absents {
         let Some(p) = roster.person_by_external(&a.id) else {
@@ -467,7 +474,7 @@ pub fn absence_changes(
                     _ => "PRONOTE".into(),
                 };
                 out.ops.push(WriteOp::PutOpposition(Opposition {
-                    id: next_id,
+                    id: absence_opposition_id(day, service, p.id),
                     person: p.id,
                     reason: OppositionReason::AbsentPronote,
                     service: Some(service),
@@ -476,7 +483,6 @@ pub fn absence_changes(
                     note,
                     lifted: false,
                 }));
-                next_id += 1;
                 out.added += 1;
             }
         }
@@ -570,4 +576,82 @@ pub fn export_ids(roster: &Roster) -> String {
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::person;
+
+    fn list(ids: &[&str]) -> Absences {
+        Absences {
+            format: FORMAT.into(),
+            kind: "absences".into(),
+            uai: String::new(),
+            date: "2026-11-16".parse().unwrap(),
+            service: "dejeuner".into(),
+            generated_at: Utc::now(),
+            absents: ids
+                .iter()
+                .map(|i| format::Absent {
+                    id: (*i).into(),
+                    motif: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn apply(roster: &mut Roster, changes: &AbsenceChanges) {
+        for op in &changes.ops {
+            if let WriteOp::PutOpposition(o) = op {
+                roster.put_opposition(o.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn absences_follow_pronote_and_leave_staff_oppositions_alone() {
+        let day: NaiveDate = "2026-11-16".parse().unwrap();
+        let lunch = ServiceId(1);
+        let mut roster = Roster::default();
+        for i in 0..3 {
+            roster.put_person(person(i));
+        }
+        // Staff marked E2 absent at lunch by hand.
+        let staff = Opposition {
+            id: roster.next_opposition_id(),
+            person: PersonId(2),
+            reason: OppositionReason::AbsentPronote,
+            service: Some(lunch),
+            from: day,
+            to: Some(day),
+            note: "vie scolaire".into(),
+            lifted: false,
+        };
+        roster.put_opposition(staff.clone());
+        let c = absence_changes(&roster, &list(&["E0", "E1", "E0"]), day, lunch);
+        assert_eq!((c.added, c.lifted, c.kept), (2, 0, 0));
+        apply(&mut roster, &c);
+        // The same list again changes nothing; a shorter one lifts; staff's stays.
+        let again = absence_changes(&roster, &list(&["E0", "E1"]), day, lunch);
+        assert!(again.ops.is_empty() && again.kept == 2);
+        let c = absence_changes(&roster, &list(&["E1"]), day, lunch);
+        assert_eq!((c.added, c.lifted, c.kept), (0, 1, 1));
+        apply(&mut roster, &c);
+        let staff_now = roster.oppositions_of(PersonId(2));
+        assert_eq!(
+            staff_now,
+            std::slice::from_ref(&staff),
+            "staff's opposition untouched"
+        );
+        // New ids handed out elsewhere stay clear of the derived ones.
+        assert_eq!(roster.next_opposition_id(), staff.id + 1);
+        let id = absence_opposition_id(day, lunch, PersonId(1));
+        assert!(id >= selfgate_rules::engine::DERIVED_OPPOSITION_IDS);
+        assert_ne!(id, absence_opposition_id(day, ServiceId(2), PersonId(1)));
+        assert_ne!(
+            id,
+            absence_opposition_id(day.succ_opt().unwrap(), lunch, PersonId(1))
+        );
+    }
 }
