@@ -3,12 +3,12 @@
 //! accounts. Each handler checks the caller's role first.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,22 +18,46 @@ use serde::Deserialize;
 use crate::accounts::{Role, verify_password};
 use crate::auth::{self, Session};
 use crate::i18n::{Lang, t};
-use crate::{App, AppState, Caller, NewOpposition, PersonRow, Summary, euros};
+use crate::{AppState, Caller, NewOpposition, PersonRow, Summary, euros};
 
 /// How long `POST /badge/enrol` waits for the badge.
 const ENROL_WAIT: Duration = Duration::from_secs(30);
 
-/// The caller's session if their role is at least `role`; else the response to send.
-#[allow(clippy::result_large_err)] // the refusal is the response itself, sent at once
-fn need(caller: &Caller, role: Role, headers: &HeaderMap, uri: &Uri) -> Result<Session, Response> {
-    match &caller.session {
-        None => Err(crate::unauthenticated(headers, uri.path())),
-        Some((_, s)) if s.role >= role => Ok(s.clone()),
-        Some(_) => Err(message_page(
-            caller,
-            StatusCode::FORBIDDEN,
-            t(caller.lang, "forbidden"),
-        )),
+/// The roles as `Staff`'s parameter (`Role::ALL`'s order).
+pub(crate) const SURVEILLANT: u8 = 0;
+pub(crate) const GESTIONNAIRE: u8 = 1;
+pub(crate) const ADMINISTRATEUR: u8 = 2;
+
+/// A caller whose role is at least `Role::ALL[MIN]`, with their session. Handlers take it as an
+/// argument, so that none of them runs for a caller without a session (401, or to the login page)
+/// or below the role (403).
+pub(crate) struct Staff<const MIN: u8>(pub Caller, pub Session);
+
+impl<const MIN: u8, S: Send + Sync> FromRequestParts<S> for Staff<MIN> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let Some(caller) = parts.extensions.get::<Caller>().cloned() else {
+            // The guard puts the caller on every request; without it, refuse.
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        };
+        // An unknown rank asks for the highest role: closed, never open.
+        let role = Role::ALL
+            .get(usize::from(MIN))
+            .copied()
+            .unwrap_or(Role::Administrateur);
+        match &caller.session {
+            None => Err(crate::unauthenticated(&parts.headers, parts.uri.path())),
+            Some((_, s)) if s.role >= role => {
+                let s = s.clone();
+                Ok(Staff(caller, s))
+            }
+            Some(_) => Err(message_page(
+                &caller,
+                StatusCode::FORBIDDEN,
+                t(caller.lang, "forbidden"),
+            )),
+        }
     }
 }
 
@@ -200,15 +224,7 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| crate::accounts::hash_password(&auth::random_token()).unwrap_or_default())
 }
 
-pub async fn logout(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
-        return r;
-    }
+pub async fn logout(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT }>) -> Response {
     if let Some((id, _)) = &caller.session {
         app.sessions.remove(id);
     }
@@ -290,14 +306,9 @@ fn admit_form(lang: Lang, csrf: &str, id: u32, compact: bool) -> Markup {
 
 pub async fn index(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    Staff(caller, s): Staff<{ SURVEILLANT }>,
     uri: Uri,
 ) -> Response {
-    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let sum = app.src.summary();
     let feed = app.src.recent(40);
@@ -348,15 +359,7 @@ pub async fn index(
 }
 
 /// `GET /events`: the live feed as server-sent events (`passage`, with the counts after it).
-pub async fn events(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
-        return r;
-    }
+pub async fn events(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
     let rx = app.src.live();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let ev = match rx.recv().await {
@@ -378,27 +381,11 @@ pub async fn events(
         .into_response()
 }
 
-pub async fn api_summary(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
-        return r;
-    }
+pub async fn api_summary(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
     Json(app.src.summary()).into_response()
 }
 
-pub async fn api_feed(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Surveillant, &headers, &uri) {
-        return r;
-    }
+pub async fn api_feed(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
     Json(app.src.recent(50)).into_response()
 }
 
@@ -428,15 +415,9 @@ fn person_table(lang: Lang, csrf: &str, rows: &[PersonRow], admit: bool) -> Mark
 
 pub async fn search(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ SURVEILLANT }>,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let rows = if q.q.trim().is_empty() {
         Vec::new()
@@ -458,14 +439,8 @@ pub async fn search(
 
 pub async fn not_served(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ SURVEILLANT }>,
 ) -> Response {
-    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let rows = app.src.not_served();
     let sum = app.src.summary();
@@ -489,16 +464,7 @@ fn person_id(caller: &Caller) -> Option<u32> {
     caller.field("person")?.trim().parse().ok()
 }
 
-pub async fn admit(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn admit(State(app): AppState, Staff(caller, s): Staff<{ SURVEILLANT }>) -> Response {
     let Some(person) = person_id(&caller) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
     };
@@ -516,15 +482,10 @@ pub async fn admit(
 
 pub async fn person(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    Staff(caller, s): Staff<{ SURVEILLANT }>,
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let s = match need(&caller, Role::Surveillant, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let Some(p) = (match id.parse::<u32>() {
         Ok(id) => app.src.person(id).await,
@@ -649,16 +610,7 @@ pub async fn person(
     page(lang, &p.row.name, Some(&s), "", body).into_response()
 }
 
-pub async fn manage(
-    State(_app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn manage(Staff(caller, s): Staff<{ GESTIONNAIRE }>) -> Response {
     let lang = caller.lang;
     let body = html! {
         main.narrow {
@@ -684,15 +636,7 @@ fn back_to_person(person: u32, key: &str) -> Response {
     Redirect::to(&format!("/person/{person}?ok={key}")).into_response()
 }
 
-pub async fn enrol(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
-        return r;
-    }
+pub async fn enrol(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }>) -> Response {
     let Some(person) = person_id(&caller) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
     };
@@ -707,15 +651,7 @@ pub async fn enrol(
     }
 }
 
-pub async fn lost(
-    State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
-        return r;
-    }
+pub async fn lost(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }>) -> Response {
     let (Some(person), Some(badge)) = (person_id(&caller), caller.field("badge")) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "badge manquant");
     };
@@ -727,14 +663,8 @@ pub async fn lost(
 
 pub async fn opposition_add(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ GESTIONNAIRE }>,
 ) -> Response {
-    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some(person) = person_id(&caller) else {
         return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
     };
@@ -757,13 +687,8 @@ pub async fn opposition_add(
 
 pub async fn opposition_lift(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, _): Staff<{ GESTIONNAIRE }>,
 ) -> Response {
-    if let Err(r) = need(&caller, Role::Gestionnaire, &headers, &uri) {
-        return r;
-    }
     let (Some(person), Some(id)) = (
         person_id(&caller),
         caller
@@ -785,15 +710,9 @@ pub struct DayQuery {
 
 pub async fn report(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ GESTIONNAIRE }>,
     Query(q): Query<DayQuery>,
 ) -> Response {
-    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let day = q.day.filter(|d| !d.trim().is_empty());
     let r = match app.src.day_report(day).await {
@@ -831,14 +750,8 @@ pub async fn report(
 
 pub async fn exchanges(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ GESTIONNAIRE }>,
 ) -> Response {
-    let s = match need(&caller, Role::Gestionnaire, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let sync = app.src.sync_status();
     let reports = app.src.exchange_reports();
@@ -877,14 +790,9 @@ pub async fn exchanges(
 
 pub async fn accounts_page(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    Staff(caller, s): Staff<{ ADMINISTRATEUR }>,
     uri: Uri,
 ) -> Response {
-    let s = match need(&caller, Role::Administrateur, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let lang = caller.lang;
     let list = match app.accounts.accounts() {
         Ok(l) => l,
@@ -930,13 +838,8 @@ pub async fn accounts_page(
 
 pub async fn accounts_add(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, _): Staff<{ ADMINISTRATEUR }>,
 ) -> Response {
-    if let Err(r) = need(&caller, Role::Administrateur, &headers, &uri) {
-        return r;
-    }
     let name = caller.field("name").unwrap_or("").trim();
     let password = caller.field("password").unwrap_or("");
     let result = caller
@@ -952,14 +855,8 @@ pub async fn accounts_add(
 
 pub async fn accounts_remove(
     State(app): AppState,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
+    Staff(caller, s): Staff<{ ADMINISTRATEUR }>,
 ) -> Response {
-    let s = match need(&caller, Role::Administrateur, &headers, &uri) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let name = caller.field("name").unwrap_or("").trim();
     if name == s.name {
         return message_page(
