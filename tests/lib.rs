@@ -398,32 +398,7 @@ pub struct HttpResponse {
 /// `GET path` over HTTP/1.0 with a plain `TcpStream` (the server closes the connection after
 /// the response).
 pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
-    let timeout = Duration::from_secs(10);
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    s.flush()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {text:?}")))?;
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
-    Ok(HttpResponse {
-        status,
-        headers: head.to_owned(),
-        body: body.to_owned(),
-    })
+    http_request(addr, "GET", path, &[], None)
 }
 
 /// Parses CSV text (RFC 4180: `,`, double quotes, `""` inside quotes) into rows of fields,

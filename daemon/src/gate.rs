@@ -367,18 +367,7 @@ impl Shared {
 
     /// Persons whose forfait covers `service` on `day` and who are not blocked.
     pub fn expected(&self, day: NaiveDate, service: ServiceId) -> u64 {
-        let engine = self.engine();
-        let roster = engine.roster();
-        roster
-            .persons()
-            .filter(|p| p.forfait_covers(day, service))
-            .filter(|p| {
-                !roster
-                    .oppositions_of(p.id)
-                    .iter()
-                    .any(|o| o.effective(day, service))
-            })
-            .count() as u64
+        self.engine().roster().expected(day, service).count() as u64
     }
 }
 

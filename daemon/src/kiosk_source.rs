@@ -532,14 +532,7 @@ impl StaffSource for KioskBackend {
             let engine = self.shared().engine();
             let roster = engine.roster();
             roster
-                .persons()
-                .filter(|p| p.forfait_covers(day, service))
-                .filter(|p| {
-                    !roster
-                        .oppositions_of(p.id)
-                        .iter()
-                        .any(|o| o.effective(day, service))
-                })
+                .expected(day, service)
                 .filter(|p| engine.served().get(p.id, day, service).is_none())
                 .cloned()
                 .collect()

@@ -74,6 +74,17 @@ impl Roster {
     pub fn oppositions_of(&self, person: PersonId) -> &[Opposition] {
         self.oppositions.get(&person).map_or(&[], Vec::as_slice)
     }
+    /// Persons expected at `service` on `day`: their forfait covers it and no opposition
+    /// blocks them (absences included). What the kiosk counts and lists as still to come.
+    pub fn expected(&self, day: NaiveDate, service: ServiceId) -> impl Iterator<Item = &Person> {
+        self.persons().filter(move |p| {
+            p.forfait_covers(day, service)
+                && !self
+                    .oppositions_of(p.id)
+                    .iter()
+                    .any(|o| o.effective(day, service))
+        })
+    }
     pub fn oppositions(&self) -> impl Iterator<Item = &Opposition> {
         self.oppositions.values().flatten()
     }
