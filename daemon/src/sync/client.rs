@@ -331,6 +331,14 @@ impl Client {
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(acked);
             };
+            if events[0].seq != acked + 1 {
+                // The hub would refuse the gap; retrying cannot fill it.
+                return Err(SyncError::Protocol(format!(
+                    "le journal local n'a pas les événements {} à {} que le concentrateur attend",
+                    acked + 1,
+                    events[0].seq - 1
+                )));
+            }
             let body = proto::encode(&proto::EventBatch { events });
             match conn
                 .json::<Ack>(Method::POST, "/v1/events", Some(body))
