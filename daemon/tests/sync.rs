@@ -185,13 +185,24 @@ impl Node {
         self.shared().engine().roster().credential(badge).is_some()
     }
 
-    async fn stop(mut self) {
-        for s in self.stop.drain(..) {
+    /// Stops its tasks, then waits for its writer thread to close the store.
+    async fn stop(self) {
+        let Node {
+            handle,
+            store,
+            stop,
+            tasks,
+            _thread: thread,
+            ..
+        } = self;
+        for s in stop {
             let _ = s.send(());
         }
-        for t in self.tasks.drain(..) {
+        for t in tasks {
             let _ = t.await;
         }
+        drop((handle, store));
+        common::eventually("the store writer stops", || thread.is_finished()).await;
     }
 }
 
@@ -420,6 +431,29 @@ async fn partitioned_gates_serving_one_pupil_are_recorded_as_a_double_passage() 
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_ahead_of_a_restored_hubs_change_log_takes_the_snapshot_again() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let port = hub.serve_hub(pki_dir.path()).await;
+    // The gate holds change 1000 of a log the (restored) hub never reached.
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |s| {
+        s.write_now(&[WriteOp::SetMeta {
+            key: "sync/version".into(),
+            value: 1000u64.to_le_bytes().to_vec(),
+        }])
+        .unwrap();
+    });
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("the gate took the snapshot", || g1.knows(LEA)).await;
+    assert_eq!(g1.read(LEA).await, (Verdict::Pass, Reason::Ticket));
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
 /// A request with `ep` must fail (the handshake or the first exchange).
 async fn refused(ep: &Endpoint) -> bool {
     match http::connect(ep).await {
@@ -542,6 +576,7 @@ async fn after_a_restore_numbering_goes_on_after_the_hubs_last_acknowledged_even
         .reconcile_at_start(std::time::Duration::from_secs(5))
         .await;
     assert!(!client.restore_pending());
+    drop(client);
     g1.sync_with(pki_dir.path(), port);
     g1.read(TOM).await;
     assert_eq!(g1.store.last_seqs().unwrap().get("ligne-1"), Some(&4));

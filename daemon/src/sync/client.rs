@@ -331,6 +331,14 @@ impl Client {
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(acked);
             };
+            if events[0].seq != acked + 1 {
+                // The hub would refuse the gap; retrying cannot fill it.
+                return Err(SyncError::Protocol(format!(
+                    "le journal local n'a pas les événements {} à {} que le concentrateur attend",
+                    acked + 1,
+                    events[0].seq - 1
+                )));
+            }
             let body = proto::encode(&proto::EventBatch { events });
             match conn
                 .json::<Ack>(Method::POST, "/v1/events", Some(body))
@@ -359,7 +367,7 @@ impl Client {
     /// Brings the roster up to the hub's change log: the snapshot the first time, else the
     /// changes since the version held, page after page.
     pub async fn sync_roster(&self, conn: &mut Conn) -> Result<RosterSync, SyncError> {
-        if self.store.meta(META_VERSION)?.is_none() {
+        if !self.has_version()? {
             return self.take_snapshot(conn).await;
         }
         let mut version = meta_u64(&self.store, META_VERSION)?;
@@ -368,13 +376,30 @@ impl Client {
             ..RosterSync::default()
         };
         loop {
-            let (page, bytes) = conn
+            let page = conn
                 .json::<Changes>(
                     Method::GET,
                     &format!("/v1/roster/changes?since={version}"),
                     None,
                 )
-                .await?;
+                .await;
+            let (page, bytes) = match page {
+                Err(HttpError::Status {
+                    status: 409,
+                    message,
+                }) => {
+                    // The hub's change log is behind ours (restored): start from its snapshot.
+                    tracing::warn!("sync: {message}");
+                    self.handle
+                        .change(vec![WriteOp::SetMeta {
+                            key: META_VERSION.into(),
+                            value: Vec::new(),
+                        }])
+                        .await?;
+                    return self.take_snapshot(conn).await;
+                }
+                other => other?,
+            };
             report.bytes += bytes;
             report.changes += page.changes.len();
             let mut items: Vec<Live> = vec![Live::Rules(page.rules)];
@@ -471,6 +496,11 @@ impl Client {
         Ok(ops)
     }
 
+    /// Whether a snapshot was taken (an empty value: the hub asked for a new one).
+    fn has_version(&self) -> Result<bool, StoreError> {
+        Ok(self.store.meta(META_VERSION)?.is_some_and(|v| v.len() == 8))
+    }
+
     /// Applies what the hub sent, in one commit; the version held moves with it.
     async fn apply_live(&self, items: Vec<Live>) -> Result<(), SyncError> {
         let mut ops = Vec::new();
@@ -499,8 +529,7 @@ impl Client {
             }
         }
         if let Some(v) = version {
-            if v > meta_u64(&self.store, META_VERSION)? || self.store.meta(META_VERSION)?.is_none()
-            {
+            if v > meta_u64(&self.store, META_VERSION)? || !self.has_version()? {
                 ops.push(set_u64(META_VERSION, v));
             }
         }

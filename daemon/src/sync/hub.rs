@@ -247,6 +247,20 @@ impl Hub {
         Ok((out, version, more))
     }
 
+    /// A version the change log has not reached: the hub was restored from an older backup.
+    fn unknown_version(&self, since: u64) -> Option<Response> {
+        match self.store.change_version() {
+            Ok(v) if since > v => Some(error(
+                StatusCode::CONFLICT,
+                format!(
+                    "version {since} inconnue du concentrateur (il en est à {v}) : reprendre l'instantané"
+                ),
+            )),
+            Ok(_) => None,
+            Err(e) => Some(store_error(e)),
+        }
+    }
+
     fn rules(&self) -> SiteRules {
         SiteRules::of(&self.handle.shared().config().rules)
     }
@@ -451,6 +465,9 @@ async fn get_changes(
     Query(q): Query<Since>,
 ) -> Response {
     let since = q.since.unwrap_or(0);
+    if let Some(refused) = hub.unknown_version(since) {
+        return refused;
+    }
     match hub.changes(&gate, since, proto::MAX_CHANGES) {
         Ok((changes, version, more)) => {
             hub.state.exchanged();
@@ -513,6 +530,9 @@ async fn get_live(
     Extension(Peer(gate)): Extension<Peer>,
     Query(q): Query<Since>,
 ) -> Response {
+    if let Some(refused) = hub.unknown_version(q.since.unwrap_or(0)) {
+        return refused;
+    }
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     let mut changes = hub.handle.shared().subscribe();
     let hub2 = hub.clone();
