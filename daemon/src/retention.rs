@@ -1,5 +1,6 @@
 //! Retention of personal data (BRIEF §6; the users are minors): passages older than
-//! `retention.passages_days` lose the person, the badge and the staff note they carry. What the
+//! `retention.passages_days` lose the person, the badge and the staff note they carry, and the
+//! oppositions over by then (PRONOTE's absences, lifted ones) are deleted. What the
 //! school needs stays: day, service, verdict, reason and charge of each passage (so the counts per
 //! service are unchanged), credits and corrections (accounting). The purge goes through the store
 //! writer like any change and is itself journaled (`Retention` event), so the journal stays
@@ -76,12 +77,14 @@ pub async fn scheduled(shared: Arc<Shared>, writer: Writer) {
                     let day = cutoff(now, config.retention.passages_days)
                         .with_timezone(&tz)
                         .date_naive();
-                    shared
-                        .engine
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .served_mut()
-                        .forget_before(day);
+                    {
+                        let mut engine = shared
+                            .engine
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        engine.served_mut().forget_before(day);
+                        engine.roster_mut().forget_oppositions_before(day);
+                    }
                     tracing::info!(anonymised = total, "retention purge done");
                 }
                 Err(e) => {
@@ -299,6 +302,79 @@ mod tests {
         assert!(
             e.errors.iter().any(|m| m.starts_with("retention.schedule")),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn oppositions_over_before_the_cutoff_are_deleted_those_in_force_stay() {
+        use selfgate_rules::model::{Opposition, OppositionReason};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::defaults();
+        let march = "2027-03-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        let opposition = |id: u64, reason, from: &str, to: Option<&str>, lifted| Opposition {
+            id,
+            person: PersonId(0),
+            reason,
+            service: None,
+            from: day(from),
+            to: to.map(day),
+            note: "test".into(),
+            lifted,
+        };
+        let absent = opposition(
+            1,
+            OppositionReason::AbsentPronote,
+            "2026-11-16",
+            Some("2026-11-16"),
+            false,
+        );
+        let lifted = opposition(2, OppositionReason::Manuelle, "2026-11-02", None, true);
+        let unpaid = opposition(3, OppositionReason::Impaye, "2026-11-02", None, false);
+        let recent = opposition(
+            4,
+            OppositionReason::AbsentPronote,
+            "2027-03-01",
+            Some("2027-03-01"),
+            false,
+        );
+        store
+            .write_now(&[
+                WriteOp::PutPerson(crate::store::fixtures::person(0)),
+                WriteOp::PutOpposition(absent),
+                WriteOp::PutOpposition(lifted),
+                WriteOp::PutOpposition(unpaid.clone()),
+                WriteOp::PutOpposition(recent.clone()),
+            ])
+            .unwrap();
+        run_now(&store, &config, &Fixed(march)).unwrap();
+        let engine = store
+            .load_engine(config.rules.clone(), day("2027-03-16"))
+            .unwrap();
+        assert_eq!(
+            engine.roster().oppositions_of(PersonId(0)),
+            &[unpaid.clone(), recent.clone()],
+            "a November absence and an opposition lifted since go; one in force and a recent absence stay"
+        );
+
+        // The same rule on the running gate's index.
+        let mut roster = store
+            .load_engine(config.rules.clone(), day("2027-03-16"))
+            .unwrap();
+        roster.roster_mut().put_opposition(opposition(
+            5,
+            OppositionReason::AbsentPronote,
+            "2026-12-01",
+            Some("2026-12-01"),
+            false,
+        ));
+        roster
+            .roster_mut()
+            .forget_oppositions_before(day("2026-12-14"));
+        assert_eq!(
+            roster.roster().oppositions_of(PersonId(0)),
+            &[unpaid, recent]
         );
     }
 }

@@ -793,6 +793,21 @@ impl Store {
                             for k in old {
                                 served.remove(k)?;
                             }
+                            // Oppositions over before the cutoff (PRONOTE's absences of past
+                            // days, lifted ones) name a pupil and why, and decide nothing.
+                            let cutoff_day = cutoff.date_naive() - chrono::Days::new(1);
+                            let mut over = Vec::new();
+                            for row in oppositions.iter()? {
+                                let (k, v) = row?;
+                                let o: Opposition =
+                                    decode(&format!("oppositions/{}", k.value()), v.value())?;
+                                if o.ended_before(cutoff_day) {
+                                    over.push(k.value());
+                                }
+                            }
+                            for id in over {
+                                oppositions.remove(id)?;
+                            }
                             if rewritten.is_empty() {
                                 out.push(WriteOutcome::Purged {
                                     anonymised: 0,

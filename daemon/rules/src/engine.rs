@@ -119,6 +119,14 @@ impl Roster {
         self.credentials
             .insert(credential.number.clone(), credential);
     }
+    /// Forgets the oppositions that decide nothing from `day` on: ended before it, or lifted
+    /// and begun before it (retention: they name a pupil and why).
+    pub fn forget_oppositions_before(&mut self, day: NaiveDate) {
+        for list in self.oppositions.values_mut() {
+            list.retain(|o| !o.ended_before(day));
+        }
+        self.oppositions.retain(|_, list| !list.is_empty());
+    }
     /// Inserts or replaces an opposition (keyed by id).
     pub fn put_opposition(&mut self, opposition: Opposition) {
         for list in self.oppositions.values_mut() {

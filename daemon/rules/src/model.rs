@@ -403,6 +403,12 @@ pub struct Opposition {
 }
 
 impl Opposition {
+    /// Decides nothing from `day` on, nor kept any more for staff: ended before `day`, or lifted
+    /// and begun before it.
+    pub fn ended_before(&self, day: NaiveDate) -> bool {
+        self.to.is_some_and(|to| to < day) || (self.lifted && self.from < day)
+    }
+
     pub fn effective(&self, day: NaiveDate, service: ServiceId) -> bool {
         !self.lifted
             && self.from <= day
