@@ -209,26 +209,57 @@ impl Shared {
 
     /// The staff's words for a passage: "Déjà passé à 12:04", "Solde insuffisant : −3,20 €".
     pub fn label(&self, p: &Passage) -> String {
+        self.label_in(p, false)
+    }
+
+    /// The same in English ("Already served at 12:04"), for a kiosk shown in English.
+    pub fn label_en(&self, p: &Passage) -> String {
+        self.label_in(p, true)
+    }
+
+    fn label_in(&self, p: &Passage, en: bool) -> String {
         let tz = self.config().rules.timezone;
+        let (served_at, short, ticket, admitted) = if en {
+            (
+                "Already served at",
+                "Insufficient balance:",
+                "Ticket, balance",
+                "Admitted by",
+            )
+        } else {
+            (
+                "Déjà passé à",
+                "Solde insuffisant :",
+                "Ticket, solde",
+                "Admis par",
+            )
+        };
+        let plain = || {
+            if en {
+                p.reason.label_en().to_owned()
+            } else {
+                p.reason.label_fr().to_owned()
+            }
+        };
         match p.reason {
             Reason::AlreadyServed => match p.previous_at {
-                Some(t) => format!("Déjà passé à {}", t.with_timezone(&tz).format("%H:%M")),
-                None => "Déjà passé".into(),
+                Some(t) => format!("{served_at} {}", t.with_timezone(&tz).format("%H:%M")),
+                None => plain(),
             },
             Reason::InsufficientBalance => match p.balance_after_cents {
-                Some(b) => format!("Solde insuffisant : {}", format_euros(b)),
-                None => "Solde insuffisant".into(),
+                Some(b) => format!("{short} {}", format_euros(b)),
+                None => plain(),
             },
             Reason::Ticket => match p.balance_after_cents {
-                Some(b) => format!("Ticket, solde {}", format_euros(b)),
-                None => "Ticket".into(),
+                Some(b) => format!("{ticket} {}", format_euros(b)),
+                None => plain(),
             },
             Reason::Manual => format!(
-                "Admis par {} : {}",
+                "{admitted} {} : {}",
                 p.by.as_deref().unwrap_or("?"),
                 p.note.as_deref().unwrap_or("")
             ),
-            r => r.label_fr().to_owned(),
+            _ => plain(),
         }
     }
 
@@ -250,6 +281,7 @@ impl Shared {
             pass: p.verdict == Verdict::Pass,
             reason: p.reason.code().to_owned(),
             label: self.label(p),
+            label_en: self.label_en(p),
             person: p.person.map(|id| id.0),
             first_name: person.map(|x| x.first_name.clone()).unwrap_or_default(),
             balance_cents: p.balance_after_cents,

@@ -268,9 +268,66 @@ pub fn pupil_reason(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// The staff's words for a passage in `lang` ("Déjà passé à 12:04", "Already served at 12:04").
+pub fn passage_label(lang: Lang, item: &crate::FeedItem) -> &str {
+    match lang {
+        Lang::Fr => &item.label,
+        Lang::En => &item.label_en,
+    }
+}
+
+/// What the live stream carries, in `lang`: the passage's words and the denials' reasons (the
+/// daemon sends them in French, with their codes).
+pub fn localise(lang: Lang, mut live: crate::Live) -> crate::Live {
+    if lang == Lang::En {
+        if let Some(item) = &mut live.item {
+            item.label.clone_from(&item.label_en);
+        }
+        localise_denied(lang, &mut live.summary.denied);
+    }
+    live
+}
+
+/// The denials by reason, their labels in `lang` (by their reason code).
+pub fn localise_denied(lang: Lang, denied: &mut [(String, String, u64)]) {
+    if lang == Lang::En {
+        for (code, label, _) in denied {
+            if let Ok(r) = code.parse::<selfgate_rules::journal::Reason>() {
+                *label = r.label_en().to_owned();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_live_stream_speaks_the_callers_language() {
+        let live = || crate::Live {
+            item: Some(crate::FeedItem {
+                reason: "insufficient_balance".into(),
+                label: "Solde insuffisant : −3,20 €".into(),
+                label_en: "Insufficient balance: −3,20 €".into(),
+                ..crate::FeedItem::default()
+            }),
+            summary: crate::Summary {
+                denied: vec![
+                    ("already_served".into(), "Déjà passé".into(), 2),
+                    ("opposition:impaye".into(), "Impayé".into(), 1),
+                ],
+                ..crate::Summary::default()
+            },
+        };
+        let fr = localise(Lang::Fr, live());
+        assert_eq!(fr.item.unwrap().label, "Solde insuffisant : −3,20 €");
+        assert_eq!(fr.summary.denied[0].1, "Déjà passé");
+        let en = localise(Lang::En, live());
+        assert_eq!(en.item.unwrap().label, "Insufficient balance: −3,20 €");
+        let labels: Vec<&str> = en.summary.denied.iter().map(|d| d.1.as_str()).collect();
+        assert_eq!(labels, ["Already served", "Unpaid bills"]);
+    }
 
     #[test]
     fn every_key_is_unique_and_translated() {

@@ -53,6 +53,8 @@ pub struct FeedItem {
     pub reason: String,
     /// The reason in plain French for the staff ("Déjà passé à 12:04").
     pub label: String,
+    /// The same in English ("Already served at 12:04").
+    pub label_en: String,
     /// The person, when known.
     pub person: Option<u32>,
     /// First name only: what the gate screen may show.

@@ -284,7 +284,7 @@ fn feed_row(lang: Lang, item: &crate::FeedItem) -> Markup {
             }
             td { (item.class) }
             td.verdict { span.tag { (if item.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
-            td.reason { (item.label) }
+            td.reason { (crate::i18n::passage_label(lang, item)) }
         }
     }
 }
@@ -310,7 +310,8 @@ pub async fn index(
     uri: Uri,
 ) -> Response {
     let lang = caller.lang;
-    let sum = app.src.summary();
+    let mut sum = app.src.summary();
+    crate::i18n::localise_denied(lang, &mut sum.denied);
     let feed = app.src.recent(40);
     let done = uri.query().is_some_and(|q| q.contains("admitted=1"));
     let body = html! {
@@ -359,13 +360,14 @@ pub async fn index(
 }
 
 /// `GET /events`: the live feed as server-sent events (`passage`, with the counts after it).
-pub async fn events(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
+pub async fn events(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT }>) -> Response {
     let rx = app.src.live();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let lang = caller.lang;
+    let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
         let ev = match rx.recv().await {
             Ok(live) => Event::default()
                 .event("passage")
-                .json_data(&live)
+                .json_data(crate::i18n::localise(lang, live))
                 .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
             // Fell behind: tell the page to reload rather than show a feed with holes.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {

@@ -61,11 +61,25 @@ impl KioskSource for Fake {
             expected: 2,
             served: 0,
             to_come: 2,
+            denied: vec![("already_served".into(), "Déjà passé".into(), 1)],
             ..Summary::default()
         }
     }
     fn recent(&self, _limit: usize) -> Vec<FeedItem> {
-        Vec::new()
+        vec![FeedItem {
+            gate: "ligne-1".into(),
+            seq: Some(41),
+            time: "12:04:30".into(),
+            name: "Léa MARTIN".into(),
+            class: "4B".into(),
+            pass: false,
+            reason: "already_served".into(),
+            label: "Déjà passé à 12:04".into(),
+            label_en: "Already served at 12:04".into(),
+            person: Some(7),
+            first_name: "Léa".into(),
+            balance_cents: None,
+        }]
     }
     fn health(&self) -> serde_json::Value {
         serde_json::json!({ "status": "ok", "readers": {} })
@@ -543,6 +557,7 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
             pass,
             reason: reason.into(),
             label: label.into(),
+            label_en: format!("(en) {label}"),
             person: Some(7),
             first_name: "Léa".into(),
             balance_cents: Some(-320),
@@ -633,8 +648,17 @@ async fn staff_pages_show_the_counts_alerts_and_the_hooks_of_sync_and_exchanges(
     let missing = k.get("/person/99", Some(&session)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // English on request, kept in a cookie.
+    assert!(home.body.contains("Déjà passé à 12:04"), "{}", home.body);
     let en = k.get("/?lang=en", Some(&session)).await;
     assert!(en.body.contains("Still to come"), "{}", en.body);
+    // The passages' reasons and the denials too, not only the page's own words.
+    assert!(en.body.contains("Already served at 12:04"), "{}", en.body);
+    assert!(
+        en.body.contains("<span>Already served</span>"),
+        "{}",
+        en.body
+    );
+    assert!(!en.body.contains("Déjà passé"), "{}", en.body);
     assert!(set_cookie_line(&en.headers, "sg_lang").starts_with("sg_lang=en"));
     // A surveillant does not see balances.
     let (surv, _) = k.login("surveillant").await;

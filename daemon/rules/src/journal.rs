@@ -108,6 +108,22 @@ impl Reason {
             Reason::NotRecorded => "Enregistrement impossible",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Reason::ServiceClosed => "No service open",
+            Reason::UnknownBadge => "Unknown badge",
+            Reason::BadgeRevoked => "Badge lost or revoked",
+            Reason::Opposition(r) => r.label_en(),
+            Reason::AlreadyServed => "Already served",
+            Reason::Forfait => "Meal plan",
+            Reason::Ticket => "Ticket",
+            Reason::InsufficientBalance => "Insufficient balance",
+            Reason::NotRegisteredToday => "Not registered today",
+            Reason::Manual => "Admitted by hand",
+            Reason::NotRecorded => "Could not be recorded",
+        }
+    }
 }
 
 impl fmt::Display for Reason {

@@ -373,6 +373,14 @@ impl OppositionReason {
             OppositionReason::Manuelle => "Opposition manuelle",
         }
     }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            OppositionReason::AbsentPronote => "Absent (PRONOTE)",
+            OppositionReason::Impaye => "Unpaid bills",
+            OppositionReason::Exclusion => "Excluded from the canteen",
+            OppositionReason::Manuelle => "Blocked by hand",
+        }
+    }
 }
 
 impl FromStr for OppositionReason {
