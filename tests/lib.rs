@@ -437,11 +437,9 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// A gate whose reader is a named pipe (`DIR/reader.fifo`), with `persons` ticket pupils
-/// `C0000`… holding badges [`fifo_badge`]`(i)` and 100 € each, a service open all day every day
-/// (UTC, 00:00–23:59), pulses logged to `DIR/pulses.log`, data in `DIR/data`. Imports the roster
-/// and creates the pipe; returns the configuration file.
-pub fn fifo_gate(dir: &Path, persons: usize) -> PathBuf {
+/// Writes a roster CSV of `persons` ticket pupils `C0000`… (6A, externes) holding badges
+/// [`fifo_badge`]`(i)` and 100 € each.
+pub fn ticket_roster(path: &Path, persons: usize) {
     let mut roster = String::from(
         "identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n",
     );
@@ -451,7 +449,15 @@ pub fn fifo_gate(dir: &Path, persons: usize) -> PathBuf {
             fifo_badge(i)
         ));
     }
-    std::fs::write(dir.join("roster.csv"), roster).unwrap();
+    std::fs::write(path, roster).unwrap();
+}
+
+/// A gate whose reader is a named pipe (`DIR/reader.fifo`), with `persons` ticket pupils
+/// `C0000`… holding badges [`fifo_badge`]`(i)` and 100 € each, a service open all day every day
+/// (UTC, 00:00–23:59), pulses logged to `DIR/pulses.log`, data in `DIR/data`. Imports the roster
+/// and creates the pipe; returns the configuration file.
+pub fn fifo_gate(dir: &Path, persons: usize) -> PathBuf {
+    ticket_roster(&dir.join("roster.csv"), persons);
     let config = format!(
         r#"[school]
 name = "Test"

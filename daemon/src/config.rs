@@ -1251,16 +1251,21 @@ fn easter_sunday(year: i32) -> Option<NaiveDate> {
     Some(date)
 }
 
+/// The errors `text` gets from the parser (none when it parses): the key-naming tests of every
+/// configuration table use it.
+#[cfg(test)]
+pub(crate) fn test_errors(text: &str) -> Vec<String> {
+    match Config::parse(text, "t.toml") {
+        Ok(_) => vec![],
+        Err(e) => e.errors,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn errors(text: &str) -> Vec<String> {
-        match Config::parse(text, "t.toml") {
-            Ok(_) => vec![],
-            Err(e) => e.errors,
-        }
-    }
+    use super::test_errors as errors;
 
     #[test]
     fn empty_file_gives_the_documented_defaults() {

@@ -209,16 +209,7 @@ fn faults_between_gates_and_hub_lose_and_double_nothing() {
         ),
         false,
     );
-    let mut roster = String::from(
-        "identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n",
-    );
-    for i in 0..PUPILS {
-        roster.push_str(&format!(
-            "C{i:04};Test;Eleve{i};6A;eleve;externe;;{};100,00\n",
-            fifo_badge(i)
-        ));
-    }
-    std::fs::write(hub_dir.join("roster.csv"), roster).unwrap();
+    ticket_roster(&hub_dir.join("roster.csv"), PUPILS);
     import_roster(&hub_dir.join("roster.csv"), &hub_config);
     let mut hub = start(&hub_config);
     let hub_addr = hub.hub.expect("the hub printed its address");

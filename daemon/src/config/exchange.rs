@@ -488,12 +488,7 @@ impl Validator {
 mod tests {
     use crate::config::Config;
 
-    fn errors(text: &str) -> Vec<String> {
-        match Config::parse(text, "t.toml") {
-            Ok(_) => vec![],
-            Err(e) => e.errors,
-        }
-    }
+    use crate::config::test_errors as errors;
 
     #[test]
     fn exchanges_are_read_with_their_defaults() {

@@ -328,12 +328,7 @@ impl SyncState {
 mod tests {
     use super::*;
 
-    fn errors(text: &str) -> Vec<String> {
-        match crate::config::Config::parse(text, "t.toml") {
-            Ok(_) => vec![],
-            Err(e) => e.errors,
-        }
-    }
+    use crate::config::test_errors as errors;
 
     #[test]
     fn sync_settings_are_checked_and_errors_name_the_key() {
