@@ -531,6 +531,36 @@ pub fn fifo_badge(i: usize) -> String {
     format!("0C{i:08X}")
 }
 
+/// The lines a child writes to `pipe` (its stdout or stderr), as they come, read by a thread
+/// until the pipe closes.
+pub fn lines_of(pipe: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Runs `cmd` with `input` on its stdin and its output captured.
+pub fn output_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Starts `selfgate run --config FILE` and waits for its ready line; returns the process and
 /// the kiosk's address.
 pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
@@ -541,17 +571,7 @@ pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -663,21 +683,12 @@ impl HttpResponse {
 
 /// `selfgate account add NAME --role ROLE --data DATA` with `password` on stdin.
 pub fn add_account(data: &Path, name: &str, role: &str, password: &str) {
-    let mut child = selfgate()
-        .args(["account", "add", name, "--role", role, "--data"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        selfgate()
+            .args(["account", "add", name, "--role", role, "--data"])
+            .arg(data),
+        &format!("{password}\n"),
+    );
     assert!(
         out.status.success(),
         "account add failed: {}",

@@ -3,29 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::Stdio;
-
 use selfgate_tests::*;
 
 fn account(data: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = selfgate()
-        .arg("account")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        selfgate().arg("account").args(args).arg("--data").arg(data),
+        stdin,
+    );
     Output {
         what: format!("selfgate account {}", args.join(" ")),
         status: out.status,

@@ -8,14 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use selfgate_tests::{KillOnDrop, http_get, selfgate, tempdir, toml_str};
+use selfgate_tests::{KillOnDrop, http_get, lines_of, selfgate, tempdir, toml_str};
 
 fn badge(i: usize) -> String {
     format!("0D{i:08X}")
@@ -93,13 +93,7 @@ fn start(config: &Path, stderr_log: &Path, metrics: bool) -> Daemon {
             .spawn()
             .unwrap(),
     );
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut kiosk = None;
     let mut url = None;
@@ -495,14 +489,8 @@ fn the_demo_serves_metrics_too() {
             .spawn()
             .unwrap(),
     );
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
     // Read to the end: the demo prints a summary every second.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let mut seen = Vec::new();
     let url = loop {
         match rx.recv_timeout(Duration::from_secs(60)) {

@@ -87,17 +87,7 @@ fn start(config: &Path) -> Node {
             .spawn()
             .unwrap(),
     );
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let mut hub = None;
     loop {
         let line = rx

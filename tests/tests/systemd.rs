@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use selfgate_tests::{
-    KillOnDrop, KioskClient, Value, run, selfgate, selfgate_bin, tempdir, toml_str, workspace_root,
-    write_config,
+    KillOnDrop, KioskClient, Value, lines_of, run, selfgate, selfgate_bin, tempdir, toml_str,
+    workspace_root, write_config,
 };
 
 /// The unit's exposure must stay at or below this (`systemd-analyze security`).
@@ -285,14 +285,8 @@ impl Daemon {
             cmd.env(k, v);
         }
         let mut child = KillOnDrop::new(cmd.spawn().unwrap());
-        let stdout = child.stdout.take().unwrap();
+        let lines = lines_of(child.stdout.take().unwrap());
         let stderr_pipe = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
         let stderr = Arc::new(Mutex::new(String::new()));
         let e = stderr.clone();
         std::thread::spawn(move || {
