@@ -1,46 +1,27 @@
 //! # selfgate (the daemon)
 //!
-//! The program at the turnstile. The binary (`main.rs`) only parses the command line and calls
-//! in here. Data flows reader → decision → journal → turnstile:
+//! The program at the turnstile, in one-way layers; a module may use the layers below its own,
+//! never one above (`tests/layers.rs` checks it):
 //!
-//! - [`config`]: the TOML file, validated into typed values;
-//! - [`store`]: redb, the writer thread with group commit, the journal;
-//! - [`gate`]: the running gate — decision loop, commit-before-open, kiosk state;
-//! - [`daemon`]: `selfgate run`, wiring config, store, hardware and kiosk together;
-//! - [`demo`]: `selfgate demo`, a whole school on simulated hardware;
-//! - [`import`], [`simulate`], [`journal`]: the other commands;
-//! - [`clock`]: system or scaled time (the decision itself is given the time);
-//! - [`notify`]: systemd's readiness, watchdog and reload notifications; [`secrets`]: where
-//!   secret files come from (systemd credentials) and the check before reading one.
-//! - [`exchange`]: the scheduled data exchanges (PRONOTE's flows, kitchen headcounts);
-//! - [`kiosk_source`]: what the kiosk reads and does on the running gate; [`kiosk_tls`]: the
-//!   kiosk over rustls; [`kiosk_accounts`]: `selfgate account` and the demo's account.
-//! - [`metrics`]: the Prometheus page, `GET /metrics`; [`logs`]: the tracing subscriber.
-//! - [`sync`]: hub and gates over mutual TLS ([`tls`]; certificates by [`pki`]).
+//! ```text
+//! cli      the subcommands: arguments, bodies, words for people; anyhow only here
+//!  │
+//! node     the running node: gate loop, kiosk, sync, exchanges, control socket, retention policy
+//!  │
+//! store    redb, the writer thread with group commit, the journal, the retention purge
+//!  │
+//! infra    clock, shutdown, signals, systemd, secrets, TLS, PKI, logs, telemetry
+//!  │
+//! config   the TOML file, validated into typed values (each section validates itself)
+//!  │
+//! selfgate-rules (the decision, pure), selfgate-hardware (readers, turnstiles)
+//! ```
 //!
-//! The decision rules are in the `selfgate-rules` crate; readers and turnstiles in
-//! `selfgate-hardware`; the pages in `selfgate-kiosk`.
+//! The binary (`main.rs`) only parses the command line and dispatches to [`cli`]. The pages are
+//! in the `selfgate-kiosk` crate.
 
-pub mod backup;
-pub mod clock;
+pub mod cli;
 pub mod config;
-pub mod daemon;
-pub mod demo;
-pub mod exchange;
-pub mod gate;
-pub mod import;
-pub mod journal;
-pub mod kiosk_accounts;
-pub mod kiosk_source;
-pub mod kiosk_tls;
-pub mod logs;
-pub mod metrics;
-pub mod notify;
-pub mod pki;
-pub mod retention;
-pub mod secrets;
-pub mod siecle;
-pub mod simulate;
+pub mod infra;
+pub mod node;
 pub mod store;
-pub mod sync;
-pub mod tls;

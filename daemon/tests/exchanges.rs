@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use selfgate::clock::Clock;
 use selfgate::config::Config;
-use selfgate::exchange::{Exchanges, RunStatus};
+use selfgate::infra::clock::Clock;
+use selfgate::node::exchange::{Exchanges, RunStatus};
 use selfgate::store::{Store, WriteOp};
 use selfgate_rules::journal::{
     Correction, CorrectionKind, EventKind, EventRef, Passage, Reason, Verdict,

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use selfgate::config::Config;
-use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, WriteOp, WriteOutcome, Writer};
-use selfgate_hardware::sim::{SimReader, SimTurnstile};
+use selfgate::node::Services;
+use selfgate::node::gate::Shared;
+use selfgate::store::{Store, WriteOp, WriteOutcome};
+use selfgate_hardware::sim::SimReader;
 use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{EventKind, Passage, Reason, Verdict};
 use selfgate_rules::model::{PersonId, ServiceId};
@@ -216,11 +217,11 @@ fn power_loss_at_any_point_keeps_every_committed_passage() {
     }
 }
 
-/// A gate on `disk`, with a ticket pupil `0A00000000` holding 100 € and a service open now.
-fn gate_on(disk: Disk) -> (Arc<Shared>, Writer, Gate, std::thread::JoinHandle<()>) {
+/// A store on `disk`, with a ticket pupil `0A00000000` holding 100 €.
+fn store_on(disk: Disk) -> Store {
     let store = Store::open_backend(disk, "disk-full").unwrap();
     common::one_pupil(&store, "ligne-1", "0A00000000", 10_000, 5);
-    common::gate_on(&store, common::all_day_config(""))
+    store
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,19 +232,12 @@ async fn a_full_disk_refuses_passages_and_recovers() {
         tokio::time::sleep(Duration::from_secs((86_400 - secs + 5) as u64)).await;
     }
     let disk = Disk::default();
-    let (shared, writer, gate, thread) = gate_on(disk.clone());
+    let store = store_on(disk.clone());
     let (reader, badge) = SimReader::new("r");
-    let (turnstile, pulses) = SimTurnstile::new("t", None, false).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(gate.run(
-        Hardware {
-            readers: vec![Box::new(reader)],
-            turnstile: Arc::new(turnstile),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (hw, pulses) = common::sim_hardware(vec![Box::new(reader)]);
+    // A service open now, the node's loop alone, as `selfgate run` starts it.
+    let node = common::node_on(&store, common::all_day_config(""), hw, Services::NONE).await;
+    let shared = node.shared().clone();
     let feed_len = |s: &Shared| s.recent(100).len();
     let wait_feed = |n: usize| {
         let shared = shared.clone();
@@ -288,11 +282,6 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     assert_eq!(pulses.pulses().len(), 2);
     assert_eq!(shared.health()["store"], "ok");
 
-    let _ = stop_tx.send(());
-    run.await.unwrap();
-    drop(writer);
     drop(shared);
-    tokio::task::spawn_blocking(move || thread.join().unwrap())
-        .await
-        .unwrap();
+    node.stop().await;
 }

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::config::Config;
+use selfgate::node::gate::{Hardware, Shared};
+use selfgate::node::{NodeHandle, Services};
+use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::sim::{FeedbackRecord, SimReader, SimTurnstile, SimTurnstileHandle};
 use selfgate_hardware::{Reader, TurnstileInput};
 use selfgate_kiosk::KioskSource;
@@ -21,46 +23,38 @@ const BADGE: &str = "0A00000000";
 
 /// A store with a ticket pupil (`BADGE`, 10 €, one passage per service) and a service open
 /// all day; `extra` is added to the `[gate]` table.
-fn setup(dir: &std::path::Path, extra: &str) -> (Arc<Shared>, Writer, Gate, Store) {
+fn setup(dir: &std::path::Path, extra: &str) -> (Config, Store) {
     common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
     let mut config = common::all_day_config(extra);
     config.data_dir = dir.to_path_buf();
     common::one_pupil(&store, "ligne-1", BADGE, 1_000, 1);
-    let (shared, writer, gate, _thread) = common::gate_on(&store, config);
-    (shared, writer, gate, store)
+    (config, store)
 }
 
 struct Running {
     shared: Arc<Shared>,
     turnstile: SimTurnstileHandle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    node: NodeHandle,
 }
 
 impl Running {
-    fn start(
-        shared: Arc<Shared>,
-        gate: Gate,
+    async fn start(
+        config: Config,
+        store: &Store,
         readers: Vec<Box<dyn Reader>>,
         turnstile_log: bool,
     ) -> Running {
         let (t, turnstile) = SimTurnstile::new("t", None, turnstile_log).unwrap();
-        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(gate.run(
-            Hardware {
-                readers,
-                turnstile: Arc::new(t),
-            },
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let hw = Hardware {
+            readers,
+            turnstile: Arc::new(t),
+        };
+        let node = common::node_on(store, config, hw, Services::NONE).await;
         Running {
-            shared,
+            shared: node.shared().clone(),
             turnstile,
-            stop: Some(stop),
-            task: Some(task),
+            node,
         }
     }
 
@@ -74,13 +68,8 @@ impl Running {
         panic!("the feed never reached {n} items");
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
+    async fn stop(self) {
+        self.node.stop().await;
     }
 }
 
@@ -89,10 +78,10 @@ use common::eventually;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_reader_shows_the_decision_on_its_own_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _writer, gate, _store) = setup(dir.path(), "");
+    let (config, store) = setup(dir.path(), "");
     let (r1, h1) = SimReader::new("entree");
     let (r2, h2) = SimReader::new("sortie");
-    let run = Running::start(shared, gate, vec![Box::new(r1), Box::new(r2)], false);
+    let run = Running::start(config, &store, vec![Box::new(r1), Box::new(r2)], false).await;
 
     h1.present(BADGE).await;
     run.wait_feed(1).await;
@@ -152,20 +141,16 @@ impl selfgate_hardware::gpio::RelayLine for BrokenRelay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_pulse_shows_in_the_turnstile_health() {
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _writer, gate, _store) = setup(dir.path(), "");
+    let (config, store) = setup(dir.path(), "");
     let (r, badge) = SimReader::new("entree");
     let turnstile =
         selfgate_hardware::gpio::GpioTurnstile::new("t", Arc::new(BrokenRelay), None).unwrap();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gate.run(
-        Hardware {
-            readers: vec![Box::new(r)],
-            turnstile: Arc::new(turnstile),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let hw = Hardware {
+        readers: vec![Box::new(r)],
+        turnstile: Arc::new(turnstile),
+    };
+    let node = common::node_on(&store, config, hw, Services::NONE).await;
+    let shared = node.shared().clone();
     badge.present(BADGE).await;
     eventually("the pulse was tried", || {
         shared.turnstile_health().last_pulse.is_some()
@@ -179,8 +164,7 @@ async fn a_failed_pulse_shows_in_the_turnstile_health() {
     let health = shared.health();
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["turnstile"]["last_pulse_ok"], false, "{health}");
-    let _ = stop.send(());
-    task.await.unwrap();
+    node.stop().await;
 }
 
 /// The journal's corrections, as (kind, refers to seq, refund).
@@ -196,22 +180,20 @@ fn corrections(store: &Store) -> Vec<(CorrectionKind, u64, i64)> {
         .collect()
 }
 
-fn with_timeout(dir: &std::path::Path) -> (Arc<Shared>, Writer, Gate, Store) {
-    let (shared, writer, _gate, store) = setup(dir, "");
-    let mut config = (*shared.config()).clone();
+fn with_timeout(dir: &std::path::Path) -> (Config, Store) {
+    let (mut config, store) = setup(dir, "");
     // Below what the file accepts (1 s), to keep the test short.
     config.gate.passage_timeout_ms = Some(300);
-    shared.set_config(config);
-    let gate = Gate::new(shared.clone(), writer.clone());
-    (shared, writer, gate, store)
+    (config, store)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_followed_by_passage_done_stays_a_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _writer, gate, store) = with_timeout(dir.path());
+    let (config, store) = with_timeout(dir.path());
     let (r, badge) = SimReader::new("entree");
-    let run = Running::start(shared.clone(), gate, vec![Box::new(r)], false);
+    let run = Running::start(config, &store, vec![Box::new(r)], false).await;
+    let shared = run.shared.clone();
     badge.present(BADGE).await;
     run.wait_feed(1).await;
     eventually("pulsed", || run.turnstile.pulses().len() == 1).await;
@@ -229,9 +211,10 @@ async fn a_pass_followed_by_passage_done_stays_a_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _writer, gate, store) = with_timeout(dir.path());
+    let (config, store) = with_timeout(dir.path());
     let (r, badge) = SimReader::new("entree");
-    let run = Running::start(shared.clone(), gate, vec![Box::new(r)], false);
+    let run = Running::start(config, &store, vec![Box::new(r)], false).await;
+    let shared = run.shared.clone();
     badge.present(BADGE).await;
     run.wait_feed(1).await;
     let pass_seq = run.shared.recent(1)[0].seq.unwrap();
@@ -283,15 +266,16 @@ async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_through_the_running_gate_is_committed_applied_and_announced() {
-    use selfgate::gate::Change;
+    use selfgate::node::gate::Change;
     use selfgate_rules::model::{Opposition, OppositionReason, PersonId};
 
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _writer, gate, store) = setup(dir.path(), "id = \"ligne-1\"");
-    let handle = gate.handle();
-    let mut changes = shared.subscribe();
+    let (config, store) = setup(dir.path(), "id = \"ligne-1\"");
     let (sim, reads) = SimReader::new("r");
-    let running = Running::start(shared.clone(), gate, vec![Box::new(sim)], false);
+    let running = Running::start(config, &store, vec![Box::new(sim)], false).await;
+    let shared = running.shared.clone();
+    let handle = running.node.gate().clone();
+    let mut changes = shared.subscribe();
 
     let today = shared.engine().local(Utc::now()).0;
     let opposition = Opposition {
@@ -321,8 +305,8 @@ async fn a_change_through_the_running_gate_is_committed_applied_and_announced() 
         Change::Event(e) => assert_eq!((e.gate.as_str(), e.seq), ("ligne-1", 2)),
         other => panic!("expected the refusal's journal event, got {other:?}"),
     }
-    running.stop().await;
     drop(handle);
+    running.stop().await;
     // Committed: the store holds it.
     let reopened = store
         .load_engine(shared.config().rules.clone(), today)

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use selfgate::gate::{Gate, Hardware};
-use selfgate::kiosk_source::KioskBackend;
+use selfgate::infra::clock::SystemClock;
+use selfgate::node::kiosk::backend::KioskBackend;
+use selfgate::node::{Node, NodeHandle, NodeSpec, Services};
 use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::Reader;
-use selfgate_hardware::sim::{SimReader, SimReaderHandle, SimTurnstile};
+use selfgate_hardware::sim::{SimReader, SimReaderHandle};
 use selfgate_kiosk::{KioskSource, Live, NewOpposition, StaffSource};
 use selfgate_rules::journal::{EventKind, Reason};
 use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, ServiceSet, WeekdaySet};
@@ -47,11 +48,10 @@ struct School {
     backend: Arc<KioskBackend>,
     reader: SimReaderHandle,
     store: Store,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    node: NodeHandle,
 }
 
-fn school(dir: &std::path::Path) -> School {
+async fn school(dir: &std::path::Path) -> School {
     common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
     let mut config = common::all_day_config(
@@ -65,27 +65,15 @@ fn school(dir: &std::path::Path) -> School {
             forfait_pupil(2, "Zoé", "6B"),
         ])
         .unwrap();
-    let (_shared, _writer, gate, _thread) = common::gate_on(&store, config);
-    let backend = KioskBackend::start(gate.handle(), store.clone());
     let (reader, handle) = SimReader::new("r1");
-    let (t, _th) = SimTurnstile::new("t", None, false).unwrap();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(Gate::run(
-        gate,
-        Hardware {
-            readers: vec![Box::new(reader) as Box<dyn Reader>],
-            turnstile: Arc::new(t),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (hw, _th) = common::sim_hardware(vec![Box::new(reader) as Box<dyn Reader>]);
+    let node = common::node_on(&store, config, hw, Services::NONE).await;
+    let backend = KioskBackend::start(node.gate().clone(), store.clone(), None);
     School {
         backend,
         reader: handle,
         store,
-        stop,
-        task,
+        node,
     }
 }
 
@@ -104,7 +92,7 @@ async fn next_item(live: &mut tokio::sync::broadcast::Receiver<Live>) -> Live {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_actions_go_through_the_running_gate() {
     let dir = tempfile::tempdir().unwrap();
-    let s = school(dir.path());
+    let s = school(dir.path()).await;
     let b = s.backend.clone();
     let mut live = b.live();
 
@@ -260,8 +248,9 @@ async fn staff_actions_go_through_the_running_gate() {
     );
     assert!(b.day_report(Some("30/11".into())).await.is_err());
 
-    let _ = s.stop.send(());
-    s.task.await.unwrap();
+    let School { backend, node, .. } = s;
+    drop((b, backend));
+    node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,23 +272,29 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
     config.data_dir = dir.path().join("data");
     config.kiosk.tls_cert = Some(cert_path.clone());
     config.kiosk.tls_key = Some(key_path.clone());
-    let (_shared, _writer, gate, _thread) = common::gate_on(&store, config);
-    let listen = "127.0.0.1:0".parse().unwrap();
+    config.kiosk.listen = "127.0.0.1:0".parse().unwrap();
+    let kiosk = Services {
+        kiosk: true,
+        ..Services::NONE
+    };
 
-    // A key others can read is refused, with the key named.
-    let e =
-        selfgate::daemon::serve_kiosk(listen, gate.handle(), store.clone(), std::future::pending())
-            .await
-            .expect_err("a world-readable key was accepted");
+    // A key others can read is refused, with the key named: the node does not start.
+    let mut spec = NodeSpec::new(
+        config.clone(),
+        Arc::new(SystemClock),
+        common::sim_hardware(vec![]).0,
+    );
+    spec.store = Some(store.clone());
+    spec.services = kiosk;
+    let e = match Node::start(spec).await {
+        Ok(_) => panic!("a world-readable key was accepted"),
+        Err(e) => e,
+    };
     assert!(format!("{e:#}").contains("kiosk.tls_key"), "{e:#}");
     std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (addr, task) = selfgate::daemon::serve_kiosk(listen, gate.handle(), store.clone(), async {
-        let _ = stop_rx.await;
-    })
-    .await
-    .unwrap();
+    let node = common::node_on(&store, config, common::sim_hardware(vec![]).0, kiosk).await;
+    let addr = node.kiosk_addr().unwrap();
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.der().clone()).unwrap();
@@ -350,11 +345,9 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
     let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut out)).await;
     assert!(!String::from_utf8_lossy(&out).contains("200 OK"));
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(5), task)
+    tokio::time::timeout(Duration::from_secs(5), node.stop())
         .await
-        .expect("the TLS kiosk did not stop")
-        .unwrap();
+        .expect("the TLS kiosk did not stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,24 +360,14 @@ async fn the_staff_are_alerted_to_the_emergency_input_and_an_offline_reader() {
     let store = Store::open(dir.path()).unwrap();
     let mut config = common::all_day_config("id = \"ligne-1\"");
     config.data_dir = dir.path().to_path_buf();
-    let (_shared, _writer, gate, _thread) = common::gate_on(&store, config);
-    let backend = KioskBackend::start(gate.handle(), store.clone());
-    let mut live = backend.live();
     let (reader, _handle) = SimReader::new("r1");
     // A reader whose device is missing stops: offline.
     let missing = LineReader::new("r2", dir.path().join("no-such-reader"));
-    let (t, turnstile) = SimTurnstile::new("t", None, false).unwrap();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(Gate::run(
-        gate,
-        Hardware {
-            readers: vec![Box::new(reader) as Box<dyn Reader>, Box::new(missing)],
-            turnstile: Arc::new(t),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (hw, turnstile) =
+        common::sim_hardware(vec![Box::new(reader) as Box<dyn Reader>, Box::new(missing)]);
+    let node = common::node_on(&store, config, hw, Services::NONE).await;
+    let backend = KioskBackend::start(node.gate().clone(), store.clone(), None);
+    let mut live = backend.live();
     common::eventually("r2 reported offline", || {
         backend
             .summary()
@@ -423,6 +406,6 @@ async fn the_staff_are_alerted_to_the_emergency_input_and_an_offline_reader() {
     })
     .await;
 
-    let _ = stop.send(());
-    task.await.unwrap();
+    drop((live, backend));
+    node.stop().await;
 }

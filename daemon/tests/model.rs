@@ -31,7 +31,7 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
-use selfgate::import::apply_to_engine;
+use selfgate::cli::import::apply_to_engine;
 use selfgate::store::{Store, WriteOp, WriteOutcome, Writer};
 use selfgate_rules::journal::{Correction, CorrectionKind, Credit, EventRef};
 use selfgate_rules::model::{

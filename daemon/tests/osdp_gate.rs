@@ -1,6 +1,6 @@
 //! End to end through a real OSDP reader: libosdp's peripheral device (the C library, a
 //! third-party peer) on a pseudo-terminal presents a card; the daemon's OSDP control panel
-//! (built from `[[gate.readers]] kind = "osdp"` by `daemon::hardware`, as `selfgate run` does)
+//! (built from `[[gate.readers]] kind = "osdp"` by `node::hardware`, as `selfgate run` does)
 //! reads it, the gate decides, journals, pulses the turnstile after the commit, and the
 //! decision comes back to the PD as `osdp_LED` + `osdp_BUZ`. Plain and secure channel.
 
@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, Writer};
-use selfgate_hardware::sim::SimTurnstile;
+use selfgate::config::Config;
+use selfgate::node::Services;
+use selfgate::store::Store;
 use selfgate_hardware::testing::{LibosdpPd, PdFeedback, Pty};
 use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{Passage, Reason, Verdict};
@@ -32,7 +31,7 @@ const ADDRESS: u8 = 1;
 
 /// A store on `dir` with a ticket pupil (`BADGE`, 10 €), a service open all day in UTC, and one
 /// OSDP reader on `device` (`reader` holds its secure channel keys).
-fn setup(dir: &std::path::Path, reader: &str) -> (Arc<Shared>, Writer, Gate, Store) {
+fn setup(dir: &std::path::Path, reader: &str) -> (Config, Store) {
     common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
     let mut config = common::all_day_config(&format!(
@@ -40,8 +39,7 @@ fn setup(dir: &std::path::Path, reader: &str) -> (Arc<Shared>, Writer, Gate, Sto
     ));
     config.data_dir = dir.to_path_buf();
     common::one_pupil(&store, &config.gate.id, BADGE, 1_000, 1);
-    let (shared, writer, gate, _thread) = common::gate_on(&store, config);
-    (shared, writer, gate, store)
+    (config, store)
 }
 
 use common::eventually;
@@ -85,22 +83,14 @@ async fn card_reads_reach_a_decision_and_the_reader(secure: bool) {
             format!("device = \"{}\"\nsecure = false", device.display()),
         )
     };
-    let (shared, _writer, gate, store) = setup(dir.path(), &reader);
+    let (config, store) = setup(dir.path(), &reader);
     // The readers `selfgate run` builds from this configuration: the real OSDP control panel.
-    let hw = selfgate::daemon::hardware(&shared.config()).unwrap();
+    let hw = selfgate::node::hardware::hardware(&config).unwrap();
     assert_eq!(hw.readers.len(), 1);
     assert_eq!(hw.readers[0].name(), READER);
-    let (t, turnstile) = SimTurnstile::new("t", None, false).unwrap();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gate.run(
-        Hardware {
-            readers: hw.readers,
-            turnstile: Arc::new(t),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (hw, turnstile) = common::sim_hardware(hw.readers);
+    let node = common::node_on(&store, config, hw, Services::NONE).await;
+    let shared = node.shared().clone();
     eventually("the OSDP reader is online", || {
         shared.reader_health().get(READER).is_some_and(|h| h.online)
     })
@@ -156,8 +146,7 @@ async fn card_reads_reach_a_decision_and_the_reader(secure: bool) {
     let h = &shared.reader_health()[READER];
     assert!(h.online && h.frames_ok >= 2, "{h:?}");
 
-    let _ = stop.send(());
-    task.await.unwrap();
+    node.stop().await;
     eprintln!(
         "secure = {secure}: {:.1} s from the pty to the last check",
         started.elapsed().as_secs_f64()

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use selfgate::clock::Clock;
 use selfgate::config::Config;
-use selfgate::exchange::{ExchangeReport, Exchanges, RunStatus};
-use selfgate::gate::{Gate, Hardware, Shared};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::infra::clock::Clock;
+use selfgate::node::exchange::{ExchangeReport, Exchanges, RunStatus};
+use selfgate::node::gate::{Hardware, Shared};
+use selfgate::node::{Node, NodeSpec, Services};
+use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::sim::SimTurnstile;
 use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{Credit, EventKind, Verdict};
@@ -173,7 +174,11 @@ fn lunch_oppositions(shared: &Shared, day: NaiveDate) -> BTreeSet<(String, bool)
 }
 
 /// The gate's last decision for `badge`.
-async fn read(shared: &Shared, gate: &selfgate::gate::GateHandle, badge: &str) -> (bool, String) {
+async fn read(
+    shared: &Shared,
+    gate: &selfgate::node::gate::GateHandle,
+    badge: &str,
+) -> (bool, String) {
     let before = shared.recent(1000).len();
     gate.read(badge).await;
     for _ in 0..500 {
@@ -197,23 +202,20 @@ async fn a_school_day_with_pronote() {
     let clock = Arc::new(TestClock(Mutex::new(
         "2026-11-16T04:59:00Z".parse().unwrap(),
     )));
-    let engine = store.load_engine(config.rules.clone(), day).unwrap();
-    let shared = Shared::new(config.clone(), engine, clock.clone());
-    let (writer, _thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = Gate::new(shared.clone(), writer);
-    let handle = gate.handle();
-    let exchanges = Exchanges::for_daemon(handle.clone(), store.clone());
     let (turnstile, _t) = SimTurnstile::new("t", None, false).unwrap();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(gate.run(
-        Hardware {
-            readers: vec![],
-            turnstile: Arc::new(turnstile),
-        },
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let hw = Hardware {
+        readers: vec![],
+        turnstile: Arc::new(turnstile),
+    };
+    let mut spec = NodeSpec::new(config.clone(), clock.clone(), hw);
+    spec.store = Some(store.clone());
+    // The test ticks the exchanges itself, at the instants it sets on the clock.
+    spec.services = Services::NONE;
+    let node = Node::start(spec).await.unwrap();
+    let shared = node.shared().clone();
+    assert_eq!(shared.engine().local(clock.now()).0, day);
+    let handle = node.gate().clone();
+    let exchanges = Exchanges::for_daemon(handle.clone(), store.clone());
 
     // 06:00 in Paris: the meal days go to PRONOTE; absences are not fetched before the tally.
     clock.set("2026-11-16T05:00:00Z");
@@ -409,9 +411,9 @@ async fn a_school_day_with_pronote() {
     assert_eq!(sent_ids, from_journal);
 
     // The reports stay after a restart.
-    let _ = stop.send(());
-    running.await.unwrap();
-    let status = selfgate::exchange::status(&config);
+    drop((handle, exchanges));
+    node.stop().await;
+    let status = selfgate::node::exchange::status(&config);
     let absences = status.iter().find(|r| r.name == "absences").unwrap();
     assert_eq!(absences.status, RunStatus::Ok);
     assert!(absences.last_success_at.is_some());

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
-use selfgate::gate::{GateHandle, Hardware, Shared};
-use selfgate::pki::{self, Validity};
+use selfgate::config::TlsFiles;
+use selfgate::infra::pki::{self, Validity};
+use selfgate::infra::tls;
+use selfgate::node::gate::{GateHandle, Shared};
+use selfgate::node::sync::http::{self, Endpoint};
+use selfgate::node::sync::proto::{self, Ack, Doubles};
+use selfgate::node::sync::{Role, SyncState, client::Client, hub};
+use selfgate::node::{NodeHandle, Services};
 use selfgate::store::{Store, WriteOp};
-use selfgate::sync::http::{self, Endpoint};
-use selfgate::sync::proto::{self, Ack, Doubles};
-use selfgate::sync::{Role, SyncState, client::Client, hub};
-use selfgate::tls::{self, TlsFiles};
-use selfgate_hardware::sim::SimTurnstile;
 use selfgate_rules::journal::{AlarmKind, EventKind, Reason, Verdict};
 use selfgate_rules::model::{
     Category, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId, Regime,
@@ -74,16 +75,16 @@ fn person(id: u32, external: &str) -> Person {
 
 /// A running node: its gate loop on simulated hardware, its store, its sync task.
 struct Node {
+    node: NodeHandle,
     handle: GateHandle,
     store: Store,
     state: Arc<SyncState>,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    _thread: std::thread::JoinHandle<()>,
 }
 
 impl Node {
-    fn start(dir: &Path, id: &str, role: Role, setup: impl FnOnce(&Store)) -> Node {
+    async fn start(dir: &Path, id: &str, role: Role, setup: impl FnOnce(&Store)) -> Node {
         let store = Store::open(dir).unwrap();
         if role == Role::Hub {
             store.keep_change_log().unwrap();
@@ -91,28 +92,22 @@ impl Node {
         setup(&store);
         let mut config = common::all_day_config(&format!("id = \"{id}\""));
         config.data_dir = dir.to_path_buf();
-        let (shared, _writer, gate, thread) = common::gate_on(&store, config);
-        let handle = gate.handle();
-        let (t, _th) = SimTurnstile::new("t", None, false).unwrap();
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(gate.run(
-            Hardware {
-                readers: vec![],
-                turnstile: Arc::new(t),
-            },
-            async {
-                let _ = rx.await;
-            },
-        ));
-        let state = SyncState::new(role);
-        shared.set_sync(state.clone());
+        // The node's loop alone: the hub and the client are started by hand below, on
+        // loopback listeners and endpoints of the test's own.
+        let node = common::node_on(
+            &store,
+            config,
+            common::sim_hardware(vec![]).0,
+            Services::NONE,
+        )
+        .await;
         Node {
-            handle,
+            handle: node.gate().clone(),
+            node,
             store,
-            state,
-            stop: vec![stop],
-            tasks: vec![task],
-            _thread: thread,
+            state: SyncState::new(role),
+            stop: vec![],
+            tasks: vec![],
         }
     }
 
@@ -185,14 +180,14 @@ impl Node {
         self.shared().engine().roster().credential(badge).is_some()
     }
 
-    /// Stops its tasks, then waits for its writer thread to close the store.
+    /// Stops its sync tasks, then the node (its writer thread closes the store).
     async fn stop(self) {
         let Node {
+            node,
             handle,
             store,
             stop,
             tasks,
-            _thread: thread,
             ..
         } = self;
         for s in stop {
@@ -202,7 +197,7 @@ impl Node {
             let _ = t.await;
         }
         drop((handle, store));
-        common::eventually("the store writer stops", || thread.is_finished()).await;
+        node.stop().await;
     }
 }
 
@@ -238,14 +233,14 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
     common::avoid_end_of_day();
     let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
     make_pki(pki_dir.path());
-    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
     // The hub's tariffs are the site's: a meal costs 4,50 € there, 3,90 € in the gates' files.
     let mut config = (*hub.shared().config()).clone();
     config.rules.tariffs[0].price_cents = 450;
     hub.shared().set_config(config);
     let port = hub.serve_hub(pki_dir.path()).await;
-    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
-    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {});
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {}).await;
     g1.sync_with(pki_dir.path(), port);
     g2.sync_with(pki_dir.path(), port);
     common::eventually("both gates have the roster", || {
@@ -338,7 +333,14 @@ async fn served_at_one_gate_refused_at_the_other_and_an_opposition_at_the_hub_bl
         a.connected && b.connected && a.events_waiting == 0 && b.events_waiting == 0
     })
     .await;
-    let health = selfgate_kiosk::KioskSource::health(g1.shared().as_ref());
+    // `/healthz` as the node assembles it: the gate's health and its sync's status.
+    let kiosk = selfgate::node::kiosk::backend::KioskBackend::start(
+        g1.handle.clone(),
+        g1.store.clone(),
+        Some(g1.state.clone()),
+    );
+    let health = selfgate_kiosk::KioskSource::health(kiosk.as_ref());
+    drop(kiosk);
     assert_eq!(health["sync"]["role"], "gate");
     assert_eq!(health["sync"]["connected"], true);
     let hs = hub.state.status();
@@ -384,11 +386,11 @@ async fn partitioned_gates_serving_one_pupil_are_recorded_as_a_double_passage() 
     common::avoid_end_of_day();
     let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
     make_pki(pki_dir.path());
-    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
     let port = hub.serve_hub(pki_dir.path()).await;
     // Both gates got the roster once, then lost the hub (their stores are copies).
-    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
-    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {});
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, |_| {}).await;
     g1.sync_with(pki_dir.path(), port);
     g2.sync_with(pki_dir.path(), port);
     common::eventually("roster", || g1.knows(LEA) && g2.knows(LEA)).await;
@@ -436,7 +438,7 @@ async fn a_gate_ahead_of_a_restored_hubs_change_log_takes_the_snapshot_again() {
     common::avoid_end_of_day();
     let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
     make_pki(pki_dir.path());
-    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
     let port = hub.serve_hub(pki_dir.path()).await;
     // The gate holds change 1000 of a log the (restored) hub never reached.
     let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |s| {
@@ -445,7 +447,8 @@ async fn a_gate_ahead_of_a_restored_hubs_change_log_takes_the_snapshot_again() {
             value: 1000u64.to_le_bytes().to_vec(),
         }])
         .unwrap();
-    });
+    })
+    .await;
     g1.sync_with(pki_dir.path(), port);
     common::eventually("the gate took the snapshot", || g1.knows(LEA)).await;
     assert_eq!(g1.read(LEA).await, (Verdict::Pass, Reason::Ticket));
@@ -482,7 +485,7 @@ async fn unknown_expired_revoked_or_missing_certificates_are_refused() {
     // Another authority issues a certificate for a gate of the same name.
     pki::init(other_dir.path(), "Autre autorité", 30).unwrap();
     pki::issue_gate(other_dir.path(), "ligne-1", Validity::days(30).unwrap()).unwrap();
-    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
     let port = hub.serve_hub(p).await;
 
     let good = endpoint(p, port, Some("gate-ligne-1"));
@@ -542,11 +545,11 @@ async fn after_a_restore_numbering_goes_on_after_the_hubs_last_acknowledged_even
     common::avoid_end_of_day();
     let (pki_dir, d0, d1, backups) = (tmp(), tmp(), tmp(), tmp());
     make_pki(pki_dir.path());
-    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils);
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
     let port = hub.serve_hub(pki_dir.path()).await;
     let backup = backups.path().join("ligne-1.redb");
     {
-        let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+        let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
         g1.sync_with(pki_dir.path(), port);
         common::eventually("roster", || g1.knows(LEA)).await;
         g1.read(LEA).await;
@@ -559,11 +562,11 @@ async fn after_a_restore_numbering_goes_on_after_the_hubs_last_acknowledged_even
         .await;
         g1.stop().await;
     }
-    selfgate::backup::restore(d1.path(), &backup).unwrap();
+    selfgate::cli::backup::restore(d1.path(), &backup).unwrap();
     let store = Store::open(d1.path()).unwrap();
     assert_eq!(store.last_seqs().unwrap().get("ligne-1"), Some(&1));
     drop(store);
-    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {});
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
     let client = Client::new(
         g1.handle.clone(),
         g1.store.clone(),

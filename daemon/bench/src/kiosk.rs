@@ -13,8 +13,9 @@ use chrono::Utc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use selfgate::config::Config;
-use selfgate::gate::{Change, Gate, Hardware};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::node::gate::{Change, Hardware};
+use selfgate::node::{Node, NodeSpec, Services};
+use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::Reader;
 use selfgate_hardware::sim::{SimReader, SimTurnstile};
 use selfgate_rules::journal::{Credit, EventKind};
@@ -105,13 +106,6 @@ pub fn bench_kiosk(decisions: u32) {
             "bench-password",
         )
         .unwrap();
-    let engine = store
-        .load_engine(config.rules.clone(), Utc::now().date_naive())
-        .unwrap();
-    let clock: Arc<dyn selfgate::clock::Clock> = Arc::new(selfgate::clock::SystemClock);
-    let shared = selfgate::gate::Shared::new(config.clone(), engine, clock);
-    let (writer, thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = Gate::new(shared.clone(), writer.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -123,9 +117,27 @@ pub fn bench_kiosk(decisions: u32) {
     // (client, seq, person, received)
     let received: Arc<Mutex<Vec<Received>>> = Arc::default();
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let result = rt.block_on(async {
-        let mut changes = shared.subscribe();
+        // The node as `selfgate run` starts it, with its kiosk.
+        let (reader, handle) = SimReader::new("r1");
+        let (t, _th) = SimTurnstile::new("t", None, false).unwrap();
+        let hw = Hardware {
+            readers: vec![Box::new(reader) as Box<dyn Reader>],
+            turnstile: Arc::new(t),
+        };
+        let mut spec = NodeSpec::new(
+            config.clone(),
+            Arc::new(selfgate::infra::clock::SystemClock),
+            hw,
+        );
+        spec.store = Some(store.clone());
+        spec.services = Services {
+            kiosk: true,
+            ..Services::NONE
+        };
+        let node = Node::start(spec).await.unwrap();
+        let addr = node.kiosk_addr().unwrap();
+        let mut changes = node.shared().subscribe();
         let c2 = committed.clone();
         tokio::spawn(async move {
             while let Ok(c) = changes.recv().await {
@@ -134,29 +146,6 @@ pub fn bench_kiosk(decisions: u32) {
                 }
             }
         });
-        let mut kiosk_stop = stop_rx.clone();
-        let (addr, server) = selfgate::daemon::serve_kiosk(
-            config.kiosk.listen,
-            gate.handle(),
-            store.clone(),
-            async move {
-                let _ = kiosk_stop.changed().await;
-            },
-        )
-        .await
-        .unwrap();
-        let (reader, handle) = SimReader::new("r1");
-        let (t, _th) = SimTurnstile::new("t", None, false).unwrap();
-        let mut gate_stop = stop_rx.clone();
-        let running = tokio::spawn(gate.run(
-            Hardware {
-                readers: vec![Box::new(reader) as Box<dyn Reader>],
-                turnstile: Arc::new(t),
-            },
-            async move {
-                let _ = gate_stop.changed().await;
-            },
-        ));
 
         // Log in once; the 50 screens share the session.
         let page = request(addr, "GET /login HTTP/1.0", "").await;
@@ -208,18 +197,13 @@ pub fn bench_kiosk(decisions: u32) {
         }
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let elapsed = started.elapsed();
-        let _ = stop_tx.send(true);
-        let _ = running.await;
-        let _ = server.await;
+        node.stop().await;
         for c in clients {
             c.abort();
         }
         elapsed
     });
-    drop(writer);
-    drop(shared);
     drop(rt);
-    thread.join().unwrap();
 
     let committed = committed.lock().unwrap();
     let presented = presented.lock().unwrap();

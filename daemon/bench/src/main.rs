@@ -534,10 +534,11 @@ fn bench_badge_to_pulse(bursts: usize) {
     let engine = store
         .load_engine(config.rules.clone(), Utc::now().date_naive())
         .unwrap();
-    let clock: Arc<dyn selfgate::clock::Clock> = Arc::new(selfgate::clock::SystemClock);
-    let shared = selfgate::gate::Shared::new(config, engine, clock);
+    let clock: Arc<dyn selfgate::infra::clock::Clock> =
+        Arc::new(selfgate::infra::clock::SystemClock);
+    let shared = selfgate::node::gate::Shared::new(config, engine, clock);
     let (writer, thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = selfgate::gate::Gate::new(shared.clone(), writer.clone());
+    let gate = selfgate::node::gate::Gate::new(shared.clone(), writer.clone());
     let ptys: Vec<Pty> = (0..4).map(|_| Pty::open().unwrap()).collect();
     let readers: Vec<Box<dyn selfgate_hardware::Reader>> = ptys
         .iter()
@@ -558,7 +559,7 @@ fn bench_badge_to_pulse(bursts: usize) {
         .build()
         .unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let hw = selfgate::gate::Hardware {
+    let hw = selfgate::node::gate::Hardware {
         readers,
         turnstile: turnstile.clone(),
     };
@@ -689,7 +690,7 @@ fn bench_siecle(pupils: usize) {
     let eleves = selfgate_rules::siecle::parse_eleves(&bytes).unwrap();
     let engine = Engine::new(config.rules.clone());
     let t = Instant::now();
-    let (ops, _) = selfgate::siecle::plan_siecle(
+    let (ops, _) = selfgate::cli::siecle::plan_siecle(
         &config,
         engine.roster(),
         &eleves,
@@ -763,7 +764,7 @@ fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn bench_exchanges(pupils: u32, weeks: u32) {
-    use selfgate::exchange::{effectifs, format, pronote};
+    use selfgate::node::exchange::{effectifs, format, pronote};
     use selfgate_rules::journal::Event;
     println!(
         "## Data exchanges: a {pupils}-pupil school, {weeks} weeks of lunches in the journal\n"

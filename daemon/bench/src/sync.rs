@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeDelta, Utc};
-use selfgate::clock::{Clock, SystemClock};
 use selfgate::config::Config;
-use selfgate::gate::{Gate, GateHandle, Hardware};
-use selfgate::pki::{self, Validity};
+use selfgate::config::TlsFiles;
+use selfgate::infra::clock::{Clock, SystemClock};
+use selfgate::infra::pki::{self, Validity};
+use selfgate::infra::tls;
+use selfgate::node::gate::{Gate, GateHandle, Hardware};
+use selfgate::node::sync::client::Client;
+use selfgate::node::sync::http::{self, Endpoint};
+use selfgate::node::sync::{Role, SyncState, hub};
 use selfgate::store::{Store, WriteOp, Writer};
-use selfgate::sync::client::Client;
-use selfgate::sync::http::{self, Endpoint};
-use selfgate::sync::{Role, SyncState, hub};
-use selfgate::tls::{self, TlsFiles};
 use selfgate_rules::journal::{Credit, EventKind, Passage, Reason, Verdict};
 use selfgate_rules::model::{
     BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, PersonId, ServiceId,
@@ -57,7 +58,7 @@ fn node(dir: &Path, id: &str, role: Role) -> Node {
         .load_engine(config.rules.clone(), Utc::now().date_naive())
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let shared = selfgate::gate::Shared::new(config, engine, clock);
+    let shared = selfgate::node::gate::Shared::new(config, engine, clock);
     let (writer, _thread) = Writer::spawn(store.clone()).unwrap();
     let gate = Gate::new(shared, writer);
     Node {

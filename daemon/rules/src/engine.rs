@@ -318,8 +318,7 @@ impl Engine {
 
     /// The school's local date and time at `at`.
     pub fn local(&self, at: DateTime<Utc>) -> (NaiveDate, NaiveTime) {
-        let local = at.with_timezone(&self.rules.timezone);
-        (local.date_naive(), local.time())
+        self.rules.local(at)
     }
 
     /// The service whose window is open at `gate` at `at`, ignoring closures.
@@ -333,9 +332,7 @@ impl Engine {
 
     /// The service open at `gate` at `at`, closures taken into account.
     pub fn open_service(&self, gate: &str, at: DateTime<Utc>) -> Option<ServiceId> {
-        let (day, time) = self.local(at);
-        self.service_window(gate, day, time)
-            .filter(|s| self.rules.closure_on(day, *s).is_none())
+        self.rules.service_at(gate, at)
     }
 
     /// Is this read the reader repeating a frame for a card still in the field?

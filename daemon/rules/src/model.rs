@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// Dense identifier of a person inside one site. Assigned by the store, never reused.
@@ -516,6 +516,34 @@ pub struct SchoolRules {
 }
 
 impl SchoolRules {
+    /// The school's local date and time at `at`.
+    pub fn local(&self, at: DateTime<Utc>) -> (NaiveDate, NaiveTime) {
+        let local = at.with_timezone(&self.timezone);
+        (local.date_naive(), local.time())
+    }
+
+    /// "Today" at `at`: the school's local date (between midnight and 01:00 or 02:00 in Paris
+    /// the UTC date is still yesterday; this one is not).
+    pub fn today(&self, at: DateTime<Utc>) -> NaiveDate {
+        school_day(self.timezone, at)
+    }
+
+    /// The instant the school day `day` begins: local midnight (the first instant of the day
+    /// when a time change skips midnight).
+    pub fn midnight(&self, day: NaiveDate) -> DateTime<Utc> {
+        school_midnight(self.timezone, day)
+    }
+
+    /// "This service": the one open at `gate` at `at`, unless that day is closed for it.
+    pub fn service_at(&self, gate: &str, at: DateTime<Utc>) -> Option<ServiceId> {
+        let (day, time) = self.local(at);
+        self.services
+            .iter()
+            .find(|s| s.open_at(gate, day, time))
+            .map(|s| s.id)
+            .filter(|s| self.closure_on(day, *s).is_none())
+    }
+
     pub fn tariff(&self, category: Category) -> Option<&Tariff> {
         self.tariffs.iter().find(|t| t.category == category)
     }
@@ -528,6 +556,25 @@ impl SchoolRules {
     pub fn closure_on(&self, day: NaiveDate, service: ServiceId) -> Option<&Closure> {
         self.closures.iter().find(|c| c.closes(day, service))
     }
+}
+
+/// The local date in `tz` at `at`: the school day of anything that happens then.
+pub fn school_day(tz: chrono_tz::Tz, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// The first instant of `day` in `tz` (local midnight, or the first instant after a gap).
+pub fn school_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let mut t = day.and_time(NaiveTime::MIN);
+    // A time change may skip local midnight: the day then begins at the gap's end.
+    for _ in 0..4 {
+        if let Some(x) = tz.from_local_datetime(&t).earliest() {
+            return x.with_timezone(&Utc);
+        }
+        t += chrono::TimeDelta::minutes(30);
+    }
+    day.and_time(NaiveTime::MIN).and_utc()
 }
 
 /// A value that could not be read, with what was expected.

@@ -1,7 +1,7 @@
 //! The data exchanges' keys: `[pronote]` (the PRONOTE link, its transport and tally times) and
 //! `[[exchanges]]` (each scheduled exchange: name, kind, cron schedule, target, options),
 //! validated into [`PronoteConfig`] and [`ExchangeConfig`]; every error names its key.
-//! The exchanges themselves are in `crate::exchange`.
+//! The exchanges themselves are in `crate::node::exchange`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -281,7 +281,7 @@ impl Validator {
     }
 
     fn https_url(&mut self, key: &str, url: &str) {
-        match crate::exchange::http::parse_https_url(url) {
+        match super::net::parse_https_url(url) {
             Ok(_) => {}
             Err(e) => self.err(key, e),
         }

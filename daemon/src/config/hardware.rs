@@ -429,29 +429,6 @@ install_mode = true
         assert!(errs[0].contains("chmod 600"), "{errs:?}");
     }
 
-    #[tokio::test]
-    async fn the_daemon_wires_hardware_readers_and_names_a_missing_gpio_chip() {
-        let c = gate(
-            "[[gate.readers]]\nname = \"a\"\nkind = \"em4100\"\ndevice = \"/dev/ttyNONE\"\n\
-             [[gate.readers]]\nname = \"b\"\nkind = \"usb_wedge\"\ndevice = \"/dev/input/none\"\n\
-             [[gate.readers]]\nname = \"c\"\nkind = \"wiegand\"\nchip = \"gpiochip0\"\n\
-             d0_line = 1\nd1_line = 2\n\
-             [[gate.readers]]\nname = \"d\"\nkind = \"osdp\"\ndevice = \"/dev/ttyNONE\"\n\
-             secure = false",
-            "kind = \"simulated\"",
-        )
-        .unwrap();
-        // Devices open when the readers run (offline and retried until then).
-        let hw = crate::daemon::hardware(&c).unwrap();
-        let names: Vec<&str> = hw.readers.iter().map(|r| r.name()).collect();
-        assert_eq!(names, ["a", "b", "c", "d"]);
-        assert!(hw.readers.iter().all(|r| r.health().is_some()));
-        // The relay is requested at start: this machine has no GPIO chip.
-        let c = gate("", "kind = \"gpio\"\nchip = \"gpiochip9\"\nrelay_line = 3").unwrap();
-        let e = crate::daemon::hardware(&c).err().unwrap();
-        assert!(format!("{e:#}").contains("gpiochip9 line 3"), "{e:#}");
-    }
-
     #[test]
     fn osdp_readers_on_one_device_share_a_bus_with_distinct_addresses() {
         let r = |addr: u32, baud: u32| {

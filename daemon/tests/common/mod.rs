@@ -1,5 +1,5 @@
 //! What the daemon's gate-level tests share: a school with one service open all day (UTC), one
-//! ticket pupil, and the gate built on a store as `selfgate run` builds it.
+//! ticket pupil, and the node started on a store as `selfgate run` starts it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use selfgate::clock::{Clock, SystemClock};
 use selfgate::config::Config;
-use selfgate::gate::{Gate, Shared};
-use selfgate::store::{Store, WriteOp, Writer};
+use selfgate::infra::clock::SystemClock;
+use selfgate::node::gate::Hardware;
+use selfgate::node::{Node, NodeHandle, NodeSpec, Services};
+use selfgate::store::{Store, WriteOp};
+use selfgate_hardware::Reader;
+use selfgate_hardware::sim::{SimTurnstile, SimTurnstileHandle};
 use selfgate_rules::journal::{Credit, EventKind};
 use selfgate_rules::model::{Category, Credential, CredentialStatus, Person, PersonId, Regime};
 
@@ -73,19 +76,30 @@ pub fn one_pupil(store: &Store, gate: &str, badge: &str, cents: i64, passages: u
         .unwrap();
 }
 
-/// The gate on `store`, its index loaded as at start, and its writer thread.
-pub fn gate_on(
+/// The node on `store` as `selfgate run` starts it (`Node::start`), driving `hardware`, with
+/// `services` beside the gate's loop.
+pub async fn node_on(
     store: &Store,
     config: Config,
-) -> (Arc<Shared>, Writer, Gate, std::thread::JoinHandle<()>) {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = store
-        .load_engine(config.rules.clone(), Utc::now().date_naive())
-        .unwrap();
-    let shared = Shared::new(config, engine, clock);
-    let (writer, thread) = Writer::spawn(store.clone()).unwrap();
-    let gate = Gate::new(shared.clone(), writer.clone());
-    (shared, writer, gate, thread)
+    hardware: Hardware,
+    services: Services,
+) -> NodeHandle {
+    let mut spec = NodeSpec::new(config, Arc::new(SystemClock), hardware);
+    spec.store = Some(store.clone());
+    spec.services = services;
+    Node::start(spec).await.unwrap()
+}
+
+/// A simulated turnstile (its pulses in its handle) and `readers`.
+pub fn sim_hardware(readers: Vec<Box<dyn Reader>>) -> (Hardware, SimTurnstileHandle) {
+    let (t, handle) = SimTurnstile::new("t", None, false).unwrap();
+    (
+        Hardware {
+            readers,
+            turnstile: Arc::new(t),
+        },
+        handle,
+    )
 }
 
 /// Polls `f` every 10 ms for 5 s.

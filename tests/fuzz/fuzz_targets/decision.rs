@@ -35,9 +35,9 @@ fn school() -> &'static (Engine, Vec<String>) {
             .single()
             .expect("a time");
         let (ops, _) =
-            selfgate::import::plan_roster(&config, engine.roster(), &rows, "ligne-1", at)
+            selfgate::cli::import::plan_roster(&config, engine.roster(), &rows, "ligne-1", at)
                 .expect("the demo roster imports");
-        selfgate::import::apply_to_engine(&mut engine, &ops);
+        selfgate::cli::import::apply_to_engine(&mut engine, &ops);
         let badges = rows
             .iter()
             .filter_map(|r| r.badge.as_ref())

@@ -1,5 +1,5 @@
 //! PRONOTE's answers in our exchange format (`docs/pronote-exchange.md`):
-//! `selfgate::exchange::format::parse_absences` and `parse_ack` on arbitrary bytes, and the
+//! `selfgate::node::exchange::format::parse_absences` and `parse_ack` on arbitrary bytes, and the
 //! security key file's parser on arbitrary text.
 //!
 //! Invariants beyond "no panic": an accepted absence list is the one asked for (school, day,
@@ -10,7 +10,7 @@
 
 use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
-use selfgate::exchange::format::{FormatError, SecurityKey, parse_absences, parse_ack};
+use selfgate::node::exchange::format::{FormatError, SecurityKey, parse_absences, parse_ack};
 
 fuzz_target!(|data: &[u8]| {
     let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();

@@ -1,4 +1,4 @@
-//! Scripted reads for `selfgate simulate`: `selfgate::simulate::parse_reads` on arbitrary
+//! Scripted reads for `selfgate simulate`: `selfgate::cli::simulate::parse_reads` on arbitrary
 //! UTF-8, in the school's time zone.
 //!
 //! Invariants beyond "no panic": error lists are never empty and their lines within the text;
@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selfgate::simulate::parse_reads;
+use selfgate::cli::simulate::parse_reads;
 
 fuzz_target!(|text: &str| {
     let lines: Vec<&str> = text.split('\n').collect();

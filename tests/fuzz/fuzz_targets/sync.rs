@@ -1,4 +1,4 @@
-//! The sync payloads: `selfgate::sync::proto::decode` of every message a hub or a gate reads
+//! The sync payloads: `selfgate::node::sync::proto::decode` of every message a hub or a gate reads
 //! (event batches, acknowledgements, snapshots, change pages, live-stream lines), the batch
 //! check, and the certificate common-name reader, on arbitrary bytes.
 //!
@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selfgate::sync::proto::{self, Ack, Changes, EventBatch, Live, Snapshot};
+use selfgate::node::sync::proto::{self, Ack, Changes, EventBatch, Live, Snapshot};
 
 fn round_trip<T>(data: &[u8]) -> Option<T>
 where
@@ -36,5 +36,5 @@ fuzz_target!(|data: &[u8]| {
     for line in data.split(|b| *b == b'\n') {
         round_trip::<Live>(line);
     }
-    let _ = selfgate::tls::common_name(data);
+    let _ = selfgate::infra::tls::common_name(data);
 });

@@ -1,0 +1,449 @@
+//! The command line: the subcommands' arguments here, each subcommand's body in a file of its
+//! own (`run.rs`, `demo.rs`, `journal.rs`…). The top layer: it may use every other, and it is
+//! the only one that speaks `anyhow` (errors with their context, for a person to read).
+
+pub mod account;
+pub mod backup;
+pub mod check_config;
+pub mod demo;
+pub mod exchange;
+pub mod import;
+pub mod journal;
+pub mod pki;
+pub mod pronote;
+pub mod retention;
+pub mod run;
+pub mod siecle;
+pub mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// selfgate — access control for the school canteen (self).
+#[derive(Parser)]
+#[command(name = "selfgate", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Runs the daemon.
+    Run {
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/selfgate/selfgate.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Creates a demo school and runs simulated services on simulated hardware.
+    Demo {
+        /// Where the demo school, its configuration and journal live.
+        #[arg(long, value_name = "DIR", default_value = "selfgate-demo")]
+        data: PathBuf,
+        /// Where the kiosk pages are served.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// How many times faster than real time the simulated clock runs.
+        #[arg(long, value_name = "N", default_value_t = 10.0)]
+        speed: f64,
+        /// Stops cleanly after this long (real time): 20s, 5m, 1h.
+        #[arg(long = "for", value_name = "DURATION", value_parser = demo::parse_duration)]
+        run_for: Option<std::time::Duration>,
+        /// Seed of the demo school and of the arrivals.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Validates a configuration file: exit status 0 when valid, 1 with the keys at fault.
+    CheckConfig { file: PathBuf },
+    /// Prints the annotated example configuration (every key, with its default).
+    ConfigExample,
+    /// Runs a scripted list of reads through the decision engine and prints each verdict.
+    Simulate {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// CSV `time,gate,credential`, times in the school's local time.
+        #[arg(long, value_name = "FILE.csv")]
+        reads: PathBuf,
+        /// Decide against this roster CSV instead of the store's roster.
+        #[arg(long, value_name = "FILE.csv")]
+        roster: Option<PathBuf>,
+    },
+    /// Prints every person with their badges and ticket balance.
+    Persons {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints journal events.
+    Journal {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Only events on or after this local date (YYYY-MM-DD) or instant (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancels a granted passage (a mistake at the gate): a correction is journaled that refers
+    /// to it, refunds its charge and frees the service. The passage itself stays in the journal.
+    Cancel {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The passage, as GATE/SEQ (see `selfgate journal`).
+        #[arg(long, value_name = "GATE/SEQ")]
+        event: String,
+        /// Who cancels it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Takes a consistent copy of the store, through the running daemon when there is one.
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Puts a backup in place of the store; refuses while the daemon runs.
+    Restore {
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Anonymises passages older than `retention.passages_days` now (the daemon does it on
+    /// `retention.schedule`); needs the daemon stopped.
+    Retention {
+        #[command(flatten)]
+        place: Place,
+    },
+    /// The scheduled data exchanges (`[[exchanges]]`): their sync reports, or one run by hand.
+    Exchange {
+        #[command(subcommand)]
+        what: ExchangeCommand,
+    },
+    /// PRONOTE set-up: the school's security key, our pupil identifiers.
+    Pronote {
+        #[command(subcommand)]
+        what: PronoteCommand,
+    },
+    /// Imports data into the store.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// The site's certificate authority for the hub and its gates (mutual TLS).
+    Pki {
+        #[command(subcommand)]
+        what: PkiCommand,
+    },
+    /// Staff accounts of the kiosk (`DATA/accounts.toml`); works while the daemon runs.
+    Account {
+        #[command(subcommand)]
+        what: AccountCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Creates an account; the password is read from stdin (or --password-file).
+    Add {
+        name: String,
+        /// surveillant, gestionnaire or administrateur.
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Sets a new password, read from stdin (or --password-file).
+    Passwd {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Removes an account (its sessions end).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Lists the accounts and their roles.
+    List {
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PkiCommand {
+    /// Creates the authority (ca.pem, ca.key) and an empty revocation list (crl.pem).
+    Init {
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        /// The authority's name, e.g. the school's.
+        #[arg(long, default_value = "selfgate CA")]
+        name: String,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issues the hub's certificate (hub.pem, hub.key) for the names gates reach it by.
+    IssueHub {
+        /// Host names or IP addresses, as written in the gates' `sync.hub`.
+        #[arg(long = "name", value_name = "HOST", required = true)]
+        names: Vec<String>,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+    /// Issues a gate's certificate (gate-ID.pem, gate-ID.key), its name the gate id.
+    IssueGate {
+        id: String,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+    /// Revokes the certificates issued to a gate id (or `hub`) and re-signs crl.pem.
+    Revoke {
+        name: String,
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+    },
+    /// Lists the certificates issued.
+    List {
+        #[arg(long, value_name = "DIR", default_value = "/etc/selfgate/pki")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExchangeCommand {
+    /// Each exchange's last run: what was sent and received, when, errors; the next run.
+    Status {
+        #[command(flatten)]
+        place: Place,
+        /// One JSON object per exchange, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs one exchange now, through the running daemon when there is one.
+    Run {
+        /// The exchange's `name` in `[[exchanges]]`.
+        name: String,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PronoteCommand {
+    /// Imports the school's PRONOTE security key (hex digits), stored owner-only in the data
+    /// directory.
+    ImportKey {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Writes our identifier of each pupil (CSV) for PRONOTE to match its pupils with.
+    ExportIds {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Imports persons from a roster CSV (staff, guests, private schools); see docs/roster-csv.md.
+    Roster {
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Imports pupils, classes and régimes from SIÈCLE's XML exports (plain or zipped).
+    Siecle(SiecleArgs),
+}
+
+/// Where a command finds the school: its configuration, and its data directory.
+#[derive(clap::Args)]
+pub struct Place {
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/selfgate/selfgate.toml"
+    )]
+    pub config: PathBuf,
+    /// Use this data directory instead of the configuration's.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+impl Place {
+    /// The configuration, its data directory replaced by `--data` when given.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(&self.config)?;
+        if let Some(d) = &self.data {
+            config.data_dir = d.clone();
+        }
+        Ok(config)
+    }
+
+    /// The data directory: `--data` when given (the configuration is not read), else the
+    /// configuration's.
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data {
+            Some(d) => Ok(d.clone()),
+            None => Ok(Config::load(&self.config)?.data_dir),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SiecleArgs {
+    /// ElevesSansAdresses.xml or ElevesAvecAdresses.xml (or ExportXML_…zip).
+    #[arg(long, value_name = "FILE")]
+    pub eleves: PathBuf,
+    /// Nomenclature.xml: the régime labels.
+    #[arg(long, value_name = "FILE")]
+    pub nomenclature: Option<PathBuf>,
+    /// ResponsablesAvecAdresses.xml: guardians are counted, not stored.
+    #[arg(long, value_name = "FILE")]
+    pub responsables: Option<PathBuf>,
+    #[command(flatten)]
+    pub place: Place,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who has left is decided as of this date (YYYY-MM-DD; default: today, school time).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<chrono::NaiveDate>,
+}
+
+/// What a command's error becomes: its message on stderr and exit status 1; a closed pipe
+/// (`selfgate journal | head`) is no error.
+pub fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("selfgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `work` on a multi-threaded runtime. Once it returns, the process does not wait for
+/// stray blocking work (a device read that never ends): everything durable is committed by then.
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
+    work: F,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?;
+    let result = rt.block_on(work);
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+/// Runs the command.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config } => run::run(&config),
+        Command::Demo {
+            data,
+            listen,
+            speed,
+            run_for,
+            seed,
+        } => demo::command(demo::DemoOptions {
+            data,
+            listen,
+            speed,
+            run_for,
+            seed,
+        }),
+        Command::CheckConfig { file } => Ok(check_config::check(&file)),
+        Command::ConfigExample => {
+            print!("{}", crate::config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            config,
+            reads,
+            roster,
+        } => simulate::command(&config, &reads, roster.as_deref()),
+        Command::Account { what } => account::command(what),
+        Command::Persons { data, json } => journal::persons(&data, json),
+        Command::Journal { data, since, json } => journal::journal(&data, since.as_deref(), json),
+        Command::Backup { file, place } => backup::backup_command(&file, &place),
+        Command::Restore { file, place } => backup::restore_command(&file, &place),
+        Command::Retention { place } => retention::command(&place),
+        Command::Cancel {
+            data,
+            event,
+            by,
+            reason,
+        } => journal::cancel_command(&data, &event, &by, &reason),
+        Command::Import {
+            what:
+                ImportCommand::Roster {
+                    file,
+                    place,
+                    dry_run,
+                },
+        } => import::command(&file, place.load()?, dry_run),
+        Command::Import {
+            what: ImportCommand::Siecle(args),
+        } => siecle::run_import(&args.into()),
+        Command::Pki { what } => pki::command(what),
+        Command::Exchange { what } => exchange::command(what),
+        Command::Pronote { what } => pronote::command(what),
+    }
+}
+
+/// A file's bytes, or an error naming it.
+pub fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+impl From<SiecleArgs> for siecle::ImportArgs {
+    fn from(a: SiecleArgs) -> Self {
+        siecle::ImportArgs {
+            eleves: a.eleves,
+            nomenclature: a.nomenclature,
+            responsables: a.responsables,
+            config: a.place.config,
+            data: a.place.data,
+            dry_run: a.dry_run,
+            today: a.today,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! `selfgate retention`: the purge of old personal data now, on a stopped daemon's store.
+
+use std::process::ExitCode;
+
+use super::Place;
+use crate::infra::clock::SystemClock;
+use crate::store::Store;
+
+pub fn command(place: &Place) -> anyhow::Result<ExitCode> {
+    let config = place.load()?;
+    let store = Store::open_existing(&config.data_dir)?;
+    let n = crate::store::retention::run_now(&store, &config, &SystemClock)?;
+    println!(
+        "{n} passages older than {} days anonymised",
+        config.retention.passages_days
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `selfgate run --config FILE`: the daemon.
+//!
+//! Under systemd (`Type=notify`): `READY=1` once the store is loaded, the readers started and
+//! the kiosk listening; `WATCHDOG=1` from the decision loop; `RELOADING=1` … `READY=1` around
+//! a reload (SIGHUP reads `FILE` again); `STOPPING=1` on SIGTERM.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::infra::clock::{Clock, SystemClock};
+use crate::infra::notify;
+use crate::node::gate::{Hook, Supervision};
+use crate::node::{FAULT_STALL_LOOP_AFTER_MS, Node, NodeSpec, hardware};
+
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(path)?;
+    crate::infra::logs::use_config(&config.log);
+    super::block_on(daemon(config, path))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn daemon(config: Config, path: &Path) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let hw = hardware::hardware(&config)?;
+    let stall_after = std::env::var(FAULT_STALL_LOOP_AFTER_MS)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis);
+    if let Some(after) = stall_after {
+        tracing::warn!("{FAULT_STALL_LOOP_AFTER_MS}: the decision loop will block after {after:?}");
+    }
+    // Installed before READY, so that a SIGTERM sent right after it stops the daemon cleanly.
+    let terminated = crate::infra::signals::terminate_signal();
+    let gate_id = config.gate.id.clone();
+    let mut spec = NodeSpec::new(config, clock, hw);
+    spec.reload_from = Some(path.to_owned());
+    spec.supervision = Supervision {
+        watchdog: notify::watchdog_interval().map(|i| (i, Box::new(notify::watchdog) as Hook)),
+        stall_after,
+        ..Supervision::default()
+    };
+    let node = Node::start(spec).await?;
+    let persons = node.shared().engine().roster().len();
+    let addr = node
+        .kiosk_addr()
+        .map_or_else(|| "-".to_owned(), |a| a.to_string());
+    // The line tests and admins wait for.
+    println!("selfgate: ready, gate {gate_id} with {persons} persons, kiosk on http://{addr}/");
+    if let Some(url) = node.metrics_url() {
+        println!("selfgate: metrics on {url}");
+    }
+    tracing::info!("ready");
+    notify::ready();
+    notify::status(&format!(
+        "gate {gate_id}: {persons} persons, kiosk on {addr}"
+    ));
+    terminated.await;
+    notify::stopping();
+    node.stop().await;
+    println!("selfgate: stopped");
+    Ok(())
+}

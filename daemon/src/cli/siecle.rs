@@ -1,0 +1,675 @@
+//! `selfgate import siecle`: the national pupil base's exports mapped to persons and rights.
+//! The files are parsed whole first (`selfgate_rules::siecle`, pure); a file that does not
+//! parse is refused and nothing is applied. A good set of files becomes one transaction.
+//!
+//! - Pupils are keyed on `ELEVE_ID` (`Person::external_id`), never on the INE.
+//! - Régime → rights: DP n jours → `regimes.dp_days[n]` × `regimes.dp_services`; DP (2) → the
+//!   5-day set; DP au ticket (29) → no forfait; internes (3, 31…36, 5…) →
+//!   `regimes.interne_services` Monday to Friday; externes (0, 1, 4, 6) → no forfait. The
+//!   forfait runs from max(year start, DATE_ENTREE) to the year's end, or to DATE_SORTIE.
+//! - A pupil whose DATE_SORTIE is before the import date has left: rights closed (forfait up
+//!   to that date), the person and their journal kept. One not yet in the store is not added.
+//! - A SIÈCLE pupil of the store (category élève, numeric external id) absent from the file
+//!   has left too: forfaits still running are closed the day before the import.
+//! - Guardians: only a count per pupil, in the report (BRIEF §6: no guardian data stored).
+//!
+//! Re-importing the same files changes nothing.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+
+use selfgate_rules::Roster;
+use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, WeekdaySet};
+use selfgate_rules::siecle::{
+    Eleve, Eleves, Nomenclature, RegimeKind, RegimeSource, Rejected, Responsables, classify_regime,
+};
+
+use crate::config::Config;
+use crate::store::WriteOp;
+
+/// The bytes of an export: the file itself, or the one XML file of a `.zip`.
+pub fn read_export(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Ok(bytes);
+    }
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .with_context(|| format!("{}: not a readable zip archive", path.display()))?;
+    let xml: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".xml"))
+        .map(str::to_owned)
+        .collect();
+    let name = match xml.as_slice() {
+        [one] => one.clone(),
+        [] => anyhow::bail!("{}: the zip archive holds no .xml file", path.display()),
+        many => anyhow::bail!(
+            "{}: the zip archive holds {} XML files ({}); unzip it and give one",
+            path.display(),
+            many.len(),
+            many.join(", ")
+        ),
+    };
+    let mut out = Vec::new();
+    zip.by_name(&name)
+        .and_then(|mut f| f.read_to_end(&mut out).map_err(Into::into))
+        .with_context(|| format!("{}: cannot unzip {name}", path.display()))?;
+    Ok(out)
+}
+
+/// What an import does (or did).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SiecleReport {
+    /// ELEVE_IDs.
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    /// Rights closed: a past DATE_SORTIE, or absent from the file.
+    pub left: Vec<String>,
+    pub unchanged: usize,
+    /// Pupils of the file who had left before this import and are not in the store.
+    pub left_not_added: usize,
+    pub rejected: Vec<Rejected>,
+    /// CODE_REGIME → (label, pupils), for the pupils of the file still here.
+    pub regimes: BTreeMap<String, (String, usize)>,
+    /// With a guardians file: pupils by number of legal guardians (0, 1, 2, 3+).
+    pub guardians: Option<[usize; 4]>,
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for SiecleReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids = |v: &[String]| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!(" (ELEVE_ID {})", v.join(", "))
+            }
+        };
+        writeln!(
+            f,
+            "pupils added:      {}{}",
+            self.added.len(),
+            ids(&self.added)
+        )?;
+        writeln!(
+            f,
+            "pupils updated:    {}{}",
+            self.updated.len(),
+            ids(&self.updated)
+        )?;
+        writeln!(
+            f,
+            "pupils left:       {} (rights closed, history kept){}",
+            self.left.len(),
+            ids(&self.left)
+        )?;
+        writeln!(f, "pupils unchanged:  {}", self.unchanged)?;
+        writeln!(
+            f,
+            "already gone:      {} (left before this import, not added)",
+            self.left_not_added
+        )?;
+        writeln!(f, "pupils rejected:   {}", self.rejected.len())?;
+        for r in &self.rejected {
+            writeln!(f, "  rejected: {r}")?;
+        }
+        for (code, (label, n)) in &self.regimes {
+            writeln!(f, "  régime {code} {label}: {n}")?;
+        }
+        if let Some(g) = self.guardians {
+            writeln!(
+                f,
+                "legal guardians:   none {}, one {}, two {}, more {}",
+                g[0], g[1], g[2], g[3]
+            )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A store person that came from SIÈCLE: a pupil whose external id is an `ELEVE_ID`.
+pub fn is_siecle_pupil(p: &Person) -> bool {
+    p.category == Category::Eleve
+        && !p.external_id.is_empty()
+        && p.external_id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The régime and forfait (weekdays, services) of a pupil.
+fn rights(config: &Config, kind: RegimeKind) -> (Regime, Option<(WeekdaySet, bool)>) {
+    match kind {
+        RegimeKind::Externe => (Regime::Externe, None),
+        RegimeKind::DpTicket => (Regime::DemiPensionnaire, None),
+        RegimeKind::Dp { days } => (
+            Regime::DemiPensionnaire,
+            Some((config.regimes.dp_weekdays(days), false)),
+        ),
+        RegimeKind::Interne => (Regime::Interne, Some((WeekdaySet::SCHOOL_WEEK, true))),
+    }
+}
+
+/// Forfaits running on or after `today` end the day before; later ones go.
+fn close_forfaits(forfaits: &[Forfait], today: NaiveDate) -> Vec<Forfait> {
+    let Some(last) = today.pred_opt() else {
+        return forfaits.to_vec();
+    };
+    forfaits
+        .iter()
+        .filter(|f| f.from <= last)
+        .map(|f| Forfait {
+            to: f.to.min(last),
+            ..f.clone()
+        })
+        .collect()
+}
+
+/// Plans the import of `eleves` against `roster` as of `today` (who has left is decided
+/// against it): the ops to commit and the report.
+pub fn plan_siecle(
+    config: &Config,
+    roster: &Roster,
+    eleves: &Eleves,
+    nomenclature: Option<&Nomenclature>,
+    responsables: Option<&Responsables>,
+    today: NaiveDate,
+) -> (Vec<WriteOp>, SiecleReport) {
+    let mut ops = Vec::new();
+    let mut report = SiecleReport {
+        rejected: eleves.rejected.clone(),
+        warnings: eleves.warnings.clone(),
+        ..SiecleReport::default()
+    };
+    let mut next_id = roster.next_person_id().0;
+    let mut in_file = HashSet::new();
+    let year = (config.school.year_start, config.school.year_end);
+
+    for e in &eleves.pupils {
+        in_file.insert(e.eleve_id.as_str());
+        let existing = roster.person_by_external(&e.eleve_id);
+        let gone = e.date_sortie.is_some_and(|d| d < today);
+        if gone && existing.is_none() {
+            report.left_not_added += 1;
+            continue;
+        }
+        let code = e.code_regime.as_deref().unwrap_or("");
+        let kind = match classify_regime(code, nomenclature) {
+            Some((kind, source)) => {
+                if source != RegimeSource::Known {
+                    report.warnings.push(format!(
+                        "ELEVE_ID {}: CODE_REGIME {code} unknown, read as {kind:?} (from its {})",
+                        e.eleve_id,
+                        if source == RegimeSource::Label {
+                            "Nomenclature label"
+                        } else {
+                            "first digit"
+                        }
+                    ));
+                }
+                kind
+            }
+            None => {
+                report.warnings.push(format!(
+                    "ELEVE_ID {} (line {}): no usable CODE_REGIME `{code}`: externe, no forfait",
+                    e.eleve_id, e.line
+                ));
+                RegimeKind::Externe
+            }
+        };
+        if !gone {
+            let label = nomenclature
+                .and_then(|n| n.regimes.get(code))
+                .map(|l| l.long.clone())
+                .unwrap_or_else(|| format!("{kind:?}"));
+            report
+                .regimes
+                .entry(code.to_owned())
+                .or_insert((label, 0))
+                .1 += 1;
+        }
+        let person = person_of(config, e, kind, existing, PersonId(next_id), year);
+        match existing {
+            Some(old) if *old == person => report.unchanged += 1,
+            Some(old) => {
+                let closed = gone && forfait_end(old) != forfait_end(&person);
+                if closed {
+                    report.left.push(e.eleve_id.clone());
+                } else {
+                    report.updated.push(e.eleve_id.clone());
+                }
+                ops.push(WriteOp::PutPerson(person));
+            }
+            None => {
+                next_id += 1;
+                report.added.push(e.eleve_id.clone());
+                ops.push(WriteOp::PutPerson(person));
+            }
+        }
+    }
+
+    // SIÈCLE pupils of the store absent from this file have left.
+    let mut absent: Vec<&Person> = roster
+        .persons()
+        .filter(|p| is_siecle_pupil(p) && !in_file.contains(p.external_id.as_str()))
+        .collect();
+    absent.sort_by_key(|p| p.id);
+    for p in absent {
+        let forfaits = close_forfaits(&p.forfaits, today);
+        if forfaits == p.forfaits {
+            report.unchanged += 1;
+        } else {
+            report.left.push(p.external_id.clone());
+            ops.push(WriteOp::PutPerson(Person {
+                forfaits,
+                ..p.clone()
+            }));
+        }
+    }
+
+    if let Some(r) = responsables {
+        let mut g = [0usize; 4];
+        for e in &eleves.pupils {
+            if e.date_sortie.is_some_and(|d| d < today) {
+                continue;
+            }
+            let legal = r.per_pupil.get(&e.eleve_id).map_or(0, |x| x.legal as usize);
+            g[legal.min(3)] += 1;
+        }
+        report.guardians = Some(g);
+    }
+    (ops, report)
+}
+
+fn forfait_end(p: &Person) -> Option<NaiveDate> {
+    p.forfaits.iter().map(|f| f.to).max()
+}
+
+fn person_of(
+    config: &Config,
+    e: &Eleve,
+    kind: RegimeKind,
+    existing: Option<&Person>,
+    new_id: PersonId,
+    (year_start, year_end): (NaiveDate, NaiveDate),
+) -> Person {
+    let (regime, forfait) = rights(config, kind);
+    let from = e.date_entree.map_or(year_start, |d| d.max(year_start));
+    let to = e.date_sortie.map_or(year_end, |d| d.min(year_end));
+    let forfaits = match forfait {
+        Some((weekdays, interne)) if from <= to && !weekdays.is_empty() => vec![Forfait {
+            weekdays,
+            services: if interne {
+                config.regimes.interne
+            } else {
+                config.regimes.dp
+            },
+            from,
+            to,
+        }],
+        _ => Vec::new(),
+    };
+    Person {
+        id: existing.map_or(new_id, |p| p.id),
+        external_id: e.eleve_id.clone(),
+        last_name: e.last_name.clone(),
+        first_name: e.first_name.clone(),
+        class: e.class.clone().unwrap_or_default(),
+        category: Category::Eleve,
+        regime,
+        forfaits,
+        passages_per_service: existing.map_or(1, |p| p.passages_per_service),
+    }
+}
+
+/// The command line's arguments (`selfgate import siecle`).
+#[derive(Debug, Clone)]
+pub struct ImportArgs {
+    pub eleves: std::path::PathBuf,
+    pub nomenclature: Option<std::path::PathBuf>,
+    pub responsables: Option<std::path::PathBuf>,
+    pub config: std::path::PathBuf,
+    pub data: Option<std::path::PathBuf>,
+    pub dry_run: bool,
+    pub today: Option<NaiveDate>,
+}
+
+/// Parses one export, printing its error (with element and line) when it does not parse.
+fn parse_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&[u8]) -> Result<T, selfgate_rules::siecle::SiecleError>,
+) -> anyhow::Result<Option<T>> {
+    let bytes = read_export(path)?;
+    match parse(&bytes) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            Ok(None)
+        }
+    }
+}
+
+/// `selfgate import siecle`: parse every file, plan, then write in one transaction (unless a
+/// dry run). Any file that does not parse: nothing is imported, exit status 1.
+pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
+    use selfgate_rules::siecle;
+    use std::process::ExitCode;
+
+    let mut config = Config::load(&args.config)?;
+    if let Some(d) = &args.data {
+        config.data_dir = d.clone();
+    }
+    let refused = |path: &Path| {
+        eprintln!("{}: not imported; nothing was changed", path.display());
+        Ok(ExitCode::FAILURE)
+    };
+    let Some(eleves) = parse_file(&args.eleves, siecle::parse_eleves)? else {
+        return refused(&args.eleves);
+    };
+    let nomenclature = match &args.nomenclature {
+        Some(p) => match parse_file(p, siecle::parse_nomenclature)? {
+            Some(n) => Some(n),
+            None => return refused(p),
+        },
+        None => None,
+    };
+    let responsables = match &args.responsables {
+        Some(p) => match parse_file(p, siecle::parse_responsables)? {
+            Some(r) => Some(r),
+            None => return refused(p),
+        },
+        None => None,
+    };
+    let today = args
+        .today
+        .unwrap_or_else(|| config.rules.today(chrono::Utc::now()));
+    // A dry run on a school without a store yet plans against an empty roster, creating nothing.
+    let store = if args.dry_run && !config.data_dir.join(crate::store::DB_FILE).is_file() {
+        None
+    } else {
+        Some(crate::store::Store::open(&config.data_dir)?)
+    };
+    let engine = match &store {
+        Some(store) => store.load_engine(config.rules.clone(), today)?,
+        None => selfgate_rules::Engine::new(config.rules.clone()),
+    };
+    let (ops, report) = plan_siecle(
+        &config,
+        engine.roster(),
+        &eleves,
+        nomenclature.as_ref(),
+        responsables.as_ref(),
+        today,
+    );
+    let file = args.eleves.display();
+    let read = eleves.pupils.len() + eleves.rejected.len();
+    match store {
+        Some(store) if !args.dry_run => {
+            if !ops.is_empty() {
+                let mut all = vec![crate::store::describe_school(&config)];
+                all.extend(ops);
+                store.write_now(&all)?;
+            }
+            println!(
+                "{file}: {read} pupils read, imported into {} as of {today}:\n{report}",
+                store.path().display()
+            );
+        }
+        _ => println!(
+            "{file}: {read} pupils read; dry run as of {today}, nothing written:\n{report}"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use selfgate_rules::model::ServiceSet;
+    use selfgate_rules::siecle::{parse_eleves, parse_nomenclature, parse_responsables};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/siecle/");
+
+    pub(crate) const CONFIG: &str = r#"
+[school]
+year_start = "2025-09-01"
+year_end = "2026-07-03"
+
+[[services]]
+code = "petit_dejeuner"
+start = "07:00"
+end = "08:00"
+
+[[services]]
+code = "dejeuner"
+start = "11:30"
+end = "13:30"
+
+[[services]]
+code = "diner"
+start = "18:45"
+end = "19:45"
+
+[regimes]
+dp_days = { 4 = "lun mar jeu ven", 3 = "lun mar ven" }
+"#;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}{name}")).unwrap()
+    }
+
+    fn apply(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
+        crate::cli::import::apply_to_engine(engine, ops);
+    }
+
+    fn person<'a>(e: &'a selfgate_rules::Engine, id: &str) -> &'a Person {
+        e.roster().person_by_external(id).unwrap()
+    }
+
+    #[test]
+    fn dp_days_config() {
+        let c = Config::parse(CONFIG, "t").unwrap();
+        assert_eq!(c.regimes.dp_weekdays(4).to_string(), "lun mar jeu ven");
+        assert_eq!(c.regimes.dp_weekdays(3).to_string(), "lun mar ven");
+        assert_eq!(c.regimes.dp_weekdays(5).to_string(), "lun mar mer jeu ven");
+        assert_eq!(c.regimes.dp_weekdays(1).to_string(), "lun");
+        assert_eq!(
+            c.regimes.dp_weekdays(6).to_string(),
+            "lun mar mer jeu ven sam"
+        );
+        let bad = "[regimes]\ndp_days = { 4 = \"lun mar\", 9 = \"lun\", 2 = \"lun funday\" }\n";
+        let e = Config::parse(bad, "t").unwrap_err().to_string();
+        for key in [
+            "regimes.dp_days.4",
+            "regimes.dp_days.9",
+            "regimes.dp_days.2",
+        ] {
+            assert!(e.contains(key), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn import_maps_regimes_to_rights_exactly_then_reimport_changes_nothing() {
+        let config = Config::parse(CONFIG, "t").unwrap();
+        let dp = ServiceSet::single(selfgate_rules::model::ServiceId(1));
+        assert_eq!(config.regimes.dp, dp);
+        let interne = config.regimes.interne;
+        assert_eq!(interne.bits(), 0b111);
+
+        let eleves = parse_eleves(&fixture("ElevesSansAdresses.xml")).unwrap();
+        let nomenclature = match std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/siecle/Nomenclature.xml"
+        )) {
+            Ok(bytes) => parse_nomenclature(&bytes).unwrap(),
+            Err(_) => {
+                println!("skipped: ../shared/data/siecle/Nomenclature.xml absent");
+                parse_nomenclature(&fixture("Nomenclature-small.xml")).unwrap()
+            }
+        };
+        let resp = parse_responsables(&fixture("ResponsablesAvecAdresses.xml")).unwrap();
+        let today = d(2026, 1, 15);
+        let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+        let (ops, report) = plan_siecle(
+            &config,
+            engine.roster(),
+            &eleves,
+            Some(&nomenclature),
+            Some(&resp),
+            today,
+        );
+        assert_eq!(
+            report.added,
+            ["1001", "1002", "1003", "1004", "1005", "1008"]
+        );
+        assert_eq!(report.left_not_added, 1, "1006 left in July 2025");
+        assert!(report.updated.is_empty() && report.left.is_empty());
+        assert_eq!(report.rejected.len(), 1);
+        assert_eq!(report.rejected[0].eleve_id, "1007");
+        assert_eq!(
+            report.regimes["24"],
+            ("DEMI-PENSIONNAIRE DANS L'ETABLISSEMENT 4".into(), 1)
+        );
+        assert_eq!(report.regimes["29"].0, "DEMI-PENSIONNAIRE AU TICKET");
+        // 1001: 2 legal guardians; 1002: 1; 1003, 1004, 1005, 1008: none in this file.
+        assert_eq!(report.guardians, Some([4, 1, 1, 0]));
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        assert_eq!(ops.len(), 6);
+        apply(&mut engine, &ops);
+
+        let year = (d(2025, 9, 1), d(2026, 7, 3));
+        let f = |days: &str, services, from, to| Forfait {
+            weekdays: days.parse().unwrap(),
+            services,
+            from,
+            to,
+        };
+        let p = person(&engine, "1001");
+        assert_eq!(
+            (
+                p.last_name.as_str(),
+                p.first_name.as_str(),
+                p.class.as_str()
+            ),
+            ("Cœur", "Éloïse", "6A")
+        );
+        assert_eq!(
+            (p.category, p.regime),
+            (Category::Eleve, Regime::DemiPensionnaire)
+        );
+        assert_eq!(p.forfaits, [f("lun mar jeu ven", dp, year.0, year.1)]);
+        let p = person(&engine, "1002");
+        assert_eq!((p.last_name.as_str(), p.class.as_str()), ("Lœwy", "4e 1"));
+        assert_eq!(
+            p.forfaits,
+            [f("lun mar mer jeu ven", dp, d(2026, 1, 5), year.1)]
+        );
+        let p = person(&engine, "1003");
+        assert_eq!(
+            (p.last_name.as_str(), p.regime),
+            ("Œuvray", Regime::Interne)
+        );
+        assert_eq!(
+            p.forfaits,
+            [f("lun mar mer jeu ven", interne, year.0, d(2026, 2, 13))]
+        );
+        let p = person(&engine, "1004");
+        assert_eq!(p.regime, Regime::DemiPensionnaire);
+        assert!(p.forfaits.is_empty(), "au ticket");
+        let p = person(&engine, "1005");
+        assert_eq!((p.regime, p.class.as_str()), (Regime::Externe, ""));
+        assert!(p.forfaits.is_empty());
+        let p = person(&engine, "1008");
+        assert_eq!(p.last_name, "Durand-Bœuf");
+        assert_eq!(p.forfaits, [f("lun mar mer jeu ven", dp, year.0, year.1)]);
+        assert!(engine.roster().person_by_external("1006").is_none());
+        assert!(engine.roster().person_by_external("1007").is_none());
+
+        let (ops, report) = plan_siecle(&config, engine.roster(), &eleves, None, None, today);
+        assert!(ops.is_empty(), "{ops:?}");
+        assert_eq!(report.unchanged, 6);
+
+        // Later in the year: 1003 has left (DATE_SORTIE past): rights stay closed at that
+        // date, and the file no longer holds 1005 nor 1008: their rights close the day before.
+        let later = d(2026, 3, 2);
+        let mut fewer = eleves.clone();
+        fewer
+            .pupils
+            .retain(|p| p.eleve_id != "1005" && p.eleve_id != "1008");
+        let (ops, report) = plan_siecle(&config, engine.roster(), &fewer, None, None, later);
+        assert_eq!(report.left, ["1008"], "1005 had no forfait to close");
+        assert_eq!(report.unchanged, 5);
+        apply(&mut engine, &ops);
+        assert_eq!(
+            person(&engine, "1008").forfaits,
+            [f("lun mar mer jeu ven", dp, year.0, d(2026, 3, 1))]
+        );
+        assert_eq!(person(&engine, "1003").forfaits[0].to, d(2026, 2, 13));
+        let (ops, _) = plan_siecle(&config, engine.roster(), &fewer, None, None, later);
+        assert!(ops.is_empty(), "{ops:?}");
+        let (ops, _) = plan_siecle(&config, engine.roster(), &fewer, None, None, d(2026, 4, 1));
+        assert!(
+            ops.is_empty(),
+            "closing is not moved by later imports: {ops:?}"
+        );
+    }
+
+    #[test]
+    fn a_pupil_in_the_store_whose_date_sortie_passed_has_rights_closed() {
+        let config = Config::parse(CONFIG, "t").unwrap();
+        let eleves = parse_eleves(&fixture("ElevesSansAdresses.xml")).unwrap();
+        let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+        let mut still_here = eleves.clone();
+        for p in &mut still_here.pupils {
+            if p.eleve_id == "1003" {
+                p.date_sortie = None;
+            }
+        }
+        let (ops, _) = plan_siecle(
+            &config,
+            engine.roster(),
+            &still_here,
+            None,
+            None,
+            d(2026, 1, 15),
+        );
+        apply(&mut engine, &ops);
+        assert_eq!(person(&engine, "1003").forfaits[0].to, d(2026, 7, 3));
+        let (ops, report) =
+            plan_siecle(&config, engine.roster(), &eleves, None, None, d(2026, 3, 2));
+        assert_eq!(report.left, ["1003"]);
+        apply(&mut engine, &ops);
+        assert_eq!(person(&engine, "1003").forfaits[0].to, d(2026, 2, 13));
+    }
+
+    #[test]
+    fn zipped_export_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ExportXML_ElevesSansAdresses.zip");
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        w.start_file(
+            "ElevesSansAdresses.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        std::io::Write::write_all(&mut w, &fixture("ElevesSansAdresses.xml")).unwrap();
+        w.finish().unwrap();
+        assert_eq!(
+            read_export(&path).unwrap(),
+            fixture("ElevesSansAdresses.xml")
+        );
+        let plain = dir.path().join("plain.xml");
+        std::fs::write(&plain, b"<x/>").unwrap();
+        assert_eq!(read_export(&plain).unwrap(), b"<x/>");
+    }
+}

@@ -1,0 +1,296 @@
+//! The control socket: a running node's local admin channel, `DATA/control.sock`.
+//!
+//! Commands that must go "through the running daemon" (it holds the store exclusively) send one
+//! [`Request`] and read one [`Answer`], each a JSON line. The socket file is owner-only, and
+//! every connection's peer is checked (`SO_PEERCRED`): only the daemon's own user and root are
+//! answered. [`request`] is the one client every such command uses; it says `None` when no
+//! daemon answers, and the command then works on the stopped store itself.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+use crate::infra::shutdown::Shutdown;
+use crate::node::exchange::{ExchangeReport, Exchanges};
+use crate::store::{Store, StoreError};
+
+/// The control socket in a data directory.
+pub const CONTROL_SOCKET: &str = "control.sock";
+
+/// Longest request line read.
+const MAX_REQUEST: u64 = 4096;
+
+/// What a command asks the running daemon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// A consistent copy of the store, written in `DATA/backups/`.
+    Backup,
+    /// Runs the exchange named `name` now.
+    ExchangeRun { name: String },
+    /// Our pupil identifiers for PRONOTE (CSV).
+    ExportIds,
+}
+
+/// The daemon's answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Answer {
+    /// The copy was written at `path` with `events` journal events.
+    BackupWritten { events: u64, path: PathBuf },
+    /// The exchange ran; its report.
+    Exchange { report: ExchangeReport },
+    /// The identifiers' CSV.
+    Ids { csv: String },
+    /// The request was refused or failed.
+    Refused { message: String },
+}
+
+/// Talking to the daemon failed (it was there, but the exchange broke).
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the running daemon answered something unreadable: {0}")]
+    Garbled(String),
+}
+
+/// Whether a daemon answers on `data`'s control socket.
+pub fn daemon_running(data: &Path) -> bool {
+    UnixStream::connect(data.join(CONTROL_SOCKET)).is_ok()
+}
+
+/// Sends `req` to the daemon running on `data` and waits up to `timeout` for its answer.
+/// `Ok(None)`: no daemon answers there.
+pub fn request(
+    data: &Path,
+    req: &Request,
+    timeout: Duration,
+) -> Result<Option<Answer>, ControlError> {
+    let path = data.join(CONTROL_SOCKET);
+    let Ok(mut conn) = UnixStream::connect(&path) else {
+        return Ok(None);
+    };
+    let io = |source| ControlError::Io {
+        path: path.clone(),
+        source,
+    };
+    conn.set_read_timeout(Some(timeout)).map_err(io)?;
+    let mut line = serde_json::to_string(req).map_err(|e| ControlError::Garbled(e.to_string()))?;
+    line.push('\n');
+    conn.write_all(line.as_bytes()).map_err(io)?;
+    let mut answer = String::new();
+    BufReader::new(conn).read_line(&mut answer).map_err(io)?;
+    serde_json::from_str(answer.trim())
+        .map(Some)
+        .map_err(|_| ControlError::Garbled(answer.trim().to_owned()))
+}
+
+/// The user this process runs as.
+fn own_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether a peer of `uid` may use the socket of a daemon running as `daemon`.
+fn peer_allowed(uid: u32, daemon: u32) -> bool {
+    uid == daemon || uid == 0
+}
+
+/// Serves the control socket until `shutdown`: backups from `store`, exchanges run by hand
+/// by `exchanges` when the node has them. Removes the socket file when it stops.
+pub async fn serve(
+    store: Store,
+    data: PathBuf,
+    exchanges: Option<Arc<Exchanges>>,
+    mut shutdown: Shutdown,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = data.join(CONTROL_SOCKET);
+    // A socket left by a killed daemon: nobody answers on it any more.
+    if path.exists() && !daemon_running(&data) {
+        let _ = std::fs::remove_file(&path);
+    }
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let daemon = own_uid();
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let conn = tokio::select! {
+            () = shutdown.recv() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((conn, _)) => conn,
+                Err(e) => {
+                    tracing::warn!("control socket: {e}");
+                    continue;
+                }
+            },
+        };
+        let uid = conn.peer_cred().map(|c| c.uid()).ok();
+        let (store, data, exchanges) = (store.clone(), data.clone(), exchanges.clone());
+        conns.spawn(async move {
+            let (r, mut w) = conn.into_split();
+            let answer = if uid.is_some_and(|u| peer_allowed(u, daemon)) {
+                let mut line = String::new();
+                let mut reader =
+                    tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(r, MAX_REQUEST));
+                if reader.read_line(&mut line).await.is_err() {
+                    return;
+                }
+                match serde_json::from_str::<Request>(line.trim()) {
+                    Ok(req) => answer(req, store, &data, exchanges.as_deref()).await,
+                    Err(_) => Answer::Refused {
+                        message: "unknown request".into(),
+                    },
+                }
+            } else {
+                tracing::warn!(
+                    ?uid,
+                    "control socket: a connection from another user refused"
+                );
+                Answer::Refused {
+                    message:
+                        "permission denied: only the daemon's user and root may use this socket"
+                            .into(),
+                }
+            };
+            let mut text = serde_json::to_string(&answer).unwrap_or_default();
+            text.push('\n');
+            let _ = w.write_all(text.as_bytes()).await;
+        });
+        // Reap what has finished, so a long-running daemon keeps no list of old connections.
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = std::fs::remove_file(&path);
+    while conns.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn answer(req: Request, store: Store, data: &Path, exchanges: Option<&Exchanges>) -> Answer {
+    let refused = |message: String| Answer::Refused { message };
+    match req {
+        Request::Backup => {
+            let dir = data.join("backups");
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+            let target = dir.join(format!("selfgate-{stamp}.redb"));
+            let job = move || {
+                std::fs::create_dir_all(&dir).map_err(|source| StoreError::Dir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                store.backup_to(&target).map(|n| (n, target))
+            };
+            match tokio::task::spawn_blocking(job).await {
+                Ok(Ok((events, path))) => Answer::BackupWritten { events, path },
+                Ok(Err(e)) => refused(e.to_string()),
+                Err(e) => refused(e.to_string()),
+            }
+        }
+        Request::ExchangeRun { name } => match exchanges {
+            Some(x) => match x.run_by_hand(name.trim()).await {
+                Ok(report) => Answer::Exchange { report },
+                Err(e) => refused(e.to_string()),
+            },
+            None => refused("no exchanges here".into()),
+        },
+        Request::ExportIds => match exchanges {
+            Some(x) => match x.export_ids() {
+                Ok(csv) => Answer::Ids { csv },
+                Err(e) => refused(e),
+            },
+            None => refused("no exchanges here".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_answers_are_one_json_line_each() {
+        for req in [
+            Request::Backup,
+            Request::ExchangeRun {
+                name: "pronote".into(),
+            },
+            Request::ExportIds,
+        ] {
+            let line = serde_json::to_string(&req).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), req);
+        }
+        assert_eq!(
+            serde_json::to_string(&Request::ExchangeRun { name: "x".into() }).unwrap(),
+            r#"{"request":"exchange_run","name":"x"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"request":"drop_tables"}"#).is_err());
+        assert!(serde_json::from_str::<Request>("backup").is_err());
+    }
+
+    #[test]
+    fn only_the_daemons_user_and_root_are_answered() {
+        assert!(peer_allowed(1000, 1000));
+        assert!(peer_allowed(0, 1000));
+        assert!(!peer_allowed(1001, 1000));
+        assert!(!peer_allowed(65534, 0));
+        assert!(peer_allowed(0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_garbled_request_is_refused_and_the_socket_goes_away_on_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_owned();
+        let store = Store::open(&data).unwrap();
+        let (stop, shutdown) = crate::infra::shutdown::channel();
+        let server = tokio::spawn(serve(store, data.clone(), None, shutdown));
+        while !daemon_running(&data) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let d = data.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut conn = UnixStream::connect(d.join(CONTROL_SOCKET)).unwrap();
+            conn.write_all(b"backup\n").unwrap();
+            let mut line = String::new();
+            BufReader::new(conn).read_line(&mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Answer>(answer.trim()).unwrap(),
+            Answer::Refused {
+                message: "unknown request".into()
+            }
+        );
+        let d = data.clone();
+        let x = tokio::task::spawn_blocking(move || {
+            request(&d, &Request::ExportIds, Duration::from_secs(5))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            x,
+            Some(Answer::Refused {
+                message: "no exchanges here".into()
+            })
+        );
+        stop.send();
+        server.await.unwrap().unwrap();
+        assert!(!data.join(CONTROL_SOCKET).exists());
+        assert_eq!(
+            request(&data, &Request::Backup, Duration::from_secs(1)).unwrap(),
+            None
+        );
+    }
+}

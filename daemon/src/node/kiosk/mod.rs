@@ -1,0 +1,64 @@
+//! The kiosk's side in the node: [`backend`] (the kiosk crate's `StaffSource` on the running
+//! gate), [`tls`] (the kiosk over rustls), and [`serve`], its listener.
+
+pub mod backend;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::infra::shutdown::Shutdown;
+use crate::node::NodeError;
+use crate::node::gate::GateHandle;
+use crate::node::sync::SyncState;
+use crate::store::Store;
+
+/// Binds the kiosk's listener and serves it until `shutdown` (over TLS when `kiosk.tls_cert`
+/// and `kiosk.tls_key` are set). Staff actions go through `gate`; reports read `store`; the
+/// hub sync's status, when there is one, shows from `sync`.
+pub async fn serve(
+    listen: SocketAddr,
+    gate: GateHandle,
+    store: Store,
+    sync: Option<Arc<SyncState>>,
+    shutdown: Shutdown,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), NodeError> {
+    let shared = gate.shared().clone();
+    let bind = |source| NodeError::Bind {
+        what: "the kiosk",
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let config = shared.config();
+    let tls = tls::load(&config.kiosk)?;
+    let backend = backend::KioskBackend::start(gate, store, sync);
+    let options = selfgate_kiosk::KioskOptions {
+        accounts: config
+            .data_dir
+            .join(selfgate_kiosk::accounts::ACCOUNTS_FILE),
+        tls: tls.is_some(),
+        // The event streams never end by themselves: they stop on the same signal.
+        stop: Some(shutdown.watch()),
+    };
+    let mut app = selfgate_kiosk::router(backend, options);
+    if let Some(metrics) = crate::node::metrics::kiosk_routes(&config.metrics) {
+        app = app.merge(metrics);
+    }
+    if let Some(tls) = tls {
+        let task = tokio::spawn(tls::serve(listener, tls, app, shutdown.fired()));
+        return Ok((addr, task));
+    }
+    // The client's address is needed by `/metrics` (allowed networks).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.fired())
+            .await
+        {
+            tracing::error!("kiosk server stopped: {e}");
+        }
+    });
+    Ok((addr, task))
+}

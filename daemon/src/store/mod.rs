@@ -1,0 +1,1288 @@
+//! The store: one redb file holding the roster, balances, the anti-passback state of recent days
+//! and the append-only journal. Only the writer thread ([`Writer`]) writes; it commits requests
+//! in groups and acknowledges each sender after the commit is durable. The gate pulses the
+//! turnstile only after that acknowledgement (commit before open).
+//!
+//! Tables (keys → values, values are postcard with a version byte):
+//! - `meta`: `&str` → bytes (schema version, demo clock…)
+//! - `persons`: person id → `Person`; `balances`: person id → cents
+//! - `credentials`: badge number → `Credential`; `oppositions`: id → `Opposition`
+//! - `journal`: (gate, seq) → `Event`; `seqs`: gate → last seq
+//! - `served`: (day, service, person) → (count, last passage µs): anti-passback, written in
+//!   the same transaction as the passage so a restart finds it.
+//! - `changes`: version → [`ChangeRef`], the hub's change log (only written once
+//!   [`Store::keep_change_log`] is on): what its gates fetch to follow the roster and journal.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
+
+use selfgate_rules::journal::{Event, EventKind, Retention, Verdict};
+use selfgate_rules::model::{Credential, Opposition, Person, PersonId, SchoolRules, ServiceId};
+use selfgate_rules::{Engine, Roster, Served, ServedEntry};
+
+use crate::infra::telemetry;
+
+pub mod retention;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const PERSONS: TableDefinition<u32, &[u8]> = TableDefinition::new("persons");
+const BALANCES: TableDefinition<u32, i64> = TableDefinition::new("balances");
+const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials");
+const OPPOSITIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("oppositions");
+const JOURNAL: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("journal");
+const SEQS: TableDefinition<&str, u64> = TableDefinition::new("seqs");
+const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new("served");
+const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+
+const SCHEMA_VERSION: u8 = 1;
+/// Meta key present when the store keeps a change log (a hub's).
+const CHANGE_LOG_ON: &str = "change_log";
+const RECORD_VERSION: u8 = 1;
+/// redb's page cache.
+const CACHE_BYTES: usize = 4 << 20;
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "selfgate.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no database at {path} (check the data directory)")]
+    Missing { path: PathBuf },
+    #[error("the database {path} is in use by another selfgate process (stop the daemon first)")]
+    InUse { path: PathBuf },
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
+    #[error("database: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("database record `{what}` cannot be read: {message}")]
+    Corrupt { what: String, message: String },
+    #[error("the database was written by a newer selfgate (schema {0})")]
+    Schema(u8),
+    #[error("the database is being reopened after an I/O error")]
+    Reopening,
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+macro_rules! redb_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Redb(e.into()) }
+        }
+    )*};
+}
+redb_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![RECORD_VERSION];
+    // Serialising plain data into a Vec cannot fail.
+    out.extend(postcard::to_stdvec(value).unwrap_or_default());
+    out
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| StoreError::Corrupt {
+                what: what.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        Some((v, _)) => Err(StoreError::Corrupt {
+            what: what.to_owned(),
+            message: format!("unknown record version {v}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            what: what.to_owned(),
+            message: "empty record".into(),
+        }),
+    }
+}
+
+fn day_key(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+/// A change for the writer. Several ops submitted together commit together or not at all.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    /// Appends a journal event for `gate`; the writer numbers it. Passages, corrections and
+    /// credits update balances and the anti-passback state in the same transaction.
+    Append {
+        gate: String,
+        at: DateTime<Utc>,
+        kind: EventKind,
+    },
+    PutPerson(Person),
+    PutCredential(Credential),
+    PutOpposition(Opposition),
+    SetMeta {
+        key: String,
+        value: Vec<u8>,
+    },
+    /// Retention (BRIEF §6): removes the person, badge and staff note from passages before
+    /// `cutoff`, forgets the anti-passback rows of those days, and journals that it did so
+    /// (a `Retention` event for `gate`, at `at`).
+    Anonymise {
+        cutoff: DateTime<Utc>,
+        gate: String,
+        at: DateTime<Utc>,
+    },
+    /// Stores an event journaled by another node under its own (gate, seq), with the effects an
+    /// `Append` has. Idempotent: an event already there is left as it is (outcome `Done`).
+    Merge(Event),
+    /// Sets a ticket balance (a gate taking the hub's roster snapshot).
+    SetBalance {
+        person: PersonId,
+        cents: i64,
+    },
+    /// Sets an anti-passback row (a gate taking the hub's roster snapshot).
+    SetServed {
+        day: NaiveDate,
+        service: ServiceId,
+        person: PersonId,
+        count: u8,
+        last_at: DateTime<Utc>,
+    },
+    /// `gate`'s next sequence number will be above `seq` (after a restore, the hub may hold
+    /// numbers the restored journal no longer has).
+    SeqFloor {
+        gate: String,
+        seq: u64,
+    },
+}
+
+/// What the hub's change log points to; the record itself is read when a gate asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum ChangeRef {
+    Event { gate: String, seq: u64 },
+    Person(PersonId),
+    Credential(String),
+    Opposition(u64),
+}
+
+/// The roster and anti-passback state as one read transaction saw them (a hub's snapshot).
+#[derive(Clone, Debug, Default)]
+pub struct RosterSnapshot {
+    /// The change log's last version included.
+    pub version: u64,
+    pub persons: Vec<Person>,
+    pub credentials: Vec<Credential>,
+    pub oppositions: Vec<Opposition>,
+    pub balances: Vec<(PersonId, i64)>,
+    /// (day, service, person, count, last passage).
+    pub served: Vec<(NaiveDate, ServiceId, PersonId, u8, DateTime<Utc>)>,
+    /// Each gate's last sequence number held.
+    pub seqs: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug)]
+pub enum WriteOutcome {
+    Appended(Event),
+    Done,
+    /// What an `Anonymise` did; `more` when it stopped at its batch limit.
+    Purged {
+        anonymised: u64,
+        more: bool,
+    },
+}
+
+/// Most journal events one retention op reads (a few hundred ms on a small board).
+const PURGE_BATCH: usize = 20_000;
+
+/// Opens the database again (after an I/O error redb refuses every further operation).
+type Opener = Arc<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
+/// The database. Cloning shares it.
+#[derive(Clone)]
+pub struct Store {
+    /// The open handle; `None` only while the writer reopens it.
+    db: Arc<std::sync::RwLock<Option<Arc<Database>>>>,
+    open: Opener,
+    path: PathBuf,
+    /// Whether commits are recorded in the change log (a hub's store).
+    change_log: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Store {
+    /// Opens (or creates) `DIR/selfgate.redb`, creating the directory when needed.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let file = path.clone();
+        // The gate decides from its own in-memory index and reads the database only at start:
+        // a small page cache keeps the box's memory for the index (redb's default is 1 GiB).
+        let open: Opener = Arc::new(move || {
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&file)
+        });
+        let db = open().map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
+            source => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        Store::from_parts(db, open, path)
+    }
+
+    /// Opens (or creates) a store on another storage backend than a file: fault-injection
+    /// tests use backends that lose unsynced writes or run out of space.
+    pub fn open_backend(
+        backend: impl redb::StorageBackend + Clone,
+        label: &str,
+    ) -> Result<Store, StoreError> {
+        let path = PathBuf::from(label);
+        let open: Opener =
+            Arc::new(move || Database::builder().create_with_backend(backend.clone()));
+        let db = open().map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        Store::from_parts(db, open, path)
+    }
+
+    fn from_parts(db: Database, open: Opener, path: PathBuf) -> Result<Store, StoreError> {
+        let store = Store {
+            db: Arc::new(std::sync::RwLock::new(Some(Arc::new(db)))),
+            open,
+            path,
+            change_log: Arc::default(),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// The current handle.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::Reopening)
+    }
+
+    /// Closes and opens the database again: after an I/O error (a full disk) redb refuses every
+    /// further operation until then. Waits for other users of the old handle to finish.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mut old) = slot.take() {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(still) if std::time::Instant::now() < deadline => {
+                        old = still;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(still) => {
+                        *slot = Some(still);
+                        return Err(StoreError::Reopening);
+                    }
+                }
+            }
+        }
+        let db = (self.open)().map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        *slot = Some(Arc::new(db));
+        drop(slot);
+        self.init()
+    }
+
+    /// Opens an existing store; a directory without a database is an error (a mistyped
+    /// `--data` must not silently create an empty one).
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join(DB_FILE).is_file() {
+            return Err(StoreError::Missing {
+                path: dir.join(DB_FILE),
+            });
+        }
+        Store::open(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db()?.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let version = meta
+                .get("schema")?
+                .map(|v| v.value().first().copied().unwrap_or(0));
+            match version {
+                Some(v) if v > SCHEMA_VERSION => return Err(StoreError::Schema(v)),
+                Some(_) => {}
+                None => {
+                    meta.insert("schema", [SCHEMA_VERSION].as_slice())?;
+                }
+            }
+            txn.open_table(PERSONS)?;
+            txn.open_table(BALANCES)?;
+            txn.open_table(CREDENTIALS)?;
+            txn.open_table(OPPOSITIONS)?;
+            txn.open_table(JOURNAL)?;
+            txn.open_table(SEQS)?;
+            txn.open_table(SERVED)?;
+            txn.open_table(CHANGES)?;
+            if meta.get(CHANGE_LOG_ON)?.is_some() {
+                self.change_log.store(true, Ordering::Relaxed);
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// From now on, every commit records what it changed in the change log (a hub's store);
+    /// recorded in meta, so that commands run on this store (imports) keep it too.
+    pub fn keep_change_log(&self) -> Result<(), StoreError> {
+        if !self.change_log.load(Ordering::Relaxed) {
+            self.write_now(&[WriteOp::SetMeta {
+                key: CHANGE_LOG_ON.into(),
+                value: vec![1],
+            }])?;
+            self.change_log.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The change log's last version (0 when empty).
+    pub fn change_version(&self) -> Result<u64, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CHANGES)?;
+        Ok(t.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// At most `limit` change-log entries after `version`, in order.
+    pub fn changes_after(
+        &self,
+        version: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, ChangeRef)>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CHANGES)?;
+        let mut out = Vec::new();
+        for row in t.range(version.saturating_add(1)..)?.take(limit) {
+            let (k, v) = row?;
+            out.push((
+                k.value(),
+                decode(&format!("changes/{}", k.value()), v.value())?,
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(PERSONS)?;
+        t.get(id.0)?
+            .map(|v| decode(&format!("persons/{}", id.0), v.value()))
+            .transpose()
+    }
+
+    pub fn credential(&self, number: &str) -> Result<Option<Credential>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(CREDENTIALS)?;
+        t.get(number)?
+            .map(|v| decode(&format!("credentials/{number}"), v.value()))
+            .transpose()
+    }
+
+    pub fn opposition(&self, id: u64) -> Result<Option<Opposition>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(OPPOSITIONS)?;
+        t.get(id)?
+            .map(|v| decode(&format!("oppositions/{id}"), v.value()))
+            .transpose()
+    }
+
+    /// At most `limit` events of `gate` numbered after `after`, in order.
+    pub fn journal_after(
+        &self,
+        gate: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((gate, after.saturating_add(1))..=(gate, u64::MAX))?
+            .take(limit)
+        {
+            let (k, v) = row?;
+            let (g, seq) = k.value();
+            out.push(decode(&format!("journal/{g}/{seq}"), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The roster, balances and the anti-passback rows from `since` on, in one read.
+    pub fn roster_snapshot(&self, since: NaiveDate) -> Result<RosterSnapshot, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let mut s = RosterSnapshot {
+            version: txn
+                .open_table(CHANGES)?
+                .last()?
+                .map_or(0, |(k, _)| k.value()),
+            ..RosterSnapshot::default()
+        };
+        for row in txn.open_table(PERSONS)?.iter()? {
+            let (k, v) = row?;
+            s.persons
+                .push(decode(&format!("persons/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(CREDENTIALS)?.iter()? {
+            let (k, v) = row?;
+            s.credentials
+                .push(decode(&format!("credentials/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(OPPOSITIONS)?.iter()? {
+            let (k, v) = row?;
+            s.oppositions
+                .push(decode(&format!("oppositions/{}", k.value()), v.value())?);
+        }
+        for row in txn.open_table(BALANCES)?.iter()? {
+            let (k, v) = row?;
+            s.balances.push((PersonId(k.value()), v.value()));
+        }
+        for row in txn
+            .open_table(SERVED)?
+            .range((day_key(since), 0u8, 0u32)..)?
+        {
+            let (k, v) = row?;
+            let (day, service, person) = k.value();
+            let (count, last_us) = v.value();
+            if let (Some(day), Some(last)) = (
+                NaiveDate::from_num_days_from_ce_opt(day),
+                DateTime::from_timestamp_micros(last_us),
+            ) {
+                s.served
+                    .push((day, ServiceId(service), PersonId(person), count, last));
+            }
+        }
+        for row in txn.open_table(SEQS)?.iter()? {
+            let (k, v) = row?;
+            s.seqs.insert(k.value().to_owned(), v.value());
+        }
+        Ok(s)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(META)?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Loads the in-memory state the gate decides from: the roster, balances, oppositions and
+    /// the anti-passback state of `today` and the day before.
+    pub fn load_engine(&self, rules: SchoolRules, today: NaiveDate) -> Result<Engine, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let mut roster = Roster::default();
+        for row in txn.open_table(PERSONS)?.iter()? {
+            let (k, v) = row?;
+            let person: Person = decode(&format!("persons/{}", k.value()), v.value())?;
+            roster.put_person(person);
+        }
+        for row in txn.open_table(BALANCES)?.iter()? {
+            let (k, v) = row?;
+            roster.set_balance(PersonId(k.value()), v.value());
+        }
+        for row in txn.open_table(CREDENTIALS)?.iter()? {
+            let (k, v) = row?;
+            let c: Credential = decode(&format!("credentials/{}", k.value()), v.value())?;
+            roster.put_credential(c);
+        }
+        for row in txn.open_table(OPPOSITIONS)?.iter()? {
+            let (k, v) = row?;
+            let o: Opposition = decode(&format!("oppositions/{}", k.value()), v.value())?;
+            roster.put_opposition(o);
+        }
+        let mut served = Served::default();
+        let from = day_key(today.pred_opt().unwrap_or(today));
+        for row in txn.open_table(SERVED)?.range((from, 0u8, 0u32)..)? {
+            let (k, v) = row?;
+            let (day, service, person) = k.value();
+            let (count, last_us) = v.value();
+            let (Some(day), Some(last_at)) = (
+                NaiveDate::from_num_days_from_ce_opt(day),
+                DateTime::from_timestamp_micros(last_us),
+            ) else {
+                continue;
+            };
+            served.set(
+                PersonId(person),
+                day,
+                ServiceId(service),
+                ServedEntry { count, last_at },
+            );
+        }
+        Ok(Engine::with_state(rules, roster, served))
+    }
+
+    /// Journal events in (gate, seq) order, optionally only those at or after `since`.
+    pub fn events(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let (gate, seq) = k.value();
+            let e: Event = decode(&format!("journal/{gate}/{seq}"), v.value())?;
+            if since.is_none_or(|s| e.at >= s) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a consistent snapshot of every table into a new database at `file` (written
+    /// beside it first, synced, then renamed). Returns the number of journal events copied.
+    pub fn backup_to(&self, file: &Path) -> Result<u64, StoreError> {
+        let tmp = file.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        let src = self.db()?.begin_read()?;
+        {
+            let dst_db = Database::create(&tmp).map_err(|source| StoreError::Open {
+                path: tmp.clone(),
+                source,
+            })?;
+            let dst = dst_db.begin_write()?;
+            copy_table(&src, &dst, META)?;
+            copy_table(&src, &dst, PERSONS)?;
+            copy_table(&src, &dst, BALANCES)?;
+            copy_table(&src, &dst, CREDENTIALS)?;
+            copy_table(&src, &dst, OPPOSITIONS)?;
+            copy_table(&src, &dst, JOURNAL)?;
+            copy_table(&src, &dst, SEQS)?;
+            copy_table(&src, &dst, SERVED)?;
+            copy_table(&src, &dst, CHANGES)?;
+            dst.commit()?;
+        }
+        let events = src.open_table(JOURNAL)?.len()?;
+        std::fs::rename(&tmp, file).map_err(|source| StoreError::Dir {
+            path: file.to_owned(),
+            source,
+        })?;
+        Ok(events)
+    }
+
+    /// One journal event.
+    pub fn event(&self, gate: &str, seq: u64) -> Result<Option<Event>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        t.get((gate, seq))?
+            .map(|v| decode(&format!("journal/{gate}/{seq}"), v.value()))
+            .transpose()
+    }
+
+    /// Number of journal events.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        Ok(txn.open_table(JOURNAL)?.len()?)
+    }
+
+    /// The last journal sequence number of each gate.
+    pub fn last_seqs(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        Ok(self.seqs()?.into_iter().collect())
+    }
+
+    fn seqs(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let mut out = HashMap::new();
+        for row in txn.open_table(SEQS)?.iter()? {
+            let (k, v) = row?;
+            out.insert(k.value().to_owned(), v.value());
+        }
+        Ok(out)
+    }
+
+    /// Commits the ops of several requests in one durable transaction.
+    fn commit(
+        &self,
+        requests: &[&[WriteOp]],
+        seqs: &mut HashMap<String, u64>,
+    ) -> Result<Vec<Vec<WriteOutcome>>, StoreError> {
+        let mut next = seqs.clone();
+        let txn = self.db()?.begin_write()?;
+        let mut results = Vec::with_capacity(requests.len());
+        {
+            let mut journal = txn.open_table(JOURNAL)?;
+            let mut seq_table = txn.open_table(SEQS)?;
+            let mut balances = txn.open_table(BALANCES)?;
+            let mut served = txn.open_table(SERVED)?;
+            let mut persons = txn.open_table(PERSONS)?;
+            let mut credentials = txn.open_table(CREDENTIALS)?;
+            let mut oppositions = txn.open_table(OPPOSITIONS)?;
+            let mut meta = txn.open_table(META)?;
+            let mut log: Vec<ChangeRef> = Vec::new();
+            for ops in requests {
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops.iter() {
+                    match op {
+                        WriteOp::Append { gate, at, kind } => {
+                            let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                            next.insert(gate.clone(), seq);
+                            let event = Event {
+                                gate: gate.clone(),
+                                seq,
+                                at: *at,
+                                kind: kind.clone(),
+                            };
+                            journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
+                            seq_table.insert(gate.as_str(), seq)?;
+                            event_effects(&mut served, &mut balances, &event)?;
+                            log.push(ChangeRef::Event {
+                                gate: gate.clone(),
+                                seq,
+                            });
+                            out.push(WriteOutcome::Appended(event));
+                        }
+                        WriteOp::PutPerson(p) => {
+                            log.push(ChangeRef::Person(p.id));
+                            persons.insert(p.id.0, encode(p).as_slice())?;
+                            if balances.get(p.id.0)?.is_none() {
+                                balances.insert(p.id.0, 0)?;
+                            }
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PutCredential(c) => {
+                            log.push(ChangeRef::Credential(c.number.as_str().to_owned()));
+                            credentials.insert(c.number.as_str(), encode(c).as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PutOpposition(o) => {
+                            log.push(ChangeRef::Opposition(o.id));
+                            oppositions.insert(o.id, encode(o).as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::Merge(event) => {
+                            let key = (event.gate.as_str(), event.seq);
+                            if event.seq == 0 || journal.get(key)?.is_some() {
+                                out.push(WriteOutcome::Done);
+                                continue;
+                            }
+                            journal.insert(key, encode(event).as_slice())?;
+                            let last = next.get(&event.gate).copied().unwrap_or(0);
+                            if event.seq > last {
+                                next.insert(event.gate.clone(), event.seq);
+                                seq_table.insert(event.gate.as_str(), event.seq)?;
+                            }
+                            event_effects(&mut served, &mut balances, event)?;
+                            log.push(ChangeRef::Event {
+                                gate: event.gate.clone(),
+                                seq: event.seq,
+                            });
+                            out.push(WriteOutcome::Appended(event.clone()));
+                        }
+                        WriteOp::SetBalance { person, cents } => {
+                            balances.insert(person.0, *cents)?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SetServed {
+                            day,
+                            service,
+                            person,
+                            count,
+                            last_at,
+                        } => {
+                            let key = (day_key(*day), service.0, person.0);
+                            if *count == 0 {
+                                served.remove(key)?;
+                            } else {
+                                served.insert(key, (*count, last_at.timestamp_micros()))?;
+                            }
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SeqFloor { gate, seq } => {
+                            if next.get(gate).copied().unwrap_or(0) < *seq {
+                                next.insert(gate.clone(), *seq);
+                                seq_table.insert(gate.as_str(), *seq)?;
+                            }
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::SetMeta { key, value } => {
+                            meta.insert(key.as_str(), value.as_slice())?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::Anonymise { cutoff, gate, at } => {
+                            // Each gate's journal is read from where the last purge stopped
+                            // (`retention/GATE` in meta), in order, up to the cutoff, and at
+                            // most PURGE_BATCH events per op so the writer is never held long.
+                            let gates: Vec<String> = next.keys().cloned().collect();
+                            let mut rewritten = Vec::new();
+                            let mut scanned = 0usize;
+                            let mut more = false;
+                            for g in &gates {
+                                let mark_key = format!("retention/{g}");
+                                let from = meta
+                                    .get(mark_key.as_str())?
+                                    .and_then(|v| v.value().try_into().ok().map(u64::from_le_bytes))
+                                    .unwrap_or(0);
+                                let mut mark = from;
+                                for row in journal
+                                    .range((g.as_str(), from + 1)..=(g.as_str(), u64::MAX))?
+                                {
+                                    if scanned >= PURGE_BATCH {
+                                        more = true;
+                                        break;
+                                    }
+                                    let (k, v) = row?;
+                                    let (_, seq) = k.value();
+                                    let mut e: Event =
+                                        decode(&format!("journal/{g}/{seq}"), v.value())?;
+                                    if e.at >= *cutoff {
+                                        break;
+                                    }
+                                    scanned += 1;
+                                    mark = seq;
+                                    if let EventKind::Passage(p) = &mut e.kind {
+                                        if p.person.is_some()
+                                            || p.credential.is_some()
+                                            || p.note.is_some()
+                                        {
+                                            p.person = None;
+                                            p.credential = None;
+                                            p.note = None;
+                                            p.balance_after_cents = None;
+                                            rewritten.push(e);
+                                        }
+                                    }
+                                }
+                                if mark != from {
+                                    meta.insert(mark_key.as_str(), mark.to_le_bytes().as_slice())?;
+                                }
+                            }
+                            for e in &rewritten {
+                                journal.insert((e.gate.as_str(), e.seq), encode(e).as_slice())?;
+                            }
+                            let last_day = day_key(cutoff.date_naive()) - 1;
+                            let old: Vec<(i32, u8, u32)> = served
+                                .range(..=(last_day, u8::MAX, u32::MAX))?
+                                .map(|r| r.map(|(k, _)| k.value()))
+                                .collect::<Result<_, _>>()?;
+                            for k in old {
+                                served.remove(k)?;
+                            }
+                            // Oppositions over before the cutoff (PRONOTE's absences of past
+                            // days, lifted ones) name a pupil and why, and decide nothing.
+                            let cutoff_day = cutoff.date_naive() - chrono::Days::new(1);
+                            let mut over = Vec::new();
+                            for row in oppositions.iter()? {
+                                let (k, v) = row?;
+                                let o: Opposition =
+                                    decode(&format!("oppositions/{}", k.value()), v.value())?;
+                                if o.ended_before(cutoff_day) {
+                                    over.push(k.value());
+                                }
+                            }
+                            for id in over {
+                                oppositions.remove(id)?;
+                            }
+                            if rewritten.is_empty() {
+                                out.push(WriteOutcome::Purged {
+                                    anonymised: 0,
+                                    more,
+                                });
+                            } else {
+                                let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                                next.insert(gate.clone(), seq);
+                                let anonymised = rewritten.len() as u64;
+                                let kind = EventKind::Retention(Retention {
+                                    cutoff: *cutoff,
+                                    anonymised,
+                                });
+                                let event = Event {
+                                    gate: gate.clone(),
+                                    seq,
+                                    at: *at,
+                                    kind,
+                                };
+                                journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
+                                seq_table.insert(gate.as_str(), seq)?;
+                                out.push(WriteOutcome::Appended(event));
+                                out.push(WriteOutcome::Purged { anonymised, more });
+                            }
+                        }
+                    }
+                }
+                results.push(out);
+            }
+            if self.change_log.load(Ordering::Relaxed) && !log.is_empty() {
+                let mut changes = txn.open_table(CHANGES)?;
+                let mut version = changes.last()?.map_or(0, |(k, _)| k.value());
+                for entry in &log {
+                    version += 1;
+                    changes.insert(version, encode(entry).as_slice())?;
+                }
+            }
+        }
+        txn.commit()?;
+        *seqs = next;
+        Ok(results)
+    }
+
+    /// Commits `ops` at once, without a writer thread (command-line tools that own the store).
+    pub fn write_now(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut seqs = self.seqs()?;
+        let mut r = self.commit(&[ops], &mut seqs)?;
+        Ok(r.pop().unwrap_or_default())
+    }
+}
+
+/// What a journal event does to balances and the anti-passback state, in the transaction that
+/// stores it.
+fn event_effects(
+    served: &mut redb::Table<(i32, u8, u32), (u8, i64)>,
+    balances: &mut redb::Table<u32, i64>,
+    event: &Event,
+) -> Result<(), StoreError> {
+    let mut add_balance = |person: PersonId, delta: i64| -> Result<(), StoreError> {
+        let old = balances.get(person.0)?.map_or(0, |v| v.value());
+        balances.insert(person.0, old.saturating_add(delta))?;
+        Ok(())
+    };
+    match &event.kind {
+        EventKind::Passage(p) if p.verdict == Verdict::Pass => {
+            if let (Some(person), Some(service)) = (p.person, p.service) {
+                let key = (day_key(p.day), service.0, person.0);
+                let (count, last) = served.get(key)?.map_or((0, i64::MIN), |v| v.value());
+                served.insert(
+                    key,
+                    (
+                        count.saturating_add(1),
+                        last.max(event.at.timestamp_micros()),
+                    ),
+                )?;
+                if p.charge_cents != 0 {
+                    add_balance(person, -p.charge_cents)?;
+                }
+            }
+        }
+        EventKind::Passage(_) | EventKind::Alarm(_) | EventKind::Retention(_) => {}
+        EventKind::Correction(c) => {
+            let key = (day_key(c.day), c.service.0, c.person.0);
+            let entry = served.get(key)?.map(|v| v.value());
+            match entry {
+                Some((n, _)) if n <= 1 => {
+                    served.remove(key)?;
+                }
+                Some((n, last)) => {
+                    served.insert(key, (n - 1, last))?;
+                }
+                None => {}
+            }
+            add_balance(c.person, c.refund_cents)?;
+        }
+        EventKind::Credit(c) => add_balance(c.person, c.cents)?,
+    }
+    Ok(())
+}
+
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    src: &redb::ReadTransaction,
+    dst: &redb::WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<(), StoreError> {
+    let from = src.open_table(def)?;
+    let mut to = dst.open_table(def)?;
+    for row in from.iter()? {
+        let (k, v) = row?;
+        to.insert(k.value(), v.value())?;
+    }
+    Ok(())
+}
+
+type Ack = oneshot::Sender<Result<Vec<WriteOutcome>, Arc<StoreError>>>;
+
+struct Request {
+    ops: Vec<WriteOp>,
+    ack: Ack,
+    /// For the commit latency metric (queued → acknowledged).
+    queued_at: std::time::Instant,
+}
+
+/// Counters of the writer, for metrics and benchmarks.
+#[derive(Default, Debug)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub requests: AtomicU64,
+    pub failures: AtomicU64,
+    /// Requests handed to the writer, and requests it has answered (committed or failed).
+    /// Answers come in queue order, so `answered < queued` seen a while ago means a request
+    /// that old still waits: the gate's watchdog uses this to tell a stuck writer.
+    pub queued: AtomicU64,
+    pub answered: AtomicU64,
+}
+
+/// The handle to the writer thread, which owns all writes to the store.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Request>,
+    stats: Arc<WriterStats>,
+}
+
+/// A request queued to the writer; await it for the commit.
+pub struct Pending(oneshot::Receiver<Result<Vec<WriteOutcome>, Arc<StoreError>>>);
+
+impl Pending {
+    pub async fn committed(self) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
+        self.0
+            .await
+            .unwrap_or_else(|_| Err(Arc::new(StoreError::WriterGone)))
+    }
+}
+
+/// Most requests one group commit takes.
+const MAX_GROUP: usize = 512;
+
+impl Writer {
+    /// Starts the writer thread. It ends when every `Writer` handle is dropped, after
+    /// committing what was queued.
+    pub fn spawn(store: Store) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
+        let mut seqs = store.seqs()?;
+        let (tx, mut rx) = mpsc::channel::<Request>(4096);
+        let stats = Arc::new(WriterStats::default());
+        let st = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_group(&store, batch, &mut seqs, &st);
+                }
+            })
+            .map_err(|e| StoreError::Dir {
+                path: PathBuf::from("(writer thread)"),
+                source: e,
+            })?;
+        Ok((Writer { tx, stats }, handle))
+    }
+
+    /// Queues `ops`; the order of queueing is the order of commit.
+    pub async fn enqueue(&self, ops: Vec<WriteOp>) -> Pending {
+        let (ack, rx) = oneshot::channel();
+        // A send error drops `ack`, which `committed` reports as WriterGone.
+        let queued_at = std::time::Instant::now();
+        if self
+            .tx
+            .send(Request {
+                ops,
+                ack,
+                queued_at,
+            })
+            .await
+            .is_ok()
+        {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        }
+        Pending(rx)
+    }
+
+    /// Queues `ops` and waits for the commit.
+    pub async fn submit(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, Arc<StoreError>> {
+        self.enqueue(ops).await.committed().await
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+}
+
+/// An error of the storage itself (as opposed to a bad request).
+fn is_io(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Redb(redb::Error::Io(_) | redb::Error::PreviousIo)
+            | StoreError::Reopening
+            | StoreError::Open { .. }
+    )
+}
+
+fn commit_group(
+    store: &Store,
+    batch: Vec<Request>,
+    seqs: &mut HashMap<String, u64>,
+    stats: &WriterStats,
+) {
+    if matches!(store.db(), Err(StoreError::Reopening)) {
+        // The last reopen failed (the disk was still full): try again before this group.
+        match store.reopen().and_then(|()| store.seqs()) {
+            Ok(s) => *seqs = s,
+            Err(e) => tracing::warn!("store still cannot be reopened: {e}"),
+        }
+    }
+    let ops: Vec<&[WriteOp]> = batch.iter().map(|r| r.ops.as_slice()).collect();
+    stats
+        .requests
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    match store.commit(&ops, seqs) {
+        Ok(results) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            let appended = results
+                .iter()
+                .flatten()
+                .filter(|o| matches!(o, WriteOutcome::Appended(_)))
+                .count();
+            telemetry::group_committed(results.len(), appended);
+            let n = batch.len() as u64;
+            for (req, result) in batch.into_iter().zip(results) {
+                telemetry::commit_latency(req.queued_at.elapsed());
+                let _ = req.ack.send(Ok(result));
+            }
+            stats.answered.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) if batch.len() == 1 || is_io(&e) => {
+            stats.failures.fetch_add(1, Ordering::Relaxed);
+            telemetry::commit_failed(batch.len());
+            tracing::error!("store commit failed: {e}");
+            if is_io(&e) {
+                // redb refuses everything after an I/O error: open it again, so that the gate
+                // records again as soon as the disk does (space freed, card reseated).
+                match store.reopen().and_then(|()| store.seqs()) {
+                    Ok(s) => *seqs = s,
+                    Err(r) => {
+                        tracing::error!("store reopen failed, will retry at the next write: {r}")
+                    }
+                }
+            }
+            let err = Arc::new(e);
+            let n = batch.len() as u64;
+            for req in batch {
+                let _ = req.ack.send(Err(err.clone()));
+            }
+            stats.answered.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(_) => {
+            // One request may be at fault: commit each alone so the others still land.
+            for req in batch {
+                commit_group(store, vec![req], seqs, stats);
+            }
+        }
+    }
+}
+
+/// Values the daemon's unit tests build their stores from.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use chrono::NaiveDate;
+    use selfgate_rules::journal::{Passage, Reason, Verdict};
+    use selfgate_rules::model::{Category, Person, PersonId, Regime, ServiceId};
+
+    /// Léa Martin, 6A, externe, id `id`, external id `E{id}`.
+    pub(crate) fn person(id: u32) -> Person {
+        Person {
+            id: PersonId(id),
+            external_id: format!("E{id}"),
+            last_name: "Martin".into(),
+            first_name: "Léa".into(),
+            class: "6A".into(),
+            category: Category::Eleve,
+            regime: Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+        }
+    }
+
+    /// A ticket pass at lunch (`ServiceId(1)`) charging `charge`, badge `AA`.
+    pub(crate) fn ticket_pass(person: u32, day: NaiveDate, charge: i64) -> Passage {
+        Passage {
+            credential: Some("AA".into()),
+            person: Some(PersonId(person)),
+            service: Some(ServiceId(1)),
+            day,
+            verdict: Verdict::Pass,
+            reason: Reason::Ticket,
+            charge_cents: charge,
+            balance_after_cents: None,
+            previous_at: None,
+            by: None,
+            note: None,
+        }
+    }
+}
+
+/// Records the service codes and time zone in the store, so that `selfgate journal` can name
+/// services without the configuration file.
+pub fn describe_school(config: &crate::config::Config) -> WriteOp {
+    let codes: Vec<&str> = config
+        .rules
+        .services
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    let value = serde_json::json!({ "services": codes, "timezone": config.rules.timezone.name() });
+    WriteOp::SetMeta {
+        key: "school".into(),
+        value: value.to_string().into_bytes(),
+    }
+}
+
+/// What [`describe_school`] recorded: the services' codes, by number, and the time zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchoolDescription {
+    pub services: Vec<String>,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Store {
+    /// The school as last described in the store; no services and Europe/Paris when it never
+    /// was (a store written by an import only).
+    pub fn school(&self) -> Result<SchoolDescription, StoreError> {
+        let school: serde_json::Value = self
+            .meta("school")?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let services = school["services"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let timezone = school["timezone"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Paris);
+        Ok(SchoolDescription { services, timezone })
+    }
+
+    /// The school's time zone, as last described in the store.
+    pub fn school_timezone(&self) -> Result<chrono_tz::Tz, StoreError> {
+        Ok(self.school()?.timezone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{person, ticket_pass};
+    use super::*;
+    use selfgate_rules::journal::Credit;
+
+    fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
+        EventKind::Passage(ticket_pass(person, day, charge))
+    }
+
+    #[tokio::test]
+    async fn group_commit_numbers_per_gate_and_state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let at = Utc::now();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let (writer, thread) = Writer::spawn(store).unwrap();
+            writer
+                .submit(vec![
+                    WriteOp::PutPerson(person(0)),
+                    WriteOp::Append {
+                        gate: "g1".into(),
+                        at,
+                        kind: EventKind::Credit(Credit {
+                            person: PersonId(0),
+                            cents: 1000,
+                            note: "solde initial".into(),
+                        }),
+                    },
+                ])
+                .await
+                .unwrap();
+            let mut pending = Vec::new();
+            for gate in ["g1", "g2", "g1"] {
+                pending.push(
+                    writer
+                        .enqueue(vec![WriteOp::Append {
+                            gate: gate.into(),
+                            at,
+                            kind: pass(0, day, 390),
+                        }])
+                        .await,
+                );
+            }
+            let mut seqs = Vec::new();
+            for p in pending {
+                match p.committed().await.unwrap().pop() {
+                    Some(WriteOutcome::Appended(e)) => seqs.push((e.gate, e.seq)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(seqs, [("g1".into(), 2), ("g2".into(), 1), ("g1".into(), 3)]);
+            drop(writer);
+            thread.join().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.event_count().unwrap(), 4);
+        let engine = store
+            .load_engine(crate::config::Config::defaults().rules, day)
+            .unwrap();
+        assert_eq!(engine.roster().balance(PersonId(0)), 1000 - 3 * 390);
+        assert_eq!(
+            engine
+                .served()
+                .get(PersonId(0), day, ServiceId(1))
+                .map(|e| e.count),
+            Some(3)
+        );
+        // Numbering goes on after a restart.
+        let (writer, _t) = Writer::spawn(store).unwrap();
+        let r = writer
+            .submit(vec![WriteOp::Append {
+                gate: "g2".into(),
+                at,
+                kind: pass(0, day, 0),
+            }])
+            .await
+            .unwrap();
+        assert!(matches!(&r[0], WriteOutcome::Appended(e) if e.seq == 2));
+    }
+
+    #[test]
+    fn a_second_process_is_told_the_store_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = Store::open(dir.path()).unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::InUse { .. }) => {}
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("opened twice"),
+        }
+    }
+}
