@@ -5,7 +5,8 @@
 #   coreutils   mkfifo (readers fed through named pipes)
 #   libclang-dev  bindgen, for libosdp-sys (the C libosdp the OSDP tests run as the reader)
 #   chromium    the headless browser of the kiosk's browser test (tests/tests/kiosk_browser.rs)
-# and cargo-fuzz (crates.io) for the fuzzing smoke at the end.
+# and cargo-fuzz (crates.io) for the fuzzing smoke at the end. Before the tests: `cargo fmt
+# --check` and `cargo clippy -D warnings` (rustup's rustfmt and clippy, added when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The lint policy (Cargo.toml's [workspace.lints]): formatting and clippy, warnings as errors.
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

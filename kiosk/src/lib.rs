@@ -107,6 +107,8 @@ pub trait KioskSource: Send + Sync + 'static {
     fn health(&self) -> serde_json::Value;
     /// When the source last changed.
     fn updated(&self) -> DateTime<Utc>;
+    /// The school's date now, in its time zone and by its clock (the kiosk has neither).
+    fn today(&self) -> chrono::NaiveDate;
 }
 
 /// A boxed future, for the trait's actions (the trait is used as `dyn`).

@@ -503,7 +503,7 @@ pub async fn person(
         .filter(|m| *m != "??");
     let readers = app.src.readers();
     let services = app.src.services();
-    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let today = app.src.today().format("%Y-%m-%d").to_string();
     let body = html! {
         main.narrow.person {
             @if let Some(m) = flash { p.flash.ok role="status" { (m) } }

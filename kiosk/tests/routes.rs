@@ -52,6 +52,9 @@ impl Fake {
 }
 
 impl KioskSource for Fake {
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default()
+    }
     fn summary(&self) -> Summary {
         Summary {
             school: "Collège test".into(),

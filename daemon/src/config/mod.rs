@@ -655,7 +655,12 @@ impl Validator {
                 None
             }
         };
-        let (default_start, default_end) = default_school_year(chrono::Utc::now().date_naive());
+        // The school year in force: the one containing today in the school's time zone.
+        let today = selfgate_rules::model::school_day(
+            timezone.unwrap_or(chrono_tz::Europe::Paris),
+            chrono::Utc::now(),
+        );
+        let (default_start, default_end) = default_school_year(today);
         let year_start = match &raw.school.year_start {
             Some(s) => self.date("school.year_start", s),
             None => Some(default_start),

@@ -46,8 +46,8 @@ impl Shutdown {
     }
 
     /// The signal as an owned future, for APIs that take one (`with_graceful_shutdown`).
-    pub fn fired(mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        async move { self.recv().await }
+    pub async fn fired(mut self) {
+        self.recv().await;
     }
 }
 

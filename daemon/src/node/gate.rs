@@ -333,7 +333,7 @@ impl Shared {
                     .or_default() += 1;
             }
         }
-        *self.updated.lock().unwrap_or_else(PoisonError::into_inner) = Utc::now();
+        *self.updated.lock().unwrap_or_else(PoisonError::into_inner) = self.clock.now();
     }
 
     /// On the first read of a new school day, forgets the anti-passback state of days before
@@ -374,7 +374,7 @@ impl Shared {
             .turnstile
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        t.last_pulse = Some(Utc::now());
+        t.last_pulse = Some(self.clock.now());
         t.last_pulse_ok = Some(ok);
         if ok {
             t.pulses_ok += 1;
@@ -391,6 +391,9 @@ impl Shared {
 }
 
 impl KioskSource for Shared {
+    fn today(&self) -> NaiveDate {
+        self.config().rules.today(self.clock.now())
+    }
     fn summary(&self) -> Summary {
         let now = self.clock.now();
         let config = self.config();

@@ -45,9 +45,9 @@ pub async fn scheduled(shared: Arc<Shared>, writer: Writer, mut shutdown: Shutdo
                         tokio::task::yield_now().await;
                         continue;
                     }
-                    let day = cutoff(now, config.retention.passages_days)
-                        .with_timezone(&tz)
-                        .date_naive();
+                    let day = config
+                        .rules
+                        .today(cutoff(now, config.retention.passages_days));
                     {
                         let mut engine = shared
                             .engine

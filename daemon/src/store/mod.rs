@@ -743,6 +743,8 @@ impl Store {
                             // (`retention/GATE` in meta), in order, up to the cutoff, and at
                             // most PURGE_BATCH events per op so the writer is never held long.
                             let gates: Vec<String> = next.keys().cloned().collect();
+                            let tz =
+                                school_of(meta.get("school")?.map(|v| v.value().to_vec())).timezone;
                             let mut rewritten = Vec::new();
                             let mut scanned = 0usize;
                             let mut more = false;
@@ -789,7 +791,9 @@ impl Store {
                             for e in &rewritten {
                                 journal.insert((e.gate.as_str(), e.seq), encode(e).as_slice())?;
                             }
-                            let last_day = day_key(cutoff.date_naive()) - 1;
+                            // The cutoff's day in the school's time zone, as the rows are keyed.
+                            let cutoff_day = selfgate_rules::model::school_day(tz, *cutoff);
+                            let last_day = day_key(cutoff_day) - 1;
                             let old: Vec<(i32, u8, u32)> = served
                                 .range(..=(last_day, u8::MAX, u32::MAX))?
                                 .map(|r| r.map(|(k, _)| k.value()))
@@ -799,7 +803,7 @@ impl Store {
                             }
                             // Oppositions over before the cutoff (PRONOTE's absences of past
                             // days, lifted ones) name a pupil and why, and decide nothing.
-                            let cutoff_day = cutoff.date_naive() - chrono::Days::new(1);
+                            let cutoff_day = cutoff_day - chrono::Days::new(1);
                             let mut over = Vec::new();
                             for row in oppositions.iter()? {
                                 let (k, v) = row?;
@@ -1164,27 +1168,31 @@ pub struct SchoolDescription {
     pub timezone: chrono_tz::Tz,
 }
 
+/// The school described by the `school` meta record (see [`Store::school`]).
+fn school_of(record: Option<Vec<u8>>) -> SchoolDescription {
+    let school: serde_json::Value = record
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let services = school["services"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let timezone = school["timezone"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(chrono_tz::Europe::Paris);
+    SchoolDescription { services, timezone }
+}
+
 impl Store {
     /// The school as last described in the store; no services and Europe/Paris when it never
     /// was (a store written by an import only).
     pub fn school(&self) -> Result<SchoolDescription, StoreError> {
-        let school: serde_json::Value = self
-            .meta("school")?
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or(serde_json::Value::Null);
-        let services = school["services"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let timezone = school["timezone"]
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(chrono_tz::Europe::Paris);
-        Ok(SchoolDescription { services, timezone })
+        Ok(school_of(self.meta("school")?))
     }
 
     /// The school's time zone, as last described in the store.

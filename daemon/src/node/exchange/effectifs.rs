@@ -111,8 +111,7 @@ pub fn headcounts(
     now: DateTime<Utc>,
 ) -> Vec<Row> {
     let rules = &config.rules;
-    let local = now.with_timezone(&rules.timezone);
-    let (today, time) = (local.date_naive(), local.time());
+    let (today, time) = rules.local(now);
     let meals = meals(events);
     let mut tickets: HashMap<(NaiveDate, ServiceId), u32> = HashMap::new();
     let mut came: HashMap<(NaiveDate, ServiceId), HashSet<PersonId>> = HashMap::new();

@@ -216,10 +216,7 @@ impl Exchanges {
         match &self.place {
             Place::Daemon { gate, .. } => Ok(f(&gate.shared().engine())),
             Place::Offline { config, store, .. } => {
-                let today = self
-                    .now()
-                    .with_timezone(&config.rules.timezone)
-                    .date_naive();
+                let today = config.rules.today(self.now());
                 let engine = store.load_engine(config.rules.clone(), today)?;
                 Ok(f(&engine))
             }
@@ -431,7 +428,7 @@ impl Exchanges {
         let config = self.config();
         let link = self.pronote(&config)?;
         let now = self.now();
-        let today = now.with_timezone(&config.rules.timezone).date_naive();
+        let today = config.rules.today(now);
         let doc = self.with_engine(|e| pronote::meal_days(&config, e.roster(), today, now))?;
         let meals: usize = doc.eleves.iter().map(|p| p.repas.len()).sum();
         let sent = format!(

@@ -393,8 +393,7 @@ pub fn meal_days(
 /// The services whose absences are fetched at `now`: from their tally time until they end,
 /// on a day they are served.
 pub fn absence_window(config: &Config, now: DateTime<Utc>) -> (NaiveDate, Vec<ServiceId>) {
-    let local = now.with_timezone(&config.rules.timezone);
-    let (day, time) = (local.date_naive(), local.time());
+    let (day, time) = config.rules.local(now);
     let services = config
         .rules
         .services
@@ -541,8 +540,7 @@ pub fn no_shows(
 
 /// The services of `day` that have ended at `now` (local time), served that day.
 pub fn ended_services(config: &Config, now: DateTime<Utc>) -> (NaiveDate, Vec<ServiceId>) {
-    let local = now.with_timezone(&config.rules.timezone);
-    let (day, time) = (local.date_naive(), local.time());
+    let (day, time) = config.rules.local(now);
     let services = config
         .rules
         .services

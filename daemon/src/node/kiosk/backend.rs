@@ -372,6 +372,9 @@ fn parse_day(s: &str, key: &str) -> Result<NaiveDate, String> {
 }
 
 impl KioskSource for KioskBackend {
+    fn today(&self) -> NaiveDate {
+        self.shared().today()
+    }
     fn summary(&self) -> Summary {
         let mut s = self.shared().summary();
         s.to_come = self.not_served().len() as u64;
