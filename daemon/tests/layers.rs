@@ -80,7 +80,12 @@ fn no_module_imports_a_higher_layer() {
     // Every file is in a layer (or is lib.rs / main.rs): a new top-level module needs a place.
     for f in &files {
         let relative = f.strip_prefix(&src).unwrap();
-        let top = relative.components().next().unwrap().as_os_str().to_string_lossy();
+        let top = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         assert!(
             rank(&top).is_some() || top == "lib.rs" || top == "main.rs",
             "{} is in no layer: put it under one of {LAYERS:?}",
@@ -88,7 +93,11 @@ fn no_module_imports_a_higher_layer() {
         );
     }
     let found = violations(&src);
-    assert!(found.is_empty(), "imports against the layers:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "imports against the layers:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -105,8 +114,11 @@ fn the_check_finds_an_upward_import() {
     .unwrap();
     let cli = dir.path().join("cli");
     std::fs::create_dir_all(&cli).unwrap();
-    std::fs::write(cli.join("run.rs"), "use crate::node::Node;\nuse crate::store::Store;\n")
-        .unwrap();
+    std::fs::write(
+        cli.join("run.rs"),
+        "use crate::node::Node;\nuse crate::store::Store;\n",
+    )
+    .unwrap();
     let found = violations(dir.path());
     assert_eq!(
         found,

@@ -111,6 +111,37 @@ pub trait KioskSource: Send + Sync + 'static {
     fn today(&self) -> chrono::NaiveDate;
 }
 
+/// Why the source refused a staff action or a report. The message is for the staff (French,
+/// as the source writes it); the kind decides the page's HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// A value in the request is not valid (a date, a reason, a badge number): 400.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request names something that does not exist (a person, an opposition, a reader): 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The rules or the state refuse it as it stands (no service open, a badge in use): 409.
+    #[error("{0}")]
+    Refused(String),
+    /// The store or the gate could not do it now; the staff may try again: 503.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl SourceError {
+    /// The HTTP status of the page that says so.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            SourceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SourceError::NotFound(_) => StatusCode::NOT_FOUND,
+            SourceError::Refused(_) => StatusCode::CONFLICT,
+            SourceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
 /// A boxed future, for the trait's actions (the trait is used as `dyn`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -245,8 +276,8 @@ pub trait StaffSource: KioskSource {
     /// Registered for the open service and not served yet.
     fn not_served(&self) -> Vec<PersonRow>;
     /// Admits `person` by hand; journaled with `by` and `note`.
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), String>>;
-    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), String>>;
+    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>>;
+    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), SourceError>>;
     /// Waits (at most `wait`) for the next badge read, at `reader` or any, and gives it to
     /// `person`. Returns the badge number.
     fn enrol_next(
@@ -254,11 +285,11 @@ pub trait StaffSource: KioskSource {
         person: u32,
         reader: Option<String>,
         wait: Duration,
-    ) -> BoxFuture<'_, Result<String, String>>;
-    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), String>>;
-    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), String>>;
+    ) -> BoxFuture<'_, Result<String, SourceError>>;
+    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), SourceError>>;
+    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), SourceError>>;
     /// The report of `day` (`YYYY-MM-DD`; today when `None`).
-    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, String>>;
+    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>>;
     /// (code, label) of each service.
     fn services(&self) -> Vec<(String, String)>;
     fn readers(&self) -> Vec<String>;

@@ -478,7 +478,7 @@ pub async fn admit(State(app): AppState, Staff(caller, s): Staff<{ SURVEILLANT }
     };
     match app.src.admit(person, &s.name, note).await {
         Ok(()) => Redirect::to("/?admitted=1").into_response(),
-        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+        Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
 }
 
@@ -649,7 +649,7 @@ pub async fn enrol(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE 
         .map(str::to_owned);
     match app.src.enrol_next(person, reader, ENROL_WAIT).await {
         Ok(_) => back_to_person(person, "badge.enrol.done"),
-        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+        Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
 }
 
@@ -659,7 +659,7 @@ pub async fn lost(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }
     };
     match app.src.declare_lost(person, badge).await {
         Ok(()) => back_to_person(person, "badge.lost.done"),
-        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+        Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
 }
 
@@ -683,7 +683,7 @@ pub async fn opposition_add(
     };
     match app.src.add_opposition(o).await {
         Ok(()) => back_to_person(person, "opp.done"),
-        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e),
+        Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
 }
 
@@ -701,7 +701,7 @@ pub async fn opposition_lift(
     };
     match app.src.lift_opposition(person, id).await {
         Ok(()) => back_to_person(person, "opp.lift.done"),
-        Err(e) => message_page(&caller, StatusCode::CONFLICT, &e),
+        Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
 }
 
@@ -719,7 +719,7 @@ pub async fn report(
     let day = q.day.filter(|d| !d.trim().is_empty());
     let r = match app.src.day_report(day).await {
         Ok(r) => r,
-        Err(e) => return message_page(&caller, StatusCode::BAD_REQUEST, &e),
+        Err(e) => return message_page(&caller, e.status(), &e.to_string()),
     };
     let body = html! {
         main.narrow {

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use selfgate_kiosk::accounts::{AccountsFile, Role};
 use selfgate_kiosk::{
     Access, BoxFuture, DayReport, ExchangeReport, FeedItem, KioskOptions, KioskSource, Live,
-    NewOpposition, PersonDetail, PersonRow, ROUTES, StaffSource, Summary, SyncStatus,
+    NewOpposition, PersonDetail, PersonRow, ROUTES, SourceError, StaffSource, Summary, SyncStatus,
 };
 
 /// A school of two pupils; every action is recorded instead of done.
@@ -113,11 +113,22 @@ impl StaffSource for Fake {
     fn not_served(&self) -> Vec<PersonRow> {
         vec![Fake::row(1), Fake::row(2)]
     }
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), String>> {
+    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>> {
+        // Persons 90–93: each kind of refusal the source can give.
+        let refused = match person {
+            90 => Some(SourceError::Invalid("valeur <invalide>".into())),
+            91 => Some(SourceError::NotFound("Personne inconnue".into())),
+            92 => Some(SourceError::Refused("Aucun service n'est ouvert".into())),
+            93 => Some(SourceError::Unavailable("Enregistrement impossible".into())),
+            _ => None,
+        };
+        if let Some(e) = refused {
+            return Box::pin(async move { Err(e) });
+        }
         self.did(format!("admit {person} by {by}: {note}"));
         Box::pin(async { Ok(()) })
     }
-    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), String>> {
+    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), SourceError>> {
         self.did(format!("lost {person} {badge}"));
         Box::pin(async { Ok(()) })
     }
@@ -126,19 +137,19 @@ impl StaffSource for Fake {
         person: u32,
         _reader: Option<String>,
         _wait: Duration,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, SourceError>> {
         self.did(format!("enrol {person}"));
         Box::pin(async { Ok("0A12345678".into()) })
     }
-    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), String>> {
+    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), SourceError>> {
         self.did(format!("opposition {} {} by {}", o.person, o.reason, o.by));
         Box::pin(async { Ok(()) })
     }
-    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), String>> {
+    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), SourceError>> {
         self.did(format!("lift {person} {id}"));
         Box::pin(async { Ok(()) })
     }
-    fn day_report(&self, _day: Option<String>) -> BoxFuture<'_, Result<DayReport, String>> {
+    fn day_report(&self, _day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>> {
         Box::pin(async { Ok(DayReport::default()) })
     }
     fn services(&self) -> Vec<(String, String)> {
@@ -460,6 +471,34 @@ async fn each_role_does_what_it_may_and_nothing_more() {
         let lost = k.fake.actions().iter().any(|a| a.starts_with("lost"));
         assert_eq!(lost, role >= Role::Gestionnaire, "{}", role.code());
     }
+}
+
+#[tokio::test]
+async fn a_refusal_of_the_source_shows_its_message_with_the_status_of_its_kind() {
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("surveillant").await;
+    for (person, status, message) in [
+        (90, StatusCode::BAD_REQUEST, "valeur &lt;invalide&gt;"),
+        (91, StatusCode::NOT_FOUND, "Personne inconnue"),
+        (92, StatusCode::CONFLICT, "Aucun service n'est ouvert"),
+        (
+            93,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Enregistrement impossible",
+        ),
+    ] {
+        let r = k
+            .post(
+                "/admit",
+                Some(&session),
+                &format!("person={person}&note=x&csrf={csrf}"),
+                Some("http://kiosk.test"),
+            )
+            .await;
+        assert_eq!(r.status, status, "person {person}: {}", r.body);
+        assert!(r.body.contains(message), "person {person}: {}", r.body);
+    }
+    assert!(k.fake.actions().is_empty(), "nothing was carried out");
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@ use tokio::sync::broadcast;
 
 use selfgate_kiosk::{
     Alert, BadgeRow, BoxFuture, DayReport, FeedItem, KioskSource, Live, NewOpposition,
-    OppositionRow, PassageRow, PersonDetail, PersonRow, ServiceReport, StaffSource, Summary,
+    OppositionRow, PassageRow, PersonDetail, PersonRow, ServiceReport, SourceError, StaffSource,
+    Summary,
 };
 use selfgate_rules::ManualRefusal;
 use selfgate_rules::journal::{EventKind, Reason, Verdict};
@@ -171,12 +172,11 @@ impl KioskBackend {
         out
     }
 
-    fn passage_rows(&self, person: PersonId) -> Result<Vec<PassageRow>, String> {
+    fn passage_rows(&self, person: PersonId) -> Result<Vec<PassageRow>, SourceError> {
         let since = self.shared().clock.now() - TimeDelta::days(PERSON_DAYS);
-        let events = self
-            .store
-            .events(Some(since))
-            .map_err(|e| format!("lecture du journal impossible : {e}"))?;
+        let events = self.store.events(Some(since)).map_err(|e| {
+            SourceError::Unavailable(format!("lecture du journal impossible : {e}"))
+        })?;
         let tz = self.tz();
         let config = self.shared().config();
         let mut rows: Vec<(DateTime<Utc>, PassageRow)> = events
@@ -221,17 +221,16 @@ impl KioskBackend {
         Ok(rows.into_iter().take(50).map(|r| r.1).collect())
     }
 
-    fn report(&self, day: NaiveDate) -> Result<DayReport, String> {
+    fn report(&self, day: NaiveDate) -> Result<DayReport, SourceError> {
         let tz = self.tz();
         let start = tz
             .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
             .earliest()
             .map_or_else(|| self.shared().clock.now(), |t| t.with_timezone(&Utc))
             - TimeDelta::hours(2);
-        let events = self
-            .store
-            .events(Some(start))
-            .map_err(|e| format!("lecture du journal impossible : {e}"))?;
+        let events = self.store.events(Some(start)).map_err(|e| {
+            SourceError::Unavailable(format!("lecture du journal impossible : {e}"))
+        })?;
         let config = self.shared().config();
         #[derive(Default)]
         struct Acc {
@@ -298,13 +297,13 @@ impl KioskBackend {
         })
     }
 
-    fn person_named(&self, id: u32) -> Result<Person, String> {
+    fn person_named(&self, id: u32) -> Result<Person, SourceError> {
         self.shared()
             .engine()
             .roster()
             .person(PersonId(id))
             .cloned()
-            .ok_or_else(|| "Personne inconnue".to_owned())
+            .ok_or_else(|| SourceError::NotFound("Personne inconnue".to_owned()))
     }
 }
 
@@ -366,9 +365,9 @@ fn regime_fr(r: Regime) -> &'static str {
     }
 }
 
-fn parse_day(s: &str, key: &str) -> Result<NaiveDate, String> {
+fn parse_day(s: &str, key: &str) -> Result<NaiveDate, SourceError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{key} : « {s} » n'est pas une date AAAA-MM-JJ"))
+        .map_err(|_| SourceError::Invalid(format!("{key} : « {s} » n'est pas une date AAAA-MM-JJ")))
 }
 
 impl KioskSource for KioskBackend {
@@ -564,7 +563,7 @@ impl StaffSource for KioskBackend {
         rows
     }
 
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), String>> {
+    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>> {
         let (by, note) = (by.to_owned(), note.to_owned());
         Box::pin(async move {
             // Answer once the admission is journaled (and so in the feed), not merely queued.
@@ -573,10 +572,12 @@ impl StaffSource for KioskBackend {
                 .admit(PersonId(person), &by, &note)
                 .await
                 .map_err(|e| match e {
-                    ManualRefusal::NoServiceOpen => {
-                        "Aucun service n'est ouvert : admission impossible maintenant".to_owned()
+                    ManualRefusal::NoServiceOpen => SourceError::Refused(
+                        "Aucun service n'est ouvert : admission impossible maintenant".to_owned(),
+                    ),
+                    ManualRefusal::UnknownPerson => {
+                        SourceError::NotFound("Personne inconnue".to_owned())
                     }
-                    ManualRefusal::UnknownPerson => "Personne inconnue".to_owned(),
                 })?;
             let committed = async {
                 loop {
@@ -596,25 +597,29 @@ impl StaffSource for KioskBackend {
             };
             match tokio::time::timeout(Duration::from_secs(5), committed).await {
                 Ok(true) => Ok(()),
-                _ => Err("Admission transmise, mais son enregistrement n'est pas confirmé : vérifiez le journal".into()),
+                _ => Err(SourceError::Unavailable("Admission transmise, mais son enregistrement n'est pas confirmé : vérifiez le journal".into())),
             }
         })
     }
 
-    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), String>> {
+    fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), SourceError>> {
         let badge = badge.to_owned();
         Box::pin(async move {
             let cred: Credential = {
                 let engine = self.shared().engine();
-                let number: BadgeNumber = badge
-                    .parse()
-                    .map_err(|_| format!("« {badge} » n'est pas un numéro de badge"))?;
+                let number: BadgeNumber = badge.parse().map_err(|_| {
+                    SourceError::Invalid(format!("« {badge} » n'est pas un numéro de badge"))
+                })?;
                 engine
                     .roster()
                     .credential(number.as_str())
                     .filter(|c| c.person == PersonId(person))
                     .cloned()
-                    .ok_or_else(|| format!("Le badge {badge} n'appartient pas à cette personne"))?
+                    .ok_or_else(|| {
+                        SourceError::NotFound(format!(
+                            "Le badge {badge} n'appartient pas à cette personne"
+                        ))
+                    })?
             };
             self.gate
                 .change(vec![WriteOp::PutCredential(Credential {
@@ -623,7 +628,7 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("Enregistrement impossible : {e}"))
+                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
         })
     }
 
@@ -632,28 +637,34 @@ impl StaffSource for KioskBackend {
         person: u32,
         reader: Option<String>,
         wait: Duration,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, SourceError>> {
         Box::pin(async move {
             let p = self.person_named(person)?;
             if let Some(r) = &reader {
                 if !self.readers().contains(r) {
-                    return Err(format!("Lecteur inconnu : {r}"));
+                    return Err(SourceError::NotFound(format!("Lecteur inconnu : {r}")));
                 }
             }
             let rx = self.shared().capture_next_read(reader);
             let read = match tokio::time::timeout(wait, rx).await {
                 Ok(Ok(c)) => c,
-                Ok(Err(_)) => return Err("Attente interrompue par une autre attribution".into()),
-                Err(_) => {
-                    return Err(format!(
-                        "Aucun badge présenté dans les {} secondes",
-                        wait.as_secs()
+                Ok(Err(_)) => {
+                    return Err(SourceError::Refused(
+                        "Attente interrompue par une autre attribution".into(),
                     ));
                 }
+                Err(_) => {
+                    return Err(SourceError::Refused(format!(
+                        "Aucun badge présenté dans les {} secondes",
+                        wait.as_secs()
+                    )));
+                }
             };
-            let number: BadgeNumber = read
-                .parse()
-                .map_err(|_| format!("Lecture « {read} » : ce n'est pas un numéro de badge"))?;
+            let number: BadgeNumber = read.parse().map_err(|_| {
+                SourceError::Invalid(format!(
+                    "Lecture « {read} » : ce n'est pas un numéro de badge"
+                ))
+            })?;
             let holder = {
                 let engine = self.shared().engine();
                 let roster = engine.roster();
@@ -667,16 +678,16 @@ impl StaffSource for KioskBackend {
             };
             match holder {
                 Some((id, CredentialStatus::Active, _)) if id == p.id => {
-                    return Err(format!(
+                    return Err(SourceError::Refused(format!(
                         "Le badge {number} est déjà celui de {}",
                         p.display_name()
-                    ));
+                    )));
                 }
                 Some((id, _, name)) if id != p.id => {
-                    return Err(format!(
+                    return Err(SourceError::Refused(format!(
                         "Le badge {number} appartient déjà à {} : déclarez-le perdu ou rendu d'abord",
                         name.unwrap_or_else(|| "une autre personne".into())
-                    ));
+                    )));
                 }
                 _ => {}
             }
@@ -687,18 +698,20 @@ impl StaffSource for KioskBackend {
                     status: CredentialStatus::Active,
                 })])
                 .await
-                .map_err(|e| format!("Enregistrement impossible : {e}"))?;
+                .map_err(|e| {
+                    SourceError::Unavailable(format!("Enregistrement impossible : {e}"))
+                })?;
             Ok(number.to_string())
         })
     }
 
-    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), String>> {
+    fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), SourceError>> {
         Box::pin(async move {
             let p = self.person_named(o.person)?;
             let reason: OppositionReason = o
                 .reason
                 .parse()
-                .map_err(|_| format!("motif : « {} » inconnu", o.reason))?;
+                .map_err(|_| SourceError::Invalid(format!("motif : « {} » inconnu", o.reason)))?;
             let config = self.shared().config();
             let service = match &o.service {
                 None => None,
@@ -707,13 +720,17 @@ impl StaffSource for KioskBackend {
                         .rules
                         .service_by_code(code)
                         .map(|s| s.id)
-                        .ok_or_else(|| format!("service : « {code} » inconnu"))?,
+                        .ok_or_else(|| {
+                            SourceError::Invalid(format!("service : « {code} » inconnu"))
+                        })?,
                 ),
             };
             let from = parse_day(&o.from, "du")?;
             let to = o.to.as_deref().map(|t| parse_day(t, "au")).transpose()?;
             if to.is_some_and(|t| t < from) {
-                return Err("au : la fin est avant le début".into());
+                return Err(SourceError::Invalid(
+                    "au : la fin est avant le début".into(),
+                ));
             }
             let note = if o.note.trim().is_empty() {
                 format!("saisie par {}", o.by)
@@ -734,11 +751,11 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("Enregistrement impossible : {e}"))
+                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
         })
     }
 
-    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), String>> {
+    fn lift_opposition(&self, person: u32, id: u64) -> BoxFuture<'_, Result<(), SourceError>> {
         Box::pin(async move {
             let o = self
                 .shared()
@@ -748,7 +765,9 @@ impl StaffSource for KioskBackend {
                 .iter()
                 .find(|o| o.id == id)
                 .cloned()
-                .ok_or_else(|| "Opposition inconnue pour cette personne".to_owned())?;
+                .ok_or_else(|| {
+                    SourceError::NotFound("Opposition inconnue pour cette personne".to_owned())
+                })?;
             self.gate
                 .change(vec![WriteOp::PutOpposition(Opposition {
                     lifted: true,
@@ -756,11 +775,11 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("Enregistrement impossible : {e}"))
+                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
         })
     }
 
-    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, String>> {
+    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>> {
         Box::pin(async move {
             let day = match day {
                 Some(d) => parse_day(&d, "jour")?,
@@ -769,7 +788,7 @@ impl StaffSource for KioskBackend {
             let me = self.clone_for_blocking();
             tokio::task::spawn_blocking(move || me.report(day))
                 .await
-                .map_err(|e| format!("bilan impossible : {e}"))?
+                .map_err(|e| SourceError::Unavailable(format!("bilan impossible : {e}")))?
         })
     }
 
