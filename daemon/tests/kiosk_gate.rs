@@ -18,7 +18,7 @@ use selfgate::node::{Node, NodeHandle, NodeSpec, Services};
 use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::Reader;
 use selfgate_hardware::sim::{SimReader, SimReaderHandle};
-use selfgate_kiosk::{KioskSource, Live, NewOpposition, StaffSource};
+use selfgate_kiosk::{KioskSource, Live, NewOpposition, SourceError, StaffSource};
 use selfgate_rules::journal::{EventKind, Reason};
 use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, ServiceSet, WeekdaySet};
 
@@ -146,13 +146,15 @@ async fn staff_actions_go_through_the_running_gate() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     s.reader.present(LEA).await;
     let e = taken.await.unwrap().unwrap_err();
-    assert!(e.contains("Léa Martin"), "{e}");
+    assert!(matches!(e, SourceError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("Léa Martin"), "{e}");
     // Nobody presents a badge: a clear message.
     let e = b
         .enrol_next(2, None, Duration::from_millis(200))
         .await
         .unwrap_err();
-    assert!(e.contains("Aucun badge"), "{e}");
+    assert!(matches!(e, SourceError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("Aucun badge"), "{e}");
 
     // Lost: the badge is refused at once, and the staff are alerted.
     b.declare_lost(1, "0B00000001").await.unwrap();
@@ -196,7 +198,8 @@ async fn staff_actions_go_through_the_running_gate() {
         })
         .await
         .unwrap_err();
-    assert!(bad.contains("motif"), "{bad}");
+    assert!(matches!(bad, SourceError::Invalid(_)), "{bad:?}");
+    assert!(bad.to_string().contains("motif"), "{bad}");
     assert!(
         b.not_served().is_empty(),
         "an excluded pupil is not expected"
