@@ -19,9 +19,9 @@ use chrono::{NaiveDate, Utc};
 use selfgate::config::Config;
 use selfgate::node::Services;
 use selfgate::node::gate::Shared;
+use selfgate::node::kiosk::view;
 use selfgate::store::{Store, WriteOp, WriteOutcome};
 use selfgate_hardware::sim::SimReader;
-use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{EventKind, Passage, Reason, Verdict};
 use selfgate_rules::model::{PersonId, ServiceId};
 
@@ -238,7 +238,7 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     // A service open now, the node's loop alone, as `selfgate run` starts it.
     let node = common::node_on(&store, common::all_day_config(""), hw, Services::NONE).await;
     let shared = node.shared().clone();
-    let feed_len = |s: &Shared| s.recent(100).len();
+    let feed_len = |s: &Arc<Shared>| view::recent(s, 100).len();
     let wait_feed = |n: usize| {
         let shared = shared.clone();
         async move {
@@ -262,7 +262,7 @@ async fn a_full_disk_refuses_passages_and_recovers() {
     tokio::time::sleep(Duration::from_millis(2100)).await; // past the debounce
     badge.present("0A00000000").await;
     wait_feed(2).await;
-    let item = &shared.recent(1)[0];
+    let item = &view::recent(&shared, 1)[0];
     assert!(!item.pass && item.reason == "not_recorded", "{item:?}");
     assert_eq!(pulses.pulses().len(), 1, "no pulse without a record");
     assert_eq!(
@@ -270,17 +270,21 @@ async fn a_full_disk_refuses_passages_and_recovers() {
         balance,
         "nothing charged"
     );
-    assert_eq!(shared.health()["store"], "failing", "the kiosk says so");
+    assert_eq!(
+        view::health(&shared)["store"],
+        "failing",
+        "the kiosk says so"
+    );
 
     // Space returns: the next read passes and is journaled.
     disk.full.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     badge.present("0A00000000").await;
     wait_feed(3).await;
-    let item = &shared.recent(1)[0];
+    let item = &view::recent(&shared, 1)[0];
     assert!(item.pass, "{item:?}");
     assert_eq!(pulses.pulses().len(), 2);
-    assert_eq!(shared.health()["store"], "ok");
+    assert_eq!(view::health(&shared)["store"], "ok");
 
     drop(shared);
     node.stop().await;

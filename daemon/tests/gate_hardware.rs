@@ -11,11 +11,11 @@ use std::time::Duration;
 use chrono::Utc;
 use selfgate::config::Config;
 use selfgate::node::gate::{Hardware, Shared};
+use selfgate::node::kiosk::view;
 use selfgate::node::{NodeHandle, Services};
 use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::sim::{FeedbackRecord, SimReader, SimTurnstile, SimTurnstileHandle};
 use selfgate_hardware::{Reader, TurnstileInput};
-use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{CorrectionKind, EventKind};
 use selfgate_rules::model::{PersonId, ServiceId};
 
@@ -60,7 +60,7 @@ impl Running {
 
     async fn wait_feed(&self, n: usize) {
         for _ in 0..500 {
-            if self.shared.recent(100).len() >= n {
+            if view::recent(&self.shared, 100).len() >= n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -107,7 +107,7 @@ async fn each_reader_shows_the_decision_on_its_own_reads() {
 
     // Health for the kiosk (`/healthz`): each reader's driver counters, the turnstile's pulses.
     h2.bad_frame();
-    let health = run.shared.health();
+    let health = view::health(&run.shared);
     assert_eq!(health["status"], "ok", "{health}");
     let r1 = &health["reader_health"]["entree"];
     assert_eq!(r1["online"], true, "{health}");
@@ -161,7 +161,7 @@ async fn a_failed_pulse_shows_in_the_turnstile_health() {
         (t.last_pulse_ok, t.pulses_ok, t.pulses_failed),
         (Some(false), 0, 1)
     );
-    let health = shared.health();
+    let health = view::health(&shared);
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["turnstile"]["last_pulse_ok"], false, "{health}");
     node.stop().await;
@@ -217,7 +217,7 @@ async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
     let shared = run.shared.clone();
     badge.present(BADGE).await;
     run.wait_feed(1).await;
-    let pass_seq = run.shared.recent(1)[0].seq.unwrap();
+    let pass_seq = view::recent(&run.shared, 1)[0].seq.unwrap();
     assert_eq!(shared.engine().roster().balance(PersonId(0)), 1_000 - 390);
     // Nobody goes through: a not_passed correction refers to the pass and refunds it.
     eventually("the correction is journaled", || {
@@ -244,7 +244,7 @@ async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
     // The same pupil (one passage per service) can pass again, and this time goes through.
     badge.present(BADGE).await;
     run.wait_feed(2).await;
-    let item = &run.shared.recent(1)[0];
+    let item = &view::recent(&run.shared, 1)[0];
     assert!(item.pass, "{item:?}");
     assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
     assert_eq!(run.turnstile.pulses().len(), 2);
@@ -298,7 +298,7 @@ async fn a_change_through_the_running_gate_is_committed_applied_and_announced() 
     }
     reads.present(BADGE).await;
     running.wait_feed(1).await;
-    let item = &shared.recent(1)[0];
+    let item = &view::recent(&shared, 1)[0];
     assert!(!item.pass, "the opposition is in force at once: {item:?}");
     assert_eq!(item.reason, "opposition:manuelle");
     match changes.recv().await.unwrap() {

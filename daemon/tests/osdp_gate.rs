@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use selfgate::config::Config;
 use selfgate::node::Services;
+use selfgate::node::kiosk::view;
 use selfgate::store::Store;
 use selfgate_hardware::testing::{LibosdpPd, PdFeedback, Pty};
-use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{Passage, Reason, Verdict};
 use selfgate_rules::model::PersonId;
 
@@ -134,7 +134,7 @@ async fn card_reads_reach_a_decision_and_the_reader(secure: bool) {
         (Verdict::Deny, Reason::UnknownBadge)
     );
     assert_eq!(deny.charge_cents, 0);
-    let feed = shared.recent(10);
+    let feed = view::recent(&shared, 10);
     assert_eq!(feed.len(), 2, "the kiosk's feed");
     assert_eq!(feed[0].reason, "unknown_badge");
 

@@ -16,10 +16,10 @@ use selfgate::config::Config;
 use selfgate::infra::clock::Clock;
 use selfgate::node::exchange::{ExchangeReport, Exchanges, RunStatus};
 use selfgate::node::gate::{Hardware, Shared};
+use selfgate::node::kiosk::view;
 use selfgate::node::{Node, NodeSpec, Services};
 use selfgate::store::{Store, WriteOp};
 use selfgate_hardware::sim::SimTurnstile;
-use selfgate_kiosk::KioskSource;
 use selfgate_rules::journal::{Credit, EventKind, Verdict};
 use selfgate_rules::model::{
     Category, Credential, CredentialStatus, Forfait, OppositionReason, Person, PersonId, Regime,
@@ -179,10 +179,10 @@ async fn read(
     gate: &selfgate::node::gate::GateHandle,
     badge: &str,
 ) -> (bool, String) {
-    let before = shared.recent(1000).len();
+    let before = view::recent(shared, 1000).len();
     gate.read(badge).await;
     for _ in 0..500 {
-        let feed = shared.recent(1000);
+        let feed = view::recent(shared, 1000);
         if feed.len() > before {
             return (feed[0].pass, feed[0].label.clone());
         }

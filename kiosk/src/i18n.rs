@@ -268,6 +268,64 @@ pub fn pupil_reason(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// What the staff's words for a passage are made of: the reason and its particulars.
+#[derive(Clone, Copy, Debug)]
+pub struct PassageFacts<'a> {
+    pub reason: selfgate_rules::journal::Reason,
+    /// Already served: the previous passage's local time, `HH:MM`.
+    pub previous_at: Option<&'a str>,
+    /// The ticket balance after the decision.
+    pub balance_after_cents: Option<i64>,
+    /// Admitted by hand: by whom, and why.
+    pub by: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+/// The staff's words for a passage in `lang`: "Déjà passé à 12:04", "Solde insuffisant :
+/// −3,20 €", "Admis par mleroy : badge oublié"; the reason's label when nothing more is known.
+pub fn passage_words(lang: Lang, f: &PassageFacts<'_>) -> String {
+    use selfgate_rules::journal::Reason;
+    use selfgate_rules::model::format_euros;
+    let (served_at, short, ticket, admitted) = match lang {
+        Lang::Fr => (
+            "Déjà passé à",
+            "Solde insuffisant :",
+            "Ticket, solde",
+            "Admis par",
+        ),
+        Lang::En => (
+            "Already served at",
+            "Insufficient balance:",
+            "Ticket, balance",
+            "Admitted by",
+        ),
+    };
+    let plain = || match lang {
+        Lang::Fr => f.reason.label_fr().to_owned(),
+        Lang::En => f.reason.label_en().to_owned(),
+    };
+    match f.reason {
+        Reason::AlreadyServed => match f.previous_at {
+            Some(t) => format!("{served_at} {t}"),
+            None => plain(),
+        },
+        Reason::InsufficientBalance => match f.balance_after_cents {
+            Some(b) => format!("{short} {}", format_euros(b)),
+            None => plain(),
+        },
+        Reason::Ticket => match f.balance_after_cents {
+            Some(b) => format!("{ticket} {}", format_euros(b)),
+            None => plain(),
+        },
+        Reason::Manual => format!(
+            "{admitted} {} : {}",
+            f.by.unwrap_or("?"),
+            f.note.unwrap_or("")
+        ),
+        _ => plain(),
+    }
+}
+
 /// The staff's words for a passage in `lang` ("Déjà passé à 12:04", "Already served at 12:04").
 pub fn passage_label(lang: Lang, item: &crate::FeedItem) -> &str {
     match lang {
@@ -302,6 +360,61 @@ pub fn localise_denied(lang: Lang, denied: &mut [(String, String, u64)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passage_is_told_in_both_languages_with_its_particulars() {
+        use selfgate_rules::journal::Reason;
+        let facts = |reason| PassageFacts {
+            reason,
+            previous_at: Some("12:04"),
+            balance_after_cents: Some(-320),
+            by: Some("mleroy"),
+            note: Some("badge oublié"),
+        };
+        let both = |reason| {
+            (
+                passage_words(Lang::Fr, &facts(reason)),
+                passage_words(Lang::En, &facts(reason)),
+            )
+        };
+        assert_eq!(
+            both(Reason::AlreadyServed),
+            (
+                "Déjà passé à 12:04".into(),
+                "Already served at 12:04".into()
+            )
+        );
+        assert_eq!(
+            both(Reason::InsufficientBalance),
+            (
+                "Solde insuffisant : −3,20 €".into(),
+                "Insufficient balance: −3,20 €".into()
+            )
+        );
+        assert_eq!(both(Reason::Ticket).0, "Ticket, solde −3,20 €");
+        assert_eq!(both(Reason::Manual).1, "Admitted by mleroy : badge oublié");
+        let bare = PassageFacts {
+            reason: Reason::AlreadyServed,
+            previous_at: None,
+            balance_after_cents: None,
+            by: None,
+            note: None,
+        };
+        assert_eq!(
+            passage_words(Lang::Fr, &bare),
+            Reason::AlreadyServed.label_fr()
+        );
+        assert_eq!(
+            passage_words(
+                Lang::En,
+                &PassageFacts {
+                    reason: Reason::Forfait,
+                    ..bare
+                }
+            ),
+            Reason::Forfait.label_en()
+        );
+    }
 
     #[test]
     fn the_live_stream_speaks_the_callers_language() {

@@ -26,12 +26,11 @@ use selfgate_hardware::{
     HealthHandle, Reader, ReaderAlarm, ReaderEvent, ReaderFeedback, ReaderHealth, Turnstile,
     TurnstileInput,
 };
-use selfgate_kiosk::{FeedItem, KioskSource, Summary};
 use selfgate_rules::journal::{
     Alarm, AlarmKind, Correction, CorrectionKind, Event, EventKind, EventRef, Passage, Reason,
     Verdict,
 };
-use selfgate_rules::model::{Credential, Opposition, Person, PersonId, ServiceId, format_euros};
+use selfgate_rules::model::{Credential, Opposition, Person, PersonId, ServiceId};
 use selfgate_rules::{Engine, ManualRefusal};
 
 use crate::config::Config;
@@ -49,6 +48,16 @@ pub enum Change {
     Opposition(Opposition),
 }
 
+/// A decision as the feed keeps it: where and when, and the passage (words are the kiosk's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub gate: String,
+    /// The journal's sequence number; `None` when it could not be recorded.
+    pub seq: Option<u64>,
+    pub at: DateTime<Utc>,
+    pub passage: Passage,
+}
+
 /// Changes a slow listener may fall behind by before it is told it lagged.
 const CHANGES_BACKLOG: usize = 4096;
 
@@ -58,7 +67,7 @@ pub struct Shared {
     config: RwLock<Arc<Config>>,
     pub engine: RwLock<Engine>,
     pub clock: Arc<dyn Clock>,
-    recent: Mutex<VecDeque<FeedItem>>,
+    recent: Mutex<VecDeque<Recorded>>,
     denied: Mutex<HashMap<(NaiveDate, ServiceId, Reason), u64>>,
     readers: Mutex<HashMap<String, bool>>,
     /// The drivers' health of the readers that keep one (online, last frame, counters).
@@ -98,10 +107,6 @@ pub struct TurnstileHealth {
     pub last_pulse_ok: Option<bool>,
     pub pulses_ok: u64,
     pub pulses_failed: u64,
-}
-
-fn rfc3339(t: std::time::SystemTime) -> String {
-    DateTime::<Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl Shared {
@@ -194,96 +199,33 @@ impl Shared {
         out
     }
 
-    /// The staff's words for a passage: "Déjà passé à 12:04", "Solde insuffisant : −3,20 €".
-    pub fn label(&self, p: &Passage) -> String {
-        self.label_in(p, false)
+    /// The latest committed (or refused unrecorded) decisions, newest first.
+    pub fn recent(&self, limit: usize) -> Vec<Recorded> {
+        let r = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        r.iter().take(limit).cloned().collect()
     }
 
-    /// The same in English ("Already served at 12:04"), for a kiosk shown in English.
-    pub fn label_en(&self, p: &Passage) -> String {
-        self.label_in(p, true)
+    /// When a decision last reached the feed.
+    pub fn updated(&self) -> DateTime<Utc> {
+        *self.updated.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn label_in(&self, p: &Passage, en: bool) -> String {
-        let tz = self.config().rules.timezone;
-        let (served_at, short, ticket, admitted) = if en {
-            (
-                "Already served at",
-                "Insufficient balance:",
-                "Ticket, balance",
-                "Admitted by",
-            )
-        } else {
-            (
-                "Déjà passé à",
-                "Solde insuffisant :",
-                "Ticket, solde",
-                "Admis par",
-            )
-        };
-        let plain = || {
-            if en {
-                p.reason.label_en().to_owned()
-            } else {
-                p.reason.label_fr().to_owned()
-            }
-        };
-        match p.reason {
-            Reason::AlreadyServed => match p.previous_at {
-                Some(t) => format!("{served_at} {}", t.with_timezone(&tz).format("%H:%M")),
-                None => plain(),
-            },
-            Reason::InsufficientBalance => match p.balance_after_cents {
-                Some(b) => format!("{short} {}", format_euros(b)),
-                None => plain(),
-            },
-            Reason::Ticket => match p.balance_after_cents {
-                Some(b) => format!("{ticket} {}", format_euros(b)),
-                None => plain(),
-            },
-            Reason::Manual => format!(
-                "{admitted} {} : {}",
-                p.by.as_deref().unwrap_or("?"),
-                p.note.as_deref().unwrap_or("")
-            ),
-            _ => plain(),
-        }
+    /// Whether the turnstile's emergency input is active.
+    pub fn emergency(&self) -> bool {
+        self.emergency.load(Ordering::Relaxed)
     }
 
-    fn feed_item(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) -> FeedItem {
-        let engine = self.engine();
-        let person = p.person.and_then(|id| engine.roster().person(id));
-        FeedItem {
-            gate: gate.to_owned(),
-            seq,
-            time: at
-                .with_timezone(&self.config().rules.timezone)
-                .format("%H:%M:%S")
-                .to_string(),
-            name: person.map_or_else(
-                || format!("Badge {}", p.credential.as_deref().unwrap_or("?")),
-                |x| x.display_name(),
-            ),
-            class: person.map(|x| x.class.clone()).unwrap_or_default(),
-            pass: p.verdict == Verdict::Pass,
-            reason: p.reason.code().to_owned(),
-            label: self.label(p),
-            label_en: self.label_en(p),
-            person: p.person.map(|id| id.0),
-            first_name: person.map(|x| x.first_name.clone()).unwrap_or_default(),
-            balance_cents: p.balance_after_cents,
-        }
+    /// Whether the store records (false after a failed commit, until one succeeds).
+    pub fn store_ok(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
     }
 
-    /// The feed line of a committed passage (the live stream builds its items with it).
-    pub fn feed_line(
-        &self,
-        gate: &str,
-        seq: Option<u64>,
-        at: DateTime<Utc>,
-        p: &Passage,
-    ) -> FeedItem {
-        self.feed_item(gate, seq, at, p)
+    /// Each reader's state as the gate's loop saw it last: online or not, by name.
+    pub fn readers_online(&self) -> HashMap<String, bool> {
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The next credential read (at `reader`, or at any reader when `None`) is handed to the
@@ -317,7 +259,12 @@ impl Shared {
     }
 
     fn publish(&self, gate: &str, seq: Option<u64>, at: DateTime<Utc>, p: &Passage) {
-        let item = self.feed_item(gate, seq, at, p);
+        let item = Recorded {
+            gate: gate.to_owned(),
+            seq,
+            at,
+            passage: p.clone(),
+        };
         {
             let mut r = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
             r.push_front(item);
@@ -387,97 +334,6 @@ impl Shared {
     /// Persons whose forfait covers `service` on `day` and who are not blocked.
     pub fn expected(&self, day: NaiveDate, service: ServiceId) -> u64 {
         self.engine().roster().expected(day, service).count() as u64
-    }
-}
-
-impl KioskSource for Shared {
-    fn today(&self) -> NaiveDate {
-        self.config().rules.today(self.clock.now())
-    }
-    fn summary(&self) -> Summary {
-        let now = self.clock.now();
-        let config = self.config();
-        let tz = config.rules.timezone;
-        let (service, day) = {
-            let engine = self.engine();
-            (
-                engine.open_service(&config.gate.id, now),
-                engine.local(now).0,
-            )
-        };
-        let mut s = Summary {
-            school: config.school.name.clone(),
-            gate: config.gate.id.clone(),
-            now: now
-                .with_timezone(&tz)
-                .format("%d/%m/%Y %H:%M:%S")
-                .to_string(),
-            emergency: self.emergency.load(Ordering::Relaxed),
-            ..Summary::default()
-        };
-        if let Some(id) = service {
-            s.service = config.rules.service(id).map(|x| x.label.clone());
-            s.expected = self.expected(day, id);
-            s.served = self.engine().served().on(day, id).count() as u64;
-            s.denied = self
-                .denied_on(day, id)
-                .into_iter()
-                .map(|(r, n)| (r.code().to_owned(), r.label_fr().to_owned(), n))
-                .collect();
-        }
-        s
-    }
-    fn recent(&self, limit: usize) -> Vec<FeedItem> {
-        let r = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        r.iter().take(limit).cloned().collect()
-    }
-    fn health(&self) -> serde_json::Value {
-        let readers = self
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let store_ok = self.store_ok.load(Ordering::Relaxed);
-        let readers_ok = readers.values().all(|ok| *ok);
-        let reader_health: serde_json::Map<String, serde_json::Value> = self
-            .reader_health()
-            .into_iter()
-            .map(|(name, h)| {
-                let v = serde_json::json!({
-                    "online": h.online,
-                    "last_frame": h.last_frame.map(rfc3339),
-                    "frames_ok": h.frames_ok,
-                    "frames_bad": h.frames_bad,
-                    "tamper": h.tamper,
-                    "power_failure": h.power_failure,
-                });
-                (name, v)
-            })
-            .collect();
-        let t = self.turnstile_health();
-        let turnstile_ok = t.last_pulse_ok != Some(false)
-            && self
-                .reader_health()
-                .values()
-                .all(|h| !h.tamper && !h.power_failure);
-        serde_json::json!({
-            "status": if store_ok && readers_ok && turnstile_ok { "ok" } else { "degraded" },
-            "gate": self.config().gate.id,
-            "store": if store_ok { "ok" } else { "failing" },
-            "readers": readers,
-            "reader_health": reader_health,
-            "turnstile": {
-                "last_pulse": t.last_pulse.map(|x| x.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                "last_pulse_ok": t.last_pulse_ok,
-                "pulses_ok": t.pulses_ok,
-                "pulses_failed": t.pulses_failed,
-            },
-            "emergency": self.emergency.load(Ordering::Relaxed),
-            "persons": self.engine().roster().len(),
-        })
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        *self.updated.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use tokio::sync::broadcast;
 
+use selfgate_kiosk::i18n::Lang;
 use selfgate_kiosk::{
     Alert, BadgeRow, BoxFuture, DayReport, FeedItem, KioskSource, Live, NewOpposition,
     OppositionRow, PassageRow, PersonDetail, PersonRow, ServiceReport, SourceError, StaffSource,
@@ -25,6 +26,7 @@ use selfgate_rules::model::{
 };
 
 use crate::node::gate::{Change, GateHandle, Shared};
+use crate::node::kiosk::view;
 use crate::node::sync::SyncState;
 use crate::store::{Store, WriteOp};
 
@@ -133,7 +135,7 @@ impl KioskBackend {
                 text: "Entrée d'urgence active : le tourniquet est libre".into(),
             });
         }
-        let health = self.shared().health();
+        let health = view::health(self.shared());
         if let Some(readers) = health.get("readers").and_then(|r| r.as_object()) {
             for (name, online) in readers {
                 if online.as_bool() == Some(false) {
@@ -192,7 +194,7 @@ impl KioskBackend {
                             .map(|s| s.label.clone())
                             .unwrap_or_default(),
                         pass: p.verdict == Verdict::Pass,
-                        label: self.shared().label(p),
+                        label: view::label(self.shared(), Lang::Fr, p),
                     },
                 )),
                 EventKind::Correction(c) if c.person == person => Some((
@@ -323,7 +325,7 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
         let item: Option<FeedItem> = match &change {
             Change::Event(e) => match &e.kind {
                 EventKind::Passage(p) => {
-                    let item = b.shared().feed_line(&e.gate, Some(e.seq), e.at, p);
+                    let item = view::feed_item(b.shared(), &e.gate, Some(e.seq), e.at, p);
                     if p.reason == Reason::BadgeRevoked {
                         let tz = b.tz();
                         let who = format!(
@@ -372,19 +374,19 @@ fn parse_day(s: &str, key: &str) -> Result<NaiveDate, SourceError> {
 
 impl KioskSource for KioskBackend {
     fn today(&self) -> NaiveDate {
-        self.shared().today()
+        view::today(self.shared())
     }
     fn summary(&self) -> Summary {
-        let mut s = self.shared().summary();
+        let mut s = view::summary(self.shared());
         s.to_come = self.not_served().len() as u64;
         s.alerts = self.alerts(&s);
         s
     }
     fn recent(&self, limit: usize) -> Vec<FeedItem> {
-        self.shared().recent(limit)
+        view::recent(self.shared(), limit)
     }
     fn health(&self) -> serde_json::Value {
-        let mut health = self.shared().health();
+        let mut health = view::health(self.shared());
         if let Some(obj) = health.as_object_mut() {
             let sync = self
                 .sync

@@ -1,8 +1,10 @@
 //! The kiosk's side in the node: [`backend`] (the kiosk crate's `StaffSource` on the running
-//! gate), [`tls`] (the kiosk over rustls), and [`serve`], its listener.
+//! gate), [`view`] (the feed, counts and health built from the gate's state), [`tls`] (the
+//! kiosk over rustls), and [`serve`], its listener.
 
 pub mod backend;
 pub mod tls;
+pub mod view;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,163 @@
+//! What the kiosk shows of the running gate, built from the gate's state ([`Shared`] keeps
+//! state, not words or documents): the feed's lines (their words from the kiosk's own i18n), the
+//! counts of the service, and the health document of `/healthz`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use selfgate_kiosk::i18n::{Lang, PassageFacts, passage_words};
+use selfgate_kiosk::{FeedItem, Summary};
+use selfgate_rules::journal::{Passage, Verdict};
+
+use crate::node::gate::{Recorded, Shared};
+
+/// The school's date now, by the gate's clock.
+pub fn today(shared: &Shared) -> NaiveDate {
+    shared.config().rules.today(shared.clock.now())
+}
+
+/// The staff's words for `p` in `lang`.
+pub fn label(shared: &Shared, lang: Lang, p: &Passage) -> String {
+    let tz = shared.config().rules.timezone;
+    let previous = p
+        .previous_at
+        .map(|t| t.with_timezone(&tz).format("%H:%M").to_string());
+    passage_words(
+        lang,
+        &PassageFacts {
+            reason: p.reason,
+            previous_at: previous.as_deref(),
+            balance_after_cents: p.balance_after_cents,
+            by: p.by.as_deref(),
+            note: p.note.as_deref(),
+        },
+    )
+}
+
+/// The feed line of a decision: who (as the roster names them now), when, the verdict and its
+/// words in French and English.
+pub fn feed_item(
+    shared: &Shared,
+    gate: &str,
+    seq: Option<u64>,
+    at: DateTime<Utc>,
+    p: &Passage,
+) -> FeedItem {
+    let tz = shared.config().rules.timezone;
+    let (name, class, first_name) = {
+        let engine = shared.engine();
+        let person = p.person.and_then(|id| engine.roster().person(id));
+        (
+            person.map_or_else(
+                || format!("Badge {}", p.credential.as_deref().unwrap_or("?")),
+                |x| x.display_name(),
+            ),
+            person.map(|x| x.class.clone()).unwrap_or_default(),
+            person.map(|x| x.first_name.clone()).unwrap_or_default(),
+        )
+    };
+    FeedItem {
+        gate: gate.to_owned(),
+        seq,
+        time: at.with_timezone(&tz).format("%H:%M:%S").to_string(),
+        name,
+        class,
+        pass: p.verdict == Verdict::Pass,
+        reason: p.reason.code().to_owned(),
+        label: label(shared, Lang::Fr, p),
+        label_en: label(shared, Lang::En, p),
+        person: p.person.map(|id| id.0),
+        first_name,
+        balance_cents: p.balance_after_cents,
+    }
+}
+
+/// The latest decisions as feed lines, newest first.
+pub fn recent(shared: &Shared, limit: usize) -> Vec<FeedItem> {
+    shared
+        .recent(limit)
+        .iter()
+        .map(|r: &Recorded| feed_item(shared, &r.gate, r.seq, r.at, &r.passage))
+        .collect()
+}
+
+/// The counts of the service open now (or none), the school, the gate and the time.
+pub fn summary(shared: &Shared) -> Summary {
+    let now = shared.clock.now();
+    let config = shared.config();
+    let tz = config.rules.timezone;
+    let (service, day) = {
+        let engine = shared.engine();
+        (
+            engine.open_service(&config.gate.id, now),
+            engine.local(now).0,
+        )
+    };
+    let mut s = Summary {
+        school: config.school.name.clone(),
+        gate: config.gate.id.clone(),
+        now: now
+            .with_timezone(&tz)
+            .format("%d/%m/%Y %H:%M:%S")
+            .to_string(),
+        emergency: shared.emergency(),
+        ..Summary::default()
+    };
+    if let Some(id) = service {
+        s.service = config.rules.service(id).map(|x| x.label.clone());
+        s.expected = shared.expected(day, id);
+        s.served = shared.engine().served().on(day, id).count() as u64;
+        s.denied = shared
+            .denied_on(day, id)
+            .into_iter()
+            .map(|(r, n)| (r.code().to_owned(), r.label_fr().to_owned(), n))
+            .collect();
+    }
+    s
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `/healthz` of the gate: the store, each reader, the turnstile, the emergency input.
+/// `"status"` is `ok` or `degraded`; the node adds the hub sync's status beside it.
+pub fn health(shared: &Arc<Shared>) -> serde_json::Value {
+    let readers = shared.readers_online();
+    let store_ok = shared.store_ok();
+    let readers_ok = readers.values().all(|ok| *ok);
+    let drivers = shared.reader_health();
+    let reader_health: serde_json::Map<String, serde_json::Value> = drivers
+        .iter()
+        .map(|(name, h)| {
+            let v = serde_json::json!({
+                "online": h.online,
+                "last_frame": h.last_frame.map(rfc3339),
+                "frames_ok": h.frames_ok,
+                "frames_bad": h.frames_bad,
+                "tamper": h.tamper,
+                "power_failure": h.power_failure,
+            });
+            (name.clone(), v)
+        })
+        .collect();
+    let t = shared.turnstile_health();
+    let turnstile_ok =
+        t.last_pulse_ok != Some(false) && drivers.values().all(|h| !h.tamper && !h.power_failure);
+    serde_json::json!({
+        "status": if store_ok && readers_ok && turnstile_ok { "ok" } else { "degraded" },
+        "gate": shared.config().gate.id,
+        "store": if store_ok { "ok" } else { "failing" },
+        "readers": readers,
+        "reader_health": reader_health,
+        "turnstile": {
+            "last_pulse": t.last_pulse.map(|x| x.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            "last_pulse_ok": t.last_pulse_ok,
+            "pulses_ok": t.pulses_ok,
+            "pulses_failed": t.pulses_failed,
+        },
+        "emergency": shared.emergency(),
+        "persons": shared.engine().roster().len(),
+    })
+}
