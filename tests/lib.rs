@@ -128,10 +128,15 @@ fn build_selfgate() -> PathBuf {
     bin
 }
 
-/// A `Command` for the `selfgate` binary, with a quiet log level and no stdin.
+/// A `Command` for the `selfgate` binary, with a quiet log level and no stdin. The commands
+/// speak French unless told otherwise; here they are told English by the locale (`LANG`), and
+/// a test that reads French passes `--lang fr`.
 pub fn selfgate() -> Command {
     let mut cmd = Command::new(selfgate_bin());
     cmd.env_remove("SELFGATE_LOG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "en_US.UTF-8")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     cmd

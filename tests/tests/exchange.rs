@@ -28,6 +28,8 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     // The security key: a bad file is refused, a good one stored owner-only.
     let bad = write_file(dir.path(), "bad.txt", "0123 not a key");
     selfgate_run([
+        "--lang",
+        "fr",
         "pronote",
         "import-key",
         bad.to_str().unwrap(),
@@ -38,6 +40,8 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     .stderr_has(&["hexadécimaux"]);
     let key = write_file(dir.path(), "cle.txt", format!("{}\n", sim.key_hex));
     selfgate_run([
+        "--lang",
+        "fr",
         "pronote",
         "import-key",
         key.to_str().unwrap(),
@@ -59,6 +63,8 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
 
     // Pupils, then our identifiers for PRONOTE.
     selfgate_run([
+        "--lang",
+        "fr",
         "import",
         "roster",
         fixture("roster-demo.csv").to_str().unwrap(),
@@ -68,6 +74,8 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     .success();
     let ids = dir.path().join("ids.csv");
     selfgate_run([
+        "--lang",
+        "fr",
         "pronote",
         "export-ids",
         ids.to_str().unwrap(),
@@ -89,19 +97,27 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     );
 
     // By hand, daemon stopped: on the store.
-    selfgate_run(["exchange", "run", "inscriptions", "--config", &cfg])
-        .success()
-        .stdout_has(&[
-            "inscriptions (pronote_meal_days",
-            "réussi",
-            "PRONOTE a accusé réception",
-        ]);
+    selfgate_run([
+        "--lang",
+        "fr",
+        "exchange",
+        "run",
+        "inscriptions",
+        "--config",
+        &cfg,
+    ])
+    .success()
+    .stdout_has(&[
+        "inscriptions (pronote_meal_days",
+        "réussi",
+        "PRONOTE a accusé réception",
+    ]);
     let sent = sim.received("inscriptions");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["uai"], "0999999X");
     assert_eq!(sent[0]["format"], "selfgate-pronote/1");
     assert!(sim.refused().is_empty(), "{:?}", sim.refused());
-    selfgate_run(["exchange", "status", "--config", &cfg])
+    selfgate_run(["--lang", "fr", "exchange", "status", "--config", &cfg])
         .success()
         .stdout_has(&[
             "inscriptions",
@@ -115,12 +131,22 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     // Daemon running: through its control socket.
     let (child, _) = start_daemon(&config);
     let mut child = KillOnDrop::new(child);
-    selfgate_run(["exchange", "run", "inscriptions", "--config", &cfg])
-        .success()
-        .stdout_has(&["réussi"]);
+    selfgate_run([
+        "--lang",
+        "fr",
+        "exchange",
+        "run",
+        "inscriptions",
+        "--config",
+        &cfg,
+    ])
+    .success()
+    .stdout_has(&["réussi"]);
     assert_eq!(sim.received("inscriptions").len(), 2);
     let ids2 = dir.path().join("ids2.csv");
     selfgate_run([
+        "--lang",
+        "fr",
         "pronote",
         "export-ids",
         ids2.to_str().unwrap(),
@@ -129,19 +155,29 @@ fn pronote_set_up_and_exchanges_by_hand_with_and_without_the_daemon() {
     ])
     .success();
     assert_eq!(std::fs::read_to_string(&ids2).unwrap(), text);
-    selfgate_run(["exchange", "run", "nope", "--config", &cfg])
+    selfgate_run(["--lang", "fr", "exchange", "run", "nope", "--config", &cfg])
         .failure()
         .stderr_has(&["pas d'échange nommé `nope`"]);
 
     // PRONOTE answers garbage: the run fails, the report says why.
     sim.behave(Behaviour::Garbage);
-    selfgate_run(["exchange", "run", "inscriptions", "--config", &cfg])
-        .failure()
-        .stdout_has(&["en erreur", "document illisible, ligne 1"]);
+    selfgate_run([
+        "--lang",
+        "fr",
+        "exchange",
+        "run",
+        "inscriptions",
+        "--config",
+        &cfg,
+    ])
+    .failure()
+    .stdout_has(&["en erreur", "document illisible, ligne 1"]);
     terminate(&mut child.0);
 
     // The report is kept after the daemon stopped.
-    let out = selfgate_run(["exchange", "status", "--json", "--config", &cfg]);
+    let out = selfgate_run([
+        "--lang", "fr", "exchange", "status", "--json", "--config", &cfg,
+    ]);
     out.success();
     let reports = parse_json_lines(&out.stdout);
     let r = reports

@@ -354,9 +354,11 @@ fn pki_commands_make_private_keys_and_refuse_what_makes_no_sense() {
         .failure()
         .stderr_has(&["ligne-9"]);
     run_pki(&["revoke", "ligne-1"]).success();
-    run_pki(&["list"])
-        .success()
-        .stdout_has(&["hub\thub", "gate\tligne-1", "révoqué"]);
+    run_pki(&["list", "--lang", "fr"]).success().stdout_has(&[
+        "hub\thub",
+        "gate\tligne-1",
+        "révoqué",
+    ]);
     let other = dir.path().join("empty");
     run(selfgate()
         .args(["pki", "issue-gate", "ligne-1", "--dir"])

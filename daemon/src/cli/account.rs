@@ -12,6 +12,7 @@ use anyhow::Context;
 use selfgate_kiosk::accounts::{AccountsFile, Role};
 
 use super::AccountCommand;
+use super::words::{Msg, text};
 
 /// `selfgate account …`.
 pub fn command(what: AccountCommand) -> anyhow::Result<ExitCode> {
@@ -35,22 +36,22 @@ pub fn command(what: AccountCommand) -> anyhow::Result<ExitCode> {
 
 /// The password: the first line of `file`, or of stdin.
 fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
-    let mut text = String::new();
+    let mut input = String::new();
     match file {
         Some(f) => {
-            text = std::fs::read_to_string(f)
-                .with_context(|| format!("while reading the password file {}", f.display()))?;
+            input =
+                std::fs::read_to_string(f).with_context(|| text(Msg::ReadingPasswordFile(f)))?;
         }
         None => {
             std::io::stdin()
                 .take(4096)
-                .read_to_string(&mut text)
-                .context("while reading the password from stdin")?;
+                .read_to_string(&mut input)
+                .with_context(|| text(Msg::ReadingPasswordStdin))?;
         }
     }
-    let line = text.lines().next().unwrap_or("").to_owned();
+    let line = input.lines().next().unwrap_or("").to_owned();
     if line.is_empty() {
-        anyhow::bail!("no password given: write it on stdin or in --password-file");
+        anyhow::bail!("{}", Msg::NoPassword);
     }
     Ok(line)
 }
@@ -66,9 +67,12 @@ pub fn add(
     let file = AccountsFile::in_dir(data);
     file.add(name, role, &password)?;
     println!(
-        "account {name} ({}) added to {}",
-        role.code(),
-        file.path().display()
+        "{}",
+        Msg::AccountAdded {
+            name,
+            role: role.code(),
+            file: file.path(),
+        }
     );
     Ok(())
 }
@@ -76,13 +80,13 @@ pub fn add(
 pub fn passwd(data: &Path, name: &str, password_file: Option<&Path>) -> anyhow::Result<()> {
     let password = read_password(password_file)?;
     AccountsFile::in_dir(data).set_password(name, &password)?;
-    println!("password of {name} changed");
+    println!("{}", Msg::PasswordChanged(name));
     Ok(())
 }
 
 pub fn remove(data: &Path, name: &str) -> anyhow::Result<()> {
     AccountsFile::in_dir(data).remove(name)?;
-    println!("account {name} removed");
+    println!("{}", Msg::AccountRemoved(name));
     Ok(())
 }
 
@@ -112,12 +116,16 @@ pub fn demo_account(data: &Path, addr: std::net::SocketAddr) -> anyhow::Result<(
         }
     };
     println!(
-        "demo: kiosk account `demo` (administrateur), password {password} · log in at http://{addr}/login · gate screen http://{addr}/portique"
+        "{}",
+        Msg::DemoAccount {
+            password: &password,
+            addr
+        }
     );
     Ok(())
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -125,8 +133,8 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts
         .open(path)
-        .with_context(|| format!("while writing {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
+        .with_context(|| text(Msg::CannotWrite(path)))?;
+    f.write_all(content.as_bytes())?;
     f.write_all(b"\n")?;
     Ok(())
 }

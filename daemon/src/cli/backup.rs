@@ -18,6 +18,7 @@ use std::time::Duration;
 use std::process::ExitCode;
 
 use super::Place;
+use super::words::Msg;
 use crate::node::control::{self, Answer, ControlError, Request};
 use crate::store::{DB_FILE, Store, StoreError};
 
@@ -134,9 +135,12 @@ pub fn backup_command(file: &Path, place: &Place) -> anyhow::Result<ExitCode> {
     let data = place.data_dir()?;
     let events = backup(&data, file)?;
     println!(
-        "{}: backup of {} written ({events} journal events)",
-        file.display(),
-        data.display()
+        "{}",
+        Msg::BackupWritten {
+            file,
+            data: &data,
+            events
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -146,10 +150,12 @@ pub fn restore_command(file: &Path, place: &Place) -> anyhow::Result<ExitCode> {
     let data = place.data_dir()?;
     let kept = restore(&data, file)?;
     println!(
-        "{} restored into {} (previous database kept as {})",
-        file.display(),
-        data.display(),
-        kept.display()
+        "{}",
+        Msg::Restored {
+            file,
+            data: &data,
+            kept: &kept
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

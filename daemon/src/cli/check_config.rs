@@ -3,19 +3,22 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::words::Msg;
 use crate::config::Config;
 
 pub fn check(file: &Path) -> ExitCode {
     match Config::load(file) {
         Ok(c) => {
             println!(
-                "{}: ok — {} services, {} closures, {} tariffs, gate {}, data in {}",
-                file.display(),
-                c.rules.services.len(),
-                c.rules.closures.len(),
-                c.rules.tariffs.len(),
-                c.gate.id,
-                c.data_dir.display()
+                "{}",
+                Msg::ConfigOk {
+                    file,
+                    services: c.rules.services.len(),
+                    closures: c.rules.closures.len(),
+                    tariffs: c.rules.tariffs.len(),
+                    gate: &c.gate.id,
+                    data: &c.data_dir,
+                }
             );
             ExitCode::SUCCESS
         }

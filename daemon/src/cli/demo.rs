@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 
 use selfgate_hardware::sim::{SimReader, SimReaderHandle, SimTurnstile};
 use selfgate_hardware::{Reader, Turnstile};
@@ -23,6 +23,7 @@ use selfgate_rules::model::{
     Person, PersonId, Regime, SchoolRules, ServiceId, WeekdaySet,
 };
 
+use super::words::{Msg, text};
 use crate::config::Config;
 use crate::infra::clock::{Clock, ScaledClock};
 use crate::node::gate::{GateHandle, Hardware, Shared};
@@ -763,8 +764,7 @@ async fn save_clock(writer: &Writer, at: DateTime<Utc>) {
 fn summary_line(shared: &Shared) -> String {
     let now = shared.clock.now();
     let config = shared.config();
-    let tz = config.rules.timezone;
-    let local = now.with_timezone(&tz);
+    let local = now.with_timezone(&config.rules.timezone);
     let day = local.date_naive();
     let (service, served) = {
         let engine = shared.engine();
@@ -773,69 +773,43 @@ fn summary_line(shared: &Shared) -> String {
         (service, served)
     };
     let c = &shared.counters;
-    let head = format!(
-        "[{} {}]",
-        weekday_fr(local.weekday()),
-        local.format("%d/%m/%Y %H:%M")
-    );
-    let Some(service) = service else {
-        return format!(
-            "{head} pas de service ouvert · depuis le lancement : {} passages, {} refus, {} lectures répétées fusionnées",
-            c.passes.load(Ordering::Relaxed),
-            c.denials.load(Ordering::Relaxed),
-            c.repeats.load(Ordering::Relaxed)
-        );
-    };
-    let label = config
-        .rules
-        .service(service)
-        .map_or("?", |s| s.label.as_str());
-    let expected = shared.expected(day, service);
-    let denied = shared.denied_on(day, service);
-    let total: u64 = denied.iter().map(|(_, n)| n).sum();
-    let detail: Vec<String> = denied
-        .iter()
-        .map(|(r, n)| format!("{} {n}", r.label_fr().to_lowercase()))
-        .collect();
-    format!(
-        "{head} {label} · servis {served} (forfaits attendus {expected}) · refus {total}{}{}",
-        if detail.is_empty() { "" } else { " : " },
-        detail.join(", ")
-    )
-}
-
-fn weekday_fr(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "lun.",
-        Weekday::Tue => "mar.",
-        Weekday::Wed => "mer.",
-        Weekday::Thu => "jeu.",
-        Weekday::Fri => "ven.",
-        Weekday::Sat => "sam.",
-        Weekday::Sun => "dim.",
+    let denied = service
+        .map(|s| shared.denied_on(day, s))
+        .unwrap_or_default();
+    let when = local.format("%d/%m/%Y %H:%M").to_string();
+    Msg::DemoStatus {
+        weekday: local.weekday().num_days_from_monday(),
+        when: &when,
+        service: service.map(|s| config.rules.service(s).map_or("?", |s| s.label.as_str())),
+        served,
+        expected: service.map_or(0, |s| shared.expected(day, s)),
+        denied: &denied,
+        passes: c.passes.load(Ordering::Relaxed),
+        denials: c.denials.load(Ordering::Relaxed),
+        repeats: c.repeats.load(Ordering::Relaxed),
     }
+    .to_string()
 }
 
 /// `selfgate demo`.
 pub fn command(opts: DemoOptions) -> anyhow::Result<std::process::ExitCode> {
     if !(opts.speed > 0.0 && opts.speed <= 10_000.0) {
-        anyhow::bail!("--speed must be above 0 and at most 10000");
+        anyhow::bail!("{}", Msg::SpeedRange);
     }
     super::block_on(run(opts))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 async fn run(opts: DemoOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data)
-        .with_context(|| format!("while creating {}", opts.data.display()))?;
-    let data = std::fs::canonicalize(&opts.data)
-        .with_context(|| format!("while resolving {}", opts.data.display()))?;
+    std::fs::create_dir_all(&opts.data).with_context(|| text(Msg::Creating(&opts.data)))?;
+    let data =
+        std::fs::canonicalize(&opts.data).with_context(|| text(Msg::Resolving(&opts.data)))?;
     let config_path = data.join("selfgate.toml");
     // The school's time zone is in the configuration, not written yet on a first run.
     let today = selfgate_rules::model::school_day(chrono_tz::Europe::Paris, Utc::now());
     if !config_path.exists() {
         std::fs::write(&config_path, demo_config_text(&data, today))
-            .with_context(|| format!("while writing {}", config_path.display()))?;
+            .with_context(|| text(Msg::CannotWrite(&config_path)))?;
     }
     let mut config = Config::load(&config_path)?;
     config.kiosk.listen = opts.listen;
@@ -861,27 +835,28 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .max()
         .unwrap_or(day_start);
     let Some((first_day, _, _, _)) = next_service(&config.rules, &config.gate.id, after) else {
-        anyhow::bail!(
-            "no service to simulate: check the services and closures in {}",
-            config_path.display()
-        );
+        anyhow::bail!("{}", Msg::NoServiceToSimulate(&config_path));
     };
 
     if first_run {
         let (ops, people) = generate_school(&config, &mut rng, first_day, after);
         store
             .write_now(&ops)
-            .context("while creating the demo school")?;
+            .with_context(|| text(Msg::CreatingDemoSchool))?;
         println!(
-            "demo: created a school of {} persons in {}",
-            people.len(),
-            data.display()
+            "{}",
+            Msg::DemoCreated {
+                persons: people.len(),
+                dir: &data
+            }
         );
     } else {
         println!(
-            "demo: resuming the school in {} ({} journal events so far)",
-            data.display(),
-            store.event_count()?
+            "{}",
+            Msg::DemoResumed {
+                dir: &data,
+                events: store.event_count()?
+            }
         );
     }
     let clock = Arc::new(ScaledClock::new(after, opts.speed));
@@ -915,14 +890,17 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let people = people_from_roster(shared.engine().roster(), first_day);
     let addr = node
         .kiosk_addr()
-        .context("the demo's kiosk did not start")?;
+        .with_context(|| text(Msg::DemoKioskMissing))?;
     println!(
-        "demo: kiosk on http://{addr}/ · speed ×{} · Ctrl-C stops",
-        opts.speed
+        "{}",
+        Msg::DemoKiosk {
+            addr,
+            speed: opts.speed
+        }
     );
     super::account::demo_account(&data, addr)?;
     if let Some(url) = node.metrics_url() {
-        println!("demo: metrics on {url}");
+        println!("{}", Msg::DemoMetrics(url));
     }
 
     let school = tokio::spawn(school_day_loop(
@@ -969,19 +947,21 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let _ = printer.await;
 
     let c = &shared.counters;
+    let when = reached
+        .with_timezone(&tz)
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
     println!(
-        "demo: stopped at {} · this run: {} passages, {} refus, {} lectures répétées fusionnées, {} non enregistrés",
-        reached.with_timezone(&tz).format("%d/%m/%Y %H:%M"),
-        c.passes.load(Ordering::Relaxed),
-        c.denials.load(Ordering::Relaxed),
-        c.repeats.load(Ordering::Relaxed),
-        c.not_recorded.load(Ordering::Relaxed)
+        "{}",
+        Msg::DemoStopped {
+            when: &when,
+            passes: c.passes.load(Ordering::Relaxed),
+            denials: c.denials.load(Ordering::Relaxed),
+            repeats: c.repeats.load(Ordering::Relaxed),
+            not_recorded: c.not_recorded.load(Ordering::Relaxed),
+        }
     );
-    println!(
-        "demo: journal in {} — see it with `selfgate journal --data {}`",
-        data.display(),
-        data.display()
-    );
+    println!("{}", Msg::DemoJournal(&data));
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ExchangeCommand;
+use super::words::Msg;
 use crate::config::Config;
 use crate::node::control::{self, Answer, Request};
 use crate::node::exchange::{self, ExchangeReport, Exchanges};
@@ -21,10 +22,16 @@ pub fn command(what: ExchangeCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string(r)?);
                 }
             } else if reports.is_empty() {
-                println!("aucun échange configuré ([[exchanges]])");
+                println!("{}", Msg::NoExchanges);
             } else {
                 for r in &reports {
-                    print!("{}", exchange::render_report(r, config.rules.timezone));
+                    print!(
+                        "{}",
+                        Msg::ExchangeReport {
+                            report: r,
+                            tz: config.rules.timezone
+                        }
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -33,7 +40,13 @@ pub fn command(what: ExchangeCommand) -> anyhow::Result<ExitCode> {
             let config = place.load()?;
             let tz = config.rules.timezone;
             let report = run_command(config, &name)?;
-            print!("{}", exchange::render_report(&report, tz));
+            print!(
+                "{}",
+                Msg::ExchangeReport {
+                    report: &report,
+                    tz
+                }
+            );
             Ok(if report.status == exchange::RunStatus::Ok {
                 ExitCode::SUCCESS
             } else {
@@ -52,7 +65,7 @@ fn run_command(config: Config, name: &str) -> anyhow::Result<ExchangeReport> {
     match control::request(&config.data_dir, &req, Duration::from_secs(900))? {
         Some(Answer::Exchange { report }) => return Ok(report),
         Some(Answer::Refused { message }) => anyhow::bail!("{message}"),
-        Some(other) => anyhow::bail!("the running daemon answered {other:?}"),
+        Some(other) => anyhow::bail!("{}", Msg::DaemonAnswered(&format!("{other:?}"))),
         None => {}
     }
     let store = Store::open_existing(&config.data_dir)?;

@@ -3,8 +3,6 @@
 //! rejects it, with line numbers, and nothing is applied. A good file becomes one transaction.
 //! Re-importing the same file changes nothing.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 
 use selfgate_rules::Roster;
@@ -16,6 +14,7 @@ use selfgate_rules::roster_csv::{RosterRow, RowError};
 
 use std::process::ExitCode;
 
+use super::words::Msg;
 use crate::config::Config;
 use crate::store::Store;
 use crate::store::WriteOp;
@@ -29,21 +28,6 @@ pub struct ImportReport {
     pub badges_added: usize,
     pub badges_revoked: usize,
     pub opening_balances: usize,
-}
-
-impl fmt::Display for ImportReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "persons added:      {}", self.added.len())?;
-        writeln!(f, "persons updated:    {}", self.updated.len())?;
-        writeln!(f, "persons unchanged:  {}", self.unchanged)?;
-        writeln!(f, "badges added:       {}", self.badges_added)?;
-        writeln!(
-            f,
-            "badges revoked:     {} (replaced by a new badge)",
-            self.badges_revoked
-        )?;
-        write!(f, "opening balances:   {}", self.opening_balances)
-    }
 }
 
 /// The services a row's forfait days pay for.
@@ -223,9 +207,11 @@ pub fn command(file: &std::path::Path, config: Config, dry_run: bool) -> anyhow:
                     eprintln!("{}: {e}", file.display());
                 }
                 eprintln!(
-                    "{}: {} error(s); nothing was imported",
-                    file.display(),
-                    errors.len()
+                    "{}",
+                    Msg::NothingImported {
+                        file,
+                        errors: errors.len()
+                    }
                 );
                 return Ok(ExitCode::FAILURE);
             }
@@ -236,16 +222,22 @@ pub fn command(file: &std::path::Path, config: Config, dry_run: bool) -> anyhow:
             all.extend(ops);
             store.write_now(&all)?;
             println!(
-                "{}: {} rows imported into {}:\n{report}",
-                file.display(),
-                rows.len(),
-                store.path().display()
+                "{}",
+                Msg::RosterImported {
+                    file,
+                    rows: rows.len(),
+                    store: store.path(),
+                    report: &report,
+                }
             );
         }
         _ => println!(
-            "{}: {} rows read; dry run, nothing written:\n{report}",
-            file.display(),
-            rows.len()
+            "{}",
+            Msg::RosterDryRun {
+                file,
+                rows: rows.len(),
+                report: &report,
+            }
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -263,9 +255,11 @@ pub fn roster_rows(
                 eprintln!("{}: {e}", path.display());
             }
             eprintln!(
-                "{}: {} error(s); nothing was imported",
-                path.display(),
-                errors.len()
+                "{}",
+                Msg::NothingImported {
+                    file: path,
+                    errors: errors.len()
+                }
             );
             Ok(Err(ExitCode::FAILURE))
         }

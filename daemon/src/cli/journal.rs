@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::words::{Msg, text};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -360,10 +362,18 @@ pub fn cancel_command(
     let (gate, seq) = event
         .rsplit_once('/')
         .and_then(|(g, s)| s.parse::<u64>().ok().map(|s| (g.to_owned(), s)))
-        .with_context(|| format!("--event `{event}` is not GATE/SEQ, e.g. ligne-1/42"))?;
+        .with_context(|| text(Msg::EventNotGateSeq(event)))?;
     let store = Store::open_existing(data)?;
     let c = cancel(&store, &gate, seq, by, reason, Utc::now())?;
-    println!("{gate}/{seq} cancelled by correction {}/{}", c.gate, c.seq);
+    println!(
+        "{}",
+        Msg::Cancelled {
+            gate: &gate,
+            seq,
+            by_gate: &c.gate,
+            by_seq: c.seq
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -373,9 +383,8 @@ pub fn parse_since(s: &str, store: &Store) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| {
-        format!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 instant")
-    })?;
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| text(Msg::SinceNotDate(s)))?;
     Ok(selfgate_rules::model::school_midnight(
         store.school_timezone()?,
         day,

@@ -15,6 +15,7 @@ pub mod retention;
 pub mod run;
 pub mod siecle;
 pub mod simulate;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use words::{Msg, text};
 
 /// selfgate — access control for the school canteen (self).
 #[derive(Parser)]
@@ -30,6 +32,10 @@ use crate::config::Config;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The language of what the command prints: fr (the default) or en; without it, an
+    /// English locale (LC_ALL, LC_MESSAGES, LANG) means en.
+    #[arg(long, global = true, value_name = "LANG")]
+    pub lang: Option<words::Lang>,
 }
 
 #[derive(Subcommand)]
@@ -367,7 +373,7 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("while starting the runtime")?;
+        .with_context(|| text(Msg::StartingRuntime))?;
     let result = rt.block_on(work);
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     result
@@ -375,6 +381,7 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
 
 /// Runs the command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    words::set(words::Lang::detect(cli.lang, |k| std::env::var(k).ok()));
     match cli.command {
         Command::Run { config } => run::run(&config),
         Command::Demo {
@@ -431,7 +438,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A file's bytes, or an error naming it.
 pub fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    std::fs::read(path).with_context(|| text(Msg::CannotRead(path)))
 }
 
 impl From<SiecleArgs> for siecle::ImportArgs {

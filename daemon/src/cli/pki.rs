@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::PkiCommand;
+use super::words::Msg;
 use crate::infra::pki::{self, Validity};
 
 pub fn command(what: PkiCommand) -> anyhow::Result<ExitCode> {
@@ -10,42 +11,55 @@ pub fn command(what: PkiCommand) -> anyhow::Result<ExitCode> {
         PkiCommand::Init { dir, name, days } => {
             pki::init(&dir, &name, days)?;
             println!(
-                "authority `{name}` created in {}: copy ca.pem to the hub and every gate, keep ca.key here",
-                dir.display()
+                "{}",
+                Msg::AuthorityCreated {
+                    name: &name,
+                    dir: &dir
+                }
             );
         }
         PkiCommand::IssueHub { names, dir, days } => {
             let cert = pki::issue_hub(&dir, &names, Validity::days(days)?)?;
             println!(
-                "{} issued for {} (key hub.key, mode 600)",
-                cert.display(),
-                names.join(", ")
+                "{}",
+                Msg::HubIssued {
+                    cert: &cert,
+                    names: &names
+                }
             );
         }
         PkiCommand::IssueGate { id, dir, days } => {
             let cert = pki::issue_gate(&dir, &id, Validity::days(days)?)?;
             println!(
-                "{} issued for gate {id} (key gate-{id}.key, mode 600)",
-                cert.display()
+                "{}",
+                Msg::GateIssued {
+                    cert: &cert,
+                    id: &id
+                }
             );
         }
         PkiCommand::Revoke { name, dir } => {
             let n = pki::revoke(&dir, &name)?;
             println!(
-                "{n} certificate(s) of `{name}` revoked; {} re-signed (the hub reads it again at the next connection)",
-                dir.join(pki::CRL).display()
+                "{}",
+                Msg::Revoked {
+                    count: n,
+                    name: &name,
+                    crl: &dir.join(pki::CRL)
+                }
             );
         }
         PkiCommand::List { dir } => {
             for i in pki::list(&dir)? {
                 println!(
-                    "{}\t{}\t{}\tjusqu'au {}\t{}",
-                    i.serial,
-                    i.kind,
-                    i.name,
-                    i.not_after,
-                    i.revoked_at
-                        .map_or_else(|| "valide".to_owned(), |t| format!("révoqué le {t}"))
+                    "{}",
+                    Msg::Certificate {
+                        serial: &i.serial.to_string(),
+                        kind: &i.kind,
+                        name: &i.name,
+                        not_after: &i.not_after,
+                        revoked_at: i.revoked_at.as_deref(),
+                    }
                 );
             }
         }

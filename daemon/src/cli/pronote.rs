@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::PronoteCommand;
+use super::words::{Msg, text};
 use crate::config::Config;
 use crate::infra::clock::{Clock, SystemClock};
 use crate::node::control::{self, Answer, Request};
@@ -17,19 +18,18 @@ pub fn command(what: PronoteCommand) -> anyhow::Result<ExitCode> {
         PronoteCommand::ImportKey { file, place } => {
             let data = place.data_dir()?;
             let stored = pronote::import_key(&data, &file)?;
-            println!(
-                "clé de sécurité PRONOTE importée dans {} (lisible par le seul propriétaire)",
-                stored.display()
-            );
+            println!("{}", Msg::PronoteKeyImported(&stored));
         }
         PronoteCommand::ExportIds { file, place } => {
             let config = place.load()?;
             let (csv, pupils) = export_ids(&config)?;
-            std::fs::write(&file, csv)
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            std::fs::write(&file, csv).with_context(|| text(Msg::CannotWrite(&file)))?;
             println!(
-                "{} : identifiants de {pupils} élève(s) écrits, à importer dans PRONOTE",
-                file.display()
+                "{}",
+                Msg::IdsWritten {
+                    file: &file,
+                    pupils
+                }
             );
         }
     }
@@ -46,7 +46,7 @@ fn export_ids(config: &Config) -> anyhow::Result<(String, usize)> {
     )? {
         Some(Answer::Ids { csv }) => csv,
         Some(Answer::Refused { message }) => anyhow::bail!("{message}"),
-        Some(other) => anyhow::bail!("the running daemon answered {other:?}"),
+        Some(other) => anyhow::bail!("{}", Msg::DaemonAnswered(&format!("{other:?}"))),
         None => {
             let store = Store::open_existing(&config.data_dir)?;
             let today = config.rules.today(SystemClock.now());

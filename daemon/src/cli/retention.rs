@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::Place;
+use super::words::Msg;
 use crate::infra::clock::SystemClock;
 use crate::store::Store;
 
@@ -11,8 +12,11 @@ pub fn command(place: &Place) -> anyhow::Result<ExitCode> {
     let store = Store::open_existing(&config.data_dir)?;
     let n = crate::store::retention::run_now(&store, &config, &SystemClock)?;
     println!(
-        "{n} passages older than {} days anonymised",
-        config.retention.passages_days
+        "{}",
+        Msg::Anonymised {
+            passages: n,
+            days: config.retention.passages_days
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

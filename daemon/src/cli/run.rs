@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::words::{Msg, text};
 use crate::config::Config;
 use crate::infra::clock::{Clock, SystemClock};
 use crate::infra::notify;
@@ -47,19 +48,31 @@ async fn daemon(config: Config, path: &Path) -> anyhow::Result<()> {
     let addr = node
         .kiosk_addr()
         .map_or_else(|| "-".to_owned(), |a| a.to_string());
+    if let Some(hub) = node.hub_addr() {
+        println!("{}", Msg::HubOn(hub));
+    }
     // The line tests and admins wait for.
-    println!("selfgate: ready, gate {gate_id} with {persons} persons, kiosk on http://{addr}/");
+    println!(
+        "{}",
+        Msg::Ready {
+            gate: &gate_id,
+            persons,
+            kiosk: &addr
+        }
+    );
     if let Some(url) = node.metrics_url() {
-        println!("selfgate: metrics on {url}");
+        println!("{}", Msg::MetricsOn(url));
     }
     tracing::info!("ready");
     notify::ready();
-    notify::status(&format!(
-        "gate {gate_id}: {persons} persons, kiosk on {addr}"
-    ));
+    notify::status(&text(Msg::SystemdStatus {
+        gate: &gate_id,
+        persons,
+        kiosk: &addr,
+    }));
     terminated.await;
     notify::stopping();
     node.stop().await;
-    println!("selfgate: stopped");
+    println!("{}", Msg::Stopped);
     Ok(())
 }

@@ -16,7 +16,6 @@
 //! Re-importing the same files changes nothing.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -29,17 +28,18 @@ use selfgate_rules::siecle::{
     Eleve, Eleves, Nomenclature, RegimeKind, RegimeSource, Rejected, Responsables, classify_regime,
 };
 
+use super::words::{Msg, text};
 use crate::config::Config;
 use crate::store::WriteOp;
 
 /// The bytes of an export: the file itself, or the one XML file of a `.zip`.
 pub fn read_export(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| text(Msg::CannotRead(path)))?;
     if !bytes.starts_with(b"PK\x03\x04") {
         return Ok(bytes);
     }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .with_context(|| format!("{}: not a readable zip archive", path.display()))?;
+        .with_context(|| text(Msg::NotAZip(path)))?;
     let xml: Vec<String> = zip
         .file_names()
         .filter(|n| n.to_ascii_lowercase().ends_with(".xml"))
@@ -47,18 +47,24 @@ pub fn read_export(path: &Path) -> anyhow::Result<Vec<u8>> {
         .collect();
     let name = match xml.as_slice() {
         [one] => one.clone(),
-        [] => anyhow::bail!("{}: the zip archive holds no .xml file", path.display()),
+        [] => anyhow::bail!("{}", Msg::ZipWithoutXml(path)),
         many => anyhow::bail!(
-            "{}: the zip archive holds {} XML files ({}); unzip it and give one",
-            path.display(),
-            many.len(),
-            many.join(", ")
+            "{}",
+            Msg::ZipWithManyXml {
+                file: path,
+                names: many
+            }
         ),
     };
     let mut out = Vec::new();
     zip.by_name(&name)
         .and_then(|mut f| f.read_to_end(&mut out).map_err(Into::into))
-        .with_context(|| format!("{}: cannot unzip {name}", path.display()))?;
+        .with_context(|| {
+            text(Msg::CannotUnzip {
+                file: path,
+                name: &name,
+            })
+        })?;
     Ok(out)
 }
 
@@ -79,60 +85,6 @@ pub struct SiecleReport {
     /// With a guardians file: pupils by number of legal guardians (0, 1, 2, 3+).
     pub guardians: Option<[usize; 4]>,
     pub warnings: Vec<String>,
-}
-
-impl fmt::Display for SiecleReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids = |v: &[String]| {
-            if v.is_empty() {
-                String::new()
-            } else {
-                format!(" (ELEVE_ID {})", v.join(", "))
-            }
-        };
-        writeln!(
-            f,
-            "pupils added:      {}{}",
-            self.added.len(),
-            ids(&self.added)
-        )?;
-        writeln!(
-            f,
-            "pupils updated:    {}{}",
-            self.updated.len(),
-            ids(&self.updated)
-        )?;
-        writeln!(
-            f,
-            "pupils left:       {} (rights closed, history kept){}",
-            self.left.len(),
-            ids(&self.left)
-        )?;
-        writeln!(f, "pupils unchanged:  {}", self.unchanged)?;
-        writeln!(
-            f,
-            "already gone:      {} (left before this import, not added)",
-            self.left_not_added
-        )?;
-        writeln!(f, "pupils rejected:   {}", self.rejected.len())?;
-        for r in &self.rejected {
-            writeln!(f, "  rejected: {r}")?;
-        }
-        for (code, (label, n)) in &self.regimes {
-            writeln!(f, "  régime {code} {label}: {n}")?;
-        }
-        if let Some(g) = self.guardians {
-            writeln!(
-                f,
-                "legal guardians:   none {}, one {}, two {}, more {}",
-                g[0], g[1], g[2], g[3]
-            )?;
-        }
-        for w in &self.warnings {
-            writeln!(f, "warning: {w}")?;
-        }
-        Ok(())
-    }
 }
 
 /// A store person that came from SIÈCLE: a pupil whose external id is an `ELEVE_ID`.
@@ -365,7 +317,7 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         config.data_dir = d.clone();
     }
     let refused = |path: &Path| {
-        eprintln!("{}: not imported; nothing was changed", path.display());
+        eprintln!("{}", Msg::SiecleNotImported(path));
         Ok(ExitCode::FAILURE)
     };
     let Some(eleves) = parse_file(&args.eleves, siecle::parse_eleves)? else {
@@ -406,7 +358,7 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         responsables.as_ref(),
         today,
     );
-    let file = args.eleves.display();
+    let file = args.eleves.as_path();
     let read = eleves.pupils.len() + eleves.rejected.len();
     match store {
         Some(store) if !args.dry_run => {
@@ -416,12 +368,24 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
                 store.write_now(&all)?;
             }
             println!(
-                "{file}: {read} pupils read, imported into {} as of {today}:\n{report}",
-                store.path().display()
+                "{}",
+                Msg::SiecleImported {
+                    file,
+                    read,
+                    store: store.path(),
+                    today,
+                    report: &report,
+                }
             );
         }
         _ => println!(
-            "{file}: {read} pupils read; dry run as of {today}, nothing written:\n{report}"
+            "{}",
+            Msg::SiecleDryRun {
+                file,
+                read,
+                today,
+                report: &report,
+            }
         ),
     }
     Ok(ExitCode::SUCCESS)

@@ -244,9 +244,9 @@ pub fn command(
     roster: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config)?;
-    let text = String::from_utf8(super::read_file(reads)?)
-        .with_context(|| format!("{} is not UTF-8 text", reads.display()))?;
-    let script = match parse_reads(&text, config.rules.timezone) {
+    let script_text = String::from_utf8(super::read_file(reads)?)
+        .with_context(|| super::words::text(super::words::Msg::NotUtf8(reads)))?;
+    let script = match parse_reads(&script_text, config.rules.timezone) {
         Ok(s) => s,
         Err(errors) => {
             for e in &errors {

@@ -143,6 +143,7 @@ pub struct NodeHandle {
     sync: Option<Arc<SyncState>>,
     kiosk: Option<SocketAddr>,
     metrics_url: Option<String>,
+    hub: Option<SocketAddr>,
     trigger: Trigger,
     gate_loop: tokio::task::JoinHandle<()>,
     tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
@@ -237,6 +238,7 @@ impl Node {
             None
         };
         let mut metrics_url = None;
+        let mut hub = None;
         if services.metrics {
             let m = metrics::serve(&config.metrics, kiosk, shutdown.clone().fired()).await?;
             metrics_url = m.url;
@@ -253,8 +255,9 @@ impl Node {
                 shutdown.clone().fired(),
             )
             .await?;
-            if let Some(t) = started {
+            if let Some((t, addr)) = started {
                 tasks.push(("sync", t));
+                hub = addr;
             }
         }
         if let Some(path) = reload_from {
@@ -292,6 +295,7 @@ impl Node {
             sync,
             kiosk,
             metrics_url,
+            hub,
             trigger,
             gate_loop,
             tasks,
@@ -332,6 +336,10 @@ impl NodeHandle {
     /// Where the kiosk listens, when it runs.
     pub fn kiosk_addr(&self) -> Option<SocketAddr> {
         self.kiosk
+    }
+    /// Where the hub listens for its gates, when this node is one.
+    pub fn hub_addr(&self) -> Option<SocketAddr> {
+        self.hub
     }
     /// `http://ADDR/metrics`, when the page is served.
     pub fn metrics_url(&self) -> Option<&str> {

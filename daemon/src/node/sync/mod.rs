@@ -20,6 +20,7 @@ pub mod http;
 pub mod hub;
 pub mod proto;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -29,15 +30,15 @@ pub use crate::config::sync::{Role, SyncConfig};
 use crate::node::NodeError;
 
 /// Starts what `config.sync.role` asks beside the running gate `handle` (on `store`): the hub's
-/// listener, or a gate's client, reporting to `state`. Standalone: nothing, `None`. Prints the
-/// hub's address.
+/// listener, or a gate's client, reporting to `state`. Standalone: nothing, `None`. A hub's
+/// task comes with the address it listens on.
 pub async fn start(
     config: &crate::config::Config,
     store: &crate::store::Store,
     handle: crate::node::gate::GateHandle,
     state: Arc<SyncState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<Option<tokio::task::JoinHandle<()>>, NodeError> {
+) -> Result<Option<(tokio::task::JoinHandle<()>, Option<SocketAddr>)>, NodeError> {
     let sync = &config.sync;
     match sync.role {
         Role::Standalone => Ok(None),
@@ -58,14 +59,14 @@ pub async fn start(
             // Checked now, so that a bad file stops the start with its name.
             crate::infra::tls::server_config(&sync.tls)
                 .map_err(|e| NodeError::Setup(format!("while loading the hub's TLS files: {e}")))?;
-            println!("selfgate: hub on https://{addr}/");
             let files = sync.tls.clone();
             let store = store.clone();
-            Ok(Some(tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 if let Err(e) = hub::serve(listener, files, handle, store, state, shutdown).await {
                     tracing::error!("sync: hub stopped: {e}");
                 }
-            })))
+            });
+            Ok(Some((task, Some(addr))))
         }
         Role::Gate => {
             let endpoint = client::Client::endpoint(sync).map_err(|e| {
@@ -77,7 +78,7 @@ pub async fn start(
                     .reconcile_at_start(std::time::Duration::from_secs(10))
                     .await;
             }
-            Ok(Some(tokio::spawn(client.run(shutdown))))
+            Ok(Some((tokio::spawn(client.run(shutdown)), None)))
         }
     }
 }

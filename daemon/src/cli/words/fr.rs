@@ -1,0 +1,336 @@
+//! The command line's words in French (the default).
+
+use super::{Msg, ids, when};
+
+const WEEKDAYS: [&str; 7] = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."];
+
+pub(super) fn text(m: &Msg<'_>) -> String {
+    match *m {
+        Msg::ConfigOk {
+            file,
+            services,
+            closures,
+            tariffs,
+            gate,
+            data,
+        } => format!(
+            "{} : valide — {services} service(s), {closures} fermeture(s), {tariffs} tarif(s), ligne {gate}, données dans {}",
+            file.display(),
+            data.display()
+        ),
+        Msg::CannotRead(p) => format!("lecture de {} impossible", p.display()),
+        Msg::CannotWrite(p) => format!("écriture de {} impossible", p.display()),
+        Msg::Creating(p) => format!("en créant {}", p.display()),
+        Msg::Resolving(p) => format!("en cherchant {}", p.display()),
+        Msg::NotUtf8(p) => format!("{} n'est pas un texte UTF-8", p.display()),
+        Msg::StartingRuntime => "au démarrage de l'exécution asynchrone".into(),
+        Msg::DaemonAnswered(a) => format!("le démon en cours a répondu {a}"),
+        Msg::AccountAdded { name, role, file } => {
+            format!("compte {name} ({role}) ajouté à {}", file.display())
+        }
+        Msg::PasswordChanged(name) => format!("mot de passe de {name} changé"),
+        Msg::AccountRemoved(name) => format!("compte {name} supprimé"),
+        Msg::NoPassword => {
+            "aucun mot de passe : écrivez-le sur l'entrée standard ou dans --password-file".into()
+        }
+        Msg::ReadingPasswordFile(p) => {
+            format!("en lisant le fichier de mot de passe {}", p.display())
+        }
+        Msg::ReadingPasswordStdin => "en lisant le mot de passe sur l'entrée standard".into(),
+        Msg::Ready {
+            gate,
+            persons,
+            kiosk,
+        } => format!(
+            "selfgate: prêt, ligne {gate} avec {persons} personnes, kiosque sur http://{kiosk}/"
+        ),
+        Msg::SystemdStatus {
+            gate,
+            persons,
+            kiosk,
+        } => format!("ligne {gate} : {persons} personnes, kiosque sur {kiosk}"),
+        Msg::MetricsOn(url) => format!("selfgate: métriques sur {url}"),
+        Msg::HubOn(addr) => format!("selfgate: concentrateur sur https://{addr}/"),
+        Msg::Stopped => "selfgate: arrêté".into(),
+        Msg::SpeedRange => "--speed doit être supérieur à 0 et au plus 10000".into(),
+        Msg::NoServiceToSimulate(p) => format!(
+            "aucun service à simuler : vérifiez les services et les fermetures de {}",
+            p.display()
+        ),
+        Msg::CreatingDemoSchool => "en créant l'école de démonstration".into(),
+        Msg::DemoCreated { persons, dir } => format!(
+            "démo : école de {persons} personnes créée dans {}",
+            dir.display()
+        ),
+        Msg::DemoResumed { dir, events } => format!(
+            "démo : reprise de l'école de {} ({events} événements au journal jusqu'ici)",
+            dir.display()
+        ),
+        Msg::DemoKioskMissing => "le kiosque de la démo n'a pas démarré".into(),
+        Msg::DemoKiosk { addr, speed } => {
+            format!("démo : kiosque sur http://{addr}/ · vitesse ×{speed} · Ctrl-C pour arrêter")
+        }
+        Msg::DemoAccount { password, addr } => format!(
+            "démo : compte du kiosque `demo` (administrateur), mot de passe {password} · connexion sur http://{addr}/login · écran du portique http://{addr}/portique"
+        ),
+        Msg::DemoMetrics(url) => format!("démo : métriques sur {url}"),
+        Msg::DemoStatus {
+            weekday,
+            when,
+            service,
+            served,
+            expected,
+            denied,
+            passes,
+            denials,
+            repeats,
+        } => {
+            let day = WEEKDAYS.get(weekday as usize).copied().unwrap_or("?");
+            let head = format!("[{day} {when}]");
+            match service {
+                None => format!(
+                    "{head} pas de service ouvert · depuis le lancement : {passes} passages, {denials} refus, {repeats} lectures répétées fusionnées"
+                ),
+                Some(label) => {
+                    let total: u64 = denied.iter().map(|(_, n)| n).sum();
+                    let detail: Vec<String> = denied
+                        .iter()
+                        .map(|(r, n)| format!("{} {n}", r.label_fr().to_lowercase()))
+                        .collect();
+                    format!(
+                        "{head} {label} · servis {served} (forfaits attendus {expected}) · refus {total}{}{}",
+                        if detail.is_empty() { "" } else { " : " },
+                        detail.join(", ")
+                    )
+                }
+            }
+        }
+        Msg::DemoStopped {
+            when,
+            passes,
+            denials,
+            repeats,
+            not_recorded,
+        } => format!(
+            "démo : arrêtée le {when} · ce lancement : {passes} passages, {denials} refus, {repeats} lectures répétées fusionnées, {not_recorded} non enregistrés"
+        ),
+        Msg::DemoJournal(dir) => format!(
+            "démo : journal dans {} — voir avec `selfgate journal --data {}`",
+            dir.display(),
+            dir.display()
+        ),
+        Msg::BackupWritten { file, data, events } => format!(
+            "{} : sauvegarde de {} écrite ({events} événements du journal)",
+            file.display(),
+            data.display()
+        ),
+        Msg::Restored { file, data, kept } => format!(
+            "{} restaurée dans {} (base précédente gardée sous {})",
+            file.display(),
+            data.display(),
+            kept.display()
+        ),
+        Msg::Anonymised { passages, days } => {
+            format!("{passages} passages de plus de {days} jours anonymisés")
+        }
+        Msg::EventNotGateSeq(e) => {
+            format!("--event `{e}` n'est pas LIGNE/NUMÉRO, par exemple ligne-1/42")
+        }
+        Msg::Cancelled {
+            gate,
+            seq,
+            by_gate,
+            by_seq,
+        } => format!("{gate}/{seq} annulé par la correction {by_gate}/{by_seq}"),
+        Msg::SinceNotDate(s) => {
+            format!("--since `{s}` n'est ni une date (AAAA-MM-JJ) ni un instant RFC 3339")
+        }
+        Msg::NothingImported { file, errors } => format!(
+            "{} : {errors} erreur(s) ; rien n'a été importé",
+            file.display()
+        ),
+        Msg::RosterImported {
+            file,
+            rows,
+            store,
+            report,
+        } => format!(
+            "{} : {rows} lignes importées dans {} :\n{}",
+            file.display(),
+            store.display(),
+            roster_report(report)
+        ),
+        Msg::RosterDryRun { file, rows, report } => format!(
+            "{} : {rows} lignes lues ; essai, rien n'a été écrit :\n{}",
+            file.display(),
+            roster_report(report)
+        ),
+        Msg::NotAZip(p) => format!("{} : archive zip illisible", p.display()),
+        Msg::ZipWithoutXml(p) => format!(
+            "{} : l'archive zip ne contient aucun fichier .xml",
+            p.display()
+        ),
+        Msg::ZipWithManyXml { file, names } => format!(
+            "{} : l'archive zip contient {} fichiers XML ({}) ; décompressez-la et donnez-en un",
+            file.display(),
+            names.len(),
+            names.join(", ")
+        ),
+        Msg::CannotUnzip { file, name } => {
+            format!("{} : décompression de {name} impossible", file.display())
+        }
+        Msg::SiecleNotImported(p) => {
+            format!("{} : non importé ; rien n'a été changé", p.display())
+        }
+        Msg::SiecleImported {
+            file,
+            read,
+            store,
+            today,
+            report,
+        } => format!(
+            "{} : {read} élèves lus, importés dans {} à la date du {} :\n{}",
+            file.display(),
+            store.display(),
+            today.format("%d/%m/%Y"),
+            siecle_report(report)
+        ),
+        Msg::SiecleDryRun {
+            file,
+            read,
+            today,
+            report,
+        } => format!(
+            "{} : {read} élèves lus ; essai à la date du {}, rien n'a été écrit :\n{}",
+            file.display(),
+            today.format("%d/%m/%Y"),
+            siecle_report(report)
+        ),
+        Msg::NoExchanges => "aucun échange configuré ([[exchanges]])".into(),
+        Msg::ExchangeReport { report: r, tz } => {
+            let mut s = format!(
+                "{} ({}, « {} ») : {}\n  dernier passage : {} → {}{}, dernier succès : {}\n  prochain : {}\n",
+                r.name,
+                r.kind,
+                r.schedule,
+                r.status.label_fr(),
+                when(r.started_at, tz),
+                when(r.finished_at, tz),
+                if r.by_hand {
+                    " (à la main)".to_owned()
+                } else if r.attempt > 1 {
+                    format!(" (essai {})", r.attempt)
+                } else {
+                    String::new()
+                },
+                when(r.last_success_at, tz),
+                if r.on_schedule {
+                    when(r.next_run_at, tz)
+                } else {
+                    "à la main seulement (synchronisation automatique PRONOTE désactivée)"
+                        .to_owned()
+                },
+            );
+            for l in &r.sent {
+                s.push_str(&format!("  envoyé : {l}\n"));
+            }
+            for l in &r.received {
+                s.push_str(&format!("  reçu : {l}\n"));
+            }
+            if let Some(e) = &r.error {
+                s.push_str(&format!("  erreur : {e}\n"));
+            }
+            s
+        }
+        Msg::PronoteKeyImported(p) => format!(
+            "clé de sécurité PRONOTE importée dans {} (lisible par le seul propriétaire)",
+            p.display()
+        ),
+        Msg::IdsWritten { file, pupils } => format!(
+            "{} : identifiants de {pupils} élève(s) écrits, à importer dans PRONOTE",
+            file.display()
+        ),
+        Msg::AuthorityCreated { name, dir } => format!(
+            "autorité `{name}` créée dans {} : copiez ca.pem sur le concentrateur et chaque ligne, gardez ca.key ici",
+            dir.display()
+        ),
+        Msg::HubIssued { cert, names } => format!(
+            "{} délivré pour {} (clé hub.key, mode 600)",
+            cert.display(),
+            names.join(", ")
+        ),
+        Msg::GateIssued { cert, id } => format!(
+            "{} délivré pour la ligne {id} (clé gate-{id}.key, mode 600)",
+            cert.display()
+        ),
+        Msg::Revoked { count, name, crl } => format!(
+            "{count} certificat(s) de `{name}` révoqué(s) ; {} signée à nouveau (le concentrateur la relit à la prochaine connexion)",
+            crl.display()
+        ),
+        Msg::Certificate {
+            serial,
+            kind,
+            name,
+            not_after,
+            revoked_at,
+        } => format!(
+            "{serial}\t{kind}\t{name}\tjusqu'au {not_after}\t{}",
+            revoked_at.map_or_else(|| "valide".to_owned(), |t| format!("révoqué le {t}"))
+        ),
+    }
+}
+
+fn roster_report(r: &crate::cli::import::ImportReport) -> String {
+    format!(
+        "personnes ajoutées :        {}\npersonnes modifiées :       {}\npersonnes inchangées :      {}\n\
+         badges ajoutés :            {}\nbadges révoqués :           {} (remplacés par un nouveau badge)\n\
+         soldes d'ouverture :        {}",
+        r.added.len(),
+        r.updated.len(),
+        r.unchanged,
+        r.badges_added,
+        r.badges_revoked,
+        r.opening_balances
+    )
+}
+
+fn siecle_report(r: &crate::cli::siecle::SiecleReport) -> String {
+    let mut s = format!(
+        "élèves ajoutés :       {}{}\nélèves modifiés :      {}{}\n\
+         élèves partis :        {} (droits clos, historique gardé){}\nélèves inchangés :     {}\n\
+         déjà partis :          {} (partis avant cet import, non ajoutés)\nélèves refusés :       {}\n",
+        r.added.len(),
+        ids(&r.added),
+        r.updated.len(),
+        ids(&r.updated),
+        r.left.len(),
+        ids(&r.left),
+        r.unchanged,
+        r.left_not_added,
+        r.rejected.len()
+    );
+    for x in &r.rejected {
+        let id = if x.eleve_id.is_empty() {
+            "?"
+        } else {
+            &x.eleve_id
+        };
+        s.push_str(&format!(
+            "  refusé : ligne {}, ELEVE_ID {id} : {}\n",
+            x.line, x.reason
+        ));
+    }
+    for (code, (label, n)) in &r.regimes {
+        s.push_str(&format!("  régime {code} {label} : {n}\n"));
+    }
+    if let Some(g) = r.guardians {
+        s.push_str(&format!(
+            "responsables légaux :  aucun {}, un {}, deux {}, plus {}\n",
+            g[0], g[1], g[2], g[3]
+        ));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("attention : {w}\n"));
+    }
+    s
+}

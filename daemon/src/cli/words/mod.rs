@@ -1,0 +1,528 @@
+//! The words of the command line: every message a command prints is a [`Msg`], told in the
+//! command's one language by `fr.rs` or `en.rs` (one file per language, every message in each).
+//! French by default, as the kiosk; English with `--lang en`, or when the locale
+//! (`LC_ALL`, `LC_MESSAGES`, `LANG`, in that order) is an English one.
+//!
+//! What the lower layers say (a configuration error naming its key, a roster line refused by
+//! the parser, a store error) is shown as they word it, after the command's own words.
+
+mod en;
+mod fr;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use selfgate_rules::journal::Reason;
+
+use super::import::ImportReport;
+use super::siecle::SiecleReport;
+use crate::node::exchange::ExchangeReport;
+
+/// A command's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// `--lang` when given, else the locale's language when it is English, else French.
+    pub fn detect(flag: Option<Lang>, env: impl Fn(&str) -> Option<String>) -> Lang {
+        if let Some(l) = flag {
+            return l;
+        }
+        // The first of these that is set and not empty decides, as in POSIX.
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .find_map(|k| env(k).filter(|v| !v.is_empty()));
+        match locale {
+            Some(l) if l.starts_with("en") => Lang::En,
+            _ => Lang::Fr,
+        }
+    }
+}
+
+static LANG: OnceLock<Lang> = OnceLock::new();
+
+/// Sets the process's language, once (later calls change nothing).
+pub fn set(lang: Lang) {
+    let _ = LANG.set(lang);
+}
+
+/// The process's language (French until [`set`]).
+pub fn lang() -> Lang {
+    LANG.get().copied().unwrap_or(Lang::Fr)
+}
+
+/// A message of the command line, with what it tells.
+#[derive(Clone, Copy, Debug)]
+pub enum Msg<'a> {
+    // check-config
+    ConfigOk {
+        file: &'a Path,
+        services: usize,
+        closures: usize,
+        tariffs: usize,
+        gate: &'a str,
+        data: &'a Path,
+    },
+    // files
+    CannotRead(&'a Path),
+    CannotWrite(&'a Path),
+    Creating(&'a Path),
+    Resolving(&'a Path),
+    NotUtf8(&'a Path),
+    StartingRuntime,
+    DaemonAnswered(&'a str),
+    // account
+    AccountAdded {
+        name: &'a str,
+        role: &'a str,
+        file: &'a Path,
+    },
+    PasswordChanged(&'a str),
+    AccountRemoved(&'a str),
+    NoPassword,
+    ReadingPasswordFile(&'a Path),
+    ReadingPasswordStdin,
+    // run
+    Ready {
+        gate: &'a str,
+        persons: usize,
+        kiosk: &'a str,
+    },
+    SystemdStatus {
+        gate: &'a str,
+        persons: usize,
+        kiosk: &'a str,
+    },
+    MetricsOn(&'a str),
+    HubOn(SocketAddr),
+    Stopped,
+    // demo
+    SpeedRange,
+    NoServiceToSimulate(&'a Path),
+    CreatingDemoSchool,
+    DemoCreated {
+        persons: usize,
+        dir: &'a Path,
+    },
+    DemoResumed {
+        dir: &'a Path,
+        events: u64,
+    },
+    DemoKioskMissing,
+    DemoKiosk {
+        addr: SocketAddr,
+        speed: f64,
+    },
+    DemoAccount {
+        password: &'a str,
+        addr: SocketAddr,
+    },
+    DemoMetrics(&'a str),
+    /// The status line printed every second: the simulated time (weekday 0 = Monday), and
+    /// the service open then with its counts.
+    DemoStatus {
+        weekday: u32,
+        when: &'a str,
+        service: Option<&'a str>,
+        served: usize,
+        expected: u64,
+        denied: &'a [(Reason, u64)],
+        passes: u64,
+        denials: u64,
+        repeats: u64,
+    },
+    DemoStopped {
+        when: &'a str,
+        passes: u64,
+        denials: u64,
+        repeats: u64,
+        not_recorded: u64,
+    },
+    DemoJournal(&'a Path),
+    // backup, restore, retention
+    BackupWritten {
+        file: &'a Path,
+        data: &'a Path,
+        events: u64,
+    },
+    Restored {
+        file: &'a Path,
+        data: &'a Path,
+        kept: &'a Path,
+    },
+    Anonymised {
+        passages: u64,
+        days: u32,
+    },
+    // journal, cancel
+    EventNotGateSeq(&'a str),
+    Cancelled {
+        gate: &'a str,
+        seq: u64,
+        by_gate: &'a str,
+        by_seq: u64,
+    },
+    SinceNotDate(&'a str),
+    // import roster
+    NothingImported {
+        file: &'a Path,
+        errors: usize,
+    },
+    RosterImported {
+        file: &'a Path,
+        rows: usize,
+        store: &'a Path,
+        report: &'a ImportReport,
+    },
+    RosterDryRun {
+        file: &'a Path,
+        rows: usize,
+        report: &'a ImportReport,
+    },
+    // import siecle
+    NotAZip(&'a Path),
+    ZipWithoutXml(&'a Path),
+    ZipWithManyXml {
+        file: &'a Path,
+        names: &'a [String],
+    },
+    CannotUnzip {
+        file: &'a Path,
+        name: &'a str,
+    },
+    SiecleNotImported(&'a Path),
+    SiecleImported {
+        file: &'a Path,
+        read: usize,
+        store: &'a Path,
+        today: chrono::NaiveDate,
+        report: &'a SiecleReport,
+    },
+    SiecleDryRun {
+        file: &'a Path,
+        read: usize,
+        today: chrono::NaiveDate,
+        report: &'a SiecleReport,
+    },
+    // exchange, pronote
+    NoExchanges,
+    ExchangeReport {
+        report: &'a ExchangeReport,
+        tz: chrono_tz::Tz,
+    },
+    PronoteKeyImported(&'a Path),
+    IdsWritten {
+        file: &'a Path,
+        pupils: usize,
+    },
+    // pki
+    AuthorityCreated {
+        name: &'a str,
+        dir: &'a Path,
+    },
+    HubIssued {
+        cert: &'a Path,
+        names: &'a [String],
+    },
+    GateIssued {
+        cert: &'a Path,
+        id: &'a str,
+    },
+    Revoked {
+        count: usize,
+        name: &'a str,
+        crl: &'a Path,
+    },
+    Certificate {
+        serial: &'a str,
+        kind: &'a str,
+        name: &'a str,
+        not_after: &'a str,
+        revoked_at: Option<&'a str>,
+    },
+}
+
+impl std::fmt::Display for Msg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let said = match lang() {
+            Lang::Fr => fr::text(self),
+            Lang::En => en::text(self),
+        };
+        f.write_str(&said)
+    }
+}
+
+/// `msg` in the command's language.
+pub fn text(msg: Msg<'_>) -> String {
+    msg.to_string()
+}
+
+/// A time for people: `16/11/2026 12:04:00` in `tz`, or a dash.
+fn when(t: Option<chrono::DateTime<chrono::Utc>>, tz: chrono_tz::Tz) -> String {
+    t.map_or_else(
+        || "—".to_owned(),
+        |t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string(),
+    )
+}
+
+/// ` (ELEVE_ID 1, 2)` after a count, or nothing.
+fn ids(v: &[String]) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" (ELEVE_ID {})", v.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn french_unless_asked_or_the_locale_is_english() {
+        assert_eq!(Lang::detect(None, env(&[])), Lang::Fr);
+        assert_eq!(Lang::detect(None, env(&[("LANG", "C.UTF-8")])), Lang::Fr);
+        assert_eq!(
+            Lang::detect(None, env(&[("LANG", "fr_FR.UTF-8")])),
+            Lang::Fr
+        );
+        assert_eq!(
+            Lang::detect(None, env(&[("LANG", "en_GB.UTF-8")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::detect(None, env(&[("LANG", "en_GB.UTF-8"), ("LC_ALL", "fr_FR")])),
+            Lang::Fr,
+            "LC_ALL comes first"
+        );
+        assert_eq!(
+            Lang::detect(None, env(&[("LANG", "fr_FR"), ("LC_MESSAGES", "en_US")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::detect(None, env(&[("LC_ALL", ""), ("LANG", "en_US")])),
+            Lang::En,
+            "an empty variable is unset"
+        );
+        assert_eq!(
+            Lang::detect(Some(Lang::Fr), env(&[("LANG", "en_US")])),
+            Lang::Fr
+        );
+        assert_eq!(Lang::detect(Some(Lang::En), env(&[])), Lang::En);
+    }
+
+    /// One of each message, for the test that both languages tell each.
+    fn samples<'a>(
+        report: &'a ImportReport,
+        siecle: &'a SiecleReport,
+        x: &'a ExchangeReport,
+    ) -> Vec<Msg<'a>> {
+        let p = Path::new("/tmp/f");
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap_or_else(|e| panic!("{e}"));
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap_or_default();
+        vec![
+            Msg::ConfigOk {
+                file: p,
+                services: 3,
+                closures: 1,
+                tariffs: 2,
+                gate: "ligne-1",
+                data: p,
+            },
+            Msg::CannotRead(p),
+            Msg::CannotWrite(p),
+            Msg::Creating(p),
+            Msg::Resolving(p),
+            Msg::NotUtf8(p),
+            Msg::StartingRuntime,
+            Msg::DaemonAnswered("x"),
+            Msg::AccountAdded {
+                name: "a",
+                role: "surveillant",
+                file: p,
+            },
+            Msg::PasswordChanged("a"),
+            Msg::AccountRemoved("a"),
+            Msg::NoPassword,
+            Msg::ReadingPasswordFile(p),
+            Msg::ReadingPasswordStdin,
+            Msg::Ready {
+                gate: "g",
+                persons: 2,
+                kiosk: "127.0.0.1:1",
+            },
+            Msg::SystemdStatus {
+                gate: "g",
+                persons: 2,
+                kiosk: "127.0.0.1:1",
+            },
+            Msg::MetricsOn("http://x/metrics"),
+            Msg::HubOn(addr),
+            Msg::Stopped,
+            Msg::SpeedRange,
+            Msg::NoServiceToSimulate(p),
+            Msg::CreatingDemoSchool,
+            Msg::DemoCreated {
+                persons: 600,
+                dir: p,
+            },
+            Msg::DemoResumed { dir: p, events: 9 },
+            Msg::DemoKioskMissing,
+            Msg::DemoKiosk { addr, speed: 10.0 },
+            Msg::DemoAccount {
+                password: "pw",
+                addr,
+            },
+            Msg::DemoMetrics("http://x/metrics"),
+            Msg::DemoStatus {
+                weekday: 0,
+                when: "16/11/2026 12:04",
+                service: Some("Déjeuner"),
+                served: 1,
+                expected: 2,
+                denied: &[(Reason::AlreadyServed, 1)],
+                passes: 1,
+                denials: 1,
+                repeats: 0,
+            },
+            Msg::DemoStatus {
+                weekday: 6,
+                when: "22/11/2026 09:00",
+                service: None,
+                served: 0,
+                expected: 0,
+                denied: &[],
+                passes: 1,
+                denials: 1,
+                repeats: 0,
+            },
+            Msg::DemoStopped {
+                when: "x",
+                passes: 1,
+                denials: 2,
+                repeats: 3,
+                not_recorded: 0,
+            },
+            Msg::DemoJournal(p),
+            Msg::BackupWritten {
+                file: p,
+                data: p,
+                events: 4,
+            },
+            Msg::Restored {
+                file: p,
+                data: p,
+                kept: p,
+            },
+            Msg::Anonymised {
+                passages: 3,
+                days: 120,
+            },
+            Msg::EventNotGateSeq("x"),
+            Msg::Cancelled {
+                gate: "g",
+                seq: 1,
+                by_gate: "g",
+                by_seq: 2,
+            },
+            Msg::SinceNotDate("x"),
+            Msg::NothingImported { file: p, errors: 2 },
+            Msg::RosterImported {
+                file: p,
+                rows: 2,
+                store: p,
+                report,
+            },
+            Msg::RosterDryRun {
+                file: p,
+                rows: 2,
+                report,
+            },
+            Msg::NotAZip(p),
+            Msg::ZipWithoutXml(p),
+            Msg::ZipWithManyXml {
+                file: p,
+                names: &[],
+            },
+            Msg::CannotUnzip {
+                file: p,
+                name: "a.xml",
+            },
+            Msg::SiecleNotImported(p),
+            Msg::SiecleImported {
+                file: p,
+                read: 6,
+                store: p,
+                today: day,
+                report: siecle,
+            },
+            Msg::SiecleDryRun {
+                file: p,
+                read: 6,
+                today: day,
+                report: siecle,
+            },
+            Msg::NoExchanges,
+            Msg::ExchangeReport {
+                report: x,
+                tz: chrono_tz::Europe::Paris,
+            },
+            Msg::PronoteKeyImported(p),
+            Msg::IdsWritten { file: p, pupils: 6 },
+            Msg::AuthorityCreated { name: "CA", dir: p },
+            Msg::HubIssued {
+                cert: p,
+                names: &[],
+            },
+            Msg::GateIssued {
+                cert: p,
+                id: "ligne-1",
+            },
+            Msg::Revoked {
+                count: 1,
+                name: "ligne-1",
+                crl: p,
+            },
+            Msg::Certificate {
+                serial: "1",
+                kind: "gate",
+                name: "ligne-1",
+                not_after: "2027",
+                revoked_at: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_message_is_told_in_both_languages_and_they_differ() {
+        let (r, s, x) = (
+            ImportReport::default(),
+            SiecleReport::default(),
+            ExchangeReport::default(),
+        );
+        let same_in_both = ["DaemonAnswered"];
+        for m in samples(&r, &s, &x) {
+            let (fr, en) = (fr::text(&m), en::text(&m));
+            assert!(!fr.trim().is_empty() && !en.trim().is_empty(), "{m:?}");
+            let name = format!("{m:?}");
+            if !same_in_both.iter().any(|n| name.starts_with(n)) {
+                assert_ne!(fr, en, "{m:?} is told alike in both languages");
+            }
+        }
+        // French typography: a space before the colon.
+        assert!(fr::text(&Msg::PasswordChanged("a")).contains("a"));
+        assert!(fr::text(&Msg::CannotRead(Path::new("/x"))).contains("/x"));
+    }
+}
