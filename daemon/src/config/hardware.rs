@@ -1,12 +1,175 @@
-//! The real readers' and turnstiles' keys (`gate.readers[]`, `gate.turnstile`), validated into
-//! [`ReaderConfig`] and [`TurnstileConfig`]; every error names its key. The drivers are in
+//! `[gate]`: the gate's id, its pulse, and the real readers' and turnstiles' keys
+//! (`gate.readers[]`, `gate.turnstile`), validated into [`GateConfig`], [`ReaderConfig`] and
+//! [`TurnstileConfig`]; every error names its key. The drivers are in
 //! `selfgate-hardware`; `hardware/README.md` tells how to wire them.
 
 use std::path::{Path, PathBuf};
 
 use selfgate_hardware::wedge::WedgeLayout;
 
-use super::{RawReader, RawTurnstile, ReaderConfig, TurnstileConfig, Validator};
+use serde::Deserialize;
+
+use super::Validator;
+
+#[derive(Clone, Debug)]
+pub struct GateConfig {
+    pub id: String,
+    pub pulse_ms: u32,
+    /// With a "passage done" input: a granted person who has not gone through this long after
+    /// the pulse gets a `not_passed` correction (refund, anti-passback freed).
+    pub passage_timeout_ms: Option<u32>,
+    pub readers: Vec<ReaderConfig>,
+    pub turnstile: TurnstileConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReaderConfig {
+    /// One credential per line from a file or named pipe (simulated hardware).
+    Line { name: String, path: PathBuf },
+    /// Fed by the daemon itself (demo).
+    Simulated { name: String },
+    /// EM4100 / RDM6300 on a serial port.
+    Em4100 {
+        name: String,
+        device: PathBuf,
+        baud: u32,
+    },
+    /// A USB keyboard-wedge reader through evdev (grabbed).
+    UsbWedge {
+        name: String,
+        device: PathBuf,
+        layout: selfgate_hardware::wedge::WedgeLayout,
+    },
+    /// Wiegand 26/34 on two lines of a GPIO chip.
+    Wiegand {
+        name: String,
+        chip: String,
+        d0_line: u32,
+        d1_line: u32,
+    },
+    /// An OSDP reader on an RS-485 bus.
+    Osdp {
+        name: String,
+        device: PathBuf,
+        baud: u32,
+        address: u8,
+        secure: bool,
+        key_file: Option<PathBuf>,
+        install_mode: bool,
+        /// The reader's output pulsed (`osdp_OUT`) on a pass: a reader-side relay.
+        relay_output: Option<u8>,
+    },
+}
+
+impl ReaderConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            ReaderConfig::Line { name, .. }
+            | ReaderConfig::Simulated { name }
+            | ReaderConfig::Em4100 { name, .. }
+            | ReaderConfig::UsbWedge { name, .. }
+            | ReaderConfig::Wiegand { name, .. }
+            | ReaderConfig::Osdp { name, .. } => name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TurnstileConfig {
+    Simulated {
+        pulse_log: Option<PathBuf>,
+    },
+    /// A relay and optional inputs on a GPIO chip (character device).
+    Gpio {
+        chip: String,
+        relay_line: u32,
+        active_low: bool,
+        passage_done_line: Option<u32>,
+        emergency_line: Option<u32>,
+    },
+    /// The relay through rppal on a Raspberry Pi (BCM number; inputs on `chip`).
+    Rpi {
+        relay_pin: u32,
+        active_low: bool,
+        chip: String,
+        passage_done_line: Option<u32>,
+        emergency_line: Option<u32>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawGate {
+    pub(super) id: String,
+    pub(super) pulse_ms: u32,
+    pub(super) passage_timeout_ms: Option<u32>,
+    pub(super) readers: Vec<RawReader>,
+    pub(super) turnstile: RawTurnstile,
+}
+
+impl Default for RawGate {
+    fn default() -> Self {
+        RawGate {
+            id: "ligne-1".into(),
+            pulse_ms: 300,
+            passage_timeout_ms: None,
+            readers: Vec::new(),
+            turnstile: RawTurnstile::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReader {
+    pub(super) name: Option<String>,
+    pub(super) kind: String,
+    pub(super) path: Option<String>,
+    // Hardware readers' keys: `config/hardware.rs`.
+    pub(super) device: Option<String>,
+    pub(super) baud: Option<u32>,
+    pub(super) layout: Option<String>,
+    pub(super) chip: Option<String>,
+    d0_line: Option<u32>,
+    d1_line: Option<u32>,
+    pub(super) address: Option<u32>,
+    pub(super) secure: Option<bool>,
+    pub(super) key_file: Option<String>,
+    pub(super) install_mode: Option<bool>,
+    pub(super) relay_output: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTurnstile {
+    #[serde(default = "simulated")]
+    pub(super) kind: String,
+    pub(super) pulse_log: Option<String>,
+    // GPIO turnstiles' keys: `config/hardware.rs`.
+    pub(super) chip: Option<String>,
+    pub(super) relay_line: Option<u32>,
+    pub(super) active_low: Option<bool>,
+    pub(super) passage_done_line: Option<u32>,
+    pub(super) emergency_line: Option<u32>,
+}
+
+pub(super) fn simulated() -> String {
+    "simulated".into()
+}
+
+impl Default for RawTurnstile {
+    fn default() -> Self {
+        RawTurnstile {
+            kind: simulated(),
+            pulse_log: None,
+            chip: None,
+            relay_line: None,
+            active_low: None,
+            passage_done_line: None,
+            emergency_line: None,
+        }
+    }
+}
 
 /// The reader kinds, for messages.
 pub(super) const READER_KINDS: &str = "line, simulated, em4100, usb_wedge, wiegand, osdp";
@@ -16,6 +179,77 @@ pub(super) const TURNSTILE_KINDS: &str = "simulated, gpio, rpi";
 const BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200];
 
 impl Validator {
+    pub(super) fn gate(&mut self, raw: RawGate) -> Option<GateConfig> {
+        if raw.id.is_empty()
+            || raw.id.len() > 32
+            || !raw
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.err(
+                "gate.id",
+                format!("`{}` must be 1-32 letters, digits, - or _", raw.id),
+            );
+        }
+        if !(50..=5000).contains(&raw.pulse_ms) {
+            self.err(
+                "gate.pulse_ms",
+                format!("{} is outside 50..=5000 ms", raw.pulse_ms),
+            );
+        }
+        if let Some(t) = raw.passage_timeout_ms {
+            if !(1000..=600_000).contains(&t) {
+                self.err(
+                    "gate.passage_timeout_ms",
+                    format!("{t} is outside 1000..=600000 ms"),
+                );
+            }
+            if matches!(raw.turnstile.kind.as_str(), "gpio" | "rpi")
+                && raw.turnstile.passage_done_line.is_none()
+            {
+                self.err(
+                    "gate.passage_timeout_ms",
+                    "needs the turnstile's \"passage done\" input (gate.turnstile.passage_done_line)",
+                );
+            }
+        }
+        let mut readers = Vec::new();
+        for (i, r) in raw.readers.into_iter().enumerate() {
+            let key = format!("gate.readers[{i}]");
+            let name = r
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("lecteur-{}", i + 1));
+            match (r.kind.as_str(), r.path.clone()) {
+                ("line", Some(path)) => readers.push(ReaderConfig::Line {
+                    name,
+                    path: PathBuf::from(path),
+                }),
+                ("line", None) => self.err(
+                    &format!("{key}.path"),
+                    "a `line` reader needs a path (a file or named pipe)",
+                ),
+                ("simulated", _) => readers.push(ReaderConfig::Simulated { name }),
+                _ => readers.extend(self.hardware_reader(&key, name, &r)),
+            }
+        }
+        let turnstile = match raw.turnstile.kind.as_str() {
+            "simulated" => TurnstileConfig::Simulated {
+                pulse_log: raw.turnstile.pulse_log.map(PathBuf::from),
+            },
+            _ => self.hardware_turnstile(&raw.turnstile)?,
+        };
+        self.osdp_buses(&readers);
+        Some(GateConfig {
+            id: raw.id,
+            pulse_ms: raw.pulse_ms,
+            passage_timeout_ms: raw.passage_timeout_ms,
+            readers,
+            turnstile,
+        })
+    }
+
     fn required<T: Clone>(&mut self, key: &str, v: &Option<T>, what: &str) -> Option<T> {
         if v.is_none() {
             self.err(key, format!("missing: {what}"));

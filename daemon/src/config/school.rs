@@ -1,0 +1,353 @@
+//! `[school]`, `[[services]]`, `[[closures]]`, `[[tariffs]]` and `[regimes]`: the school, its
+//! services, closures and prices, and what a régime's forfait pays for; each validated here,
+//! every error naming its key.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use selfgate_rules::model::{
+    Category, Overdraft, Service, ServiceId, ServiceSet, Tariff, WeekdaySet,
+};
+
+use super::Validator;
+
+#[derive(Clone, Debug)]
+pub struct School {
+    pub name: String,
+    pub uai: String,
+    pub year_start: NaiveDate,
+    pub year_end: NaiveDate,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawSchool {
+    pub(super) name: String,
+    pub(super) uai: String,
+    pub(super) timezone: String,
+    pub(super) year_start: Option<String>,
+    pub(super) year_end: Option<String>,
+    pub(super) ticket_fallback: bool,
+    pub(super) public_holidays: bool,
+    pub(super) debounce_ms: u32,
+}
+
+impl Default for RawSchool {
+    fn default() -> Self {
+        RawSchool {
+            name: "Établissement".into(),
+            uai: String::new(),
+            timezone: "Europe/Paris".into(),
+            year_start: None,
+            year_end: None,
+            ticket_fallback: true,
+            public_holidays: true,
+            debounce_ms: 2000,
+        }
+    }
+}
+
+/// Which services a régime's forfait pays for (imports map régimes to rights with this).
+#[derive(Clone, Copy, Debug)]
+pub struct RegimeServices {
+    pub dp: ServiceSet,
+    pub interne: ServiceSet,
+    /// `[regimes] dp_days`: the weekdays of a "DP n jours" forfait (SIÈCLE 21…26), index n - 1.
+    pub dp_days: [WeekdaySet; 6],
+}
+
+impl RegimeServices {
+    /// The weekdays of a "DP `n` jours" forfait (`n` in 1..=6; 5 days otherwise).
+    pub fn dp_weekdays(&self, n: u8) -> WeekdaySet {
+        match n {
+            1..=6 => self.dp_days[usize::from(n) - 1],
+            _ => self.dp_days[4],
+        }
+    }
+}
+
+/// `dp_days` when unset: 1 lun, 2 lun jeu, 3 lun mar jeu, 4 lun mar jeu ven, 5 lun–ven,
+/// 6 lun–sam.
+pub const DEFAULT_DP_DAYS: [&str; 6] = [
+    "lun",
+    "lun jeu",
+    "lun mar jeu",
+    "lun mar jeu ven",
+    "lun mar mer jeu ven",
+    "lun mar mer jeu ven sam",
+];
+
+pub(super) fn default_dp_days() -> [WeekdaySet; 6] {
+    DEFAULT_DP_DAYS.map(|d| d.parse().unwrap_or(WeekdaySet::SCHOOL_WEEK))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub(super) code: String,
+    pub(super) label: Option<String>,
+    pub(super) start: String,
+    pub(super) end: String,
+    #[serde(default = "school_week")]
+    pub(super) days: String,
+    #[serde(default)]
+    pub(super) gates: Vec<String>,
+}
+
+pub(super) fn school_week() -> String {
+    "lun mar mer jeu ven".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClosure {
+    pub(super) label: String,
+    pub(super) from: String,
+    pub(super) to: Option<String>,
+    #[serde(default)]
+    pub(super) services: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTariff {
+    pub(super) category: String,
+    pub(super) price: String,
+    #[serde(default)]
+    pub(super) service_prices: std::collections::BTreeMap<String, String>,
+    pub(super) overdraft: Option<String>,
+    pub(super) overdraft_meals: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegimes {
+    pub(super) dp_services: Option<Vec<String>>,
+    pub(super) interne_services: Option<Vec<String>>,
+    pub(super) dp_days: Option<std::collections::BTreeMap<String, String>>,
+}
+
+pub(super) fn dp_services() -> Vec<String> {
+    vec!["dejeuner".into()]
+}
+
+pub(super) fn interne_services() -> Vec<String> {
+    vec!["petit_dejeuner".into(), "dejeuner".into(), "diner".into()]
+}
+
+impl Validator {
+    /// `[regimes] dp_days = { 4 = "lun mar jeu ven" }`: keys 1 to 6, exactly that many days.
+    pub(super) fn dp_days(
+        &mut self,
+        raw: Option<std::collections::BTreeMap<String, String>>,
+    ) -> [WeekdaySet; 6] {
+        let mut days = default_dp_days();
+        for (n, value) in raw.unwrap_or_default() {
+            let key = format!("regimes.dp_days.{n}");
+            let Some(i) = n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|i| (1..=6).contains(i))
+            else {
+                self.err(
+                    &key,
+                    "expected a number of days from 1 to 6 (DP 1 jour … DP 6 jours)",
+                );
+                continue;
+            };
+            match value.parse::<WeekdaySet>() {
+                Ok(set) if set.len() as usize == i => days[i - 1] = set,
+                Ok(set) => self.err(
+                    &key,
+                    format!("`{value}` has {} day(s), DP {i} jours needs {i}", set.len()),
+                ),
+                Err(e) => self.err(&key, e),
+            }
+        }
+        days
+    }
+
+    pub(super) fn services(&mut self, raw: Option<Vec<RawService>>) -> Vec<Service> {
+        let raw = raw.unwrap_or_else(|| {
+            vec![
+                RawService {
+                    code: "petit_dejeuner".into(),
+                    label: Some("Petit-déjeuner".into()),
+                    start: "07:00".into(),
+                    end: "08:15".into(),
+                    days: school_week(),
+                    gates: vec![],
+                },
+                RawService {
+                    code: "dejeuner".into(),
+                    label: Some("Déjeuner".into()),
+                    start: "11:15".into(),
+                    end: "13:45".into(),
+                    days: school_week(),
+                    gates: vec![],
+                },
+                RawService {
+                    code: "diner".into(),
+                    label: Some("Dîner".into()),
+                    start: "18:45".into(),
+                    end: "19:45".into(),
+                    days: "lun mar mer jeu".into(),
+                    gates: vec![],
+                },
+            ]
+        });
+        if raw.len() > ServiceSet::CAPACITY {
+            self.err(
+                "services",
+                format!("at most {} services", ServiceSet::CAPACITY),
+            );
+        }
+        let mut out: Vec<Service> = Vec::new();
+        for (i, s) in raw.into_iter().take(ServiceSet::CAPACITY).enumerate() {
+            let key = format!("services[{i}]");
+            if s.code.is_empty()
+                || !s
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                self.err(
+                    &format!("{key}.code"),
+                    format!("`{}` must be lower-case letters, digits and _", s.code),
+                );
+            }
+            if out.iter().any(|o| o.code == s.code) {
+                self.err(
+                    &format!("{key}.code"),
+                    format!("`{}` is used twice", s.code),
+                );
+            }
+            let start = self.time(&format!("{key}.start"), &s.start);
+            let end = self.time(&format!("{key}.end"), &s.end);
+            let weekdays = match s.days.parse::<WeekdaySet>() {
+                Ok(w) => w,
+                Err(e) => {
+                    self.err(&format!("{key}.days"), e);
+                    WeekdaySet::EMPTY
+                }
+            };
+            let (Some(start), Some(end)) = (start, end) else {
+                continue;
+            };
+            if end <= start {
+                self.err(&format!("{key}.end"), "must be after start");
+                continue;
+            }
+            let id = ServiceId(u8::try_from(i).unwrap_or(u8::MAX));
+            let service = Service {
+                id,
+                label: s.label.unwrap_or_else(|| s.code.clone()),
+                code: s.code,
+                start,
+                end,
+                weekdays,
+                gates: s.gates,
+            };
+            for o in &out {
+                let shares_gate = o.gates.is_empty()
+                    || service.gates.is_empty()
+                    || o.gates.iter().any(|g| service.gates.contains(g));
+                let shares_day = o.weekdays.bits() & service.weekdays.bits() != 0;
+                if shares_gate && shares_day && service.start < o.end && o.start < service.end {
+                    self.err(
+                        &key,
+                        format!(
+                            "`{}` overlaps `{}` on the same days and gates",
+                            service.code, o.code
+                        ),
+                    );
+                }
+            }
+            out.push(service);
+        }
+        out
+    }
+
+    pub(super) fn tariffs(
+        &mut self,
+        raw: Option<Vec<RawTariff>>,
+        services: &[Service],
+        declared: &[String],
+    ) -> Vec<Tariff> {
+        let Some(raw) = raw else {
+            return vec![
+                Tariff {
+                    category: Category::Eleve,
+                    price_cents: 390,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Meals(2),
+                },
+                Tariff {
+                    category: Category::Commensal,
+                    price_cents: 520,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Cents(0),
+                },
+                Tariff {
+                    category: Category::Hote,
+                    price_cents: 700,
+                    service_prices: vec![],
+                    overdraft: Overdraft::Cents(0),
+                },
+            ];
+        };
+        let mut out: Vec<Tariff> = Vec::new();
+        for (i, t) in raw.iter().enumerate() {
+            let key = format!("tariffs[{i}]");
+            let category = match t.category.parse::<Category>() {
+                Ok(c) => c,
+                Err(e) => {
+                    self.err(&format!("{key}.category"), e);
+                    continue;
+                }
+            };
+            if out.iter().any(|o| o.category == category) {
+                self.err(
+                    &format!("{key}.category"),
+                    format!("`{}` has two tariffs", category.code()),
+                );
+            }
+            let price = self.euros(&format!("{key}.price"), &t.price).unwrap_or(0);
+            let mut service_prices = Vec::new();
+            for (code, p) in &t.service_prices {
+                let k = format!("{key}.service_prices.{code}");
+                match services.iter().find(|s| &s.code == code) {
+                    None if declared.contains(code) => {}
+                    Some(s) => {
+                        if let Some(c) = self.euros(&k, p) {
+                            service_prices.push((s.id, c));
+                        }
+                    }
+                    None => self.err(&k, format!("no service has code `{code}`")),
+                }
+            }
+            let overdraft = match (&t.overdraft, t.overdraft_meals) {
+                (Some(_), Some(_)) => {
+                    self.err(
+                        &format!("{key}.overdraft"),
+                        "give overdraft or overdraft_meals, not both",
+                    );
+                    Overdraft::Cents(0)
+                }
+                (Some(a), None) => {
+                    Overdraft::Cents(self.euros(&format!("{key}.overdraft"), a).unwrap_or(0))
+                }
+                (None, Some(n)) => Overdraft::Meals(n),
+                (None, None) => Overdraft::Cents(0),
+            };
+            out.push(Tariff {
+                category,
+                price_cents: price,
+                service_prices,
+                overdraft,
+            });
+        }
+        out
+    }
+}
