@@ -4,12 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use selfgate::config::Config;
-use selfgate::infra::clock::Clock;
 use selfgate::node::exchange::{Exchanges, RunStatus};
 use selfgate::store::{Store, WriteOp};
 use selfgate_rules::journal::{
@@ -20,16 +21,10 @@ use selfgate_rules::model::{
     ServiceSet, WeekdaySet,
 };
 
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use common::TestClock;
 
 fn clock(at: &str) -> Arc<TestClock> {
-    Arc::new(TestClock(Mutex::new(at.parse().unwrap())))
+    TestClock::at(at)
 }
 
 const LUNCH: ServiceId = ServiceId(1);
@@ -381,7 +376,7 @@ async fn pronote_through_an_exchange_folder_and_bad_files_change_nothing() {
     assert_eq!(oppositions(&store), [(1, false), (2, true), (3, false)]);
 
     // After lunch: nobody passed, so every registered pupil is a no-show.
-    *at.0.lock().unwrap() = "2026-11-16T13:00:00Z".parse().unwrap();
+    at.set("2026-11-16T13:00:00Z");
     let r = x.run_by_hand("non-venus").await.unwrap();
     assert_eq!(r.status, RunStatus::Ok, "{r:#?}");
     let sent: serde_json::Value = serde_json::from_slice(

@@ -7,11 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use selfgate::config::Config;
 use selfgate::infra::clock::Clock;
 use selfgate::node::exchange::{ExchangeReport, Exchanges, RunStatus};
@@ -27,20 +29,7 @@ use selfgate_rules::model::{
 };
 use selfgate_tests::pronote_sim::{Behaviour, PronoteSim};
 
-/// The time the test says it is.
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl TestClock {
-    fn set(&self, t: &str) {
-        *self.0.lock().unwrap() = t.parse().unwrap();
-    }
-}
+use common::TestClock;
 
 const LUNCH: ServiceId = ServiceId(1);
 
@@ -199,9 +188,7 @@ async fn a_school_day_with_pronote() {
     let store = Store::open(dir.path()).unwrap();
     pupils(&store);
     let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(); // a Monday
-    let clock = Arc::new(TestClock(Mutex::new(
-        "2026-11-16T04:59:00Z".parse().unwrap(),
-    )));
+    let clock = TestClock::at("2026-11-16T04:59:00Z");
     let (turnstile, _t) = SimTurnstile::new("t", None, false).unwrap();
     let hw = Hardware {
         readers: vec![],
@@ -432,9 +419,7 @@ async fn with_automatic_sync_off_nothing_runs_on_schedule_but_by_hand_it_does() 
     config.pronote.auto_sync = false;
     let store = Store::open(dir.path()).unwrap();
     pupils(&store);
-    let clock = Arc::new(TestClock(Mutex::new(
-        "2026-11-16T04:59:00Z".parse().unwrap(),
-    )));
+    let clock = TestClock::at("2026-11-16T04:59:00Z");
     let exchanges = Exchanges::offline(config, store, clock.clone());
     clock.set("2026-11-16T05:00:00Z");
     assert!(tick(&exchanges).await.is_empty());

@@ -6,11 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use selfgate::config::Config;
-use selfgate::infra::clock::Clock;
 use selfgate::node::exchange::{Exchanges, RunStatus};
 use selfgate::node::kiosk::backend::KioskBackend;
 use selfgate::node::{Node, NodeSpec, Services};
@@ -24,14 +21,6 @@ use selfgate_tests::pronote_sim::PronoteSim;
 
 /// 00:30 in Paris on Tuesday 17 November 2026.
 const AT: &str = "2026-11-16T23:30:00Z";
-
-struct Fixed(DateTime<Utc>);
-
-impl Clock for Fixed {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -130,7 +119,7 @@ async fn at_half_past_midnight_in_paris_everyone_says_it_is_the_next_day() {
     // The running node and its kiosk, on a clock stopped at 00:30.
     let mut spec = NodeSpec::new(
         config.clone(),
-        Arc::new(Fixed(now)),
+        common::TestClock::at(AT),
         common::sim_hardware(vec![]).0,
     );
     spec.store = Some(store.clone());
@@ -147,7 +136,7 @@ async fn at_half_past_midnight_in_paris_everyone_says_it_is_the_next_day() {
     node.stop().await;
 
     // The exchanges: the meal days sent to PRONOTE start on Tuesday.
-    let exchanges = Exchanges::offline(config.clone(), store.clone(), Arc::new(Fixed(now)));
+    let exchanges = Exchanges::offline(config.clone(), store.clone(), common::TestClock::at(AT));
     let report = exchanges.run_by_hand("inscriptions").await.unwrap();
     assert_eq!(report.status, RunStatus::Ok, "{report:?}");
     let sent = sim.received("inscriptions");

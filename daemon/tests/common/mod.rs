@@ -102,6 +102,26 @@ pub fn sim_hardware(readers: Vec<Box<dyn Reader>>) -> (Hardware, SimTurnstileHan
     )
 }
 
+/// The time a test says it is (and moves).
+pub struct TestClock(std::sync::Mutex<chrono::DateTime<Utc>>);
+
+impl TestClock {
+    /// A clock stopped at `at` (RFC 3339).
+    pub fn at(at: &str) -> Arc<TestClock> {
+        Arc::new(TestClock(std::sync::Mutex::new(at.parse().unwrap())))
+    }
+    /// Moves it to `t` (RFC 3339).
+    pub fn set(&self, t: &str) {
+        *self.0.lock().unwrap() = t.parse().unwrap();
+    }
+}
+
+impl selfgate::infra::clock::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
 /// Polls `f` every 10 ms for 5 s.
 pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..500 {
