@@ -313,3 +313,29 @@ async fn a_change_through_the_running_gate_is_committed_applied_and_announced() 
         .unwrap();
     assert_eq!(reopened.roster().oppositions_of(PersonId(0)), &[opposition]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_store_writer_fails_the_health() {
+    use selfgate::infra::clock::SystemClock;
+    use selfgate::node::gate::Gate;
+    use selfgate::store::Writer;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (config, store) = setup(dir.path(), "");
+    let engine = store
+        .load_engine(config.rules.clone(), Utc::now().date_naive())
+        .unwrap();
+    let shared = Shared::new(config, engine, Arc::new(SystemClock));
+    let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+    let gate = Gate::new(shared.clone(), writer.clone());
+    assert_eq!(view::health(&shared)["store"], "ok");
+    // The writer's thread ends (here: its last handle goes; in the field, a fault).
+    drop((gate, writer));
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    let health = view::health(&shared);
+    assert_eq!(health["store"], "failing", "{health}");
+    assert_eq!(health["writer"], "stopped", "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+}

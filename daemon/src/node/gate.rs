@@ -77,6 +77,8 @@ pub struct Shared {
     updated: Mutex<DateTime<Utc>>,
     emergency: AtomicBool,
     store_ok: AtomicBool,
+    /// The store writer's counters (its `stopped` flag), once a gate runs on it.
+    writer: std::sync::OnceLock<Arc<crate::store::WriterStats>>,
     /// The school day the anti-passback state was last trimmed to.
     trimmed_to: Mutex<Option<NaiveDate>>,
     /// Passages committed since start, and reads merged by the debounce.
@@ -124,6 +126,7 @@ impl Shared {
             updated: Mutex::new(now),
             emergency: AtomicBool::new(false),
             store_ok: AtomicBool::new(true),
+            writer: std::sync::OnceLock::new(),
             trimmed_to: Mutex::new(None),
             counters: Counters::default(),
             changes: broadcast::channel(CHANGES_BACKLOG).0,
@@ -215,9 +218,17 @@ impl Shared {
         self.emergency.load(Ordering::Relaxed)
     }
 
-    /// Whether the store records (false after a failed commit, until one succeeds).
+    /// Whether the store records: false after a failed commit (until one succeeds), and for
+    /// good once the writer thread has stopped.
     pub fn store_ok(&self) -> bool {
-        self.store_ok.load(Ordering::Relaxed)
+        self.store_ok.load(Ordering::Relaxed) && !self.writer_stopped()
+    }
+
+    /// Whether the store's writer thread has ended: nothing can be recorded any more.
+    pub fn writer_stopped(&self) -> bool {
+        self.writer
+            .get()
+            .is_some_and(|w| w.stopped.load(Ordering::SeqCst))
     }
 
     /// Each reader's state as the gate's loop saw it last: online or not, by name.
@@ -590,7 +601,8 @@ impl Liveness {
         let queued = stats.queued.load(Ordering::Relaxed);
         let stuck = self
             .watch
-            .stuck(std::time::Instant::now(), answered, queued);
+            .stuck(std::time::Instant::now(), answered, queued)
+            || stats.stopped.load(Ordering::SeqCst);
         if stuck && !self.stuck {
             tracing::error!(
                 "the store writer has left a commit waiting for over {:?}: no watchdog ping",
@@ -630,6 +642,7 @@ fn stall_forever() -> ! {
 
 impl Gate {
     pub fn new(shared: Arc<Shared>, writer: Writer) -> Gate {
+        let _ = shared.writer.set(writer.stats_handle());
         let (post, post_rx) = mpsc::channel::<PostCommit>(4096);
         Gate {
             handle: GateHandle {

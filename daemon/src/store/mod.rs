@@ -77,6 +77,10 @@ pub enum StoreError {
     Reopening,
     #[error("the store writer has stopped")]
     WriterGone,
+    /// An operation that would break an invariant (an amount out of range, a sequence number
+    /// exhausted): refused whole, nothing of its request is written.
+    #[error("refused: {0}")]
+    Invalid(String),
 }
 
 macro_rules! redb_from {
@@ -654,7 +658,7 @@ impl Store {
                 for op in ops.iter() {
                     match op {
                         WriteOp::Append { gate, at, kind } => {
-                            let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                            let seq = next_seq(&next, gate)?;
                             next.insert(gate.clone(), seq);
                             let event = Event {
                                 gate: gate.clone(),
@@ -822,7 +826,7 @@ impl Store {
                                     more,
                                 });
                             } else {
-                                let seq = next.get(gate).copied().unwrap_or(0) + 1;
+                                let seq = next_seq(&next, gate)?;
                                 next.insert(gate.clone(), seq);
                                 let anonymised = rewritten.len() as u64;
                                 let kind = EventKind::Retention(Retention {
@@ -867,6 +871,15 @@ impl Store {
     }
 }
 
+/// The number of the next event of `gate` (refused when the numbering is exhausted).
+fn next_seq(next: &HashMap<String, u64>, gate: &str) -> Result<u64, StoreError> {
+    next.get(gate)
+        .copied()
+        .unwrap_or(0)
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Invalid(format!("{gate}: no sequence number left")))
+}
+
 /// What a journal event does to balances and the anti-passback state, in the transaction that
 /// stores it.
 fn event_effects(
@@ -874,9 +887,17 @@ fn event_effects(
     balances: &mut redb::Table<u32, i64>,
     event: &Event,
 ) -> Result<(), StoreError> {
+    // Money is exact: an amount that would overflow refuses the whole request.
+    let at = format!("{}/{}", event.gate, event.seq);
     let mut add_balance = |person: PersonId, delta: i64| -> Result<(), StoreError> {
         let old = balances.get(person.0)?.map_or(0, |v| v.value());
-        balances.insert(person.0, old.saturating_add(delta))?;
+        let new = old.checked_add(delta).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{at}: balance of person {} out of range ({old} + {delta} cents)",
+                person.0
+            ))
+        })?;
+        balances.insert(person.0, new)?;
         Ok(())
     };
     match &event.kind {
@@ -892,7 +913,13 @@ fn event_effects(
                     ),
                 )?;
                 if p.charge_cents != 0 {
-                    add_balance(person, -p.charge_cents)?;
+                    let debit = p.charge_cents.checked_neg().ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "{}/{}: charge {} cents out of range",
+                            event.gate, event.seq, p.charge_cents
+                        ))
+                    })?;
+                    add_balance(person, debit)?;
                 }
             }
         }
@@ -950,6 +977,20 @@ pub struct WriterStats {
     /// that old still waits: the gate's watchdog uses this to tell a stuck writer.
     pub queued: AtomicU64,
     pub answered: AtomicU64,
+    /// Set when the writer thread has ended (its last handle dropped, or a fault): nothing is
+    /// recorded any more, `/healthz` says so and the watchdog stops.
+    pub stopped: std::sync::atomic::AtomicBool,
+    /// Groups whose commit panicked (a bug): their requests were refused, the writer went on.
+    pub panics: AtomicU64,
+}
+
+/// Marks the writer stopped however its thread ends, a panic included.
+struct StoppedOnExit(Arc<WriterStats>);
+
+impl Drop for StoppedOnExit {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The handle to the writer thread, which owns all writes to the store.
@@ -984,6 +1025,7 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
+                let _stopped = StoppedOnExit(st.clone());
                 while let Some(first) = rx.blocking_recv() {
                     let mut batch = vec![first];
                     while batch.len() < MAX_GROUP {
@@ -992,7 +1034,23 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    commit_group(&store, batch, &mut seqs, &st);
+                    let n = batch.len() as u64;
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit_group(&store, batch, &mut seqs, &st);
+                    }));
+                    if done.is_err() {
+                        // The group's acknowledgements were dropped with it: its senders are
+                        // told the write failed. Nothing of the aborted transaction was written.
+                        st.panics.fetch_add(1, Ordering::Relaxed);
+                        st.answered.fetch_add(n, Ordering::Relaxed);
+                        tracing::error!(
+                            "store writer: a commit panicked; its {n} request(s) were refused, the writer goes on"
+                        );
+                        match store.seqs() {
+                            Ok(s) => seqs = s,
+                            Err(e) => tracing::error!("store writer: cannot reload the sequences: {e}"),
+                        }
+                    }
                 }
             })
             .map_err(|e| StoreError::Dir {
@@ -1029,6 +1087,11 @@ impl Writer {
 
     pub fn stats(&self) -> &WriterStats {
         &self.stats
+    }
+
+    /// The counters, to keep beside the state that shows them (`/healthz`).
+    pub fn stats_handle(&self) -> Arc<WriterStats> {
+        self.stats.clone()
     }
 }
 
@@ -1209,6 +1272,67 @@ mod tests {
 
     fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
         EventKind::Passage(ticket_pass(person, day, charge))
+    }
+
+    #[tokio::test]
+    async fn amounts_and_numbers_out_of_range_are_refused_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+        writer
+            .submit(vec![WriteOp::PutPerson(person(0))])
+            .await
+            .unwrap();
+        let merged = |seq: u64, charge: i64| {
+            WriteOp::Merge(Event {
+                gate: "ligne-9".into(),
+                seq,
+                at: Utc::now(),
+                kind: pass(0, day, charge),
+            })
+        };
+        // A charge whose negation overflows (it panicked the writer before), then a credit that
+        // would overflow the balance: each refused whole.
+        let e = writer.submit(vec![merged(1, i64::MIN)]).await.unwrap_err();
+        assert!(matches!(*e, StoreError::Invalid(_)), "{e}");
+        let credit = |cents| WriteOp::Append {
+            gate: "hub".into(),
+            at: Utc::now(),
+            kind: EventKind::Credit(Credit {
+                person: PersonId(0),
+                cents,
+                note: "x".into(),
+            }),
+        };
+        writer.submit(vec![credit(i64::MAX)]).await.unwrap();
+        let e = writer.submit(vec![credit(1)]).await.unwrap_err();
+        assert!(matches!(*e, StoreError::Invalid(_)), "{e}");
+        // The last number of a gate: nothing can follow it.
+        writer
+            .submit(vec![WriteOp::SeqFloor {
+                gate: "hub".into(),
+                seq: u64::MAX,
+            }])
+            .await
+            .unwrap();
+        let e = writer.submit(vec![credit(-5)]).await.unwrap_err();
+        assert!(matches!(*e, StoreError::Invalid(_)), "{e}");
+        // The writer goes on, and nothing of the refused requests was written.
+        writer.submit(vec![merged(1, 390)]).await.unwrap();
+        let engine = store
+            .load_engine(crate::config::Config::defaults().rules, day)
+            .unwrap();
+        assert_eq!(engine.roster().balance(PersonId(0)), i64::MAX - 390);
+        assert_eq!(store.event_count().unwrap(), 2, "the credit and the pass");
+        assert!(!writer.stats().stopped.load(Ordering::SeqCst));
+        let stats = writer.stats_handle();
+        drop(writer);
+        thread.join().unwrap();
+        assert!(
+            stats.stopped.load(Ordering::SeqCst),
+            "a writer whose thread ended says so"
+        );
     }
 
     #[tokio::test]

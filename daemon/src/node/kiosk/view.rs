@@ -149,6 +149,7 @@ pub fn health(shared: &Arc<Shared>) -> serde_json::Value {
         "status": if store_ok && readers_ok && turnstile_ok { "ok" } else { "degraded" },
         "gate": shared.config().gate.id,
         "store": if store_ok { "ok" } else { "failing" },
+        "writer": if shared.writer_stopped() { "stopped" } else { "running" },
         "readers": readers,
         "reader_health": reader_health,
         "turnstile": {

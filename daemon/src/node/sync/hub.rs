@@ -284,7 +284,7 @@ async fn post_events(
         Err(e) => return store_error(e),
     };
     if let Some(first) = batch.events.first() {
-        if first.seq > acked + 1 {
+        if acked.checked_add(1).is_none_or(|next| first.seq > next) {
             // A gap: the gate must send from acked + 1.
             return json(
                 StatusCode::CONFLICT,

@@ -176,7 +176,7 @@ pub fn check_batch(batch: &EventBatch, gate: &str) -> Result<(), String> {
         if e.seq == 0 {
             return Err(format!("événement {i} : numéro 0"));
         }
-        if i > 0 && e.seq != batch.events[i - 1].seq + 1 {
+        if i > 0 && batch.events[i - 1].seq.checked_add(1) != Some(e.seq) {
             return Err(format!(
                 "événement {i} : numéro {} après {} (les numéros se suivent)",
                 e.seq,
@@ -223,6 +223,11 @@ mod tests {
                 .unwrap_err()
                 .contains("6 après 4")
         );
+        // The last number, then 1: refused, not an overflow.
+        let wrapped = EventBatch {
+            events: vec![credit("ligne-1", u64::MAX), credit("ligne-1", 1)],
+        };
+        assert!(check_batch(&wrapped, "ligne-1").is_err());
         let err = decode::<EventBatch>(b"{\"events\": [{]}").unwrap_err();
         assert!(err.contains("ligne 1"), "{err}");
     }
