@@ -36,6 +36,8 @@ mod gate_screen;
 pub mod i18n;
 mod pages;
 
+pub use pages::safe_next;
+
 use accounts::{AccountsFile, Role};
 use auth::{LoginLimiter, Session, Sessions};
 use i18n::Lang;

@@ -125,10 +125,36 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+/// Where to go after logging in: a staff page of the route table (its path, and a query of
+/// plain characters), else `/`. Anything else could send the browser off site
+/// (`/\t/evil.example` is read as `//evil.example`).
+pub fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return "/".to_owned();
+    };
+    let (path, query) = n.split_once('?').map_or((n, None), |(p, q)| (p, Some(q)));
+    let page = crate::ROUTES.iter().any(|(method, route, access)| {
+        if *method != "GET" || !matches!(access, crate::Access::Staff(_)) {
+            return false;
+        }
+        let route = route.split('?').next().unwrap_or(route);
+        // A route with a number at its end (`/person/1`) stands for any number there.
+        match route.rsplit_once('/') {
+            Some((base, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => path
+                .strip_prefix(base)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())),
+            _ => path == route,
+        }
+    });
+    let plain = |q: &str| {
+        q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~%=&+".contains(&b))
+    };
+    if page && query.is_none_or(plain) {
+        n.to_owned()
+    } else {
+        "/".to_owned()
     }
 }
 

@@ -501,6 +501,60 @@ async fn a_refusal_of_the_source_shows_its_message_with_the_status_of_its_kind()
     assert!(k.fake.actions().is_empty(), "nothing was carried out");
 }
 
+#[test]
+fn after_login_only_our_own_pages() {
+    use selfgate_kiosk::safe_next;
+    for good in [
+        "/",
+        "/not-served",
+        "/person/42",
+        "/search?q=l%C3%A9a",
+        "/report?day=2026-11-16",
+    ] {
+        assert_eq!(safe_next(Some(good)), good);
+    }
+    for bad in [
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/person/../../x",
+        "/person/",
+        "/nowhere",
+        "/logout",
+        "/search?q=<script>",
+        "",
+    ] {
+        assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+    }
+    assert_eq!(safe_next(None), "/");
+}
+
+#[tokio::test]
+async fn a_login_never_sends_the_browser_off_site() {
+    let k = Kiosk::new(false);
+    // `/<TAB>/evil.example`, which URL parsers read as `//evil.example`.
+    let page = k.get("/login?next=%2F%09%2Fevil.example", None).await;
+    assert!(
+        page.body.contains(r#"name="next" value="/""#),
+        "{}",
+        page.body
+    );
+    let token = cookie_value(&page.headers, "sg_login").unwrap();
+    let r = k
+        .post(
+            "/login",
+            Some(&format!("sg_login={token}")),
+            &format!(
+                "csrf={token}&name=surveillant&password={PASSWORD}&next=%2F%09%2Fevil.example"
+            ),
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers[header::LOCATION], "/");
+}
+
 #[tokio::test]
 async fn sessions_cookies_logout_and_removed_accounts() {
     let k = Kiosk::new(false);
