@@ -569,14 +569,23 @@ pub fn parse_eleves(bytes: &[u8]) -> Result<Eleves, SiecleError> {
                     .ok_or_else(|| reject(format!("{which} `{s}` is not a date dd/mm/yyyy"))),
             }
         };
+        // One ELEVE_ID twice: the file contradicts itself (which record is the pupil?). Dropping
+        // one would count its pupil as gone and close their rights: the file is refused whole.
+        if !id.is_empty() {
+            if let Some(first_line) = seen.get(&id) {
+                return Err(SiecleError::new(
+                    line,
+                    Some("ELEVE"),
+                    format!(
+                        "ELEVE_ID {id} is given twice (lines {first_line} and {line}): the file contradicts itself"
+                    ),
+                ));
+            }
+            seen.insert(id.clone(), line);
+        }
         let checked = (|| {
             if id.is_empty() {
                 return Err(reject("no ELEVE_ID attribute".into()));
-            }
-            if let Some(first_line) = seen.get(&id) {
-                return Err(reject(format!(
-                    "ELEVE_ID {id} already given to the pupil at line {first_line}"
-                )));
             }
             let Some(last_name) = usage.or(family) else {
                 return Err(reject("no name (NOM_DE_FAMILLE, NOM or NOM_USAGE)".into()));
@@ -599,7 +608,6 @@ pub fn parse_eleves(bytes: &[u8]) -> Result<Eleves, SiecleError> {
         })();
         match checked {
             Ok(mut e) => {
-                seen.insert(id.clone(), line);
                 if let Some(classes) = h.classes.get(&id) {
                     e.class = classes.first().cloned();
                     if classes.len() > 1 {
@@ -1029,26 +1037,46 @@ mod tests {
     }
 
     #[test]
-    fn bad_dates_and_duplicates_are_rejected_pupil_by_pupil() {
+    fn bad_dates_and_missing_fields_are_rejected_pupil_by_pupil() {
         let xml = "<BEE_ELEVES><DONNEES><ELEVES>\n\
             <ELEVE ELEVE_ID=\"1\"><NOM_DE_FAMILLE>A</NOM_DE_FAMILLE><PRENOM>B</PRENOM><DATE_SORTIE>31/02/2025</DATE_SORTIE></ELEVE>\n\
             <ELEVE ELEVE_ID=\"2\"><NOM_DE_FAMILLE>A</NOM_DE_FAMILLE><PRENOM>B</PRENOM></ELEVE>\n\
-            <ELEVE ELEVE_ID=\"2\"><NOM_DE_FAMILLE>C</NOM_DE_FAMILLE><PRENOM>D</PRENOM></ELEVE>\n\
+            <ELEVE ELEVE_ID=\"3\"><NOM_DE_FAMILLE>C</NOM_DE_FAMILLE><PRENOM>D</PRENOM></ELEVE>\n\
             <ELEVE><NOM_DE_FAMILLE>E</NOM_DE_FAMILLE><PRENOM>F</PRENOM></ELEVE>\n\
             <ELEVE ELEVE_ID=\"5\"><NOM_DE_FAMILLE>E</NOM_DE_FAMILLE></ELEVE>\n\
             </ELEVES></DONNEES></BEE_ELEVES>";
         let e = parse_eleves(xml.as_bytes()).unwrap();
-        assert_eq!(e.pupils.len(), 1);
+        assert_eq!(e.pupils.len(), 2);
         let got: Vec<(usize, &str)> = e
             .rejected
             .iter()
             .map(|r| (r.line, r.eleve_id.as_str()))
             .collect();
-        assert_eq!(got, [(2, "1"), (4, "2"), (5, ""), (6, "5")]);
+        assert_eq!(got, [(2, "1"), (5, ""), (6, "5")]);
         assert!(e.rejected[0].reason.contains("31/02/2025"));
-        assert!(e.rejected[1].reason.contains("line 3"));
-        assert!(e.rejected[2].reason.contains("ELEVE_ID"));
-        assert!(e.rejected[3].reason.contains("PRENOM"));
+        assert!(e.rejected[1].reason.contains("ELEVE_ID"));
+        assert!(e.rejected[2].reason.contains("PRENOM"));
+    }
+
+    #[test]
+    fn an_eleve_id_given_twice_refuses_the_whole_file() {
+        // Even when the first record is itself rejected: which one is the pupil is unknown.
+        for first in [
+            "<ELEVE ELEVE_ID=\"2\"><NOM_DE_FAMILLE>A</NOM_DE_FAMILLE><PRENOM>B</PRENOM></ELEVE>",
+            "<ELEVE ELEVE_ID=\"2\"><NOM_DE_FAMILLE>A</NOM_DE_FAMILLE></ELEVE>",
+        ] {
+            let xml = format!(
+                "<BEE_ELEVES><DONNEES><ELEVES>\n\
+                 <ELEVE ELEVE_ID=\"1\"><NOM_DE_FAMILLE>Z</NOM_DE_FAMILLE><PRENOM>Y</PRENOM></ELEVE>\n\
+                 {first}\n\
+                 <ELEVE ELEVE_ID=\"2\"><NOM_DE_FAMILLE>C</NOM_DE_FAMILLE><PRENOM>D</PRENOM></ELEVE>\n\
+                 </ELEVES></DONNEES></BEE_ELEVES>"
+            );
+            let e = parse_eleves(xml.as_bytes()).unwrap_err();
+            assert_eq!(e.line, 4, "{e}");
+            assert_eq!(e.element.as_deref(), Some("ELEVE"));
+            assert!(e.message.contains("ELEVE_ID 2") && e.message.contains("line"), "{e}");
+        }
     }
 
     #[test]
