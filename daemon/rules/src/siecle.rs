@@ -1075,7 +1075,10 @@ mod tests {
             let e = parse_eleves(xml.as_bytes()).unwrap_err();
             assert_eq!(e.line, 4, "{e}");
             assert_eq!(e.element.as_deref(), Some("ELEVE"));
-            assert!(e.message.contains("ELEVE_ID 2") && e.message.contains("line"), "{e}");
+            assert!(
+                e.message.contains("ELEVE_ID 2") && e.message.contains("line"),
+                "{e}"
+            );
         }
     }
 

@@ -57,6 +57,7 @@ pub fn backup(data: &Path, file: &Path) -> Result<u64, BackupError> {
             // Same filesystem: a rename; elsewhere: a copy, synced, then the daemon's copy removed.
             if std::fs::rename(&path, &file).is_err() {
                 std::fs::copy(&path, &file).map_err(io(&file))?;
+                crate::infra::files::make_private(&file).map_err(io(&file))?;
                 std::fs::File::open(&file)
                     .and_then(|f| f.sync_all())
                     .map_err(io(&file))?;
@@ -86,7 +87,7 @@ pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
         .map_err(|e| BackupError::NotABackup(file.to_owned(), e.to_string()))?;
     drop(probe);
 
-    std::fs::create_dir_all(data).map_err(io(data))?;
+    crate::infra::files::create_private_dir(data).map_err(io(data))?;
     let live = data.join(DB_FILE);
     let mut kept = None;
     if live.exists() {
@@ -103,6 +104,7 @@ pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
     }
     let tmp = data.join(format!("{DB_FILE}.restoring"));
     std::fs::copy(file, &tmp).map_err(io(&tmp))?;
+    crate::infra::files::make_private(&tmp).map_err(io(&tmp))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(io(&tmp))?;

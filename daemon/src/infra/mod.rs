@@ -7,9 +7,11 @@
 //! - [`secrets`]: where secret files come from (systemd credentials) and the check before
 //!   reading one;
 //! - [`tls`]: rustls configurations; [`pki`]: the site's certificate authority;
+//! - [`files`]: private data directory and files, spreadsheet-safe CSV cells;
 //! - [`logs`]: the tracing subscriber; [`telemetry`]: what the Prometheus page shows, recorded.
 
 pub mod clock;
+pub mod files;
 pub mod logs;
 pub mod notify;
 pub mod pki;

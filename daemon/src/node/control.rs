@@ -183,9 +183,11 @@ async fn answer(req: Request, store: Store, data: &Path, exchanges: Option<&Exch
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
             let target = dir.join(format!("selfgate-{stamp}.redb"));
             let job = move || {
-                std::fs::create_dir_all(&dir).map_err(|source| StoreError::Dir {
-                    path: dir.clone(),
-                    source,
+                crate::infra::files::create_private_dir(&dir).map_err(|source| {
+                    StoreError::Dir {
+                        path: dir.clone(),
+                        source,
+                    }
                 })?;
                 store.backup_to(&target).map(|n| (n, target))
             };

@@ -28,7 +28,7 @@ use selfgate_rules::journal::{Event, EventKind, Retention, Verdict};
 use selfgate_rules::model::{Credential, Opposition, Person, PersonId, SchoolRules, ServiceId};
 use selfgate_rules::{Engine, Roster, Served, ServedEntry};
 
-use crate::infra::telemetry;
+use crate::infra::{files, telemetry};
 
 pub mod retention;
 
@@ -230,8 +230,10 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) `DIR/selfgate.redb`, creating the directory when needed.
+    /// The directory is created 0700 and the database made 0600, whatever the umask: they
+    /// hold personal data.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        files::create_private_dir(dir).map_err(|source| StoreError::Dir {
             path: dir.to_owned(),
             source,
         })?;
@@ -251,6 +253,9 @@ impl Store {
                 source,
             },
         })?;
+        if let Err(e) = files::make_private(&path) {
+            tracing::warn!("cannot make {} private (mode 600): {e}", path.display());
+        }
         Store::from_parts(db, open, path)
     }
 
@@ -596,6 +601,10 @@ impl Store {
             copy_table(&src, &dst, CHANGES)?;
             dst.commit()?;
         }
+        files::make_private(&tmp).map_err(|source| StoreError::Dir {
+            path: tmp.clone(),
+            source,
+        })?;
         let events = src.open_table(JOURNAL)?.len()?;
         std::fs::rename(&tmp, file).map_err(|source| StoreError::Dir {
             path: file.to_owned(),
@@ -1272,6 +1281,20 @@ mod tests {
 
     fn pass(person: u32, day: NaiveDate, charge: i64) -> EventKind {
         EventKind::Passage(ticket_pass(person, day, charge))
+    }
+
+    #[test]
+    fn the_data_directory_the_store_and_its_backups_are_private() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::open(&data).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join(DB_FILE)), 0o600);
+        let copy = dir.path().join("copy.redb");
+        store.backup_to(&copy).unwrap();
+        assert_eq!(mode(&copy), 0o600);
     }
 
     #[tokio::test]

@@ -219,8 +219,8 @@ pub fn render(
             for r in rows {
                 let _ = w.write_record([
                     r.date.to_string(),
-                    r.service.clone(),
-                    r.libelle.clone(),
+                    crate::infra::files::spreadsheet_safe(&r.service).into_owned(),
+                    crate::infra::files::spreadsheet_safe(&r.libelle).into_owned(),
                     r.kind.code().to_owned(),
                     r.inscrits.to_string(),
                     r.absents.to_string(),

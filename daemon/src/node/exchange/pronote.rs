@@ -566,11 +566,12 @@ pub fn export_ids(roster: &Roster) -> String {
         .from_writer(Vec::new());
     let _ = w.write_record(["identifiant", "nom", "prenom", "classe", "regime"]);
     for p in pupils {
+        let safe = crate::infra::files::spreadsheet_safe;
         let _ = w.write_record([
-            p.external_id.as_str(),
-            &p.last_name,
-            &p.first_name,
-            &p.class,
+            safe(&p.external_id).as_ref(),
+            &safe(&p.last_name),
+            &safe(&p.first_name),
+            &safe(&p.class),
             p.regime.code(),
         ]);
     }
@@ -580,6 +581,26 @@ pub fn export_ids(roster: &Roster) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_identifiers_open_in_a_spreadsheet_as_text() {
+        let mut roster = Roster::default();
+        roster.put_person(selfgate_rules::model::Person {
+            id: selfgate_rules::model::PersonId(0),
+            external_id: "1000".into(),
+            last_name: "=HYPERLINK(\"http://x\")".into(),
+            first_name: "@Léa".into(),
+            class: "6A".into(),
+            category: Category::Eleve,
+            regime: selfgate_rules::model::Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+        });
+        let csv = export_ids(&roster);
+        let line = csv.lines().nth(1).unwrap();
+        assert!(line.starts_with("1000;\"'=HYPERLINK"), "{line}");
+        assert!(line.contains(";'@Léa;6A;"), "{line}");
+    }
     use crate::store::fixtures::person;
 
     fn list(ids: &[&str]) -> Absences {
