@@ -216,7 +216,7 @@ async fn staff_actions_go_through_the_running_gate() {
 
     // Admitted by hand: journaled with the staff member; the counts change.
     let served = b.summary().served;
-    b.admit(2, "mleroy", "badge oublié").await.unwrap();
+    b.admit(2, "mleroy", "badge oublié", false).await.unwrap();
     assert_eq!(b.summary().served, served + 1);
     assert!(b.not_served().is_empty());
     let manual: Vec<_> = s
@@ -232,7 +232,12 @@ async fn staff_actions_go_through_the_running_gate() {
     assert_eq!(manual.len(), 1);
     assert_eq!(manual[0].by.as_deref(), Some("mleroy"));
     assert_eq!(manual[0].note.as_deref(), Some("badge oublié"));
-    assert!(b.admit(99, "mleroy", "x").await.is_err());
+    assert!(b.admit(99, "mleroy", "x", false).await.is_err());
+    // Admitted again in the same service: refused (it was charged every time before).
+    let again = b.admit(2, "mleroy", "badge oublié", false).await.unwrap_err();
+    assert!(matches!(again, SourceError::Refused(_)), "{again:?}");
+    assert!(again.to_string().contains("Déjà servi"), "{again}");
+    assert_eq!(b.summary().served, served + 1, "nothing more counted");
 
     // The person's page reads the journal; the day's report counts it all.
     let lea = b.person(0).await.unwrap();
@@ -250,6 +255,23 @@ async fn staff_actions_go_through_the_running_gate() {
         "{r:?}"
     );
     assert!(b.day_report(Some("30/11".into())).await.is_err());
+
+    // A second meal is an explicit choice, journaled as such.
+    b.admit(2, "mleroy", "grand appétit", true).await.unwrap();
+    let notes: Vec<String> = s
+        .store
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Passage(p) if p.reason == Reason::Manual => p.note,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes.last().map(String::as_str),
+        Some(format!("{} grand appétit", selfgate_rules::SECOND_MEAL).as_str())
+    );
 
     let School { backend, node, .. } = s;
     drop((b, backend));

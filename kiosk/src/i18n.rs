@@ -113,6 +113,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("admit.reason", "Motif", "Reason"),
     ("admit.forgotten", "badge oublié", "forgotten badge"),
     ("admit.done", "Admission enregistrée", "Admission recorded"),
+    (
+        "admit.second",
+        "Servir un second repas",
+        "Serve a second meal",
+    ),
     ("person.title", "Fiche", "Person"),
     ("person.balance", "Solde", "Balance"),
     ("person.badges", "Badges", "Badges"),

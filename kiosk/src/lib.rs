@@ -277,8 +277,15 @@ pub trait StaffSource: KioskSource {
     fn person(&self, id: u32) -> BoxFuture<'_, Option<PersonDetail>>;
     /// Registered for the open service and not served yet.
     fn not_served(&self) -> Vec<PersonRow>;
-    /// Admits `person` by hand; journaled with `by` and `note`.
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>>;
+    /// Admits `person` by hand; journaled with `by` and `note`. Refused when they were served
+    /// already in this service, unless `second_meal` (an explicit, journaled choice).
+    fn admit(
+        &self,
+        person: u32,
+        by: &str,
+        note: &str,
+        second_meal: bool,
+    ) -> BoxFuture<'_, Result<(), SourceError>>;
     fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), SourceError>>;
     /// Waits (at most `wait`) for the next badge read, at `reader` or any, and gives it to
     /// `person`. Returns the badge number.

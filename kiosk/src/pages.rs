@@ -330,6 +330,19 @@ fn admit_form(lang: Lang, csrf: &str, id: u32, compact: bool) -> Markup {
     }
 }
 
+/// A second meal for someone served already: an explicit choice, with its reason.
+fn second_meal_form(lang: Lang, csrf: &str, id: u32) -> Markup {
+    html! {
+        form.admit method="post" action="/admit" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="person" value=(id);
+            input type="hidden" name="second" value="1";
+            label { (t(lang, "admit.reason")) " " input name="note" required; }
+            button type="submit" { (t(lang, "admit.second")) }
+        }
+    }
+}
+
 pub async fn index(
     State(app): AppState,
     Staff(caller, s): Staff<{ SURVEILLANT }>,
@@ -502,7 +515,8 @@ pub async fn admit(State(app): AppState, Staff(caller, s): Staff<{ SURVEILLANT }
     } else {
         note
     };
-    match app.src.admit(person, &s.name, note).await {
+    let second_meal = caller.field("second") == Some("1");
+    match app.src.admit(person, &s.name, note, second_meal).await {
         Ok(()) => Redirect::to("/?admitted=1").into_response(),
         Err(e) => message_page(&caller, e.status(), &e.to_string()),
     }
@@ -535,7 +549,8 @@ pub async fn person(
             @if let Some(m) = flash { p.flash.ok role="status" { (m) } }
             h1 { (p.row.name) " " small { (p.row.class) } }
             p.status-line { span.status { (p.row.status) } }
-            @if !p.row.served { (admit_form(lang, &s.csrf, p.row.id, false)) }
+            @if p.row.served { (second_meal_form(lang, &s.csrf, p.row.id)) }
+            @else { (admit_form(lang, &s.csrf, p.row.id, false)) }
             dl.facts {
                 dt { (t(lang, "person.id")) } dd { (p.external_id) }
                 dt { (t(lang, "person.regime")) } dd { (p.regime) " · " (p.row.category) }

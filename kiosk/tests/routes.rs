@@ -113,7 +113,13 @@ impl StaffSource for Fake {
     fn not_served(&self) -> Vec<PersonRow> {
         vec![Fake::row(1), Fake::row(2)]
     }
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>> {
+    fn admit(
+        &self,
+        person: u32,
+        by: &str,
+        note: &str,
+        _second_meal: bool,
+    ) -> BoxFuture<'_, Result<(), SourceError>> {
         // Persons 90–93: each kind of refusal the source can give.
         let refused = match person {
             90 => Some(SourceError::Invalid("valeur <invalide>".into())),

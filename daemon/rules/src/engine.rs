@@ -277,7 +277,14 @@ pub enum ManualRefusal {
     NoServiceOpen,
     #[error("unknown person")]
     UnknownPerson,
+    /// Served already as often as allowed in this service (last at `last_at`): a second meal
+    /// is a choice of its own ([`Engine::admit_second_meal`]).
+    #[error("already served in this service")]
+    AlreadyServed { last_at: DateTime<Utc> },
 }
+
+/// What marks a second meal served by hand in the journal (the passage's note starts with it).
+pub const SECOND_MEAL: &str = "[second repas]";
 
 impl Engine {
     pub fn new(rules: SchoolRules) -> Self {
@@ -473,9 +480,11 @@ impl Engine {
         GRAVITY.into_iter().find(|r| active.contains(r))
     }
 
-    /// A person admitted by hand by `by` for `note` (forgotten badge…). The checks are the
-    /// staff member's: only an open service is required. The meal is charged as the rules would
-    /// (free under a forfait for the day, else the category's price).
+    /// A person admitted by hand by `by` for `note` (forgotten badge…). The other checks are
+    /// the staff member's: an open service is required, and the anti-passback rule holds (one
+    /// who was served as often as allowed is refused: a second meal is
+    /// [`Engine::admit_second_meal`]). The meal is charged as the rules would (free under a
+    /// forfait for the day, else the category's price).
     pub fn admit_manual(
         &self,
         gate: &str,
@@ -483,6 +492,31 @@ impl Engine {
         at: DateTime<Utc>,
         by: &str,
         note: &str,
+    ) -> Result<Passage, ManualRefusal> {
+        self.manual(gate, person, at, by, note, false)
+    }
+
+    /// A second meal served by hand, past the anti-passback rule, by the explicit choice of
+    /// `by`: journaled as such (its note starts with [`SECOND_MEAL`]) and charged as a meal.
+    pub fn admit_second_meal(
+        &self,
+        gate: &str,
+        person: PersonId,
+        at: DateTime<Utc>,
+        by: &str,
+        note: &str,
+    ) -> Result<Passage, ManualRefusal> {
+        self.manual(gate, person, at, by, &format!("{SECOND_MEAL} {note}"), true)
+    }
+
+    fn manual(
+        &self,
+        gate: &str,
+        person: PersonId,
+        at: DateTime<Utc>,
+        by: &str,
+        note: &str,
+        second_meal: bool,
     ) -> Result<Passage, ManualRefusal> {
         let service = self
             .open_service(gate, at)
@@ -492,6 +526,13 @@ impl Engine {
             .person(person)
             .ok_or(ManualRefusal::UnknownPerson)?;
         let (day, _) = self.local(at);
+        if !second_meal {
+            if let Some(s) = self.served.get(person.id, day, service) {
+                if s.count >= person.passages_per_service.max(1) {
+                    return Err(ManualRefusal::AlreadyServed { last_at: s.last_at });
+                }
+            }
+        }
         let (charge, balance_after) = if person.forfait_covers(day, service) {
             (0, None)
         } else {

@@ -14,5 +14,5 @@ pub mod model;
 pub mod roster_csv;
 pub mod siecle;
 
-pub use engine::{Engine, ManualRefusal, Outcome, Roster, Served, ServedEntry};
+pub use engine::{Engine, ManualRefusal, Outcome, Roster, SECOND_MEAL, Served, ServedEntry};
 pub use journal::{Event, EventKind, EventRef, Passage, Reason, Verdict};

@@ -1254,6 +1254,40 @@ fn garbage_credentials_are_unknown_badges_and_never_panic() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn a_manual_admission_keeps_the_anti_passback_rule_and_a_second_meal_is_said() {
+    let mut e = school();
+    let at = paris("2026-11-16 12:10");
+    let by = "mleroy";
+    let first = e
+        .admit_manual(SELF_1, P_TOM, at, by, "badge oublié")
+        .unwrap();
+    e.apply_passage(&first, at);
+    // Admitted again in the same service (a double click, a second member of staff): refused,
+    // not charged twice.
+    let later = paris("2026-11-16 12:20");
+    match e.admit_manual(SELF_1, P_TOM, later, by, "badge oublié") {
+        Err(ManualRefusal::AlreadyServed { last_at }) => assert_eq!(last_at, at),
+        other => panic!("expected already served, got {other:?}"),
+    }
+    assert_eq!(e.roster().balance(P_TOM), 1000 - 390);
+    // A second meal is an explicit choice: journaled as such, charged as a meal.
+    let second = e
+        .admit_second_meal(SELF_1, P_TOM, later, by, "grand appétit")
+        .unwrap();
+    assert_eq!(observed(&second), pass("manual", 390, Some(1000 - 780)));
+    assert_eq!(
+        second.note.as_deref(),
+        Some(format!("{} grand appétit", selfgate_rules::SECOND_MEAL).as_str())
+    );
+    // The next day is another meal.
+    let tomorrow = paris("2026-11-17 12:10");
+    assert!(
+        e.admit_manual(SELF_1, P_TOM, tomorrow, by, "badge oublié")
+            .is_ok()
+    );
+}
+
+#[test]
 fn manual_admission_by_staff() {
     let mut e = school();
     let at = paris("2026-11-16 12:10");

@@ -740,7 +740,7 @@ async fn school_day_loop(
                 }
                 Presentation::Forgotten(person) => {
                     let _ = gate
-                        .admit(person, "Mme Leroy (surveillante)", "badge oublié")
+                        .admit(person, "Mme Leroy (surveillante)", "badge oublié", false)
                         .await;
                 }
             }

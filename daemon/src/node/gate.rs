@@ -408,11 +408,22 @@ impl GateHandle {
     }
 
     /// Admits a person by hand (forgotten badge), journaled with who and why.
-    pub async fn admit(&self, person: PersonId, by: &str, note: &str) -> Result<(), ManualRefusal> {
+    /// A person admitted by hand (`second_meal`: past the anti-passback rule, by choice).
+    pub async fn admit(
+        &self,
+        person: PersonId,
+        by: &str,
+        note: &str,
+        second_meal: bool,
+    ) -> Result<(), ManualRefusal> {
         let at = self.shared.clock.now();
         let passage = {
             let mut e = self.shared.engine_mut();
-            let p = e.admit_manual(self.gate(), person, at, by, note)?;
+            let p = if second_meal {
+                e.admit_second_meal(self.gate(), person, at, by, note)?
+            } else {
+                e.admit_manual(self.gate(), person, at, by, note)?
+            };
             e.apply_passage(&p, at);
             p
         };

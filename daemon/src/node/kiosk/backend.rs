@@ -565,13 +565,19 @@ impl StaffSource for KioskBackend {
         rows
     }
 
-    fn admit(&self, person: u32, by: &str, note: &str) -> BoxFuture<'_, Result<(), SourceError>> {
+    fn admit(
+        &self,
+        person: u32,
+        by: &str,
+        note: &str,
+        second_meal: bool,
+    ) -> BoxFuture<'_, Result<(), SourceError>> {
         let (by, note) = (by.to_owned(), note.to_owned());
         Box::pin(async move {
             // Answer once the admission is journaled (and so in the feed), not merely queued.
             let mut changes = self.shared().subscribe();
             self.gate
-                .admit(PersonId(person), &by, &note)
+                .admit(PersonId(person), &by, &note, second_meal)
                 .await
                 .map_err(|e| match e {
                     ManualRefusal::NoServiceOpen => SourceError::Refused(
@@ -580,6 +586,10 @@ impl StaffSource for KioskBackend {
                     ManualRefusal::UnknownPerson => {
                         SourceError::NotFound("Personne inconnue".to_owned())
                     }
+                    ManualRefusal::AlreadyServed { last_at } => SourceError::Refused(format!(
+                        "Déjà servi à {} dans ce service : pour un autre repas, choisissez « second repas » sur sa fiche",
+                        last_at.with_timezone(&self.tz()).format("%H:%M")
+                    )),
                 })?;
             let committed = async {
                 loop {
