@@ -234,7 +234,10 @@ async fn staff_actions_go_through_the_running_gate() {
     assert_eq!(manual[0].note.as_deref(), Some("badge oublié"));
     assert!(b.admit(99, "mleroy", "x", false).await.is_err());
     // Admitted again in the same service: refused (it was charged every time before).
-    let again = b.admit(2, "mleroy", "badge oublié", false).await.unwrap_err();
+    let again = b
+        .admit(2, "mleroy", "badge oublié", false)
+        .await
+        .unwrap_err();
     assert!(matches!(again, SourceError::Refused(_)), "{again:?}");
     assert!(again.to_string().contains("Déjà servi"), "{again}");
     assert_eq!(b.summary().served, served + 1, "nothing more counted");

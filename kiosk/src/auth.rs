@@ -46,6 +46,9 @@ pub struct Session {
     pub name: String,
     pub role: Role,
     pub csrf: String,
+    /// The account's password hash at login: a new password (or the account removed and
+    /// added again, with a new salt) ends the session.
+    pub credential: String,
     last: Instant,
 }
 
@@ -55,12 +58,13 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn create(&self, name: &str, role: Role) -> (String, Session) {
+    pub fn create(&self, name: &str, role: Role, credential: &str) -> (String, Session) {
         let id = random_token();
         let s = Session {
             name: name.to_owned(),
             role,
             csrf: random_token(),
+            credential: credential.to_owned(),
             last: Instant::now(),
         };
         let mut map = self
@@ -88,6 +92,16 @@ impl Sessions {
         }
         s.last = Instant::now();
         Some(s.clone())
+    }
+
+    /// Whether the session of this id is still open, without touching it (an open event
+    /// stream checks this; it does not keep an idle session alive).
+    pub fn is_open(&self, id: &str) -> bool {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .is_some_and(|s| s.last.elapsed() < IDLE)
     }
 
     pub fn remove(&self, id: &str) {

@@ -466,6 +466,29 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
 /// Largest form accepted.
 const FORM_LIMIT: usize = 64 * 1024;
 
+/// Resolves once the session `session` has ended: logged out, idle too long, or its account
+/// removed, changed or given a new password (checked every second). Never without a session.
+pub(crate) async fn session_ended(app: Arc<App>, session: Option<(String, Session)>) {
+    let Some((id, s)) = session else {
+        return std::future::pending().await;
+    };
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        let account_same = app
+            .accounts
+            .get(&s.name)
+            .is_some_and(|a| a.role == s.role && a.hash == s.credential);
+        if !account_same {
+            app.sessions.remove(&id);
+            return;
+        }
+        if !app.sessions.is_open(&id) {
+            return;
+        }
+    }
+}
+
 /// Runs before every route: finds the session and the language; on a POST, checks the origin
 /// and the anti-forgery token (the session's, or the login form's cookie for `/login`).
 async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
@@ -482,9 +505,9 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
     }
     let session = auth::cookie(headers, auth::SESSION_COOKIE).and_then(|id| {
         let s = app.sessions.get(&id)?;
-        // The account may have been removed or changed since the login.
+        // The account may have been removed, changed or given a new password since the login.
         match app.accounts.get(&s.name) {
-            Some(a) if a.role == s.role => Some((id, s)),
+            Some(a) if a.role == s.role && a.hash == s.credential => Some((id, s)),
             _ => {
                 app.sessions.remove(&id);
                 None

@@ -225,7 +225,7 @@ pub async fn login(
     match account {
         Some(a) if ok => {
             app.limiter.succeeded(&name);
-            let (id, _) = app.sessions.create(&a.name, a.role);
+            let (id, _) = app.sessions.create(&a.name, a.role, &a.hash);
             let cookie = auth::set_cookie(auth::SESSION_COOKIE, &id, app.opts.tls, None);
             (
                 StatusCode::SEE_OTHER,
@@ -400,6 +400,7 @@ pub async fn index(
 
 /// `GET /events`: the live feed as server-sent events (`passage`, with the counts after it).
 pub async fn events(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT }>) -> Response {
+    let ended = crate::session_ended(app.clone(), caller.session.clone());
     let rx = app.src.live();
     let lang = caller.lang;
     let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
@@ -417,6 +418,8 @@ pub async fn events(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT 
         Some((Ok::<_, Infallible>(ev), rx))
     });
     let stream = futures_util::StreamExt::take_until(stream, app.opts.stopped());
+    // Names stop with the session: logout, the account removed or its password changed.
+    let stream = futures_util::StreamExt::take_until(stream, ended);
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

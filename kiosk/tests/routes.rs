@@ -604,6 +604,87 @@ async fn sessions_cookies_logout_and_removed_accounts() {
     assert!(set_cookie_line(&page.headers, "sg_login").contains("Secure"));
 }
 
+/// Opens `/events` for `session`; the stream's body.
+async fn open_events(k: &Kiosk, session: &str) -> axum::body::BodyDataStream {
+    let resp = k
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/events")
+                .header(header::HOST, "kiosk.test")
+                .header(header::COOKIE, session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.into_body().into_data_stream()
+}
+
+/// Whether `stream` ends within a few seconds (data may come first).
+async fn ends(stream: &mut axum::body::BodyDataStream) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(None) => return true,
+            Ok(Some(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_and_its_live_stream_end_at_logout_removal_and_a_new_password() {
+    // Logout.
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("surveillant").await;
+    let mut stream = open_events(&k, &session).await;
+    let r = k
+        .post(
+            "/logout",
+            Some(&session),
+            &format!("csrf={csrf}"),
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert!(ends(&mut stream).await, "the stream outlived the logout");
+
+    // A new password (`selfgate account passwd`, the file changes under the kiosk): the old
+    // session ends, its stream too, and it is not revived by the right cookie.
+    let (session, _) = k.login("gestionnaire").await;
+    let mut stream = open_events(&k, &session).await;
+    k.accounts
+        .set_password("gestionnaire", "un-tout-autre-mot-de-passe")
+        .unwrap();
+    assert!(
+        ends(&mut stream).await,
+        "the stream outlived the new password"
+    );
+    let page = k.get("/", Some(&session)).await;
+    assert!(
+        !page.status.is_success(),
+        "old session still in: {}",
+        page.status
+    );
+
+    // Removed, then added again with the same name: the old session is not revived.
+    let (session, _) = k.login("administrateur").await;
+    let mut stream = open_events(&k, &session).await;
+    k.accounts.remove("administrateur").unwrap();
+    k.accounts
+        .add("administrateur", Role::Administrateur, PASSWORD)
+        .unwrap();
+    assert!(ends(&mut stream).await, "the stream outlived the removal");
+    let page = k.get("/", Some(&session)).await;
+    assert!(
+        !page.status.is_success(),
+        "old session revived: {}",
+        page.status
+    );
+}
+
 #[tokio::test]
 async fn logins_are_rate_limited_per_account() {
     let k = Kiosk::new(false);
