@@ -323,6 +323,11 @@ async fn the_kiosk_is_served_over_tls_with_secure_cookies() {
 
     let node = common::node_on(&store, config, common::sim_hardware(vec![]).0, kiosk).await;
     let addr = node.kiosk_addr().unwrap();
+    assert_eq!(
+        node.kiosk_url(),
+        Some(format!("https://{addr}/")),
+        "the ready line says https under TLS"
+    );
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.der().clone()).unwrap();

@@ -459,6 +459,7 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
         .route("/accounts", get(pages::accounts_page))
         .route("/accounts/add", post(pages::accounts_add))
         .route("/accounts/remove", post(pages::accounts_remove))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
@@ -572,6 +573,12 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
+    security_headers(resp).await
+}
+
+/// The headers every answer carries, pages, errors, 404s and `/metrics` alike: no sniffing, a
+/// strict content policy, no framing, no referrer off site, nothing cached unless said.
+pub async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -596,6 +603,11 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// Any path that is not a route.
+async fn not_found(State(_): AppState) -> Response {
+    (StatusCode::NOT_FOUND, "page introuvable / not found\n").into_response()
 }
 
 fn forbidden_csrf(lang: Lang) -> Response {

@@ -507,6 +507,21 @@ async fn a_refusal_of_the_source_shows_its_message_with_the_status_of_its_kind()
     assert!(k.fake.actions().is_empty(), "nothing was carried out");
 }
 
+#[tokio::test]
+async fn a_page_that_does_not_exist_carries_the_security_headers_too() {
+    let k = Kiosk::new(false);
+    let r = k.get("/nowhere", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(
+        r.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+}
+
 #[test]
 fn after_login_only_our_own_pages() {
     use selfgate_kiosk::safe_next;

@@ -48,6 +48,7 @@ async fn daemon(config: Config, path: &Path) -> anyhow::Result<()> {
     let addr = node
         .kiosk_addr()
         .map_or_else(|| "-".to_owned(), |a| a.to_string());
+    let url = node.kiosk_url().unwrap_or_else(|| "-".to_owned());
     if let Some(hub) = node.hub_addr() {
         println!("{}", Msg::HubOn(hub));
     }
@@ -57,7 +58,7 @@ async fn daemon(config: Config, path: &Path) -> anyhow::Result<()> {
         Msg::Ready {
             gate: &gate_id,
             persons,
-            kiosk: &addr
+            kiosk: &url
         }
     );
     if let Some(url) = node.metrics_url() {

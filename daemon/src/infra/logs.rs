@@ -55,6 +55,41 @@ pub fn use_config(log: &LogConfig) {
     }
 }
 
+/// A warning that may come in floods (a scan of the hub's port, a client retrying a bad
+/// certificate): at most one line per `every`, the next one saying how many were left out.
+pub struct Throttled {
+    every: std::time::Duration,
+    state: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl Throttled {
+    pub const fn new(every: std::time::Duration) -> Throttled {
+        Throttled {
+            every,
+            state: std::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    /// `Some(left out since the last line)` when a line may be written now, else `None`
+    /// (and this one is counted).
+    pub fn allow(&self) -> Option<u64> {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if s.0
+            .is_some_and(|last| now.duration_since(last) < self.every)
+        {
+            s.1 += 1;
+            return None;
+        }
+        let skipped = s.1;
+        *s = (Some(now), 0);
+        Some(skipped)
+    }
+}
+
 /// The decision line, at `debug`: gate, journal number (`-` when not recorded), service code,
 /// verdict, reason and the person's id number — never a name.
 pub fn decision(
@@ -91,5 +126,22 @@ pub fn reader_status(reader: &str, online: bool) {
         tracing::info!("reader {reader} online");
     } else {
         tracing::warn!("reader {reader} offline");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_warnings_makes_one_line_then_says_how_many_were_left_out() {
+        let t = Throttled::new(std::time::Duration::from_millis(200));
+        assert_eq!(t.allow(), Some(0));
+        for _ in 0..50 {
+            assert_eq!(t.allow(), None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        assert_eq!(t.allow(), Some(50));
+        assert_eq!(t.allow(), None);
     }
 }

@@ -167,8 +167,8 @@ fn describe() {
     describe_gauge!(PERSONS, "Persons in the roster the gate decides from.");
     describe_gauge!(
         SYNC_PENDING,
-        "Journal events waiting to be sent to the central server. Always 0 for now: the gate \
-         runs standalone, synchronisation comes later."
+        "Journal events this gate has not had acknowledged by the hub yet (0 on a hub and \
+         when standalone)."
     );
     describe_gauge!(
         LAST_EXCHANGE,

@@ -333,6 +333,15 @@ impl NodeHandle {
     pub fn sync(&self) -> Option<&Arc<SyncState>> {
         self.sync.as_ref()
     }
+    /// The kiosk's address as a URL (`https://` when it is served over TLS), when it runs.
+    pub fn kiosk_url(&self) -> Option<String> {
+        let tls = {
+            let c = self.shared.config();
+            c.kiosk.tls_cert.is_some() && c.kiosk.tls_key.is_some()
+        };
+        self.kiosk
+            .map(|a| format!("{}://{a}/", if tls { "https" } else { "http" }))
+    }
     /// Where the kiosk listens, when it runs.
     pub fn kiosk_addr(&self) -> Option<SocketAddr> {
         self.kiosk

@@ -41,7 +41,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             persons,
             kiosk,
         } => {
-            format!("selfgate: ready, gate {gate} with {persons} persons, kiosk on http://{kiosk}/")
+            format!("selfgate: ready, gate {gate} with {persons} persons, kiosk on {kiosk}")
         }
         Msg::SystemdStatus {
             gate,

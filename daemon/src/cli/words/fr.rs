@@ -41,9 +41,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             gate,
             persons,
             kiosk,
-        } => format!(
-            "selfgate: prêt, ligne {gate} avec {persons} personnes, kiosque sur http://{kiosk}/"
-        ),
+        } => format!("selfgate: prêt, ligne {gate} avec {persons} personnes, kiosque sur {kiosk}"),
         Msg::SystemdStatus {
             gate,
             persons,

@@ -48,6 +48,10 @@ pub async fn serve(
     if let Some(metrics) = crate::node::metrics::kiosk_routes(&config.metrics) {
         app = app.merge(metrics);
     }
+    // The kiosk's own answers have them already; `/metrics` merged here gets them too.
+    let app = app.layer(axum::middleware::map_response(
+        selfgate_kiosk::security_headers,
+    ));
     if let Some(tls) = tls {
         let task = tokio::spawn(tls::serve(listener, tls, app, shutdown.fired()));
         return Ok((addr, task));

@@ -34,6 +34,10 @@ use crate::store::{ChangeRef, Store, WriteOp};
 
 /// A gate on the live stream hears from the hub at least this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(3);
+/// Failed handshakes are logged at most once a minute (a port scan would flood the log).
+static HANDSHAKE_WARNINGS: crate::infra::logs::Throttled =
+    crate::infra::logs::Throttled::new(Duration::from_secs(60));
+
 /// A TLS handshake takes at most this long.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -131,11 +135,19 @@ pub async fn serve(
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
-                    tracing::warn!("sync: {remote} refused: {e}");
+                    if let Some(skipped) = HANDSHAKE_WARNINGS.allow() {
+                        tracing::warn!(
+                            "sync: {remote} refused: {e} ({skipped} more refused handshakes not logged)"
+                        );
+                    }
                     return;
                 }
                 Err(_) => {
-                    tracing::warn!("sync: {remote}: TLS handshake timed out");
+                    if let Some(skipped) = HANDSHAKE_WARNINGS.allow() {
+                        tracing::warn!(
+                            "sync: {remote}: TLS handshake timed out ({skipped} more refused handshakes not logged)"
+                        );
+                    }
                     return;
                 }
             };
