@@ -464,7 +464,9 @@ impl Engine {
         day: NaiveDate,
         service: ServiceId,
     ) -> Option<OppositionReason> {
-        const GRAVITY: [OppositionReason; 4] = [
+        const GRAVITY: [OppositionReason; 5] = [
+            // Gone from the school: nothing else about them matters at the gate.
+            OppositionReason::Depart,
             OppositionReason::Exclusion,
             OppositionReason::Impaye,
             OppositionReason::AbsentPronote,

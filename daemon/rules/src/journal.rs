@@ -64,6 +64,7 @@ impl Reason {
             Reason::Opposition(OppositionReason::Impaye) => "opposition:impaye",
             Reason::Opposition(OppositionReason::Exclusion) => "opposition:exclusion",
             Reason::Opposition(OppositionReason::Manuelle) => "opposition:manuelle",
+            Reason::Opposition(OppositionReason::Depart) => "opposition:depart",
             Reason::AlreadyServed => "already_served",
             Reason::Forfait => "forfait",
             Reason::Ticket => "ticket",
@@ -75,7 +76,7 @@ impl Reason {
     }
 
     /// Every reason, for reports and tests.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::ServiceClosed,
         Reason::UnknownBadge,
         Reason::BadgeRevoked,
@@ -83,6 +84,7 @@ impl Reason {
         Reason::Opposition(OppositionReason::Impaye),
         Reason::Opposition(OppositionReason::Exclusion),
         Reason::Opposition(OppositionReason::Manuelle),
+        Reason::Opposition(OppositionReason::Depart),
         Reason::AlreadyServed,
         Reason::Forfait,
         Reason::Ticket,

@@ -348,14 +348,18 @@ pub enum OppositionReason {
     Exclusion,
     /// Set by hand by the intendance.
     Manuelle,
+    /// Has left the school (SIÈCLE's `DATE_SORTIE` passed, or no longer in its export): the
+    /// balance stays for a refund; staff can still admit by hand.
+    Depart,
 }
 
 impl OppositionReason {
-    pub const ALL: [OppositionReason; 4] = [
+    pub const ALL: [OppositionReason; 5] = [
         OppositionReason::AbsentPronote,
         OppositionReason::Impaye,
         OppositionReason::Exclusion,
         OppositionReason::Manuelle,
+        OppositionReason::Depart,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -363,6 +367,7 @@ impl OppositionReason {
             OppositionReason::Impaye => "impaye",
             OppositionReason::Exclusion => "exclusion",
             OppositionReason::Manuelle => "manuelle",
+            OppositionReason::Depart => "depart",
         }
     }
     pub fn label_fr(self) -> &'static str {
@@ -371,6 +376,7 @@ impl OppositionReason {
             OppositionReason::Impaye => "Impayé",
             OppositionReason::Exclusion => "Exclusion de la demi-pension",
             OppositionReason::Manuelle => "Opposition manuelle",
+            OppositionReason::Depart => "A quitté l'établissement",
         }
     }
     pub fn label_en(self) -> &'static str {
@@ -379,6 +385,7 @@ impl OppositionReason {
             OppositionReason::Impaye => "Unpaid bills",
             OppositionReason::Exclusion => "Excluded from the canteen",
             OppositionReason::Manuelle => "Blocked by hand",
+            OppositionReason::Depart => "Has left the school",
         }
     }
 }
@@ -390,7 +397,10 @@ impl FromStr for OppositionReason {
             .into_iter()
             .find(|r| r.code() == fold(s))
             .ok_or_else(|| {
-                ParseError::new(s, "expected absent_pronote, impaye, exclusion or manuelle")
+                ParseError::new(
+                    s,
+                    "expected absent_pronote, impaye, exclusion, manuelle or depart",
+                )
             })
     }
 }

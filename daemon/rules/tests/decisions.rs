@@ -1711,6 +1711,24 @@ fn every_reason_code_is_exercised() {
         )
         .unwrap();
     covered.insert(manual.reason.code());
+    // A pupil who has left the school (SIÈCLE): refused with their own reason, over any other.
+    let mut gone = school();
+    for reason in [OppositionReason::Depart, OppositionReason::Exclusion] {
+        let id = gone.roster().next_opposition_id();
+        gone.roster_mut().put_opposition(Opposition {
+            id,
+            person: P_TOM,
+            reason,
+            service: None,
+            from: day("2026-11-10"),
+            to: None,
+            note: String::new(),
+            lifted: false,
+        });
+    }
+    let refused = gone.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
+    assert_eq!(observed(&refused), deny("opposition:depart", None));
+    covered.insert(refused.reason.code());
 
     let missing: Vec<&str> = Reason::ALL
         .into_iter()

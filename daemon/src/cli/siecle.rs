@@ -23,7 +23,9 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use selfgate_rules::Roster;
-use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, WeekdaySet};
+use selfgate_rules::model::{
+    Category, Forfait, Opposition, OppositionReason, Person, PersonId, Regime, WeekdaySet,
+};
 use selfgate_rules::siecle::{
     Eleve, Eleves, Nomenclature, RegimeKind, RegimeSource, Rejected, Responsables, classify_regime,
 };
@@ -139,6 +141,10 @@ pub fn plan_siecle(
         ..SiecleReport::default()
     };
     let mut next_id = roster.next_person_id().0;
+    let mut departures = Departures {
+        roster,
+        next_id: roster.next_opposition_id(),
+    };
     let mut in_file = HashSet::new();
     let year = (config.school.year_start, config.school.year_end);
 
@@ -186,6 +192,9 @@ pub fn plan_siecle(
                 .1 += 1;
         }
         let person = person_of(config, e, kind, existing, PersonId(next_id), year);
+        // Leaving refuses them at the gate from the day after DATE_SORTIE (a ticket pupil has
+        // no forfait to close): decided now, even for a date still ahead.
+        ops.extend(departures.set(person.id, e.date_sortie.and_then(|d| d.succ_opt()), true));
         match existing {
             Some(old) if *old == person => report.unchanged += 1,
             Some(old) => {
@@ -212,6 +221,7 @@ pub fn plan_siecle(
         .collect();
     absent.sort_by_key(|p| p.id);
     for p in absent {
+        ops.extend(departures.set(p.id, Some(today), false));
         let forfaits = close_forfaits(&p.forfaits, today);
         if forfaits == p.forfaits {
             report.unchanged += 1;
@@ -236,6 +246,61 @@ pub fn plan_siecle(
         report.guardians = Some(g);
     }
     (ops, report)
+}
+
+/// The `depart` oppositions of SIÈCLE pupils: one from the day they have left, lifted when they
+/// are back (in the file again without a past DATE_SORTIE).
+struct Departures<'a> {
+    roster: &'a Roster,
+    next_id: u64,
+}
+
+impl Departures<'_> {
+    /// The ops that make `person`'s departure `from` (or none) what the roster holds. `exact`:
+    /// the file gives the date (DATE_SORTIE), which replaces another; otherwise (a pupil no
+    /// longer in the file) an earlier departure stands.
+    fn set(&mut self, person: PersonId, from: Option<NaiveDate>, exact: bool) -> Vec<WriteOp> {
+        let held: Vec<&Opposition> = self
+            .roster
+            .oppositions_of(person)
+            .iter()
+            .filter(|o| o.reason == OppositionReason::Depart && !o.lifted)
+            .collect();
+        let Some(day) = from else {
+            // Back in the school, or the date withdrawn: lifted, kept in the history.
+            return held
+                .iter()
+                .map(|o| {
+                    WriteOp::PutOpposition(Opposition {
+                        lifted: true,
+                        ..(*o).clone()
+                    })
+                })
+                .collect();
+        };
+        if let Some(o) = held.first() {
+            if o.from == day || (!exact && o.from <= day) {
+                return vec![];
+            }
+        }
+        let id = held.first().map_or_else(
+            || {
+                self.next_id += 1;
+                self.next_id - 1
+            },
+            |o| o.id,
+        );
+        vec![WriteOp::PutOpposition(Opposition {
+            id,
+            person,
+            reason: OppositionReason::Depart,
+            service: None,
+            from: day,
+            to: None,
+            note: "SIÈCLE : sortie de l'établissement".into(),
+            lifted: false,
+        })]
+    }
 }
 
 fn forfait_end(p: &Person) -> Option<NaiveDate> {
@@ -508,8 +573,18 @@ dp_days = { 4 = "lun mar jeu ven", 3 = "lun mar ven" }
         // 1001: 2 legal guardians; 1002: 1; 1003, 1004, 1005, 1008: none in this file.
         assert_eq!(report.guardians, Some([4, 1, 1, 0]));
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
-        assert_eq!(ops.len(), 6);
+        // Six pupils, and 1003's departure on the day after its DATE_SORTIE.
+        assert_eq!(ops.len(), 7);
         apply(&mut engine, &ops);
+        let gone = engine
+            .roster()
+            .oppositions_of(person(&engine, "1003").id)
+            .to_vec();
+        assert_eq!(gone.len(), 1, "{gone:?}");
+        assert_eq!(
+            (gone[0].reason, gone[0].from, gone[0].to),
+            (OppositionReason::Depart, d(2026, 2, 14), None)
+        );
 
         let year = (d(2025, 9, 1), d(2026, 7, 3));
         let f = |days: &str, services, from, to| Forfait {
@@ -614,6 +689,73 @@ dp_days = { 4 = "lun mar jeu ven", 3 = "lun mar ven" }
         assert_eq!(report.left, ["1003"]);
         apply(&mut engine, &ops);
         assert_eq!(person(&engine, "1003").forfaits[0].to, d(2026, 2, 13));
+    }
+
+    #[test]
+    fn a_pupil_who_has_left_is_refused_with_their_own_reason_and_back_again_passes() {
+        use selfgate_rules::journal::{Reason, Verdict};
+        use selfgate_rules::model::{Credential, CredentialStatus};
+        let config = Config::parse(CONFIG, "t").unwrap();
+        let eleves = parse_eleves(&fixture("ElevesSansAdresses.xml")).unwrap();
+        let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+        let (ops, _) = plan_siecle(
+            &config,
+            engine.roster(),
+            &eleves,
+            None,
+            None,
+            d(2026, 1, 15),
+        );
+        apply(&mut engine, &ops);
+        // 1004 eats on tickets, with a badge and an overdraft allowed; SIÈCLE says it left
+        // on 20 January.
+        let id = person(&engine, "1004").id;
+        engine.roster_mut().put_credential(Credential {
+            number: "0A00001004".parse().unwrap(),
+            person: id,
+            status: CredentialStatus::Active,
+        });
+        let mut left = eleves.clone();
+        for p in &mut left.pupils {
+            if p.eleve_id == "1004" {
+                p.date_sortie = Some(d(2026, 1, 20));
+            }
+        }
+        let (ops, _) = plan_siecle(&config, engine.roster(), &left, None, None, d(2026, 1, 15));
+        apply(&mut engine, &ops);
+        let lunch = |engine: &selfgate_rules::Engine, day: &str| {
+            let local = format!("{day}T12:15:00");
+            let at = chrono::TimeZone::from_local_datetime(
+                &config.rules.timezone,
+                &local.parse::<chrono::NaiveDateTime>().unwrap(),
+            )
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+            let p = engine.decide(&config.gate.id, "0A00001004", at);
+            (p.verdict, p.reason)
+        };
+        assert_eq!(
+            lunch(&engine, "2026-01-20").0,
+            Verdict::Pass,
+            "still there that day"
+        );
+        assert_eq!(
+            lunch(&engine, "2026-01-22"),
+            (Verdict::Deny, Reason::Opposition(OppositionReason::Depart))
+        );
+        // Back in the school: the departure is lifted, kept in the history.
+        let (ops, _) = plan_siecle(
+            &config,
+            engine.roster(),
+            &eleves,
+            None,
+            None,
+            d(2026, 1, 25),
+        );
+        apply(&mut engine, &ops);
+        assert_eq!(lunch(&engine, "2026-01-26").0, Verdict::Pass);
+        let history = engine.roster().oppositions_of(id);
+        assert!(history.len() == 1 && history[0].lifted, "{history:?}");
     }
 
     #[test]
