@@ -395,7 +395,8 @@ mod reference {
 
     /// BRIEF §3 names no order among several oppositions in force; the gravest is shown, as
     /// the kiosk does: exclusion, unpaid, absent, manual.
-    const GRAVITY: [OppositionReason; 4] = [
+    const GRAVITY: [OppositionReason; 5] = [
+        OppositionReason::Depart,
         OppositionReason::Exclusion,
         OppositionReason::Impaye,
         OppositionReason::AbsentPronote,
