@@ -40,6 +40,17 @@ pub struct RosterRow {
     pub forfait_days: WeekdaySet,
     pub badge: Option<BadgeNumber>,
     pub opening_balance_cents: Option<i64>,
+    /// Which optional columns the file has: an absent column says nothing of its field (a
+    /// re-import leaves it as it is), where an empty value in a present column clears it.
+    pub has: OptionalColumns,
+}
+
+/// The optional columns present in a file's header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OptionalColumns {
+    pub class: bool,
+    pub regime: bool,
+    pub forfait_days: bool,
 }
 
 /// A problem in the file. `column` is the column's name as written in the file's header (or
@@ -610,6 +621,11 @@ fn parse_row(
         forfait_days: forfait_days?,
         badge: badge?,
         opening_balance_cents: balance?,
+        has: OptionalColumns {
+            class: header.position(Col::Class).is_some(),
+            regime: header.position(Col::Regime).is_some(),
+            forfait_days: header.position(Col::ForfaitDays).is_some(),
+        },
     })
 }
 

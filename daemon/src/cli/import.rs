@@ -28,6 +28,9 @@ pub struct ImportReport {
     pub badges_added: usize,
     pub badges_revoked: usize,
     pub opening_balances: usize,
+    /// SIÈCLE pupils whose row says otherwise than SIÈCLE of what SIÈCLE owns (names, class,
+    /// category, régime, forfait): kept as SIÈCLE gives them.
+    pub siecle_kept: Vec<String>,
 }
 
 /// The services a row's forfait days pay for.
@@ -72,21 +75,42 @@ pub fn plan_roster(
                 to: config.school.year_end,
             }]
         };
-        let person = Person {
+        // A column the file does not have leaves its field as the store has it.
+        let has = row.has;
+        let regime = match existing {
+            Some(old) if !has.regime => old.regime,
+            _ => row.regime,
+        };
+        let mut person = Person {
             id,
             external_id: row.external_id.clone(),
             last_name: row.last_name.clone(),
             first_name: row.first_name.clone(),
-            class: row.class.clone(),
+            class: match existing {
+                Some(old) if !has.class => old.class.clone(),
+                _ => row.class.clone(),
+            },
             category: row.category,
             regime: if row.category == Category::Eleve {
-                row.regime
+                regime
             } else {
                 Regime::Externe
             },
-            forfaits,
+            forfaits: match existing {
+                Some(old) if !has.forfait_days => old.forfaits.clone(),
+                _ => forfaits,
+            },
             passages_per_service: existing.map_or(1, |p| p.passages_per_service),
         };
+        // SIÈCLE owns its pupils' names, class, category, régime and forfait
+        // (docs/roster-csv.md): a roster row gives them a badge, never those; a row that says
+        // otherwise is reported.
+        if let Some(old) = existing.filter(|p| crate::cli::siecle::is_siecle_pupil(p)) {
+            if person != *old {
+                report.siecle_kept.push(row.external_id.clone());
+            }
+            person = old.clone();
+        }
         let mut person_ops = Vec::new();
         match existing {
             Some(old) if *old == person => {}
@@ -274,6 +298,49 @@ mod tests {
     const CSV: &str = "identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n\
         E1;Martin;Léa;6A;eleve;dp;lun mar jeu ven;0400A1B2C3;\n\
         P1;Durand;Paul;;commensal;;;0400A1B2C4;25,00\n";
+
+    #[test]
+    fn a_badges_only_file_leaves_the_rest_and_never_rewrites_what_siecle_owns() {
+        let config = Config::defaults();
+        let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+        // A SIÈCLE pupil (its identifiant is an ELEVE_ID) and a member of staff.
+        let first = "identifiant;nom;prenom;classe;categorie;regime;jours_forfait\n\
+            1001;Cœur;Éloïse;6A;eleve;dp;lun mar jeu ven\n\
+            P1;Durand;Paul;Cuisine;commensal;;\n";
+        let rows = parse_roster(first.as_bytes()).unwrap();
+        let (ops, _) = plan_roster(&config, engine.roster(), &rows, "g", Utc::now()).unwrap();
+        apply_to_engine(&mut engine, &ops);
+        let before: Vec<Person> = ["1001", "P1"]
+            .map(|id| engine.roster().person_by_external(id).unwrap().clone())
+            .to_vec();
+        // Handing out badges: no class, régime or forfait column.
+        let badges = "identifiant;nom;prenom;categorie;badge\n\
+            1001;Cœur;Éloïse;eleve;0400A1B2C3\n\
+            P1;Durand;Paul;commensal;0400A1B2C4\n";
+        let rows = parse_roster(badges.as_bytes()).unwrap();
+        let (ops, report) = plan_roster(&config, engine.roster(), &rows, "g", Utc::now()).unwrap();
+        assert!(report.updated.is_empty(), "{report:?}");
+        assert!(report.siecle_kept.is_empty(), "{report:?}");
+        assert_eq!(report.badges_added, 2);
+        apply_to_engine(&mut engine, &ops);
+        for p in &before {
+            assert_eq!(engine.roster().person_by_external(&p.external_id), Some(p));
+        }
+        // A row that would change a SIÈCLE pupil: kept as SIÈCLE gives it, and said.
+        let other =
+            "identifiant;nom;prenom;classe;categorie;regime\n1001;Coeur;Eloise;;commensal;\n";
+        let rows = parse_roster(other.as_bytes()).unwrap();
+        let (ops, report) = plan_roster(&config, engine.roster(), &rows, "g", Utc::now()).unwrap();
+        assert!(ops.is_empty(), "{ops:?}");
+        assert_eq!(report.siecle_kept, ["1001"]);
+        // Staff's fields follow the file when its columns are there (an empty class clears it).
+        let staff = "identifiant;nom;prenom;classe;categorie\nP1;Durand;Paul;;commensal\n";
+        let rows = parse_roster(staff.as_bytes()).unwrap();
+        let (ops, report) = plan_roster(&config, engine.roster(), &rows, "g", Utc::now()).unwrap();
+        assert_eq!(report.updated, ["P1"]);
+        apply_to_engine(&mut engine, &ops);
+        assert_eq!(engine.roster().person_by_external("P1").unwrap().class, "");
+    }
 
     #[test]
     fn import_then_reimport_changes_nothing_and_new_badge_revokes_old() {

@@ -277,7 +277,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
 }
 
 fn roster_report(r: &crate::cli::import::ImportReport) -> String {
-    format!(
+    let mut s = format!(
         "persons added:      {}\npersons updated:    {}\npersons unchanged:  {}\n\
          badges added:       {}\nbadges revoked:     {} (replaced by a new badge)\n\
          opening balances:   {}",
@@ -287,7 +287,15 @@ fn roster_report(r: &crate::cli::import::ImportReport) -> String {
         r.badges_added,
         r.badges_revoked,
         r.opening_balances
-    )
+    );
+    if !r.siecle_kept.is_empty() {
+        s.push_str(&format!(
+            "\nSIÈCLE pupils kept:  {} (names, class, category, régime and forfait are SIÈCLE's: {})",
+            r.siecle_kept.len(),
+            r.siecle_kept.join(", ")
+        ));
+    }
+    s
 }
 
 fn siecle_report(r: &crate::cli::siecle::SiecleReport) -> String {

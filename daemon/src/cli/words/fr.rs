@@ -279,7 +279,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
 }
 
 fn roster_report(r: &crate::cli::import::ImportReport) -> String {
-    format!(
+    let mut s = format!(
         "personnes ajoutées :        {}\npersonnes modifiées :       {}\npersonnes inchangées :      {}\n\
          badges ajoutés :            {}\nbadges révoqués :           {} (remplacés par un nouveau badge)\n\
          soldes d'ouverture :        {}",
@@ -289,7 +289,15 @@ fn roster_report(r: &crate::cli::import::ImportReport) -> String {
         r.badges_added,
         r.badges_revoked,
         r.opening_balances
-    )
+    );
+    if !r.siecle_kept.is_empty() {
+        s.push_str(&format!(
+            "\nélèves SIÈCLE gardés :      {} (noms, classe, catégorie, régime et forfait viennent de SIÈCLE : {})",
+            r.siecle_kept.len(),
+            r.siecle_kept.join(", ")
+        ));
+    }
+    s
 }
 
 fn siecle_report(r: &crate::cli::siecle::SiecleReport) -> String {
