@@ -339,3 +339,42 @@ async fn a_stopped_store_writer_fails_the_health() {
     assert_eq!(health["writer"], "stopped", "{health}");
     assert_eq!(health["status"], "degraded", "{health}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_keeps_deciding_while_the_kiosk_is_flooded_with_silent_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, store) = setup(dir.path(), "");
+    config.kiosk.listen = "127.0.0.1:0".parse().unwrap();
+    let (r, badge) = SimReader::new("entree");
+    let (hw, turnstile) = common::sim_hardware(vec![Box::new(r)]);
+    let node = common::node_on(
+        &store,
+        config,
+        hw,
+        Services {
+            kiosk: true,
+            ..Services::NONE
+        },
+    )
+    .await;
+    let addr = node.kiosk_addr().unwrap();
+    // More silent connections than the kiosk takes from one address: the surplus is closed,
+    // the rest wait for their header timeout.
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        if let Ok(c) = tokio::net::TcpStream::connect(addr).await {
+            silent.push(c);
+        }
+    }
+    badge.present(BADGE).await;
+    let shared = node.shared().clone();
+    eventually("the badge was decided", || {
+        !view::recent(&shared, 1).is_empty()
+    })
+    .await;
+    assert!(view::recent(&shared, 1)[0].pass);
+    eventually("and the turnstile pulsed", || turnstile.pulses().len() == 1).await;
+    drop(silent);
+    drop(shared);
+    node.stop().await;
+}

@@ -3,6 +3,7 @@
 //! kiosk over rustls), and [`serve`], its listener.
 
 pub mod backend;
+pub mod listener;
 pub mod tls;
 pub mod view;
 
@@ -52,19 +53,13 @@ pub async fn serve(
     let app = app.layer(axum::middleware::map_response(
         selfgate_kiosk::security_headers,
     ));
-    if let Some(tls) = tls {
-        let task = tokio::spawn(tls::serve(listener, tls, app, shutdown.fired()));
-        return Ok((addr, task));
-    }
-    // The client's address is needed by `/metrics` (allowed networks).
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.fired())
-            .await
-        {
-            tracing::error!("kiosk server stopped: {e}");
-        }
-    });
+    // The client's address (needed by `/metrics`, allowed networks) is attached by the loop.
+    let task = tokio::spawn(listener::serve(
+        listener,
+        tls,
+        app,
+        shutdown.fired(),
+        listener::Limits::default(),
+    ));
     Ok((addr, task))
 }

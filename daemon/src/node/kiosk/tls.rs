@@ -1,18 +1,12 @@
 //! The kiosk over TLS (rustls on ring), when `kiosk.tls_cert` and `kiosk.tls_key` are set:
 //! PEM files read at start, the key refused when others can read it (or taken from systemd's
-//! `$CREDENTIALS_DIRECTORY/kiosk.key`). Each connection is a TLS handshake (10 s at most) then
-//! HTTP/1.1 served by the same axum router as plain HTTP, with the client's address attached.
+//! `$CREDENTIALS_DIRECTORY/kiosk.key`). The connections are served by `listener.rs`: a TLS
+//! handshake (10 s at most), then HTTP/1.1 by the same axum router as plain HTTP.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::TlsAcceptor;
 
 use crate::config::KioskConfig;
 use crate::node::NodeError;
@@ -64,62 +58,4 @@ pub fn load(kiosk: &KioskConfig) -> Result<Option<Arc<rustls::ServerConfig>>, No
     let mut config = config;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Some(Arc::new(config)))
-}
-
-/// Serves `app` over TLS on `listener` until `shutdown`; open connections are closed then.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let acceptor = TlsAcceptor::from(tls);
-    let mut connections = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("kiosk: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        connections.spawn(async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                .await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!("kiosk: TLS handshake with {peer} failed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    let mut app = app.clone();
-                    async move {
-                        use tower::Service;
-                        app.call(req).await
-                    }
-                },
-            );
-            let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .http1_only()
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-            if let Err(e) = conn {
-                tracing::debug!("kiosk: connection with {peer}: {e}");
-            }
-        });
-    }
-    connections.shutdown().await;
 }
