@@ -764,18 +764,35 @@ impl Port {
         let id = self.transact(pd, cmd::ID, &[0], &[]).await?;
         if id.code == reply::PDID && id.data.len() >= 12 {
             tracing::info!(
-                "reader {}: OSDP PD vendor {:02X}{:02X}{:02X} model {} serial {:02X?}",
+                "reader {}: OSDP PD vendor {:02X}{:02X}{:02X} model {} serial {:02X}{:02X}{:02X}{:02X}",
                 pd.name,
                 id.data[0],
                 id.data[1],
                 id.data[2],
                 id.data[3],
-                &id.data[5..9]
+                id.data[8],
+                id.data[7],
+                id.data[6],
+                id.data[5]
             );
         }
         let _cap = self.transact(pd, cmd::CAP, &[0], &[]).await?;
         if let Some(key) = pd.settings.scbk {
-            if pd.settings.install_mode {
+            // Install mode: the reader may hold the school's key already (installed, then power
+            // cycled): that key first, the default key (SCBK-D) and KEYSET only when it fails.
+            let installed = pd.settings.install_mode
+                && match self.secure(pd, &key, 1).await {
+                    Ok(()) => true,
+                    Err(LinkError::Secure(why)) => {
+                        tracing::debug!(
+                            "reader {}: the school's key is not installed yet ({why}): installing it",
+                            pd.name
+                        );
+                        false
+                    }
+                    Err(e) => return Err(e),
+                };
+            if pd.settings.install_mode && !installed {
                 self.secure(pd, &SCBK_DEFAULT, 0).await?;
                 let mut data = vec![1, 16];
                 data.extend_from_slice(&key);
@@ -788,7 +805,9 @@ impl Port {
                     pd.name
                 );
             }
-            self.secure(pd, &key, 1).await?;
+            if !installed {
+                self.secure(pd, &key, 1).await?;
+            }
         }
         // The reader's local status (tamper, power) once at connect.
         let r = self.transact(pd, cmd::LSTAT, &[], &[]).await?;

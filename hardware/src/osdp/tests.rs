@@ -171,6 +171,25 @@ async fn install_mode_sets_the_key_with_keyset_then_reconnects_on_it() {
 }
 
 #[tokio::test]
+async fn install_mode_with_the_key_already_installed_connects_on_it() {
+    // The reader was given the school's key, then power cycled: install_mode is still on in
+    // the configuration. It stayed offline for ever when only the default key was tried.
+    let key = *b"selfgate-scbk-03";
+    let pty = Pty::open().unwrap();
+    let pd = LibosdpPd::secure(&pty, 2, key);
+    let mut settings = OsdpSettings::new(pty.slave_path(), 9600, 2);
+    settings.scbk = Some(key);
+    settings.install_mode = true;
+    cards_and_feedback(settings, &pd).await;
+    assert!(
+        !pd.commands()
+            .iter()
+            .any(|c| matches!(c, OsdpCommand::KeySet(_))),
+        "no KEYSET: the key was there"
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_key_is_refused_and_never_falls_back_to_plaintext() {
     let pty = Pty::open().unwrap();
     let _pd = LibosdpPd::secure(&pty, 1, *b"the-readers-key!");
