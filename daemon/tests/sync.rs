@@ -457,6 +457,80 @@ async fn a_gate_ahead_of_a_restored_hubs_change_log_takes_the_snapshot_again() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_checks_what_a_gate_says_and_keeps_the_forged_events_in_quarantine() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    // A gate whose journal says: Léa passed and was paid €10,000 (a negative charge), then
+    // the gate itself took a €10,000 payment for Tom.
+    let today = Utc::now().date_naive();
+    let forged = |kind| WriteOp::Append {
+        gate: "ligne-1".into(),
+        at: Utc::now(),
+        kind,
+    };
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |s| {
+        s.write_now(&[
+            forged(EventKind::Passage(selfgate_rules::journal::Passage {
+                credential: Some(LEA.into()),
+                person: Some(PersonId(0)),
+                service: Some(ServiceId(0)),
+                day: today,
+                verdict: Verdict::Pass,
+                reason: Reason::Ticket,
+                charge_cents: -1_000_000,
+                balance_after_cents: None,
+                previous_at: None,
+                by: None,
+                note: None,
+            })),
+            forged(EventKind::Credit(selfgate_rules::journal::Credit {
+                person: PersonId(1),
+                cents: 1_000_000,
+                note: "versement".into(),
+            })),
+        ])
+        .unwrap();
+    })
+    .await;
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("the hub answered both", || {
+        hub.state.status().quarantined == 2
+    })
+    .await;
+    // Nothing of them was applied at the hub; both are kept, with why.
+    let balances = |n: &Node| {
+        let e = n.shared().engine();
+        (
+            e.roster().balance(PersonId(0)),
+            e.roster().balance(PersonId(1)),
+        )
+    };
+    assert_eq!(balances(&hub), (1000, 1000));
+    let kept = hub.store.meta_with_prefix(hub::QUARANTINE_PREFIX).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let reasons: Vec<String> = kept
+        .iter()
+        .map(|(_, v)| serde_json::from_slice::<serde_json::Value>(v).unwrap()["reason"].to_string())
+        .collect();
+    assert!(reasons[0].contains("-1000000"), "{reasons:?}");
+    assert!(reasons[1].contains("régie"), "{reasons:?}");
+    // The gate is not stuck on them: a real passage goes through and is applied.
+    // (Léa counts as served at the gate itself: its own journal says so.)
+    assert_eq!(g1.read(TOM).await, (Verdict::Pass, Reason::Ticket));
+    common::eventually("the hub applied the real one", || {
+        balances(&hub) == (1000, 1000 - 390)
+    })
+    .await;
+    assert_eq!(hub.state.status().quarantined, 2);
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
 /// A request with `ep` must fail (the handshake or the first exchange).
 async fn refused(ep: &Endpoint) -> bool {
     match http::connect(ep).await {

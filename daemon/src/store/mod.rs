@@ -516,6 +516,21 @@ impl Store {
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
+    /// Every meta record whose key starts with `prefix`, in key order.
+    pub fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(META)?;
+        let mut out = Vec::new();
+        for row in t.range(prefix..)? {
+            let (k, v) = row?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Loads the in-memory state the gate decides from: the roster, balances, oppositions and
     /// the anti-passback state of `today` and the day before.
     pub fn load_engine(&self, rules: SchoolRules, today: NaiveDate) -> Result<Engine, StoreError> {

@@ -160,6 +160,16 @@ impl KioskBackend {
                 });
             }
         }
+        let quarantined = self.sync.as_ref().map_or(0, |s| s.status().quarantined);
+        if quarantined > 0 {
+            out.push(Alert {
+                kind: "quarantine".into(),
+                text: format!(
+                    "{quarantined} événement(s) des lignes refusé(s) par le concentrateur, en \
+                     quarantaine : à examiner (journal du concentrateur)"
+                ),
+            });
+        }
         let now = self.shared().clock.now();
         let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
         while lost.front().is_some_and(|(at, _)| now - *at > LOST_ALERT) {

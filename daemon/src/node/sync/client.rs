@@ -347,6 +347,14 @@ impl Client {
                 .await
             {
                 Ok((ack, _)) => {
+                    for r in &ack.refused {
+                        tracing::error!(
+                            "sync: the hub refused {}/{} and keeps it in quarantine: {}",
+                            self.gate,
+                            r.seq,
+                            r.reason
+                        );
+                    }
                     if ack.acked < last {
                         return Err(SyncError::Protocol(format!(
                             "le concentrateur n'a acquitté que jusqu'à {} sur {last}",

@@ -303,6 +303,7 @@ async fn post_events(
                 &Ack {
                     gate: gate.to_string(),
                     acked,
+                    refused: Vec::new(),
                 },
             );
         }
@@ -322,13 +323,60 @@ async fn post_events(
         }
     }
     let last = new.last().map_or(acked, |e| e.seq);
+    let mut refused = Vec::new();
     if !new.is_empty() {
+        // What a gate says is checked before it is applied: a refused event is kept in
+        // quarantine, its number taken (the gate goes on), its effects never applied.
+        let (accepted, quarantined) = {
+            let engine = hub.handle.shared().engine();
+            let mut accepted = Vec::new();
+            let mut quarantined = Vec::new();
+            for e in new {
+                let referred = |r: &selfgate_rules::journal::EventRef| {
+                    hub.store.event(&r.gate, r.seq).ok().flatten()
+                };
+                match check_event(&engine, &e, referred) {
+                    Ok(()) => accepted.push(e),
+                    Err(reason) => quarantined.push((e, reason)),
+                }
+            }
+            (accepted, quarantined)
+        };
         let hub_gate = hub.handle.shared().config().gate.id.clone();
-        let doubles = double_passages(&hub, &new, &hub_gate);
-        let mut ops: Vec<WriteOp> = new.into_iter().map(WriteOp::Merge).collect();
+        let doubles = double_passages(&hub, &accepted, &hub_gate);
+        let mut ops: Vec<WriteOp> = accepted.into_iter().map(WriteOp::Merge).collect();
         ops.extend(doubles);
+        for (e, reason) in &quarantined {
+            tracing::error!(
+                "sync: {}/{} refused and kept in quarantine: {reason}",
+                e.gate,
+                e.seq
+            );
+            let record = serde_json::json!({
+                "event": e,
+                "reason": reason,
+                "at": chrono::Utc::now().to_rfc3339(),
+            });
+            ops.push(WriteOp::SetMeta {
+                key: quarantine_key(&e.gate, e.seq),
+                value: record.to_string().into_bytes(),
+            });
+            refused.push(proto::Refused {
+                seq: e.seq,
+                reason: reason.clone(),
+            });
+        }
+        // The gate's numbering goes on past what was refused.
+        ops.push(WriteOp::SeqFloor {
+            gate: gate.to_string(),
+            seq: last,
+        });
         if let Err(e) = hub.handle.change(ops).await {
             return store_error(e);
+        }
+        if !quarantined.is_empty() {
+            let n = quarantined.len() as u64;
+            hub.state.update(|s| s.quarantined += n);
         }
     }
     hub.state.exchanged();
@@ -337,8 +385,87 @@ async fn post_events(
         &Ack {
             gate: gate.to_string(),
             acked: last,
+            refused,
         },
     )
+}
+
+/// The store's meta key of a quarantined event.
+pub fn quarantine_key(gate: &str, seq: u64) -> String {
+    format!("{QUARANTINE_PREFIX}{gate}/{seq:020}")
+}
+
+/// Where quarantined events are kept in the store's meta.
+pub const QUARANTINE_PREFIX: &str = "quarantine/";
+
+/// Whether the hub applies an event a gate sent: what it says must agree with what the hub
+/// knows. A passage names a known person and charges nothing or a price of the hub's tariff
+/// for that person (a denial charges nothing); a correction refunds at most what its passage
+/// charged; credits (payments) come from a régie, never from a gate.
+pub fn check_event(
+    engine: &selfgate_rules::Engine,
+    e: &selfgate_rules::journal::Event,
+    referred: impl Fn(&selfgate_rules::journal::EventRef) -> Option<selfgate_rules::journal::Event>,
+) -> Result<(), String> {
+    use selfgate_rules::journal::EventKind as K;
+    let known = |p: PersonId| {
+        engine
+            .roster()
+            .person(p)
+            .ok_or_else(|| format!("personne inconnue du concentrateur (n° {})", p.0))
+    };
+    match &e.kind {
+        K::Passage(p) => {
+            if p.verdict != Verdict::Pass || p.person.is_none() {
+                return if p.charge_cents == 0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "un refus ne se facture pas ({} centimes)",
+                        p.charge_cents
+                    ))
+                };
+            }
+            let person = known(p.person.unwrap_or(PersonId(0)))?;
+            if p.charge_cents == 0 {
+                return Ok(());
+            }
+            let price = p
+                .service
+                .and_then(|s| engine.rules().tariff(person.category).map(|t| t.price(s)));
+            match price {
+                Some(price) if price == p.charge_cents => Ok(()),
+                _ => Err(format!(
+                    "montant {} centimes : ni 0 ni le tarif du concentrateur pour ce repas ({})",
+                    p.charge_cents,
+                    price.map_or_else(|| "aucun".to_owned(), |c| format!("{c} centimes"))
+                )),
+            }
+        }
+        K::Correction(c) => {
+            known(c.person)?;
+            if c.refund_cents < 0 {
+                return Err(format!(
+                    "remboursement négatif ({} centimes)",
+                    c.refund_cents
+                ));
+            }
+            // Never more than its passage charged, when the hub holds that passage.
+            let charged = referred(&c.refers_to).and_then(|r| r.passage().map(|p| p.charge_cents));
+            match charged {
+                Some(charged) if c.refund_cents > charged => Err(format!(
+                    "remboursement de {} centimes pour un passage facturé {charged}",
+                    c.refund_cents
+                )),
+                _ => Ok(()),
+            }
+        }
+        K::Credit(c) => Err(format!(
+            "un versement de {} centimes ne vient pas d'une ligne (les paiements passent par une régie)",
+            c.cents
+        )),
+        K::Alarm(_) | K::Retention(_) => Ok(()),
+    }
 }
 
 /// Passes in `events` for a person already served as often as allowed for that service and
@@ -410,6 +537,7 @@ async fn get_ack(State(hub): State<Arc<Hub>>, Extension(Peer(gate)): Extension<P
                 &Ack {
                     gate: gate.to_string(),
                     acked,
+                    refused: Vec::new(),
                 },
             )
         }

@@ -44,6 +44,8 @@ pub async fn start(
         Role::Standalone => Ok(None),
         Role::Hub => {
             store.keep_change_log()?;
+            let quarantined = store.meta_with_prefix(hub::QUARANTINE_PREFIX)?.len() as u64;
+            state.update(|s| s.quarantined = quarantined);
             let listener = tokio::net::TcpListener::bind(sync.listen)
                 .await
                 .map_err(|source| NodeError::Bind {
@@ -95,6 +97,9 @@ pub struct SyncStatus {
     pub events_waiting: u64,
     /// A hub: the gates linked now.
     pub gates: Vec<String>,
+    /// A hub: events of its gates it refused to apply, kept in quarantine (`quarantine/…` in
+    /// the store's meta) for a person to look at.
+    pub quarantined: u64,
 }
 
 impl SyncStatus {
@@ -134,6 +139,7 @@ impl SyncState {
             last_exchange: None,
             events_waiting: 0,
             gates: Vec::new(),
+            quarantined: 0,
         })))
     }
     pub fn status(&self) -> SyncStatus {

@@ -37,6 +37,17 @@ pub struct EventBatch {
 pub struct Ack {
     pub gate: String,
     pub acked: u64,
+    /// Events of the batch the hub refused to apply (kept in its quarantine, numbers acked so
+    /// the gate goes on): why each one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+}
+
+/// An event the hub would not apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub seq: u64,
+    pub reason: String,
 }
 
 /// The school rules the hub decides for the site.
