@@ -531,6 +531,38 @@ async fn the_hub_checks_what_a_gate_says_and_keeps_the_forged_events_in_quaranti
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_a_batch_body_is_sent_in_smaller_batches() {
+    let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    // Twelve events of about 1 MB each (long alarm details): more than one body takes.
+    let big = "x".repeat(1 << 20);
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |s| {
+        let ops: Vec<WriteOp> = (0..12)
+            .map(|_| WriteOp::Append {
+                gate: "ligne-1".into(),
+                at: Utc::now(),
+                kind: EventKind::Alarm(selfgate_rules::journal::Alarm {
+                    kind: AlarmKind::EmergencyOn,
+                    detail: big.clone(),
+                }),
+            })
+            .collect();
+        s.write_now(&ops).unwrap();
+    })
+    .await;
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("the hub acknowledged the whole backlog", || {
+        hub.store.last_seqs().unwrap().get("ligne-1").copied() == Some(12)
+    })
+    .await;
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
 /// A request with `ep` must fail (the handshake or the first exchange).
 async fn refused(ep: &Endpoint) -> bool {
     match http::connect(ep).await {

@@ -323,25 +323,42 @@ impl Client {
 
     /// Sends every event the hub has not acknowledged, in batches; returns the new ack.
     pub async fn push_all(&self, conn: &mut Conn, mut acked: u64) -> Result<u64, SyncError> {
+        // Events per batch: `batch` at most, fewer when they would not fit in
+        // `MAX_BATCH_BYTES` or the hub found the body too large (an older hub, long notes).
+        let mut size = self.batch;
         loop {
             let pending = self.pending(acked);
             self.state.update(|s| s.events_waiting = pending);
             if pending == 0 {
                 return Ok(acked);
             }
-            let events = self.store.journal_after(&self.gate, acked, self.batch)?;
+            let events = self.store.journal_after(&self.gate, acked, size)?;
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(acked);
             };
-            if events[0].seq != acked + 1 {
+            if acked.checked_add(1) != Some(events[0].seq) {
                 // The hub would refuse the gap; retrying cannot fill it.
                 return Err(SyncError::Protocol(format!(
                     "le journal local n'a pas les événements {} à {} que le concentrateur attend",
-                    acked + 1,
-                    events[0].seq - 1
+                    acked.saturating_add(1),
+                    events[0].seq.saturating_sub(1)
                 )));
             }
+            let count = events.len();
             let body = proto::encode(&proto::EventBatch { events });
+            if body.len() > proto::MAX_BATCH_BYTES {
+                if count == 1 {
+                    return Err(SyncError::Protocol(format!(
+                        "l'événement {}/{} fait {} octets, plus qu'un lot n'en admet ({})",
+                        self.gate,
+                        acked.saturating_add(1),
+                        body.len(),
+                        proto::MAX_BATCH_BYTES
+                    )));
+                }
+                size = count / 2;
+                continue;
+            }
             match conn
                 .json::<Ack>(Method::POST, "/v1/events", Some(body))
                 .await
@@ -365,6 +382,14 @@ impl Client {
                 }
                 Err(HttpError::Status { status: 409, .. }) => {
                     acked = self.reconcile(conn).await?;
+                    continue;
+                }
+                Err(HttpError::Status { status: 413, .. }) if count > 1 => {
+                    // Too large for this hub: half as many, until it takes them.
+                    size = count / 2;
+                    tracing::warn!(
+                        "sync: the hub found a batch of {count} events too large: {size} next"
+                    );
                     continue;
                 }
                 Err(e) => return Err(e.into()),

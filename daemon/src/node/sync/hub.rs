@@ -179,7 +179,11 @@ fn router(hub: Arc<Hub>) -> axum::Router {
     for (method, path) in proto::ROUTES {
         r = r.route(path, route(method, path));
     }
-    r.with_state(hub)
+    // The batches the gates send, with room for their envelope.
+    r.layer(axum::extract::DefaultBodyLimit::max(
+        proto::MAX_BATCH_BYTES + 64 * 1024,
+    ))
+    .with_state(hub)
 }
 
 /// The handler of each route of [`proto::ROUTES`].

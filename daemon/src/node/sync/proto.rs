@@ -23,6 +23,9 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Most events in one batch the hub accepts.
 pub use crate::config::sync::MAX_BATCH;
+/// Most bytes in one batch's body: the hub accepts this much, and a gate sends no more (it
+/// splits a batch that would be larger, or that a hub refuses as too large).
+pub const MAX_BATCH_BYTES: usize = 8 << 20;
 /// Most changes in one page of `/v1/roster/changes`.
 pub const MAX_CHANGES: usize = 10_000;
 
