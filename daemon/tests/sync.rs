@@ -563,6 +563,47 @@ async fn a_backlog_larger_than_a_batch_body_is_sent_in_smaller_batches() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_revoked_while_connected_is_cut_off_at_once() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("the gate follows the hub", || {
+        g1.knows(LEA) && g1.state.status().connected
+    })
+    .await;
+    assert_eq!(g1.read(LEA).await, (Verdict::Pass, Reason::Ticket));
+    common::eventually("its passage reached the hub", || {
+        hub.store.last_seqs().unwrap().get("ligne-1").copied() == Some(1)
+    })
+    .await;
+    // Revoked: its open connections (the live stream, the kept-alive one) are closed, and it
+    // cannot connect again.
+    pki::revoke(pki_dir.path(), "ligne-1").unwrap();
+    let cut = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while g1.state.status().connected {
+        assert!(
+            tokio::time::Instant::now() < cut,
+            "still connected after revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(g1.read(TOM).await, (Verdict::Pass, Reason::Ticket));
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        hub.store.last_seqs().unwrap().get("ligne-1").copied(),
+        Some(1),
+        "nothing more accepted from a revoked gate"
+    );
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
 /// A request with `ep` must fail (the handshake or the first exchange).
 async fn refused(ep: &Endpoint) -> bool {
     match http::connect(ep).await {

@@ -38,6 +38,13 @@ pub const HEARTBEAT: Duration = Duration::from_secs(3);
 static HANDSHAKE_WARNINGS: crate::infra::logs::Throttled =
     crate::infra::logs::Throttled::new(Duration::from_secs(60));
 
+/// How often the revocation list's file is looked at.
+const CRL_CHECK: Duration = Duration::from_secs(2);
+/// A connection lives at most this long: its certificate is checked again at the next one.
+const MAX_CONNECTION: Duration = Duration::from_secs(3600);
+/// A request head must come within this after the connection opens or its last answer.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A TLS handshake takes at most this long.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -113,6 +120,24 @@ pub async fn serve(
         live: Mutex::default(),
     });
     let router = router(hub.clone());
+    // Connections already open do not see a new revocation list at their handshake: when it
+    // changes, every connection is closed, and the gates connect again (a revoked one fails).
+    let (generation, _) = tokio::sync::watch::channel(0u64);
+    let watcher = {
+        let (tls, generation) = (tls.clone(), generation.clone());
+        tokio::spawn(async move {
+            let mut seen = HubTls::crl_stamp(&tls.files);
+            loop {
+                tokio::time::sleep(CRL_CHECK).await;
+                let now = HubTls::crl_stamp(&tls.files);
+                if now != seen {
+                    seen = now;
+                    let _ = tls.config();
+                    generation.send_modify(|g| *g += 1);
+                }
+            }
+        })
+    };
     let mut conns = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -129,6 +154,15 @@ pub async fn serve(
             },
         };
         let _ = tcp.set_nodelay(true);
+        // A gate that vanished (power cut, cable) is seen gone in about a minute.
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(30))
+            .with_interval(Duration::from_secs(10))
+            .with_retries(3);
+        if let Err(e) = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive) {
+            tracing::debug!("sync: {remote}: no TCP keepalive: {e}");
+        }
+        let mut revoked = generation.subscribe();
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
         let router = router.clone();
         conns.spawn(async move {
@@ -163,13 +197,28 @@ pub async fn serve(
             };
             tracing::debug!("sync: gate {gate} connected from {remote}");
             let svc = hyper_util::service::TowerToHyperService::new(
-                router.layer(Extension(Peer(gate.into()))),
+                router.layer(Extension(Peer(gate.clone().into()))),
             );
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(IDLE_TIMEOUT);
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            // Closed when the revocation list changes, and after MAX_CONNECTION in any case
+            // (a certificate that expires meanwhile is checked at the next handshake).
+            tokio::select! {
+                _ = &mut conn => {}
+                _ = revoked.changed() => {
+                    tracing::info!("sync: gate {gate}: revocation list changed, connection closed");
+                }
+                () = tokio::time::sleep(MAX_CONNECTION) => {
+                    tracing::debug!("sync: gate {gate}: connection closed after {MAX_CONNECTION:?}");
+                }
+            }
         });
     }
+    watcher.abort();
     conns.shutdown().await;
     Ok(())
 }
