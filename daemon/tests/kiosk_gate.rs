@@ -442,3 +442,51 @@ async fn the_staff_are_alerted_to_the_emergency_input_and_an_offline_reader() {
     drop((live, backend));
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_and_persons_read_through_the_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    common::avoid_end_of_day();
+    let store = Store::open(dir.path()).unwrap();
+    let mut config = common::all_day_config("id = \"ligne-1\"");
+    config.data_dir = dir.path().to_path_buf();
+    common::one_pupil(&store, "ligne-1", LEA, 1_000, 1);
+    let (reader, badge) = SimReader::new("r1");
+    let (hw, _t) = common::sim_hardware(vec![Box::new(reader) as Box<dyn Reader>]);
+    let node = common::node_on(
+        &store,
+        config,
+        hw,
+        Services {
+            control: true,
+            ..Services::NONE
+        },
+    )
+    .await;
+    badge.present(LEA).await;
+    let shared = node.shared().clone();
+    common::eventually("decided", || {
+        !selfgate::node::kiosk::view::recent(&shared, 1).is_empty()
+    })
+    .await;
+    // The daemon holds the database: a command that only reads is given a copy of it.
+    let data = dir.path().to_path_buf();
+    let (events, persons) = tokio::task::spawn_blocking(move || {
+        let (copy, guard) = selfgate::cli::backup::store_to_read(&data).unwrap();
+        assert!(guard.is_some(), "read from a copy");
+        let mut journal = Vec::new();
+        selfgate::cli::journal::print(&copy, None, true, &mut journal).unwrap();
+        let mut persons = Vec::new();
+        selfgate::cli::journal::print_persons(&copy, true, &mut persons).unwrap();
+        (
+            String::from_utf8(journal).unwrap(),
+            String::from_utf8(persons).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(events.contains("\"verdict\":\"pass\""), "{events}");
+    assert!(persons.contains("\"balance_cents\":610"), "{persons}");
+    drop(shared);
+    node.stop().await;
+}

@@ -74,6 +74,24 @@ pub fn backup(data: &Path, file: &Path) -> Result<u64, BackupError> {
     }
 }
 
+/// A store to read from: the one in `data` when no daemon holds it, else a consistent copy
+/// the running daemon writes (through its control socket), opened in a temporary directory
+/// removed with the returned guard. For commands that only read (`journal`, `persons`,
+/// `simulate`).
+pub fn store_to_read(data: &Path) -> Result<(Store, Option<tempfile::TempDir>), BackupError> {
+    match Store::open_existing(data) {
+        Ok(store) => Ok((store, None)),
+        Err(StoreError::InUse { .. }) => {
+            let copy = tempfile::tempdir().map_err(io(data))?;
+            let file = copy.path().join(DB_FILE);
+            backup(data, &file)?;
+            let store = Store::open_existing(copy.path())?;
+            Ok((store, Some(copy)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Restores `file` into `data`. Refuses while a daemon runs there.
 pub fn restore(data: &Path, file: &Path) -> Result<PathBuf, BackupError> {
     if control::daemon_running(data) {

@@ -333,7 +333,7 @@ pub fn cancel(
 
 /// `selfgate persons --data DIR [--json]`.
 pub fn persons(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open_existing(data)?;
+    let (store, _copy) = super::backup::store_to_read(data)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     print_persons(&store, json, &mut out)?;
@@ -343,7 +343,7 @@ pub fn persons(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
 
 /// `selfgate journal --data DIR [--since DATE] [--json]`.
 pub fn journal(data: &Path, since: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open_existing(data)?;
+    let (store, _copy) = super::backup::store_to_read(data)?;
     let since = since.map(|s| parse_since(s, &store)).transpose()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

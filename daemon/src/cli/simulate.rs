@@ -18,7 +18,6 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use selfgate_rules::{Engine, Outcome};
 
 use crate::config::Config;
-use crate::store::Store;
 
 /// A line of the reads file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,7 +279,7 @@ pub fn command(
             engine
         }
         None => {
-            let store = Store::open_existing(&config.data_dir)?;
+            let (store, _copy) = super::backup::store_to_read(&config.data_dir)?;
             let first = script.first().map_or_else(Utc::now, |r| r.at);
             store.load_engine(config.rules.clone(), config.rules.today(first))?
         }
