@@ -13,6 +13,7 @@ pub mod journal;
 pub mod model;
 pub mod roster_csv;
 pub mod siecle;
+pub mod staff;
 
 pub use engine::{Engine, ManualRefusal, Outcome, Roster, SECOND_MEAL, Served, ServedEntry};
 pub use journal::{Event, EventKind, EventRef, Passage, Reason, Verdict};

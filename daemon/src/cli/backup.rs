@@ -205,7 +205,13 @@ mod tests {
         let store = Store::open(&data).unwrap();
         let (writer, thread) = Writer::spawn(store.clone()).unwrap();
         let (trigger, shutdown) = crate::infra::shutdown::channel();
-        let control = tokio::spawn(control::serve(store.clone(), data.clone(), None, shutdown));
+        let control = tokio::spawn(control::serve(
+            store.clone(),
+            data.clone(),
+            None,
+            None,
+            shutdown,
+        ));
         tokio::time::sleep(Duration::from_millis(50)).await;
 
         // Appends until told to stop, then 20 more: the backup lands mid-stream whatever the

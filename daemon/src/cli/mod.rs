@@ -15,6 +15,7 @@ pub mod retention;
 pub mod run;
 pub mod siecle;
 pub mod simulate;
+pub mod staff;
 pub mod words;
 
 use std::path::PathBuf;
@@ -155,6 +156,17 @@ pub enum Command {
         #[command(subcommand)]
         what: PkiCommand,
     },
+    /// Oppositions (a person refused at the gate for a while): put one in, lift one, list
+    /// them; through the running daemon when there is one.
+    Opposition {
+        #[command(subcommand)]
+        what: OppositionCommand,
+    },
+    /// Badges: declare one lost; through the running daemon when there is one.
+    Badge {
+        #[command(subcommand)]
+        what: BadgeCommand,
+    },
     /// Staff accounts of the kiosk (`DATA/accounts.toml`); works while the daemon runs.
     Account {
         #[command(subcommand)]
@@ -191,6 +203,61 @@ pub enum AccountCommand {
     },
     /// Lists the accounts and their roles.
     List {
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OppositionCommand {
+    /// Puts an opposition in: the person is refused at the gate, with this reason, from the
+    /// first day (today by default) to the last (none: until lifted).
+    Add {
+        /// The person's identifiant (`selfgate persons`).
+        #[arg(long)]
+        person: String,
+        /// impaye, exclusion, manuelle, absent_pronote or depart.
+        #[arg(long)]
+        reason: String,
+        /// One service's code; every service when absent.
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who puts it in (kept in its note).
+        #[arg(long)]
+        by: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Lifts an opposition (it stays in the history).
+    Lift {
+        #[arg(long)]
+        person: String,
+        /// Its number (`selfgate opposition list`).
+        #[arg(long)]
+        id: u64,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Lists the oppositions, of one person or all.
+    List {
+        #[arg(long)]
+        person: Option<String>,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BadgeCommand {
+    /// Declares a badge lost: refused at the gate from now on, shown to staff if presented.
+    Lost {
+        badge: String,
         #[command(flatten)]
         place: Place,
     },
@@ -408,6 +475,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             roster,
         } => simulate::command(&config, &reads, roster.as_deref()),
         Command::Account { what } => account::command(what),
+        Command::Opposition { what } => staff::opposition(what),
+        Command::Badge { what } => staff::badge(what),
         Command::Persons { data, json } => journal::persons(&data, json),
         Command::Journal { data, since, json } => journal::journal(&data, since.as_deref(), json),
         Command::Backup { file, place } => backup::backup_command(&file, &place),

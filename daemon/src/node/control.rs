@@ -15,8 +15,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
+use chrono::NaiveDate;
+use selfgate_rules::model::{Credential, Opposition, OppositionReason};
+use selfgate_rules::staff;
+
 use crate::infra::shutdown::Shutdown;
 use crate::node::exchange::{ExchangeReport, Exchanges};
+use crate::node::gate::GateHandle;
+use crate::store::WriteOp;
 use crate::store::{Store, StoreError};
 
 /// The control socket in a data directory.
@@ -35,6 +41,20 @@ pub enum Request {
     ExchangeRun { name: String },
     /// Our pupil identifiers for PRONOTE (CSV).
     ExportIds,
+    /// An opposition put in for the person of identifiant `person` (`service`: a service's
+    /// code, or every service).
+    OppositionAdd {
+        person: String,
+        reason: OppositionReason,
+        service: Option<String>,
+        from: NaiveDate,
+        to: Option<NaiveDate>,
+        note: String,
+    },
+    /// Opposition `id` of the person of identifiant `person` lifted.
+    OppositionLift { person: String, id: u64 },
+    /// A badge declared lost.
+    BadgeLost { badge: String },
 }
 
 /// The daemon's answer to a [`Request`].
@@ -47,6 +67,10 @@ pub enum Answer {
     Exchange { report: ExchangeReport },
     /// The identifiers' CSV.
     Ids { csv: String },
+    /// The opposition as committed and in force at the gate.
+    Opposition { opposition: Opposition },
+    /// The badge as committed and in force at the gate.
+    Credential { credential: Credential },
     /// The request was refused or failed.
     Refused { message: String },
 }
@@ -106,11 +130,13 @@ fn peer_allowed(uid: u32, daemon: u32) -> bool {
 }
 
 /// Serves the control socket until `shutdown`: backups from `store`, exchanges run by hand
-/// by `exchanges` when the node has them. Removes the socket file when it stops.
+/// by `exchanges` when the node has them, staff changes through `gate` (committed, then in
+/// force at once). Removes the socket file when it stops.
 pub async fn serve(
     store: Store,
     data: PathBuf,
     exchanges: Option<Arc<Exchanges>>,
+    gate: Option<GateHandle>,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -135,7 +161,8 @@ pub async fn serve(
             },
         };
         let uid = conn.peer_cred().map(|c| c.uid()).ok();
-        let (store, data, exchanges) = (store.clone(), data.clone(), exchanges.clone());
+        let (store, data, exchanges, gate) =
+            (store.clone(), data.clone(), exchanges.clone(), gate.clone());
         conns.spawn(async move {
             let (r, mut w) = conn.into_split();
             let answer = if uid.is_some_and(|u| peer_allowed(u, daemon)) {
@@ -146,7 +173,7 @@ pub async fn serve(
                     return;
                 }
                 match serde_json::from_str::<Request>(line.trim()) {
-                    Ok(req) => answer(req, store, &data, exchanges.as_deref()).await,
+                    Ok(req) => answer(req, store, &data, exchanges.as_deref(), gate.as_ref()).await,
                     Err(_) => Answer::Refused {
                         message: "unknown request".into(),
                     },
@@ -175,7 +202,13 @@ pub async fn serve(
     Ok(())
 }
 
-async fn answer(req: Request, store: Store, data: &Path, exchanges: Option<&Exchanges>) -> Answer {
+async fn answer(
+    req: Request,
+    store: Store,
+    data: &Path,
+    exchanges: Option<&Exchanges>,
+    gate: Option<&GateHandle>,
+) -> Answer {
     let refused = |message: String| Answer::Refused { message };
     match req {
         Request::Backup => {
@@ -211,6 +244,88 @@ async fn answer(req: Request, store: Store, data: &Path, exchanges: Option<&Exch
             },
             None => refused("no exchanges here".into()),
         },
+        Request::OppositionAdd { .. }
+        | Request::OppositionLift { .. }
+        | Request::BadgeLost { .. } => match gate {
+            Some(g) => staff_change(req, g).await.unwrap_or_else(refused),
+            None => refused("no gate here".into()),
+        },
+    }
+}
+
+/// A staff change decided from the running gate's roster, committed through it.
+async fn staff_change(req: Request, gate: &GateHandle) -> Result<Answer, String> {
+    let (op, answer) = {
+        let shared = gate.shared();
+        let config = shared.config();
+        let engine = shared.engine();
+        plan_staff(&config, engine.roster(), req)?
+    };
+    gate.change(vec![op]).await.map_err(|e| e.to_string())?;
+    Ok(answer)
+}
+
+/// The op a staff change makes on `roster`, and the answer that says what it did (the
+/// command line applies it itself when no daemon runs).
+pub fn plan_staff(
+    config: &crate::config::Config,
+    roster: &selfgate_rules::Roster,
+    req: Request,
+) -> Result<(WriteOp, Answer), String> {
+    match req {
+        Request::OppositionAdd {
+            person,
+            reason,
+            service,
+            from,
+            to,
+            note,
+        } => {
+            let service = match service {
+                None => None,
+                Some(code) => Some(
+                    config
+                        .rules
+                        .service_by_code(&code)
+                        .map(|s| s.id)
+                        .ok_or_else(|| format!("no service with code `{code}`"))?,
+                ),
+            };
+            let o = staff::add_opposition(
+                roster,
+                &staff::NewOpposition {
+                    person,
+                    reason,
+                    service,
+                    from,
+                    to,
+                    note,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            Ok((
+                WriteOp::PutOpposition(o.clone()),
+                Answer::Opposition { opposition: o },
+            ))
+        }
+        Request::OppositionLift { person, id } => {
+            let o = staff::lift_opposition(roster, &person, id).map_err(|e| e.to_string())?;
+            Ok((
+                WriteOp::PutOpposition(o.clone()),
+                Answer::Opposition { opposition: o },
+            ))
+        }
+        Request::BadgeLost { badge } => {
+            let number = badge
+                .parse()
+                .map_err(|e| format!("`{badge}` is not a badge number: {e}"))?;
+            let c = staff::declare_lost(roster, &number).map_err(|e| e.to_string())?;
+            Ok((
+                WriteOp::PutCredential(c.clone()),
+                Answer::Credential { credential: c },
+            ))
+        }
+        _ => Err("not a staff change".into()),
     }
 }
 
@@ -254,7 +369,7 @@ mod tests {
         let data = dir.path().to_owned();
         let store = Store::open(&data).unwrap();
         let (stop, shutdown) = crate::infra::shutdown::channel();
-        let server = tokio::spawn(serve(store, data.clone(), None, shutdown));
+        let server = tokio::spawn(serve(store, data.clone(), None, None, shutdown));
         while !daemon_running(&data) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -202,6 +202,7 @@ impl Node {
                 store.clone(),
                 config.data_dir.clone(),
                 exchanges.clone(),
+                Some(handle.clone()),
                 shutdown.clone(),
             );
             tasks.push((

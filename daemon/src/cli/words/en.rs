@@ -246,6 +246,37 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "{}: identifiers of {pupils} pupil(s) written, to import into PRONOTE",
             file.display()
         ),
+        Msg::OppositionSet {
+            person,
+            id,
+            reason,
+            from,
+            to,
+        } => format!(
+            "opposition {id} ({reason}) put in for {person} from {from}{}: refused at the gate",
+            to.map_or_else(|| ", until lifted".to_owned(), |t| format!(" to {t}"))
+        ),
+        Msg::OppositionLifted { person, id } => {
+            format!("opposition {id} of {person} lifted (kept in the history)")
+        }
+        Msg::OppositionLine {
+            person,
+            id,
+            reason,
+            service,
+            from,
+            to,
+            lifted,
+            note,
+        } => format!(
+            "{person}\t{id}\t{reason}\t{}\t{from} → {}\t{}\t{note}",
+            service.unwrap_or("every service"),
+            to.map_or_else(|| "…".to_owned(), |t| t.to_string()),
+            if lifted { "lifted" } else { "in force" }
+        ),
+        Msg::BadgeLost { badge } => {
+            format!("badge {badge} declared lost: refused at the gate from now on")
+        }
         Msg::AuthorityCreated { name, dir } => format!(
             "authority `{name}` created in {}: copy ca.pem to the hub and every gate, keep ca.key here",
             dir.display()

@@ -248,6 +248,42 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "{} : identifiants de {pupils} élève(s) écrits, à importer dans PRONOTE",
             file.display()
         ),
+        Msg::OppositionSet {
+            person,
+            id,
+            reason,
+            from,
+            to,
+        } => format!(
+            "opposition {id} ({reason}) posée pour {person} à partir du {}{} : refusé(e) au portique",
+            from.format("%d/%m/%Y"),
+            to.map_or_else(
+                || ", jusqu'à sa levée".to_owned(),
+                |t| format!(" jusqu'au {}", t.format("%d/%m/%Y"))
+            )
+        ),
+        Msg::OppositionLifted { person, id } => {
+            format!("opposition {id} de {person} levée (gardée dans l'historique)")
+        }
+        Msg::OppositionLine {
+            person,
+            id,
+            reason,
+            service,
+            from,
+            to,
+            lifted,
+            note,
+        } => format!(
+            "{person}\t{id}\t{reason}\t{}\t{} → {}\t{}\t{note}",
+            service.unwrap_or("tous les services"),
+            from.format("%d/%m/%Y"),
+            to.map_or_else(|| "…".to_owned(), |t| t.format("%d/%m/%Y").to_string()),
+            if lifted { "levée" } else { "en vigueur" }
+        ),
+        Msg::BadgeLost { badge } => {
+            format!("badge {badge} déclaré perdu : refusé au portique dès maintenant")
+        }
         Msg::AuthorityCreated { name, dir } => format!(
             "autorité `{name}` créée dans {} : copiez ca.pem sur le concentrateur et chaque ligne, gardez ca.key ici",
             dir.display()

@@ -219,6 +219,31 @@ pub enum Msg<'a> {
         file: &'a Path,
         pupils: usize,
     },
+    // oppositions, badges
+    OppositionSet {
+        person: &'a str,
+        id: u64,
+        reason: &'a str,
+        from: chrono::NaiveDate,
+        to: Option<chrono::NaiveDate>,
+    },
+    OppositionLifted {
+        person: &'a str,
+        id: u64,
+    },
+    OppositionLine {
+        person: &'a str,
+        id: u64,
+        reason: &'a str,
+        service: Option<&'a str>,
+        from: chrono::NaiveDate,
+        to: Option<chrono::NaiveDate>,
+        lifted: bool,
+        note: &'a str,
+    },
+    BadgeLost {
+        badge: &'a str,
+    },
     // pki
     AuthorityCreated {
         name: &'a str,
@@ -502,6 +527,28 @@ mod tests {
                 not_after: "2027",
                 revoked_at: None,
             },
+            Msg::OppositionSet {
+                person: "E1",
+                id: 3,
+                reason: "impaye",
+                from: day,
+                to: None,
+            },
+            Msg::OppositionLifted {
+                person: "E1",
+                id: 3,
+            },
+            Msg::OppositionLine {
+                person: "E1",
+                id: 3,
+                reason: "impaye",
+                service: None,
+                from: day,
+                to: Some(day),
+                lifted: true,
+                note: "x",
+            },
+            Msg::BadgeLost { badge: "0A" },
         ]
     }
 
