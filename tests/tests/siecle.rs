@@ -70,7 +70,7 @@ fn persons(data: &Path) -> Vec<Value> {
     parse_json_lines(&out.stdout)
 }
 
-fn forfaits(p: &Value) -> Vec<(String, u64, String, String)> {
+fn forfaits(p: &Value) -> Vec<(String, Vec<String>, String, String)> {
     p["forfaits"]
         .as_array()
         .unwrap()
@@ -78,7 +78,12 @@ fn forfaits(p: &Value) -> Vec<(String, u64, String, String)> {
         .map(|f| {
             (
                 f["days"].as_str().unwrap().to_owned(),
-                f["services"].as_u64().unwrap(),
+                f["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect(),
                 f["from"].as_str().unwrap().to_owned(),
                 f["to"].as_str().unwrap().to_owned(),
             )
@@ -142,27 +147,46 @@ fn import_zipped_export_then_reimport_changes_nothing() {
     assert_eq!(row("1004"), s("Léa Martin", "", "dp"));
     assert_eq!(row("1005"), s("Jules Petit", "", "externe"));
     assert_eq!(row("1008"), s("Inès Durand-Bœuf", "", "dp"));
-    let f = |days: &str, services: u64, from: &str, to: &str| {
+    let f = |days: &str, services: &[&str], from: &str, to: &str| {
+        let services = services.iter().map(|s| (*s).to_owned()).collect();
         vec![(days.to_owned(), services, from.to_owned(), to.to_owned())]
     };
-    // Services: bit 0 petit_dejeuner, 1 dejeuner, 2 diner.
+    // Services by their codes.
     assert_eq!(
         forfaits(by_id("1001")),
-        f("lun mar jeu ven", 2, "2025-09-01", "2026-07-03")
+        f("lun mar jeu ven", &["dejeuner"], "2025-09-01", "2026-07-03")
     );
     assert_eq!(
         forfaits(by_id("1002")),
-        f("lun mar mer jeu ven", 2, "2026-01-05", "2026-07-03")
+        f(
+            "lun mar mer jeu ven",
+            &["dejeuner"],
+            "2026-01-05",
+            "2026-07-03"
+        )
     );
     assert_eq!(
         forfaits(by_id("1003")),
-        f("lun mar mer jeu ven", 7, "2025-09-01", "2026-02-13")
+        f(
+            "lun mar mer jeu ven",
+            &["petit_dejeuner", "dejeuner", "diner"],
+            "2025-09-01",
+            "2026-02-13"
+        )
     );
+    // 1003 leaves on 13 February: refused from the 14th, and `persons` says so.
+    assert_eq!(by_id("1003")["left"], "2026-02-14");
+    assert!(by_id("1001")["left"].is_null());
     assert!(forfaits(by_id("1004")).is_empty(), "DP au ticket");
     assert!(forfaits(by_id("1005")).is_empty(), "externe");
     assert_eq!(
         forfaits(by_id("1008")),
-        f("lun mar mer jeu ven", 2, "2025-09-01", "2026-07-03")
+        f(
+            "lun mar mer jeu ven",
+            &["dejeuner"],
+            "2025-09-01",
+            "2026-07-03"
+        )
     );
 
     let journal_before = journal(&data).len();

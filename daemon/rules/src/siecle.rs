@@ -706,6 +706,18 @@ pub enum RegimeKind {
     Interne,
 }
 
+/// What a person reads: `externe`, `DP 4 jours`, `DP au ticket`, `interne`.
+impl fmt::Display for RegimeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegimeKind::Externe => f.write_str("externe"),
+            RegimeKind::Dp { days } => write!(f, "DP {days} jours"),
+            RegimeKind::DpTicket => f.write_str("DP au ticket"),
+            RegimeKind::Interne => f.write_str("interne"),
+        }
+    }
+}
+
 /// How a code was understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegimeSource {

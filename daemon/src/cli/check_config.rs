@@ -14,7 +14,8 @@ pub fn check(file: &Path) -> ExitCode {
                 Msg::ConfigOk {
                     file,
                     services: c.rules.services.len(),
-                    closures: c.rules.closures.len(),
+                    closures: c.rules.closures.len() - c.school.public_holidays,
+                    public_holidays: c.school.public_holidays,
                     tariffs: c.rules.tariffs.len(),
                     gate: &c.gate.id,
                     data: &c.data_dir,

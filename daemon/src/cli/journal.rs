@@ -180,7 +180,14 @@ pub fn print(
             s("local"),
             s("service"),
             s("person"),
-            s("name").chars().take(24).collect::<String>(),
+            // An unknown badge has no name: the badge read is what staff look for.
+            match (s("name"), s("credential")) {
+                (name, cred) if name.is_empty() && !cred.is_empty() => format!("badge {cred}"),
+                (name, _) => name,
+            }
+            .chars()
+            .take(24)
+            .collect::<String>(),
             what,
             reason,
             if amount == 0 {
@@ -196,9 +203,33 @@ pub fn print(
 /// Prints every person: external id, name, class, category, régime, badges with their status,
 /// and ticket balance; as a table or JSON lines.
 pub fn print_persons(store: &Store, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let today = school_day(store.school_timezone()?, Utc::now());
+    let school = store.school()?;
+    let today = school_day(school.timezone, Utc::now());
     let engine = store.load_engine(crate::config::Config::defaults().rules, today)?;
     let roster = engine.roster();
+    // Services by their codes as the store records them (by number when it does not).
+    let codes = |set: selfgate_rules::model::ServiceSet| -> Vec<String> {
+        (0..16u8)
+            .map(selfgate_rules::model::ServiceId)
+            .filter(|s| set.contains(*s))
+            .map(|s| {
+                school
+                    .services
+                    .get(usize::from(s.0))
+                    .cloned()
+                    .unwrap_or_else(|| s.0.to_string())
+            })
+            .collect()
+    };
+    // The day a pupil has left the school (SIÈCLE), from their departure in force.
+    let left = |p: &selfgate_rules::model::Person| {
+        roster
+            .oppositions_of(p.id)
+            .iter()
+            .filter(|o| o.reason == selfgate_rules::model::OppositionReason::Depart && !o.lifted)
+            .map(|o| o.from)
+            .min()
+    };
     let mut persons: Vec<_> = roster.persons().collect();
     persons.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     if !as_json {
@@ -223,10 +254,11 @@ pub fn print_persons(store: &Store, as_json: bool, out: &mut dyn Write) -> anyho
                 "category": p.category.code(),
                 "regime": p.regime.code(),
                 "balance_cents": balance,
+                "left": left(p).map(|d| d.to_string()),
                 "badges": badges.iter().map(|(n, s)| json!({"number": n, "status": s})).collect::<Vec<_>>(),
                 "forfaits": p.forfaits.iter().map(|f| json!({
                     "days": f.weekdays.to_string(),
-                    "services": f.services.bits(),
+                    "services": codes(f.services),
                     "from": f.from.to_string(),
                     "to": f.to.to_string(),
                 })).collect::<Vec<_>>(),

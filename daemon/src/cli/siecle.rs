@@ -161,7 +161,7 @@ pub fn plan_siecle(
             Some((kind, source)) => {
                 if source != RegimeSource::Known {
                     report.warnings.push(format!(
-                        "ELEVE_ID {}: CODE_REGIME {code} unknown, read as {kind:?} (from its {})",
+                        "ELEVE_ID {}: CODE_REGIME {code} unknown, read as {kind} (from its {})",
                         e.eleve_id,
                         if source == RegimeSource::Label {
                             "Nomenclature label"
@@ -184,7 +184,7 @@ pub fn plan_siecle(
             let label = nomenclature
                 .and_then(|n| n.regimes.get(code))
                 .map(|l| l.long.clone())
-                .unwrap_or_else(|| format!("{kind:?}"));
+                .unwrap_or_else(|| kind.to_string());
             report
                 .regimes
                 .entry(code.to_owned())

@@ -343,9 +343,12 @@ impl Validator {
                 });
             }
         }
+        let mut public_holidays = 0;
         if raw.school.public_holidays {
             if let (Some(a), Some(b)) = (year_start, year_end) {
-                closures.extend(french_public_holidays(a, b));
+                let holidays = french_public_holidays(a, b);
+                public_holidays = holidays.len();
+                closures.extend(holidays);
             }
         }
 
@@ -447,6 +450,7 @@ impl Validator {
                 uai: raw.school.uai,
                 year_start: year_start?,
                 year_end: year_end?,
+                public_holidays,
             },
             rules,
             data_dir: PathBuf::from(raw.store.data_dir),

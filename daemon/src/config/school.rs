@@ -17,6 +17,9 @@ pub struct School {
     pub uai: String,
     pub year_start: NaiveDate,
     pub year_end: NaiveDate,
+    /// How many of the rules' closures are public holidays (`school.public_holidays`), the
+    /// others being the school's own `[[closures]]`.
+    pub public_holidays: usize,
 }
 
 #[derive(Deserialize)]

@@ -11,11 +11,12 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             file,
             services,
             closures,
+            public_holidays,
             tariffs,
             gate,
             data,
         } => format!(
-            "{}: ok — {services} services, {closures} closures, {tariffs} tariffs, gate {gate}, data in {}",
+            "{}: ok — {services} services, {closures} closures (and {public_holidays} public holidays), {tariffs} tariffs, gate {gate}, data in {}",
             file.display(),
             data.display()
         ),

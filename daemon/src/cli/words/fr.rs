@@ -10,11 +10,12 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             file,
             services,
             closures,
+            public_holidays,
             tariffs,
             gate,
             data,
         } => format!(
-            "{} : valide — {services} service(s), {closures} fermeture(s), {tariffs} tarif(s), ligne {gate}, données dans {}",
+            "{} : valide — {services} service(s), {closures} fermeture(s) (et {public_holidays} jours fériés), {tariffs} tarif(s), ligne {gate}, données dans {}",
             file.display(),
             data.display()
         ),
