@@ -259,6 +259,14 @@ impl Store {
         Store::from_parts(db, open, path)
     }
 
+    /// A new store in memory, nothing on disk (the fuzz targets' merge path).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::open_backend(
+            SharedMemory(Arc::new(redb::backends::InMemoryBackend::new())),
+            "(memory)",
+        )
+    }
+
     /// Opens (or creates) a store on another storage backend than a file: fault-injection
     /// tests use backends that lose unsynced writes or run out of space.
     pub fn open_backend(
@@ -1245,6 +1253,28 @@ pub fn describe_school(config: &crate::config::Config) -> WriteOp {
     WriteOp::SetMeta {
         key: "school".into(),
         value: value.to_string().into_bytes(),
+    }
+}
+
+/// redb's in-memory backend, shared by the store's reopen function.
+#[derive(Debug, Clone)]
+struct SharedMemory(Arc<redb::backends::InMemoryBackend>);
+
+impl redb::StorageBackend for SharedMemory {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.0.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.0.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.0.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.0.write(offset, data)
     }
 }
 
