@@ -111,4 +111,31 @@ fn oppositions_and_lost_badges_from_the_command_line() {
         "lifted, lost, excluded"
     );
     terminate(&mut daemon);
+
+    // What if: reads against this store (its oppositions and lost badge), today at noon.
+    let today = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    let today = String::from_utf8(today.stdout).unwrap().trim().to_owned();
+    let reads = write_file(
+        dir.path(),
+        "reads.csv",
+        format!(
+            "time,gate,credential\n{today} 12:00,ligne-1,{}\n{today} 12:01,ligne-1,{}\n",
+            fifo_badge(1),
+            fifo_badge(2)
+        ),
+    );
+    let out = selfgate_run([
+        "simulate",
+        "--config",
+        cfg,
+        "--reads",
+        reads.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    out.success()
+        .stdout_has(&["deny,badge_revoked", "deny,opposition:exclusion"]);
 }

@@ -80,8 +80,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE.csv")]
         reads: PathBuf,
         /// Decide against this roster CSV instead of the store's roster.
-        #[arg(long, value_name = "FILE.csv")]
+        #[arg(long, value_name = "FILE.csv", conflicts_with = "data")]
         roster: Option<PathBuf>,
+        /// Decide against the store in this directory (a copy, a restored backup: with its
+        /// oppositions, lost badges and balances) instead of the configuration's.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
     },
     /// Prints every person with their badges and ticket balance.
     Persons {
@@ -473,7 +477,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             reads,
             roster,
-        } => simulate::command(&config, &reads, roster.as_deref()),
+            data,
+        } => simulate::command(&config, &reads, roster.as_deref(), data.as_deref()),
         Command::Account { what } => account::command(what),
         Command::Opposition { what } => staff::opposition(what),
         Command::Badge { what } => staff::badge(what),

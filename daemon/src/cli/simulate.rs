@@ -241,8 +241,12 @@ pub fn command(
     config: &std::path::Path,
     reads: &std::path::Path,
     roster: Option<&std::path::Path>,
+    data: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config)?;
+    let mut config = Config::load(config)?;
+    if let Some(d) = data {
+        config.data_dir = d.to_owned();
+    }
     let script_text = String::from_utf8(super::read_file(reads)?)
         .with_context(|| super::words::text(super::words::Msg::NotUtf8(reads)))?;
     let script = match parse_reads(&script_text, config.rules.timezone) {
