@@ -229,10 +229,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         // A fourth from the same address is closed at once.
         let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
-        assert!(closed_within(&mut fourth, Duration::from_millis(300)).await);
+        assert!(closed_within(&mut fourth, Duration::from_secs(2)).await);
         // The silent ones are cut once the head is overdue; then others are served again.
         for c in &mut silent {
-            assert!(closed_within(c, Duration::from_secs(3)).await, "never cut");
+            assert!(closed_within(c, Duration::from_secs(10)).await, "never cut");
         }
         assert!(get(addr).await.ends_with("bonjour"));
         // A kept-alive connection idle after its answer is cut too.
@@ -240,7 +240,7 @@ mod tests {
         kept.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        assert!(closed_within(&mut kept, Duration::from_secs(3)).await);
+        assert!(closed_within(&mut kept, Duration::from_secs(10)).await);
         let _ = stop.send(());
         server.await.unwrap();
     }
