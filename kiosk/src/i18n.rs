@@ -346,9 +346,55 @@ pub fn localise(lang: Lang, mut live: crate::Live) -> crate::Live {
         if let Some(item) = &mut live.item {
             item.label.clone_from(&item.label_en);
         }
-        localise_denied(lang, &mut live.summary.denied);
+        localise_summary(lang, &mut live.summary);
     }
     live
+}
+
+/// An alert's words in `lang`: the source writes French; the others are told here from the
+/// alert's kind and particulars (its French text when the kind is unknown).
+pub fn alert_text(lang: Lang, a: &crate::Alert) -> String {
+    let arg = |i: usize| a.args.get(i).map_or("", String::as_str);
+    match (lang, a.kind.as_str()) {
+        (Lang::Fr, _) => a.text.clone(),
+        (Lang::En, "emergency") => "Emergency input active: the turnstile is free".into(),
+        (Lang::En, "reader_offline") => format!("Reader offline: {}", arg(0)),
+        (Lang::En, "hub_unreachable") => format!(
+            "Central server unreachable{} · {} events waiting",
+            if arg(0).is_empty() {
+                String::new()
+            } else {
+                format!(" since {}", arg(0))
+            },
+            arg(1)
+        ),
+        (Lang::En, "quarantine") => format!(
+            "{} event(s) from the gates refused by the hub, in quarantine: to be examined (the \
+             hub's journal)",
+            arg(0)
+        ),
+        (Lang::En, "lost_badge") => format!(
+            "Lost badge presented: {}{} at {}",
+            arg(0),
+            if arg(1).is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", arg(1))
+            },
+            arg(2)
+        ),
+        (Lang::En, _) => a.text.clone(),
+    }
+}
+
+/// The counts and alerts of a summary in `lang`.
+pub fn localise_summary(lang: Lang, s: &mut crate::Summary) {
+    localise_denied(lang, &mut s.denied);
+    if lang != Lang::Fr {
+        for a in &mut s.alerts {
+            a.text = alert_text(lang, a);
+        }
+    }
 }
 
 /// The denials by reason, their labels in `lang` (by their reason code).
@@ -365,6 +411,55 @@ pub fn localise_denied(lang: Lang, denied: &mut [(String, String, u64)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alerts_are_told_in_english_from_their_kind_and_particulars() {
+        let alert = |kind: &str, text: &str, args: &[&str]| crate::Alert {
+            kind: kind.into(),
+            text: text.into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        let lost = alert(
+            "lost_badge",
+            "Badge déclaré perdu présenté : Léa MARTIN (6A) à 12:04",
+            &["Léa MARTIN", "6A", "12:04"],
+        );
+        assert_eq!(alert_text(Lang::Fr, &lost), lost.text);
+        assert_eq!(
+            alert_text(Lang::En, &lost),
+            "Lost badge presented: Léa MARTIN (6A) at 12:04"
+        );
+        let offline = alert("reader_offline", "Lecteur hors ligne : r2", &["r2"]);
+        assert_eq!(alert_text(Lang::En, &offline), "Reader offline: r2");
+        let hub = alert(
+            "hub_unreachable",
+            "Serveur central injoignable · 3 événements en attente",
+            &["", "3"],
+        );
+        assert_eq!(
+            alert_text(Lang::En, &hub),
+            "Central server unreachable · 3 events waiting"
+        );
+        let q = alert("quarantine", "2 événement(s) …", &["2"]);
+        assert!(alert_text(Lang::En, &q).starts_with("2 event(s) from the gates refused"));
+        let e = alert(
+            "emergency",
+            "Entrée d'urgence active : le tourniquet est libre",
+            &[],
+        );
+        assert!(alert_text(Lang::En, &e).starts_with("Emergency input active"));
+        // An unknown kind keeps the source's words rather than lose them.
+        let other = alert("new_kind", "Quelque chose", &[]);
+        assert_eq!(alert_text(Lang::En, &other), "Quelque chose");
+        let mut s = crate::Summary {
+            alerts: vec![offline],
+            denied: vec![("already_served".into(), "Déjà passé".into(), 2)],
+            ..crate::Summary::default()
+        };
+        localise_summary(Lang::En, &mut s);
+        assert_eq!(s.alerts[0].text, "Reader offline: r2");
+        assert_eq!(s.denied[0].1, "Already served");
+    }
 
     #[test]
     fn a_passage_is_told_in_both_languages_with_its_particulars() {

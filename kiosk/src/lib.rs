@@ -72,6 +72,10 @@ pub struct Alert {
     pub kind: String,
     /// What happened, for the staff ("Badge déclaré perdu présenté : Léa MARTIN, 12:04").
     pub text: String,
+    /// Its particulars (a reader's name, a count, who and when), for the other languages
+    /// (`i18n::alert_text`); empty when the kind says it all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 /// Counts of the current (or last) service.

@@ -350,7 +350,7 @@ pub async fn index(
 ) -> Response {
     let lang = caller.lang;
     let mut sum = app.src.summary();
-    crate::i18n::localise_denied(lang, &mut sum.denied);
+    crate::i18n::localise_summary(lang, &mut sum);
     let feed = app.src.recent(40);
     let done = uri.query().is_some_and(|q| q.contains("admitted=1"));
     let body = html! {
@@ -425,8 +425,13 @@ pub async fn events(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT 
         .into_response()
 }
 
-pub async fn api_summary(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
-    Json(app.src.summary()).into_response()
+pub async fn api_summary(
+    State(app): AppState,
+    Staff(caller, _): Staff<{ SURVEILLANT }>,
+) -> Response {
+    let mut s = app.src.summary();
+    crate::i18n::localise_summary(caller.lang, &mut s);
+    Json(s).into_response()
 }
 
 pub async fn api_feed(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {

@@ -37,12 +37,15 @@ const LOST_ALERT: TimeDelta = TimeDelta::minutes(15);
 /// A person's page shows passages of this many days back.
 const PERSON_DAYS: i64 = 60;
 
+/// A lost badge presented: when, the alert's text, its particulars.
+type LostBadgeAlert = (DateTime<Utc>, String, Vec<String>);
+
 pub struct KioskBackend {
     gate: GateHandle,
     store: Store,
     live: broadcast::Sender<Live>,
-    /// Lost badges presented lately: (when, who).
-    lost: Mutex<VecDeque<(DateTime<Utc>, String)>>,
+    /// Lost badges presented lately.
+    lost: Mutex<VecDeque<LostBadgeAlert>>,
     /// The hub sync's status (none when standalone).
     sync: Option<Arc<SyncState>>,
 }
@@ -133,6 +136,7 @@ impl KioskBackend {
             out.push(Alert {
                 kind: "emergency".into(),
                 text: "Entrée d'urgence active : le tourniquet est libre".into(),
+                args: vec![],
             });
         }
         let health = view::health(self.shared());
@@ -142,6 +146,7 @@ impl KioskBackend {
                     out.push(Alert {
                         kind: "reader_offline".into(),
                         text: format!("Lecteur hors ligne : {name}"),
+                        args: vec![name.clone()],
                     });
                 }
             }
@@ -153,10 +158,15 @@ impl KioskBackend {
                     text: format!(
                         "Serveur central injoignable{} · {} événements en attente",
                         sync.last_exchange
+                            .as_ref()
                             .map(|t| format!(" depuis {t}"))
                             .unwrap_or_default(),
                         sync.events_waiting
                     ),
+                    args: vec![
+                        sync.last_exchange.clone().unwrap_or_default(),
+                        sync.events_waiting.to_string(),
+                    ],
                 });
             }
         }
@@ -168,17 +178,22 @@ impl KioskBackend {
                     "{quarantined} événement(s) des lignes refusé(s) par le concentrateur, en \
                      quarantaine : à examiner (journal du concentrateur)"
                 ),
+                args: vec![quarantined.to_string()],
             });
         }
         let now = self.shared().clock.now();
         let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
-        while lost.front().is_some_and(|(at, _)| now - *at > LOST_ALERT) {
+        while lost
+            .front()
+            .is_some_and(|(at, _, _)| now - *at > LOST_ALERT)
+        {
             lost.pop_front();
         }
-        for (_, who) in lost.iter().rev() {
+        for (_, who, args) in lost.iter().rev() {
             out.push(Alert {
                 kind: "lost_badge".into(),
                 text: who.clone(),
+                args: args.clone(),
             });
         }
         out
@@ -338,20 +353,21 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
                     let item = view::feed_item(b.shared(), &e.gate, Some(e.seq), e.at, p);
                     if p.reason == Reason::BadgeRevoked {
                         let tz = b.tz();
+                        let time = e.at.with_timezone(&tz).format("%H:%M").to_string();
                         let who = format!(
-                            "Badge déclaré perdu présenté : {}{} à {}",
+                            "Badge déclaré perdu présenté : {}{} à {time}",
                             item.name,
                             if item.class.is_empty() {
                                 String::new()
                             } else {
                                 format!(" ({})", item.class)
                             },
-                            e.at.with_timezone(&tz).format("%H:%M")
                         );
+                        let args = vec![item.name.clone(), item.class.clone(), time];
                         b.lost
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
-                            .push_back((e.at, who));
+                            .push_back((e.at, who, args));
                     }
                     Some(item)
                 }
