@@ -139,16 +139,16 @@ impl KioskBackend {
                 args: vec![],
             });
         }
-        let health = view::health(self.shared());
-        if let Some(readers) = health.get("readers").and_then(|r| r.as_object()) {
-            for (name, online) in readers {
-                if online.as_bool() == Some(false) {
-                    out.push(Alert {
-                        kind: "reader_offline".into(),
-                        text: format!("Lecteur hors ligne : {name}"),
-                        args: vec![name.clone()],
-                    });
-                }
+        // In name order, from the gate's state: this runs at every live item, so not through
+        // the whole /healthz document.
+        let readers: BTreeMap<String, bool> = self.shared().readers_online().into_iter().collect();
+        for (name, online) in readers {
+            if !online {
+                out.push(Alert {
+                    kind: "reader_offline".into(),
+                    text: format!("Lecteur hors ligne : {name}"),
+                    args: vec![name],
+                });
             }
         }
         if let Some(sync) = self.sync_status() {

@@ -469,7 +469,7 @@ pub fn check_event(
     };
     match &e.kind {
         K::Passage(p) => {
-            if p.verdict != Verdict::Pass || p.person.is_none() {
+            let (Verdict::Pass, Some(person)) = (p.verdict, p.person) else {
                 return if p.charge_cents == 0 {
                     Ok(())
                 } else {
@@ -478,8 +478,8 @@ pub fn check_event(
                         p.charge_cents
                     ))
                 };
-            }
-            let person = known(p.person.unwrap_or(PersonId(0)))?;
+            };
+            let person = known(person)?;
             if p.charge_cents == 0 {
                 return Ok(());
             }
