@@ -1,6 +1,7 @@
 //! A hub and two gates in one process, on loopback, over real mutual TLS with certificates from
 //! `selfgate pki`: site-wide anti-passback, an opposition set at the hub, double passages of
-//! partitioned gates, refused certificates, numbering after a restore, and the API document.
+//! partitioned gates, refused certificates, numbering after a restore (hub in reach or not), and
+//! the API document.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -742,6 +743,213 @@ async fn after_a_restore_numbering_goes_on_after_the_hubs_last_acknowledged_even
     // The hub's ligne-1/2 and /3 are the ones first sent, never replaced.
     let e3 = hub.store.event("ligne-1", 3).unwrap().unwrap();
     assert_eq!(e3.passage().unwrap().person, Some(PersonId(0)));
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_restored_while_the_hub_is_out_of_reach_numbers_in_a_new_epoch() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1, backups) = (tmp(), tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    let backup = backups.path().join("ligne-1.redb");
+    {
+        let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+        g1.sync_with(pki_dir.path(), port);
+        common::eventually("roster", || g1.knows(LEA)).await;
+        g1.read(LEA).await;
+        g1.store.backup_to(&backup).unwrap();
+        g1.read(TOM).await;
+        g1.read(LEA).await;
+        common::eventually("the hub holds 3 events of ligne-1", || {
+            hub.store.last_seqs().unwrap().get("ligne-1") == Some(&3)
+        })
+        .await;
+        g1.stop().await;
+    }
+    selfgate::cli::backup::restore(d1.path(), &backup).unwrap();
+    // The hub cannot be reached when the gate starts again: a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    let offline = Client::new(
+        g1.handle.clone(),
+        g1.store.clone(),
+        endpoint(pki_dir.path(), nowhere, Some("gate-ligne-1")),
+        100,
+        g1.state.clone(),
+    );
+    assert!(offline.restore_pending());
+    offline
+        .reconcile_at_start(std::time::Duration::from_secs(2))
+        .await;
+    assert!(!offline.restore_pending(), "the restore is dealt with");
+    drop(offline);
+    // Tom eats: the event takes the first number of epoch 1, not ligne-1/2 again.
+    assert_eq!(g1.read(TOM).await, (Verdict::Pass, Reason::Ticket));
+    let first_of_epoch_1 = (1u64 << 32) + 1;
+    assert_eq!(
+        g1.store.last_seqs().unwrap().get("ligne-1"),
+        Some(&first_of_epoch_1)
+    );
+    // The hub comes back: it takes the new event after its own ligne-1/3.
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("the hub takes the first event of epoch 1", || {
+        hub.store.last_seqs().unwrap().get("ligne-1") == Some(&first_of_epoch_1)
+    })
+    .await;
+    common::eventually("nothing left to send", || {
+        g1.state.status().events_waiting == 0
+    })
+    .await;
+    let new = hub
+        .store
+        .event("ligne-1", first_of_epoch_1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.passage().unwrap().person, Some(PersonId(1)));
+    // The hub's ligne-1/2 (Tom's first meal) and /3 are kept as first sent.
+    let e2 = hub.store.event("ligne-1", 2).unwrap().unwrap();
+    assert_eq!(e2.passage().unwrap().person, Some(PersonId(1)));
+    assert!(hub.store.event("ligne-1", 4).unwrap().is_none());
+    for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
+/// Pupils `0B00000000`… with 10,000 € each at the hub, who may eat many times a service.
+fn many_pupils(n: u32) -> impl FnOnce(&Store) {
+    move |store: &Store| {
+        let mut ops = Vec::new();
+        for id in 0..n {
+            ops.push(WriteOp::PutPerson(Person {
+                passages_per_service: 200,
+                ..person(id, &format!("E{id}"))
+            }));
+            ops.push(WriteOp::PutCredential(Credential {
+                number: format!("0B{id:08X}").parse().unwrap(),
+                person: PersonId(id),
+                status: CredentialStatus::Active,
+            }));
+            ops.push(WriteOp::Append {
+                gate: "hub".into(),
+                at: Utc::now(),
+                kind: EventKind::Credit(selfgate_rules::journal::Credit {
+                    person: PersonId(id),
+                    cents: 1_000_000,
+                    note: "solde initial".into(),
+                }),
+            });
+        }
+        store.write_now(&ops).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_taken_while_pupils_pass_miss_none_of_their_passages() {
+    common::avoid_end_of_day();
+    const PUPILS: u32 = 50;
+    let (pki_dir, d0, d1) = (tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, many_pupils(PUPILS)).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    let g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    // The client's roster half alone: the gate sends nothing up, so every snapshot says the
+    // hub holds none of its events and the gate must add all of its own to it.
+    let client = Client::new(
+        g1.handle.clone(),
+        g1.store.clone(),
+        endpoint(pki_dir.path(), port, Some("gate-ligne-1")),
+        100,
+        g1.state.clone(),
+    );
+    let mut conn = http::connect(&endpoint(pki_dir.path(), port, Some("gate-ligne-1")))
+        .await
+        .unwrap();
+    client.sync_roster(&mut conn).await.unwrap();
+    assert!(g1.knows("0B00000000"));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // Pupils pass all along the snapshots, a read every millisecond or so.
+    let passing = async {
+        let mut id = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            g1.handle.read(&format!("0B{id:08X}")).await;
+            id = (id + 1) % PUPILS;
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    };
+    let snapshots = async {
+        let mut taken = 0;
+        for _ in 0..40 {
+            // An empty version: the hub's snapshot again, as after a 409.
+            g1.handle
+                .change(vec![WriteOp::SetMeta {
+                    key: "sync/version".into(),
+                    value: Vec::new(),
+                }])
+                .await
+                .unwrap();
+            let report = client.sync_roster(&mut conn).await.unwrap();
+            assert!(report.full);
+            taken += 1;
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        taken
+    };
+    let ((), taken) = tokio::join!(passing, snapshots);
+    assert_eq!(taken, 40);
+    // Every decided passage is committed once a settle returns.
+    drop(g1.handle.settle().await.unwrap());
+    // An independent sum: what the hub credited less what the gate's journal charged.
+    let mut expected: std::collections::HashMap<PersonId, i64> =
+        (0..PUPILS).map(|id| (PersonId(id), 1_000_000)).collect();
+    let mut meals: std::collections::HashMap<PersonId, u8> = std::collections::HashMap::new();
+    for e in g1.store.journal_after("ligne-1", 0, usize::MAX).unwrap() {
+        let p = e.passage().unwrap();
+        assert_eq!(p.verdict, Verdict::Pass, "{p:?}");
+        let person = p.person.unwrap();
+        *expected.get_mut(&person).unwrap() -= p.charge_cents;
+        *meals.entry(person).or_default() += 1;
+    }
+    assert!(
+        meals.values().map(|n| u32::from(*n)).sum::<u32>() > 2 * PUPILS,
+        "pupils passed all along: {meals:?}"
+    );
+    let stored: std::collections::HashMap<PersonId, i64> = g1
+        .store
+        .roster_snapshot(chrono::NaiveDate::MIN)
+        .unwrap()
+        .balances
+        .into_iter()
+        .collect();
+    let served_today = g1
+        .store
+        .roster_snapshot(chrono::NaiveDate::MIN)
+        .unwrap()
+        .served;
+    {
+        let engine = g1.shared().engine();
+        for id in 0..PUPILS {
+            let person = PersonId(id);
+            assert_eq!(stored[&person], expected[&person], "store, pupil {id}");
+            assert_eq!(
+                engine.roster().balance(person),
+                expected[&person],
+                "memory, pupil {id}"
+            );
+            let served: u8 = served_today
+                .iter()
+                .filter(|r| r.2 == person)
+                .map(|r| r.3)
+                .sum();
+            assert_eq!(served, meals[&person], "anti-passback rows, pupil {id}");
+        }
+    }
+    drop((client, conn));
     for n in [g1, hub] {
         n.stop().await;
     }

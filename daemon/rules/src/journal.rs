@@ -258,6 +258,29 @@ pub enum EventKind {
     Retention(Retention),
 }
 
+/// A gate numbers its events 1, 2, 3… within an *epoch*: epoch `k` numbers from `k << 32` + 1.
+/// A gate restored from a backup while its hub is out of reach cannot know which numbers the
+/// hub already holds for it, so it starts the next epoch: none of its new events can take a
+/// number the hub gave another one, and the hub accepts the jump (see [`follows`]).
+pub const EPOCH_SHIFT: u32 = 32;
+
+/// The epoch of a sequence number (0 until a gate is first restored offline).
+pub fn epoch_of(seq: u64) -> u64 {
+    seq >> EPOCH_SHIFT
+}
+
+/// The floor that starts the epoch after `last`'s: the next number given is this + 1.
+pub fn next_epoch_floor(last: u64) -> u64 {
+    epoch_of(last).saturating_add(1) << EPOCH_SHIFT
+}
+
+/// Whether `next` may come right after `prev` in a gate's journal: the next number, or the
+/// first number of a later epoch.
+pub fn follows(prev: u64, next: u64) -> bool {
+    prev.checked_add(1) == Some(next)
+        || (epoch_of(next) > epoch_of(prev) && next & ((1 << EPOCH_SHIFT) - 1) == 1)
+}
+
 /// A journal entry: numbered per gate, in commit order, from 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -279,5 +302,29 @@ impl Event {
             EventKind::Passage(p) => Some(p),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_within_an_epoch_or_jump_to_the_start_of_a_later_one() {
+        assert!(follows(0, 1));
+        assert!(follows(41, 42));
+        assert!(!follows(41, 43));
+        assert!(!follows(42, 42));
+        let e1 = next_epoch_floor(42);
+        assert_eq!(e1, 1 << 32);
+        assert!(follows(42, e1 + 1));
+        assert!(follows(0, e1 + 1));
+        assert!(!follows(42, e1 + 2), "not the first of the epoch");
+        assert!(!follows(e1 + 5, e1 + 1), "backwards");
+        assert!(follows(e1 + 5, e1 + 6));
+        assert_eq!(next_epoch_floor(e1 + 5), 2 << 32);
+        assert!(follows(e1 + 5, (2 << 32) + 1));
+        assert_eq!(epoch_of(e1 + 5), 1);
+        assert!(!follows(u64::MAX, 0));
     }
 }

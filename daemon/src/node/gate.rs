@@ -86,6 +86,9 @@ pub struct Shared {
     changes: broadcast::Sender<Change>,
     /// A staff member waiting for the next read to enrol it (reader, or any).
     capture: Mutex<Option<(Option<String>, tokio::sync::oneshot::Sender<String>)>>,
+    /// Held for reading from a decision until its passage is queued to the writer; held for
+    /// writing by [`GateHandle::settle`], which needs no passage to be decided but uncommitted.
+    decisions: tokio::sync::RwLock<()>,
 }
 
 #[derive(Default)]
@@ -131,6 +134,7 @@ impl Shared {
             counters: Counters::default(),
             changes: broadcast::channel(CHANGES_BACKLOG).0,
             capture: Mutex::new(None),
+            decisions: tokio::sync::RwLock::new(()),
         })
     }
 
@@ -387,6 +391,7 @@ impl GateHandle {
         if self.shared.captured(reader, credential) {
             return;
         }
+        let _deciding = self.shared.decisions.read().await;
         let at = self.shared.clock.now();
         let passage = {
             let mut e = self.shared.engine_mut();
@@ -416,6 +421,7 @@ impl GateHandle {
         note: &str,
         second_meal: bool,
     ) -> Result<(), ManualRefusal> {
+        let _deciding = self.shared.decisions.read().await;
         let at = self.shared.clock.now();
         let passage = {
             let mut e = self.shared.engine_mut();
@@ -480,6 +486,18 @@ impl GateHandle {
         Ok(outcomes)
     }
 
+    /// Pauses decisions and waits until every passage decided so far is committed: while the
+    /// returned guard lives, the store and the decision's state agree and stay still, so that
+    /// writes computed from the journal (a hub's snapshot plus this gate's events it does not
+    /// hold yet) cannot miss a passage made meanwhile. Reads wait meanwhile; keep it short.
+    pub async fn settle(&self) -> Result<Settled<'_>, Arc<StoreError>> {
+        let guard = self.shared.decisions.write().await;
+        // The writer takes requests in order: once this empty one is answered, every passage
+        // queued before it is.
+        self.writer.submit(Vec::new()).await?;
+        Ok(Settled { _guard: guard })
+    }
+
     /// The state shared with the kiosk.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -527,6 +545,11 @@ impl GateHandle {
             Err(e) => tracing::error!("cannot journal alarm {kind:?}: {e}"),
         }
     }
+}
+
+/// Decisions paused, every decided passage committed ([`GateHandle::settle`]).
+pub struct Settled<'a> {
+    _guard: tokio::sync::RwLockWriteGuard<'a, ()>,
 }
 
 /// A gate ready to run: the handle (for staff actions) and the queue of passages waiting for

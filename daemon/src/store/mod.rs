@@ -467,6 +467,18 @@ impl Store {
         Ok(out)
     }
 
+    /// How many of `gate`'s events come after `after`.
+    pub fn journal_count_after(&self, gate: &str, after: u64) -> Result<u64, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let t = txn.open_table(JOURNAL)?;
+        let mut n = 0;
+        for row in t.range((gate, after.saturating_add(1))..=(gate, u64::MAX))? {
+            row?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The roster, balances and the anti-passback rows from `since` on, in one read.
     pub fn roster_snapshot(&self, since: NaiveDate) -> Result<RosterSnapshot, StoreError> {
         let txn = self.db()?.begin_read()?;

@@ -18,7 +18,7 @@ use http_body_util::BodyExt;
 use hyper::Method;
 use tokio::sync::broadcast;
 
-use selfgate_rules::journal::{EventKind, Verdict};
+use selfgate_rules::journal::{EventKind, Verdict, epoch_of, next_epoch_floor};
 use selfgate_rules::model::{PersonId, ServiceId};
 
 use super::SyncState;
@@ -30,7 +30,8 @@ use crate::store::{Store, StoreError, WriteOp};
 const META_VERSION: &str = "sync/version";
 const META_ACKED: &str = "sync/acked";
 const META_RULES: &str = "sync/rules";
-/// Written by `selfgate restore`; copied to `RESTORED_SEEN` once the hub was asked.
+/// Written by `selfgate restore`; copied to `RESTORED_SEEN` once the hub was asked or a new
+/// epoch of numbers started.
 const RESTORED: &str = "restored";
 const RESTORED_SEEN: &str = "sync/restored";
 /// The hub sends a heartbeat every 3 s: a live stream silent this long is dead.
@@ -91,6 +92,33 @@ fn set_u64(key: &str, v: u64) -> WriteOp {
         key: key.into(),
         value: v.to_le_bytes().to_vec(),
     }
+}
+
+/// Whether `selfgate restore` ran since this node last dealt with it (asked the hub, or started
+/// a new epoch of numbers).
+pub fn restore_pending(store: &Store) -> bool {
+    match store.meta(RESTORED) {
+        Ok(Some(m)) => store.meta(RESTORED_SEEN).ok().flatten() != Some(m),
+        _ => false,
+    }
+}
+
+/// The writes that start the next epoch of `gate`'s numbers after a restore nobody could
+/// reconcile (a gate whose hub is out of reach, or the hub itself), and mark the restore dealt
+/// with.
+pub fn new_epoch_after_restore(store: &Store, gate: &str) -> Result<Vec<WriteOp>, StoreError> {
+    let last = store.last_seqs()?.get(gate).copied().unwrap_or(0);
+    let mut ops = vec![WriteOp::SeqFloor {
+        gate: gate.to_owned(),
+        seq: next_epoch_floor(last),
+    }];
+    if let Some(marker) = store.meta(RESTORED)? {
+        ops.push(WriteOp::SetMeta {
+            key: RESTORED_SEEN.into(),
+            value: marker,
+        });
+    }
+    Ok(ops)
 }
 
 impl Client {
@@ -157,7 +185,14 @@ impl Client {
             .ok()
             .and_then(|s| s.get(&self.gate).copied())
             .unwrap_or(0);
-        last.saturating_sub(acked)
+        if epoch_of(last) == epoch_of(acked) {
+            last.saturating_sub(acked)
+        } else {
+            // A new epoch since the hub's acknowledgement (restored offline): counted.
+            self.store
+                .journal_count_after(&self.gate, acked)
+                .unwrap_or(0)
+        }
     }
 
     fn show_pending(&self) {
@@ -240,23 +275,35 @@ impl Client {
 
     /// Whether a restore happened since the hub was last asked about this gate's numbering.
     pub fn restore_pending(&self) -> bool {
-        match self.store.meta(RESTORED) {
-            Ok(Some(m)) => self.store.meta(RESTORED_SEEN).ok().flatten() != Some(m),
-            _ => false,
-        }
+        restore_pending(&self.store)
     }
 
-    /// Tries to reach the hub within `within` to reconcile numbering before the gate starts
-    /// (after a restore). Offline, the gate starts anyway.
+    /// After a restore, before the gate starts: tries to reach the hub within `within` to carry
+    /// numbering on after the hub's. Out of reach, starts a new epoch of numbers instead, so
+    /// that no event journaled meanwhile takes a number the hub may already hold for another
+    /// one (the hub takes the jump). The gate starts either way.
     pub async fn reconcile_at_start(&self, within: Duration) {
         let work = async {
             let mut conn = super::http::connect(&self.endpoint).await?;
             self.reconcile(&mut conn).await
         };
-        match tokio::time::timeout(within, work).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("sync: hub not reached at start: {e}"),
-            Err(_) => tracing::warn!("sync: hub not reached at start within {within:?}"),
+        let why = match tokio::time::timeout(within, work).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {within:?}"),
+        };
+        match new_epoch_after_restore(&self.store, &self.gate) {
+            Ok(ops) => {
+                if let Err(e) = self.handle.change(ops).await {
+                    tracing::error!("sync: cannot start a new epoch of numbers: {e}");
+                } else {
+                    tracing::warn!(
+                        "sync: hub not reached after the restore ({why}): this gate's numbers go \
+                         on in a new epoch"
+                    );
+                }
+            }
+            Err(e) => tracing::error!("sync: cannot start a new epoch of numbers: {e}"),
         }
     }
 
@@ -336,7 +383,7 @@ impl Client {
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(acked);
             };
-            if acked.checked_add(1) != Some(events[0].seq) {
+            if !selfgate_rules::journal::follows(acked, events[0].seq) {
                 // The hub would refuse the gap; retrying cannot fill it.
                 return Err(SyncError::Protocol(format!(
                     "le journal local n'a pas les événements {} à {} que le concentrateur attend",
@@ -461,8 +508,12 @@ impl Client {
             bytes,
             version: snap.version,
         };
+        // The journal is read and the snapshot written with decisions paused: a passage made
+        // in between would otherwise be left out of the balances and anti-passback rows.
+        let settled = self.handle.settle().await?;
         let ops = self.snapshot_ops(snap)?;
         self.handle.change(ops).await?;
+        drop(settled);
         self.state.exchanged();
         Ok(report)
     }

@@ -349,8 +349,9 @@ async fn post_events(
         Err(e) => return store_error(e),
     };
     if let Some(first) = batch.events.first() {
-        if acked.checked_add(1).is_none_or(|next| first.seq > next) {
-            // A gap: the gate must send from acked + 1.
+        if first.seq > acked && !selfgate_rules::journal::follows(acked, first.seq) {
+            // A gap: the gate must send from acked + 1 (or the first number of a new epoch,
+            // after a restore).
             return json(
                 StatusCode::CONFLICT,
                 &Ack {

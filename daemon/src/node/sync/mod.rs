@@ -61,6 +61,18 @@ pub async fn start(
             // Checked now, so that a bad file stops the start with its name.
             crate::infra::tls::server_config(&sync.tls)
                 .map_err(|e| NodeError::Setup(format!("while loading the hub's TLS files: {e}")))?;
+            if client::restore_pending(store) {
+                // A restored hub may have given its own numbers (credits, corrections) to
+                // events its gates already hold: its new ones start the next epoch.
+                let own = handle.shared().config().gate.id.clone();
+                let ops = client::new_epoch_after_restore(store, &own)
+                    .map_err(|e| NodeError::Setup(format!("after the restore: {e}")))?;
+                handle
+                    .change(ops)
+                    .await
+                    .map_err(|e| NodeError::Setup(format!("after the restore: {e}")))?;
+                tracing::warn!("sync: restored hub: its own numbers go on in a new epoch");
+            }
             let files = sync.tls.clone();
             let store = store.clone();
             let task = tokio::spawn(async move {

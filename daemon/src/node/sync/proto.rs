@@ -190,7 +190,7 @@ pub fn check_batch(batch: &EventBatch, gate: &str) -> Result<(), String> {
         if e.seq == 0 {
             return Err(format!("événement {i} : numéro 0"));
         }
-        if i > 0 && batch.events[i - 1].seq.checked_add(1) != Some(e.seq) {
+        if i > 0 && !selfgate_rules::journal::follows(batch.events[i - 1].seq, e.seq) {
             return Err(format!(
                 "événement {i} : numéro {} après {} (les numéros se suivent)",
                 e.seq,
