@@ -75,6 +75,7 @@ fn school(store: &Store) {
                 },
                 forfaits: if i < 4 { vec![forfait.clone()] } else { vec![] },
                 passages_per_service: 1,
+                tier: None,
             })
         })
         .collect();

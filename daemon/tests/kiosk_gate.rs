@@ -41,6 +41,7 @@ fn forfait_pupil(id: u32, first: &str, class: &str) -> WriteOp {
             to: today + chrono::Days::new(30),
         }],
         passages_per_service: 1,
+        tier: None,
     })
 }
 

@@ -643,6 +643,7 @@ fn person_record(i: usize, m: &MPerson) -> Person {
             .map(|(plan, from, to)| forfait_of(*plan, *from, *to))
             .collect(),
         passages_per_service: u8::try_from(m.allowed).unwrap(),
+        tier: None,
     }
 }
 

@@ -112,6 +112,7 @@ fn pupils(store: &Store) {
             },
             forfaits: if dp { vec![forfait.clone()] } else { vec![] },
             passages_per_service: 1,
+            tier: None,
         }));
         ops.push(WriteOp::PutCredential(Credential {
             number: format!("B{i}").parse().unwrap(),

@@ -94,6 +94,7 @@ fn school(store: &Store) {
                     to: day(2027, 7, 6),
                 }],
                 passages_per_service: 1,
+                tier: None,
             }),
             alarm("2026-11-16T22:30:00Z", "lundi soir"),
             alarm("2026-11-16T23:10:00Z", "mardi matin"),

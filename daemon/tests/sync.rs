@@ -71,6 +71,7 @@ fn person(id: u32, external: &str) -> Person {
         regime: Regime::Externe,
         forfaits: vec![],
         passages_per_service: 1,
+        tier: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn person(i: u32, year: (NaiveDate, NaiveDate)) -> Person {
             }]
         },
         passages_per_service: 1,
+        tier: None,
     }
 }
 

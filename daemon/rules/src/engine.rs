@@ -10,8 +10,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use crate::journal::{Correction, Credit, Event, EventKind, Passage, Reason, Verdict};
 use crate::model::{
-    BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId,
-    SchoolRules, ServiceId,
+    BadgeNumber, Category, Credential, CredentialStatus, Opposition, OppositionReason, Person,
+    PersonId, Regime, SchoolRules, ServiceId,
 };
 
 impl Borrow<str> for BadgeNumber {
@@ -441,13 +441,21 @@ impl Engine {
             p.reason = Reason::NotRegisteredToday;
             return p;
         }
+        if !self.rules.externe_tickets
+            && person.category == Category::Eleve
+            && person.regime == Regime::Externe
+            && !person.has_forfait_on(day)
+        {
+            p.reason = Reason::NoTicketMeals;
+            return p;
+        }
         let Some(tariff) = self.rules.tariff(person.category) else {
             p.reason = Reason::InsufficientBalance;
             return p;
         };
-        let price = tariff.price(service);
+        let price = tariff.price_for(person, service);
         let after = balance.saturating_sub(price);
-        if after >= -tariff.overdraft.allowance_cents(price) {
+        if after >= -tariff.overdraft_for(person, price) {
             p.verdict = Verdict::Pass;
             p.reason = Reason::Ticket;
             p.charge_cents = price;
@@ -541,7 +549,7 @@ impl Engine {
             let price = self
                 .rules
                 .tariff(person.category)
-                .map_or(0, |t| t.price(service));
+                .map_or(0, |t| t.price_for(person, service));
             (
                 price,
                 Some(self.roster.balance(person.id).saturating_sub(price)),
@@ -612,6 +620,11 @@ impl Engine {
             EventKind::Passage(p) => self.apply_passage(p, event.at),
             EventKind::Correction(c) => self.apply_correction(c),
             EventKind::Credit(c) => self.apply_credit(c),
+            kind @ (EventKind::Payment(_) | EventKind::PaymentCancel(_) | EventKind::Refund(_)) => {
+                if let Some((person, cents)) = kind.balance_delta() {
+                    self.roster.add_balance(person, cents);
+                }
+            }
             EventKind::Alarm(_) | EventKind::Retention(_) => {}
         }
     }

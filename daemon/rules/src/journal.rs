@@ -1,5 +1,5 @@
-//! What the journal holds: every decision (passes *and* denials), every correction, every credit
-//! and every alarm, as values. The journal is append-only: a correction is a new event that
+//! What the journal holds: every decision (passes *and* denials), every correction, every credit,
+//! payment, cancelled payment and refund, and every alarm, as values. The journal is append-only: a correction is a new event that
 //! refers to the one it corrects.
 
 use std::fmt;
@@ -52,6 +52,8 @@ pub enum Reason {
     Manual,
     /// Deny: the gate could not record the passage (storage failure). Never journaled.
     NotRecorded,
+    /// Deny: an externe without a forfait, at a school that sells externes no ticket meal.
+    NoTicketMeals,
 }
 
 impl Reason {
@@ -72,11 +74,12 @@ impl Reason {
             Reason::NotRegisteredToday => "not_registered_today",
             Reason::Manual => "manual",
             Reason::NotRecorded => "not_recorded",
+            Reason::NoTicketMeals => "no_ticket_meals",
         }
     }
 
     /// Every reason, for reports and tests.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::ServiceClosed,
         Reason::UnknownBadge,
         Reason::BadgeRevoked,
@@ -92,6 +95,7 @@ impl Reason {
         Reason::NotRegisteredToday,
         Reason::Manual,
         Reason::NotRecorded,
+        Reason::NoTicketMeals,
     ];
 
     /// What the canteen staff read on the kiosk.
@@ -108,6 +112,7 @@ impl Reason {
             Reason::NotRegisteredToday => "Non inscrit ce jour",
             Reason::Manual => "Admis manuellement",
             Reason::NotRecorded => "Enregistrement impossible",
+            Reason::NoTicketMeals => "Pas de repas au ticket",
         }
     }
 
@@ -124,6 +129,7 @@ impl Reason {
             Reason::NotRegisteredToday => "Not registered today",
             Reason::Manual => "Admitted by hand",
             Reason::NotRecorded => "Could not be recorded",
+            Reason::NoTicketMeals => "No ticket meals",
         }
     }
 }
@@ -216,6 +222,172 @@ pub struct Credit {
     pub note: String,
 }
 
+/// How money was paid in or out at a régie (BRIEF §7).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum PaymentMode {
+    Especes,
+    Cheque {
+        number: String,
+        bank: String,
+    },
+    Carte,
+    Virement,
+    /// Paid on the family space (the payment provider's reference).
+    EnLigne {
+        reference: String,
+    },
+    /// Brought in by a file from another system (its reference).
+    Import {
+        reference: String,
+    },
+}
+
+impl PaymentMode {
+    /// Every mode's code, in the order reports list them.
+    pub const CODES: [&'static str; 6] = [
+        "especes", "cheque", "carte", "virement", "en_ligne", "import",
+    ];
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            PaymentMode::Especes => "especes",
+            PaymentMode::Cheque { .. } => "cheque",
+            PaymentMode::Carte => "carte",
+            PaymentMode::Virement => "virement",
+            PaymentMode::EnLigne { .. } => "en_ligne",
+            PaymentMode::Import { .. } => "import",
+        }
+    }
+
+    pub fn label_fr(&self) -> &'static str {
+        mode_label_fr(self.code())
+    }
+
+    /// The cheque's number and bank, or the reference, as one line ("" when none).
+    pub fn detail(&self) -> String {
+        match self {
+            PaymentMode::Cheque { number, bank } => format!("n° {number}, {bank}"),
+            PaymentMode::EnLigne { reference } | PaymentMode::Import { reference } => {
+                reference.clone()
+            }
+            PaymentMode::Especes | PaymentMode::Carte | PaymentMode::Virement => String::new(),
+        }
+    }
+}
+
+/// A mode's French name from its code.
+pub fn mode_label_fr(code: &str) -> &'static str {
+    match code {
+        "especes" => "Espèces",
+        "cheque" => "Chèque",
+        "carte" => "Carte bancaire",
+        "virement" => "Virement",
+        "en_ligne" => "Paiement en ligne",
+        "import" => "Import",
+        _ => "?",
+    }
+}
+
+/// A mode's English name from its code.
+pub fn mode_label_en(code: &str) -> &'static str {
+    match code {
+        "especes" => "Cash",
+        "cheque" => "Cheque",
+        "carte" => "Card",
+        "virement" => "Bank transfer",
+        "en_ligne" => "Online payment",
+        "import" => "Import",
+        _ => "?",
+    }
+}
+
+/// A receipt (*quittance*) number: gap-free per régie and school year, given by the node that
+/// holds the régie when the payment is committed. Shown as `R1-2026-00042`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Receipt {
+    pub regie: String,
+    /// The school year's first calendar year (2026 for 2026–2027).
+    pub year: u16,
+    /// From 1; 0 in a payment not committed yet (the store's writer numbers it).
+    pub number: u32,
+}
+
+impl fmt::Display for Receipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{:05}", self.regie, self.year, self.number)
+    }
+}
+
+impl FromStr for Receipt {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let bad = || ParseError::new(s, "a receipt number like R1-2026-00042");
+        let (rest, number) = s.rsplit_once('-').ok_or_else(bad)?;
+        let (regie, year) = rest.rsplit_once('-').ok_or_else(bad)?;
+        if regie.is_empty() {
+            return Err(bad());
+        }
+        Ok(Receipt {
+            regie: regie.to_owned(),
+            year: year.parse().map_err(|_| bad())?,
+            number: number.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// The school year a day belongs to (it starts on 1 September): 2026 for 2026-09-01 to
+/// 2027-08-31.
+pub fn school_year(day: NaiveDate) -> u16 {
+    use chrono::Datelike;
+    let y = if day.month() >= 9 {
+        day.year()
+    } else {
+        day.year() - 1
+    };
+    u16::try_from(y).unwrap_or(0)
+}
+
+/// Money paid in at a régie onto a person's ticket balance (*versement*).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub person: PersonId,
+    /// More than zero.
+    pub cents: i64,
+    pub mode: PaymentMode,
+    /// Who paid (a parent's name), as they gave it.
+    pub payer: String,
+    /// The member of staff who took it.
+    pub by: String,
+    pub receipt: Receipt,
+    pub note: String,
+}
+
+/// A mistaken payment cancelled: its amount is taken back off the balance. The payment and its
+/// receipt number stay in the journal; the number is never given again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentCancel {
+    pub refers_to: EventRef,
+    pub receipt: Receipt,
+    pub person: PersonId,
+    /// The cancelled payment's amount (more than zero), taken off.
+    pub cents: i64,
+    pub by: String,
+    pub reason: String,
+}
+
+/// Money given back to a family from a remaining balance (departure, end of year).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub person: PersonId,
+    /// More than zero, taken off the balance.
+    pub cents: i64,
+    pub mode: PaymentMode,
+    pub regie: String,
+    pub by: String,
+    pub reason: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmKind {
@@ -256,6 +428,32 @@ pub enum EventKind {
     Credit(Credit),
     Alarm(Alarm),
     Retention(Retention),
+    Payment(Payment),
+    PaymentCancel(PaymentCancel),
+    Refund(Refund),
+}
+
+impl EventKind {
+    /// What the event does to a ticket balance: the person and the change in cents (a
+    /// passage's charge taken off, a correction's refund, a payment, its cancellation, a
+    /// refund). `None` when it changes no balance. Checked: `None` too when a charge cannot
+    /// be negated (the store refuses such an event before).
+    pub fn balance_delta(&self) -> Option<(PersonId, i64)> {
+        match self {
+            EventKind::Passage(p) if p.verdict == Verdict::Pass && p.charge_cents != 0 => {
+                Some((p.person?, p.charge_cents.checked_neg()?))
+            }
+            EventKind::Correction(c) if c.refund_cents != 0 => Some((c.person, c.refund_cents)),
+            EventKind::Credit(c) => Some((c.person, c.cents)),
+            EventKind::Payment(p) => Some((p.person, p.cents)),
+            EventKind::PaymentCancel(c) => Some((c.person, c.cents.checked_neg()?)),
+            EventKind::Refund(r) => Some((r.person, r.cents.checked_neg()?)),
+            EventKind::Passage(_)
+            | EventKind::Correction(_)
+            | EventKind::Alarm(_)
+            | EventKind::Retention(_) => None,
+        }
+    }
 }
 
 /// A gate numbers its events 1, 2, 3… within an *epoch*: epoch `k` numbers from `k << 32` + 1.

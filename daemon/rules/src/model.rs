@@ -250,6 +250,10 @@ pub struct Person {
     pub forfaits: Vec<Forfait>,
     /// How many passages one service allows (default 1: anti-passback).
     pub passages_per_service: u8,
+    /// The tariff tier (*tranche de quotient familial*) the meal price follows, by its code
+    /// (`[tiers]` in the configuration); none: the category's price.
+    #[serde(default)]
+    pub tier: Option<String>,
 }
 
 impl Person {
@@ -493,7 +497,16 @@ impl Overdraft {
     }
 }
 
-/// The price of a meal for a category, with an optional per-service override, and the overdraft.
+/// A tier's prices within a category's tariff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierPrice {
+    pub tier: String,
+    pub price_cents: i64,
+    pub service_prices: Vec<(ServiceId, i64)>,
+}
+
+/// The price of a meal for a category, with an optional per-service override, prices per tariff
+/// tier, and the overdraft (for the category, or per régime).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tariff {
     pub category: Category,
@@ -501,15 +514,44 @@ pub struct Tariff {
     /// Per-service prices (breakfast is cheaper than lunch).
     pub service_prices: Vec<(ServiceId, i64)>,
     pub overdraft: Overdraft,
+    /// Prices for the persons of a tier (the family's *quotient familial* band).
+    #[serde(default)]
+    pub tiers: Vec<TierPrice>,
+    /// The overdraft for a régime, in place of `overdraft` (externes: often none).
+    #[serde(default)]
+    pub regime_overdraft: Vec<(Regime, Overdraft)>,
 }
 
 impl Tariff {
+    /// The category's price for `service`, whatever the tier.
     pub fn price(&self, service: ServiceId) -> i64 {
-        self.service_prices
-            .iter()
-            .find(|(s, _)| *s == service)
-            .map_or(self.price_cents, |(_, p)| *p)
+        find_price(&self.service_prices, service).unwrap_or(self.price_cents)
     }
+
+    /// The price `person` pays for `service`: their tier's when the tariff has one for it.
+    pub fn price_for(&self, person: &Person, service: ServiceId) -> i64 {
+        match person
+            .tier
+            .as_deref()
+            .and_then(|t| self.tiers.iter().find(|p| p.tier == t))
+        {
+            Some(tier) => find_price(&tier.service_prices, service).unwrap_or(tier.price_cents),
+            None => self.price(service),
+        }
+    }
+
+    /// How far below zero `person`'s balance may go for a meal at `price_cents`.
+    pub fn overdraft_for(&self, person: &Person, price_cents: i64) -> i64 {
+        self.regime_overdraft
+            .iter()
+            .find(|(r, _)| *r == person.regime)
+            .map_or(self.overdraft, |(_, o)| *o)
+            .allowance_cents(price_cents)
+    }
+}
+
+fn find_price(prices: &[(ServiceId, i64)], service: ServiceId) -> Option<i64> {
+    prices.iter().find(|(s, _)| *s == service).map(|(_, p)| *p)
 }
 
 /// Rules of the school that are not about one person.
@@ -521,6 +563,9 @@ pub struct SchoolRules {
     pub tariffs: Vec<Tariff>,
     /// A forfait holder on a day their forfait does not cover may eat on their ticket balance.
     pub ticket_fallback: bool,
+    /// Externes (pupils without a forfait) may buy a meal on their ticket balance.
+    #[serde(default = "yes")]
+    pub externe_tickets: bool,
     /// Same credential at the same gate within this window is one read (reader repeats).
     pub debounce_ms: u32,
 }
@@ -721,4 +766,8 @@ mod tests {
         assert_eq!(format_euros(-320), "−3,20 €");
         assert_eq!(format_euros(390), "3,90 €");
     }
+}
+
+fn yes() -> bool {
+    true
 }

@@ -40,6 +40,8 @@ pub struct RosterRow {
     pub forfait_days: WeekdaySet,
     pub badge: Option<BadgeNumber>,
     pub opening_balance_cents: Option<i64>,
+    /// The tariff tier's code (`tranche`); none: the category's price.
+    pub tier: Option<String>,
     /// Which optional columns the file has: an absent column says nothing of its field (a
     /// re-import leaves it as it is), where an empty value in a present column clears it.
     pub has: OptionalColumns,
@@ -51,6 +53,7 @@ pub struct OptionalColumns {
     pub class: bool,
     pub regime: bool,
     pub forfait_days: bool,
+    pub tier: bool,
 }
 
 /// A problem in the file. `column` is the column's name as written in the file's header (or
@@ -165,10 +168,11 @@ enum Col {
     ForfaitDays,
     Badge,
     Balance,
+    Tier,
 }
 
 impl Col {
-    const ALL: [Col; 9] = [
+    const ALL: [Col; 10] = [
         Col::Id,
         Col::LastName,
         Col::FirstName,
@@ -178,6 +182,7 @@ impl Col {
         Col::ForfaitDays,
         Col::Badge,
         Col::Balance,
+        Col::Tier,
     ];
 
     fn name(self) -> &'static str {
@@ -191,6 +196,7 @@ impl Col {
             Col::ForfaitDays => "jours_forfait",
             Col::Badge => "badge",
             Col::Balance => "solde_initial",
+            Col::Tier => "tranche",
         }
     }
 
@@ -227,6 +233,7 @@ impl Col {
                 "card_number",
             ],
             Col::Balance => &["solde", "balance", "opening_balance", "initial_balance"],
+            Col::Tier => &["tier", "tranche_qf", "quotient_familial", "qf"],
         }
     }
 
@@ -277,7 +284,7 @@ struct Header {
     /// The header cells as written (trimmed).
     names: Vec<String>,
     /// Where each column is, indexed like `Col::ALL`.
-    index: [Option<usize>; 9],
+    index: [Option<usize>; 10],
 }
 
 impl Header {
@@ -285,7 +292,7 @@ impl Header {
         let mut errors = Vec::new();
         let mut cols = Vec::with_capacity(record.len());
         let mut names = Vec::with_capacity(record.len());
-        let mut index = [None; 9];
+        let mut index = [None; 10];
         let mut unknown = Vec::new();
         for (pos, cell) in record.iter().enumerate() {
             let cell = cell.trim();
@@ -552,6 +559,17 @@ fn parse_row(
     let balance = optional(value(Col::Balance))
         .map(|v| model::parse_euros(v).map_err(|e| bad("amount", &e)))
         .transpose();
+    let tier = optional(value(Col::Tier))
+        .map(|v| {
+            if v.len() <= 12 && v.chars().all(|c| c.is_ascii_alphanumeric()) {
+                Ok(v.to_owned())
+            } else {
+                Err(format!(
+                    "invalid tier `{v}`: a tier's code, 1 to 12 letters or digits"
+                ))
+            }
+        })
+        .transpose();
 
     let external_id = match external_id {
         Ok(id) if id.is_empty() => {
@@ -606,6 +624,7 @@ fn parse_row(
         }
     };
     let balance = balance.map_err(|m| err(Col::Balance, m)).ok();
+    let tier = tier.map_err(|m| err(Col::Tier, m)).ok();
 
     if errors.len() != before {
         return None;
@@ -621,10 +640,12 @@ fn parse_row(
         forfait_days: forfait_days?,
         badge: badge?,
         opening_balance_cents: balance?,
+        tier: tier?,
         has: OptionalColumns {
             class: header.position(Col::Class).is_some(),
             regime: header.position(Col::Regime).is_some(),
             forfait_days: header.position(Col::ForfaitDays).is_some(),
+            tier: header.position(Col::Tier).is_some(),
         },
     })
 }

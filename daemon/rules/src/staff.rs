@@ -101,6 +101,7 @@ mod tests {
             regime: Regime::Externe,
             forfaits: vec![],
             passages_per_service: 1,
+            tier: None,
         });
         r.put_credential(Credential {
             number: "0A00000003".parse().unwrap_or_else(|e| panic!("{e}")),

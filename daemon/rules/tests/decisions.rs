@@ -22,7 +22,7 @@ use selfgate_rules::journal::{Correction, CorrectionKind, Credit};
 use selfgate_rules::model::{
     BadgeNumber, Category, Closure, Credential, CredentialStatus, Forfait, Opposition,
     OppositionReason, Overdraft, Person, PersonId, Regime, SchoolRules, Service, ServiceId,
-    ServiceSet, Tariff, WeekdaySet,
+    ServiceSet, Tariff, TierPrice, WeekdaySet,
 };
 use selfgate_rules::{
     Engine, Event, EventKind, EventRef, ManualRefusal, Outcome, Passage, Reason, ServedEntry,
@@ -177,11 +177,17 @@ fn rules() -> SchoolRules {
                 price_cents: 390,
                 service_prices: vec![(PETIT_DEJEUNER, 210)],
                 overdraft: Overdraft::Meals(2),
+                tiers: vec![
+                    TierPrice { tier: "T1".into(), price_cents: 100, service_prices: vec![] },
+                    TierPrice { tier: "T2".into(), price_cents: 250, service_prices: vec![(PETIT_DEJEUNER, 80)] },
+                ],
+                regime_overdraft: vec![],
             },
-            Tariff { category: Category::Commensal, price_cents: 520, service_prices: vec![], overdraft: Overdraft::Cents(0) },
-            Tariff { category: Category::Hote, price_cents: 700, service_prices: vec![], overdraft: Overdraft::Cents(0) },
+            Tariff { category: Category::Commensal, price_cents: 520, service_prices: vec![], overdraft: Overdraft::Cents(0), tiers: vec![], regime_overdraft: vec![] },
+            Tariff { category: Category::Hote, price_cents: 700, service_prices: vec![], overdraft: Overdraft::Cents(0), tiers: vec![], regime_overdraft: vec![] },
         ],
         ticket_fallback: false,
+        externe_tickets: true,
         debounce_ms: 2000,
     }
 }
@@ -214,6 +220,7 @@ fn convive(
         regime,
         forfaits: Vec::new(),
         passages_per_service: 1,
+        tier: None,
     }
 }
 
@@ -906,6 +913,52 @@ fn already_served_says_when_and_oppositions_come_first() {
     assert_eq!(
         observed(&e.decide(SELF_1, TOM, paris("2026-11-16 12:40"))),
         ALREADY_SERVED
+    );
+}
+
+#[test]
+fn a_persons_tier_sets_the_price_and_a_regimes_overdraft_replaces_the_categorys() {
+    let mut e = school_with(|r| {
+        r.tariffs[0].regime_overdraft = vec![(Regime::Externe, Overdraft::Cents(0))];
+    });
+    for (id, tier) in [(P_TOM, "T1"), (P_JADE, "T2")] {
+        let p = e.roster().person(id).unwrap().clone();
+        e.roster_mut().put_person(Person {
+            tier: Some(tier.into()),
+            ..p
+        });
+    }
+    let p = e.roster().person(P_NINA).unwrap().clone();
+    e.roster_mut().put_person(Person {
+        tier: Some("T9".into()),
+        ..p
+    });
+    run_script(
+        &mut e,
+        "T1 pays 1,00 €, T2 2,50 € and 0,80 € at breakfast, an undeclared tier the category's",
+        &[
+            read(SELF_1, TOM, "2026-11-16 12:10", pass("ticket", 100, Some(900))),
+            // Jade's unpaid bills end on the 18th.
+            read(SELF_1, JADE, "2026-11-19 12:11", pass("ticket", 250, Some(1750))),
+            read(SELF_1, JADE, "2026-11-20 07:30", pass("ticket", 80, Some(1670))),
+            // Nina (−3,90 €) is an externe: no overdraft for externes, whatever the category says.
+            read(SELF_1, NINA, "2026-11-16 12:12", deny("insufficient_balance", Some(-390))),
+        ],
+    );
+    assert_eq!(e.roster().balance(P_TOM), 900);
+}
+
+#[test]
+fn a_school_that_sells_externes_no_ticket_meal_refuses_them_and_no_one_else() {
+    let mut e = school_with(|r| r.externe_tickets = false);
+    run_script(
+        &mut e,
+        "Tom is an externe; Claire Moreau is staff; Léa has her forfait",
+        &[
+            read(SELF_1, TOM, "2026-11-16 12:10", deny("no_ticket_meals", Some(1000))),
+            read(SELF_1, MOREAU, "2026-11-16 12:11", pass("ticket", 520, Some(0))),
+            read(SELF_1, LEA, "2026-11-16 12:12", pass("forfait", 0, None)),
+        ],
     );
 }
 
@@ -1728,6 +1781,11 @@ fn every_reason_code_is_exercised() {
     }
     let refused = gone.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
     assert_eq!(observed(&refused), deny("opposition:depart", None));
+    covered.insert(refused.reason.code());
+
+    let mut no_tickets = school_with(|r| r.externe_tickets = false);
+    let refused = no_tickets.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
+    assert_eq!(observed(&refused), deny("no_ticket_meals", Some(1000)));
     covered.insert(refused.reason.code());
 
     let missing: Vec<&str> = Reason::ALL

@@ -357,6 +357,7 @@ fn generate_school(
             regime,
             forfaits,
             passages_per_service: 1,
+            tier: None,
         }));
         let balance = match kind {
             // One ticket pupil in five has run out.

@@ -56,6 +56,30 @@ pub fn plan_roster(
     let mut next_id = roster.next_person_id().0;
 
     for row in rows {
+        if let Some(tier) = row
+            .tier
+            .as_ref()
+            .filter(|t| !config.money.tiers.contains_key(*t))
+        {
+            errors.push(RowError {
+                line: row.line,
+                column: Some("tranche".into()),
+                message: format!(
+                    "tier `{tier}` is not declared under [tiers] in the configuration ({})",
+                    if config.money.tiers.is_empty() {
+                        "none is".to_owned()
+                    } else {
+                        config
+                            .money
+                            .tiers
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            });
+        }
         let existing = roster.person_by_external(&row.external_id);
         let id = match existing {
             Some(p) => p.id,
@@ -101,15 +125,29 @@ pub fn plan_roster(
                 _ => forfaits,
             },
             passages_per_service: existing.map_or(1, |p| p.passages_per_service),
+            tier: match existing {
+                Some(old) if !has.tier => old.tier.clone(),
+                _ => row.tier.clone(),
+            },
         };
         // SIÈCLE owns its pupils' names, class, category, régime and forfait
         // (docs/roster-csv.md): a roster row gives them a badge, never those; a row that says
         // otherwise is reported.
         if let Some(old) = existing.filter(|p| crate::cli::siecle::is_siecle_pupil(p)) {
-            if person != *old {
+            // The tier is the school's, not SIÈCLE's: a roster sets it for every pupil.
+            let tier = person.tier.take();
+            if person
+                != (Person {
+                    tier: None,
+                    ..old.clone()
+                })
+            {
                 report.siecle_kept.push(row.external_id.clone());
             }
-            person = old.clone();
+            person = Person {
+                tier,
+                ..old.clone()
+            };
         }
         let mut person_ops = Vec::new();
         match existing {

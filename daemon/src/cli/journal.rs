@@ -119,6 +119,47 @@ pub fn event_json(e: &Event, names: &Names) -> Value {
             o.insert("credit_cents".into(), json!(c.cents));
             o.insert("note".into(), json!(c.note));
         }
+        EventKind::Payment(p) => {
+            let (person, name) = names.person(Some(p.person));
+            o.insert("kind".into(), json!("payment"));
+            o.insert("person".into(), person);
+            o.insert("name".into(), name);
+            o.insert("cents".into(), json!(p.cents));
+            o.insert("mode".into(), json!(p.mode.code()));
+            o.insert("mode_detail".into(), json!(p.mode.detail()));
+            o.insert("payer".into(), json!(p.payer));
+            o.insert("by".into(), json!(p.by));
+            o.insert("regie".into(), json!(p.receipt.regie));
+            o.insert("receipt".into(), json!(p.receipt.to_string()));
+            o.insert("note".into(), json!(p.note));
+        }
+        EventKind::PaymentCancel(c) => {
+            let (person, name) = names.person(Some(c.person));
+            o.insert("kind".into(), json!("payment_cancel"));
+            o.insert(
+                "refers_to".into(),
+                json!({"gate": c.refers_to.gate, "seq": c.refers_to.seq}),
+            );
+            o.insert("person".into(), person);
+            o.insert("name".into(), name);
+            o.insert("cents".into(), json!(-c.cents));
+            o.insert("receipt".into(), json!(c.receipt.to_string()));
+            o.insert("regie".into(), json!(c.receipt.regie));
+            o.insert("by".into(), json!(c.by));
+            o.insert("note".into(), json!(c.reason));
+        }
+        EventKind::Refund(r) => {
+            let (person, name) = names.person(Some(r.person));
+            o.insert("kind".into(), json!("refund"));
+            o.insert("person".into(), person);
+            o.insert("name".into(), name);
+            o.insert("cents".into(), json!(-r.cents));
+            o.insert("mode".into(), json!(r.mode.code()));
+            o.insert("mode_detail".into(), json!(r.mode.detail()));
+            o.insert("regie".into(), json!(r.regie));
+            o.insert("by".into(), json!(r.by));
+            o.insert("note".into(), json!(r.reason));
+        }
         EventKind::Retention(r) => {
             o.insert("kind".into(), json!("retention"));
             o.insert("cutoff".into(), json!(r.cutoff.to_rfc3339()));
@@ -169,6 +210,15 @@ pub fn print(
                 c.refund_cents,
             ),
             EventKind::Credit(c) => ("cred".into(), c.note.clone(), c.cents),
+            EventKind::Payment(p) => (
+                "pay".into(),
+                format!("{} {}", p.receipt, p.mode.code()),
+                p.cents,
+            ),
+            EventKind::PaymentCancel(c) => {
+                ("unpay".into(), format!("{} annulée", c.receipt), -c.cents)
+            }
+            EventKind::Refund(r) => ("refund".into(), r.reason.clone(), -r.cents),
             EventKind::Alarm(a) => ("alarm".into(), a.detail.clone(), 0),
             EventKind::Retention(r) => ("purge".into(), format!("{} anonymised", r.anonymised), 0),
         };

@@ -341,6 +341,7 @@ fn person_of(
         regime,
         forfaits,
         passages_per_service: existing.map_or(1, |p| p.passages_per_service),
+        tier: existing.and_then(|p| p.tier.clone()),
     }
 }
 

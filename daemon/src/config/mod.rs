@@ -16,6 +16,7 @@ pub const EXAMPLE: &str = include_str!("../../../config/selfgate.example.toml");
 
 mod exchange;
 mod hardware;
+pub mod money;
 pub mod net;
 mod observe;
 mod school;
@@ -55,6 +56,8 @@ pub struct Config {
     pub sync: sync::SyncConfig,
     pub pronote: PronoteConfig,
     pub exchanges: Vec<ExchangeConfig>,
+    /// Régies, tariff tiers, low balances (`money.rs`).
+    pub money: money::MoneyConfig,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -117,6 +120,10 @@ struct RawConfig {
     pronote: exchange::RawPronote,
     #[serde(default)]
     exchanges: Vec<exchange::RawExchange>,
+    #[serde(default)]
+    regies: Vec<money::RawRegie>,
+    #[serde(default)]
+    tiers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -352,7 +359,7 @@ impl Validator {
             }
         }
 
-        let tariffs = self.tariffs(raw.tariffs, &services, &declared);
+        let tariffs = self.tariffs(raw.tariffs, &services, &declared, &raw.tiers);
 
         // Unset: the default codes that exist here. Set: every code must name a service.
         let mut regime = |key: &str, codes: Option<Vec<String>>, default: Vec<String>| {
@@ -386,6 +393,12 @@ impl Validator {
         };
 
         let gate = self.gate(raw.gate);
+        let money = self.money(
+            raw.regies,
+            raw.tiers,
+            raw.school.low_balance_meals,
+            gate.as_ref().map_or("", |g| g.id.as_str()),
+        );
         let listen = match raw.kiosk.listen.parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -423,6 +436,7 @@ impl Validator {
             closures,
             tariffs,
             ticket_fallback: raw.school.ticket_fallback,
+            externe_tickets: raw.school.externe_tickets,
             debounce_ms: raw.school.debounce_ms,
         };
         if raw.retention.passages_days < 1 {
@@ -470,6 +484,7 @@ impl Validator {
             sync: sync?,
             pronote,
             exchanges,
+            money,
         })
     }
 }

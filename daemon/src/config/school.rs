@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use selfgate_rules::model::{
-    Category, Overdraft, Service, ServiceId, ServiceSet, Tariff, WeekdaySet,
+    Category, Overdraft, Regime, Service, ServiceId, ServiceSet, Tariff, TierPrice, WeekdaySet,
 };
 
 use super::Validator;
@@ -31,6 +31,8 @@ pub(super) struct RawSchool {
     pub(super) year_start: Option<String>,
     pub(super) year_end: Option<String>,
     pub(super) ticket_fallback: bool,
+    pub(super) externe_tickets: bool,
+    pub(super) low_balance_meals: u32,
     pub(super) public_holidays: bool,
     pub(super) debounce_ms: u32,
 }
@@ -44,6 +46,8 @@ impl Default for RawSchool {
             year_start: None,
             year_end: None,
             ticket_fallback: true,
+            externe_tickets: true,
+            low_balance_meals: 3,
             public_holidays: true,
             debounce_ms: 2000,
         }
@@ -120,6 +124,27 @@ pub(super) struct RawTariff {
     pub(super) service_prices: std::collections::BTreeMap<String, String>,
     pub(super) overdraft: Option<String>,
     pub(super) overdraft_meals: Option<u32>,
+    /// Prices per tariff tier: `[tariffs.tiers.T1] price = "1,00"`.
+    #[serde(default)]
+    pub(super) tiers: std::collections::BTreeMap<String, RawTierPrice>,
+    /// The overdraft per régime, an amount (`externe = "0,00"`) or a number of meals (`dp = 2`).
+    #[serde(default)]
+    pub(super) regime_overdraft: std::collections::BTreeMap<String, RawOverdraft>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTierPrice {
+    pub(super) price: String,
+    #[serde(default)]
+    pub(super) service_prices: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawOverdraft {
+    Amount(String),
+    Meals(u32),
 }
 
 #[derive(Deserialize, Default)]
@@ -277,6 +302,7 @@ impl Validator {
         raw: Option<Vec<RawTariff>>,
         services: &[Service],
         declared: &[String],
+        tiers: &std::collections::BTreeMap<String, String>,
     ) -> Vec<Tariff> {
         let Some(raw) = raw else {
             return vec![
@@ -285,18 +311,24 @@ impl Validator {
                     price_cents: 390,
                     service_prices: vec![],
                     overdraft: Overdraft::Meals(2),
+                    tiers: vec![],
+                    regime_overdraft: vec![],
                 },
                 Tariff {
                     category: Category::Commensal,
                     price_cents: 520,
                     service_prices: vec![],
                     overdraft: Overdraft::Cents(0),
+                    tiers: vec![],
+                    regime_overdraft: vec![],
                 },
                 Tariff {
                     category: Category::Hote,
                     price_cents: 700,
                     service_prices: vec![],
                     overdraft: Overdraft::Cents(0),
+                    tiers: vec![],
+                    regime_overdraft: vec![],
                 },
             ];
         };
@@ -317,18 +349,48 @@ impl Validator {
                 );
             }
             let price = self.euros(&format!("{key}.price"), &t.price).unwrap_or(0);
-            let mut service_prices = Vec::new();
-            for (code, p) in &t.service_prices {
-                let k = format!("{key}.service_prices.{code}");
-                match services.iter().find(|s| &s.code == code) {
-                    None if declared.contains(code) => {}
-                    Some(s) => {
-                        if let Some(c) = self.euros(&k, p) {
-                            service_prices.push((s.id, c));
-                        }
-                    }
-                    None => self.err(&k, format!("no service has code `{code}`")),
+            let service_prices = self.service_prices(
+                &format!("{key}.service_prices"),
+                &t.service_prices,
+                services,
+                declared,
+            );
+            let mut tier_prices = Vec::new();
+            for (tier, p) in &t.tiers {
+                let k = format!("{key}.tiers.{tier}");
+                if !tiers.contains_key(tier) {
+                    self.err(
+                        &k,
+                        format!("no tier has code `{tier}` (declare it under [tiers])"),
+                    );
+                    continue;
                 }
+                tier_prices.push(TierPrice {
+                    tier: tier.clone(),
+                    price_cents: self.euros(&format!("{k}.price"), &p.price).unwrap_or(0),
+                    service_prices: self.service_prices(
+                        &format!("{k}.service_prices"),
+                        &p.service_prices,
+                        services,
+                        declared,
+                    ),
+                });
+            }
+            let mut regime_overdraft = Vec::new();
+            for (code, o) in &t.regime_overdraft {
+                let k = format!("{key}.regime_overdraft.{code}");
+                let regime = match code.parse::<Regime>() {
+                    Ok(r) if !code.trim().is_empty() => r,
+                    _ => {
+                        self.err(&k, "expected externe, dp or interne");
+                        continue;
+                    }
+                };
+                let o = match o {
+                    RawOverdraft::Amount(a) => Overdraft::Cents(self.euros(&k, a).unwrap_or(0)),
+                    RawOverdraft::Meals(n) => Overdraft::Meals(*n),
+                };
+                regime_overdraft.push((regime, o));
             }
             let overdraft = match (&t.overdraft, t.overdraft_meals) {
                 (Some(_), Some(_)) => {
@@ -349,7 +411,33 @@ impl Validator {
                 price_cents: price,
                 service_prices,
                 overdraft,
+                tiers: tier_prices,
+                regime_overdraft,
             });
+        }
+        out
+    }
+
+    /// `{ service_code = "1,50" }` into prices by service id.
+    fn service_prices(
+        &mut self,
+        key: &str,
+        raw: &std::collections::BTreeMap<String, String>,
+        services: &[Service],
+        declared: &[String],
+    ) -> Vec<(ServiceId, i64)> {
+        let mut out = Vec::new();
+        for (code, p) in raw {
+            let k = format!("{key}.{code}");
+            match services.iter().find(|s| &s.code == code) {
+                None if declared.contains(code) => {}
+                Some(s) => {
+                    if let Some(c) = self.euros(&k, p) {
+                        out.push((s.id, c));
+                    }
+                }
+                None => self.err(&k, format!("no service has code `{code}`")),
+            }
         }
         out
     }

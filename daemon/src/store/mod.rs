@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use selfgate_rules::journal::{Event, EventKind, Retention, Verdict};
@@ -41,6 +41,8 @@ const JOURNAL: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("journ
 const SEQS: TableDefinition<&str, u64> = TableDefinition::new("seqs");
 const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new("served");
 const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+/// The last receipt number given per (régie, school year).
+const RECEIPTS: TableDefinition<(&str, u16), u32> = TableDefinition::new("receipts");
 
 const SCHEMA_VERSION: u8 = 1;
 /// Meta key present when the store keeps a change log (a hub's).
@@ -375,6 +377,7 @@ impl Store {
             txn.open_table(SEQS)?;
             txn.open_table(SERVED)?;
             txn.open_table(CHANGES)?;
+            txn.open_table(RECEIPTS)?;
             if meta.get(CHANGE_LOG_ON)?.is_some() {
                 self.change_log.store(true, Ordering::Relaxed);
             }
@@ -426,7 +429,7 @@ impl Store {
         let txn = self.db()?.begin_read()?;
         let t = txn.open_table(PERSONS)?;
         t.get(id.0)?
-            .map(|v| decode(&format!("persons/{}", id.0), v.value()))
+            .map(|v| decode_person(id.0, v.value()))
             .transpose()
     }
 
@@ -491,8 +494,7 @@ impl Store {
         };
         for row in txn.open_table(PERSONS)?.iter()? {
             let (k, v) = row?;
-            s.persons
-                .push(decode(&format!("persons/{}", k.value()), v.value())?);
+            s.persons.push(decode_person(k.value(), v.value())?);
         }
         for row in txn.open_table(CREDENTIALS)?.iter()? {
             let (k, v) = row?;
@@ -558,7 +560,7 @@ impl Store {
         let mut roster = Roster::default();
         for row in txn.open_table(PERSONS)?.iter()? {
             let (k, v) = row?;
-            let person: Person = decode(&format!("persons/{}", k.value()), v.value())?;
+            let person = decode_person(k.value(), v.value())?;
             roster.put_person(person);
         }
         for row in txn.open_table(BALANCES)?.iter()? {
@@ -634,6 +636,7 @@ impl Store {
             copy_table(&src, &dst, SEQS)?;
             copy_table(&src, &dst, SERVED)?;
             copy_table(&src, &dst, CHANGES)?;
+            copy_table(&src, &dst, RECEIPTS)?;
             dst.commit()?;
         }
         files::make_private(&tmp).map_err(|source| StoreError::Dir {
@@ -696,6 +699,7 @@ impl Store {
             let mut credentials = txn.open_table(CREDENTIALS)?;
             let mut oppositions = txn.open_table(OPPOSITIONS)?;
             let mut meta = txn.open_table(META)?;
+            let mut receipts = txn.open_table(RECEIPTS)?;
             let mut log: Vec<ChangeRef> = Vec::new();
             for ops in requests {
                 let mut out = Vec::with_capacity(ops.len());
@@ -704,11 +708,15 @@ impl Store {
                         WriteOp::Append { gate, at, kind } => {
                             let seq = next_seq(&next, gate)?;
                             next.insert(gate.clone(), seq);
+                            let mut kind = kind.clone();
+                            if let EventKind::Payment(p) = &mut kind {
+                                number_receipt(&mut receipts, &mut p.receipt)?;
+                            }
                             let event = Event {
                                 gate: gate.clone(),
                                 seq,
                                 at: *at,
-                                kind: kind.clone(),
+                                kind,
                             };
                             journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
                             seq_table.insert(gate.as_str(), seq)?;
@@ -744,6 +752,15 @@ impl Store {
                                 continue;
                             }
                             journal.insert(key, encode(event).as_slice())?;
+                            if let EventKind::Payment(p) = &event.kind {
+                                // Another node's régie: numbering there goes on from the
+                                // highest number seen, should this node ever take it over.
+                                let k = (p.receipt.regie.as_str(), p.receipt.year);
+                                let seen = receipts.get(k)?.map_or(0, |v| v.value());
+                                if p.receipt.number > seen {
+                                    receipts.insert(k, p.receipt.number)?;
+                                }
+                            }
                             let last = next.get(&event.gate).copied().unwrap_or(0);
                             if event.seq > last {
                                 next.insert(event.gate.clone(), event.seq);
@@ -924,6 +941,68 @@ fn next_seq(next: &HashMap<String, u64>, gate: &str) -> Result<u64, StoreError> 
         .ok_or_else(|| StoreError::Invalid(format!("{gate}: no sequence number left")))
 }
 
+/// Gives `receipt` the next number of its régie and school year (gap-free: the number is taken
+/// in the transaction that journals the payment).
+fn number_receipt(
+    receipts: &mut redb::Table<(&str, u16), u32>,
+    receipt: &mut selfgate_rules::journal::Receipt,
+) -> Result<(), StoreError> {
+    if receipt.number != 0 {
+        return Ok(());
+    }
+    let k = (receipt.regie.as_str(), receipt.year);
+    let last = receipts.get(k)?.map_or(0, |v| v.value());
+    let number = last.checked_add(1).ok_or_else(|| {
+        StoreError::Invalid(format!("régie {}: no receipt number left", receipt.regie))
+    })?;
+    receipts.insert(k, number)?;
+    receipt.number = number;
+    Ok(())
+}
+
+/// A person record: the current layout, or the one before `tier` (read as no tier).
+fn decode_person(id: u32, bytes: &[u8]) -> Result<Person, StoreError> {
+    let what = format!("persons/{id}");
+    match decode::<Person>(&what, bytes) {
+        Ok(p) => Ok(p),
+        Err(first) => match decode::<PersonBeforeTiers>(&what, bytes) {
+            Ok(old) => Ok(old.into()),
+            Err(_) => Err(first),
+        },
+    }
+}
+
+/// `Person` as stored before tariff tiers.
+#[derive(Deserialize)]
+struct PersonBeforeTiers {
+    id: PersonId,
+    external_id: String,
+    last_name: String,
+    first_name: String,
+    class: String,
+    category: selfgate_rules::model::Category,
+    regime: selfgate_rules::model::Regime,
+    forfaits: Vec<selfgate_rules::model::Forfait>,
+    passages_per_service: u8,
+}
+
+impl From<PersonBeforeTiers> for Person {
+    fn from(p: PersonBeforeTiers) -> Person {
+        Person {
+            id: p.id,
+            external_id: p.external_id,
+            last_name: p.last_name,
+            first_name: p.first_name,
+            class: p.class,
+            category: p.category,
+            regime: p.regime,
+            forfaits: p.forfaits,
+            passages_per_service: p.passages_per_service,
+            tier: None,
+        }
+    }
+}
+
 /// What a journal event does to balances and the anti-passback state, in the transaction that
 /// stores it.
 fn event_effects(
@@ -956,18 +1035,8 @@ fn event_effects(
                         last.max(event.at.timestamp_micros()),
                     ),
                 )?;
-                if p.charge_cents != 0 {
-                    let debit = p.charge_cents.checked_neg().ok_or_else(|| {
-                        StoreError::Invalid(format!(
-                            "{}/{}: charge {} cents out of range",
-                            event.gate, event.seq, p.charge_cents
-                        ))
-                    })?;
-                    add_balance(person, debit)?;
-                }
             }
         }
-        EventKind::Passage(_) | EventKind::Alarm(_) | EventKind::Retention(_) => {}
         EventKind::Correction(c) => {
             let key = (day_key(c.day), c.service.0, c.person.0);
             let entry = served.get(key)?.map(|v| v.value());
@@ -980,9 +1049,30 @@ fn event_effects(
                 }
                 None => {}
             }
-            add_balance(c.person, c.refund_cents)?;
         }
-        EventKind::Credit(c) => add_balance(c.person, c.cents)?,
+        EventKind::Passage(_)
+        | EventKind::Alarm(_)
+        | EventKind::Retention(_)
+        | EventKind::Credit(_)
+        | EventKind::Payment(_)
+        | EventKind::PaymentCancel(_)
+        | EventKind::Refund(_) => {}
+    }
+    // The balance: a pass's charge only with its service (as its anti-passback row).
+    let counts = match &event.kind {
+        EventKind::Passage(p) => p.service.is_some(),
+        _ => true,
+    };
+    if counts {
+        match event.kind.balance_delta() {
+            Some((person, delta)) => add_balance(person, delta)?,
+            None if matches!(&event.kind, EventKind::Passage(p)
+                if p.verdict == Verdict::Pass && p.person.is_some() && p.charge_cents != 0) =>
+            {
+                return Err(StoreError::Invalid(format!("{at}: charge out of range")));
+            }
+            None => {}
+        }
     }
     Ok(())
 }
@@ -1231,6 +1321,7 @@ pub(crate) mod fixtures {
             regime: Regime::Externe,
             forfaits: vec![],
             passages_per_service: 1,
+            tier: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub fn one_pupil(store: &Store, gate: &str, badge: &str, cents: i64, passages: u
         regime: Regime::Externe,
         forfaits: vec![],
         passages_per_service: passages,
+        tier: None,
     };
     store
         .write_now(&[

@@ -65,8 +65,13 @@ fuzz_target!(|data: &[u8]| {
     if let Some(batch) = round_trip::<EventBatch>(data) {
         if proto::check_batch(&batch, "ligne-1").is_ok() {
             let (store, engine) = hub_side();
+            let regies = [selfgate::config::money::Regie {
+                code: "R".into(),
+                name: "Régie".into(),
+                node: "ligne-1".into(),
+            }];
             for e in batch.events {
-                if hub::check_event(engine, &e, |_| None).is_ok() {
+                if hub::check_event(engine, &regies, &e, |_| None).is_ok() {
                     // Merged, or refused by the store (an amount out of range): never a panic.
                     let _ = store.write_now(&[WriteOp::Merge(e)]);
                 }

@@ -595,6 +595,7 @@ mod tests {
             regime: selfgate_rules::model::Regime::Externe,
             forfaits: vec![],
             passages_per_service: 1,
+            tier: None,
         });
         let csv = export_ids(&roster);
         let line = csv.lines().nth(1).unwrap();

@@ -371,7 +371,12 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
                     }
                     Some(item)
                 }
-                EventKind::Alarm(_) | EventKind::Correction(_) | EventKind::Credit(_) => None,
+                EventKind::Alarm(_)
+                | EventKind::Correction(_)
+                | EventKind::Credit(_)
+                | EventKind::Payment(_)
+                | EventKind::PaymentCancel(_)
+                | EventKind::Refund(_) => None,
                 EventKind::Retention(_) => continue,
             },
             Change::Opposition(_) => None,

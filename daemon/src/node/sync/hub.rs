@@ -382,6 +382,7 @@ async fn post_events(
         // What a gate says is checked before it is applied: a refused event is kept in
         // quarantine, its number taken (the gate goes on), its effects never applied.
         let (accepted, quarantined) = {
+            let config = hub.handle.shared().config();
             let engine = hub.handle.shared().engine();
             let mut accepted = Vec::new();
             let mut quarantined = Vec::new();
@@ -389,7 +390,7 @@ async fn post_events(
                 let referred = |r: &selfgate_rules::journal::EventRef| {
                     hub.store.event(&r.gate, r.seq).ok().flatten()
                 };
-                match check_event(&engine, &e, referred) {
+                match check_event(&engine, &config.money.regies, &e, referred) {
                     Ok(()) => accepted.push(e),
                     Err(reason) => quarantined.push((e, reason)),
                 }
@@ -455,9 +456,13 @@ pub const QUARANTINE_PREFIX: &str = "quarantine/";
 /// Whether the hub applies an event a gate sent: what it says must agree with what the hub
 /// knows. A passage names a known person and charges nothing or a price of the hub's tariff
 /// for that person (a denial charges nothing); a correction refunds at most what its passage
-/// charged; credits (payments) come from a régie, never from a gate.
+/// charged; plain credits never come from a gate; a payment or a refund comes from the node
+/// that holds its régie (`[[regies]]`), for a known person, a positive amount within
+/// `MAX_PAYMENT_CENTS`, a numbered receipt; a cancelled payment is one the hub holds, for its
+/// person, amount and receipt.
 pub fn check_event(
     engine: &selfgate_rules::Engine,
+    regies: &[crate::config::money::Regie],
     e: &selfgate_rules::journal::Event,
     referred: impl Fn(&selfgate_rules::journal::EventRef) -> Option<selfgate_rules::journal::Event>,
 ) -> Result<(), String> {
@@ -484,9 +489,12 @@ pub fn check_event(
             if p.charge_cents == 0 {
                 return Ok(());
             }
-            let price = p
-                .service
-                .and_then(|s| engine.rules().tariff(person.category).map(|t| t.price(s)));
+            let price = p.service.and_then(|s| {
+                engine
+                    .rules()
+                    .tariff(person.category)
+                    .map(|t| t.price_for(person, s))
+            });
             match price {
                 Some(price) if price == p.charge_cents => Ok(()),
                 _ => Err(format!(
@@ -518,7 +526,66 @@ pub fn check_event(
             "un versement de {} centimes ne vient pas d'une ligne (les paiements passent par une régie)",
             c.cents
         )),
+        K::Payment(p) => {
+            known(p.person)?;
+            held_here(regies, &p.receipt.regie, &e.gate)?;
+            amount_in_range(p.cents)?;
+            if p.receipt.number == 0 {
+                return Err("versement sans numéro de quittance".into());
+            }
+            Ok(())
+        }
+        K::PaymentCancel(c) => {
+            known(c.person)?;
+            let Some(original) = referred(&c.refers_to) else {
+                return Err(format!(
+                    "annulation d'un versement inconnu ({}/{})",
+                    c.refers_to.gate, c.refers_to.seq
+                ));
+            };
+            match &original.kind {
+                K::Payment(p)
+                    if p.person == c.person && p.cents == c.cents && p.receipt == c.receipt =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "l'annulation ne correspond pas au versement {}/{}",
+                    c.refers_to.gate, c.refers_to.seq
+                )),
+            }
+        }
+        K::Refund(r) => {
+            known(r.person)?;
+            held_here(regies, &r.regie, &e.gate)?;
+            amount_in_range(r.cents)
+        }
         K::Alarm(_) | K::Retention(_) => Ok(()),
+    }
+}
+
+/// The most one payment or refund may be: what a family pays for a year of meals, with room.
+pub const MAX_PAYMENT_CENTS: i64 = 1_000_000;
+
+fn amount_in_range(cents: i64) -> Result<(), String> {
+    if cents > 0 && cents <= MAX_PAYMENT_CENTS {
+        Ok(())
+    } else {
+        Err(format!(
+            "montant de {cents} centimes hors des bornes (1 à {MAX_PAYMENT_CENTS})"
+        ))
+    }
+}
+
+/// The régie `code` is held by `node` (money comes in at a régie's own node only).
+fn held_here(regies: &[crate::config::money::Regie], code: &str, node: &str) -> Result<(), String> {
+    match regies.iter().find(|r| r.code == code) {
+        Some(r) if r.node == node => Ok(()),
+        Some(r) => Err(format!(
+            "la régie {code} est tenue par « {} », pas par « {node} »",
+            r.node
+        )),
+        None => Err(format!("régie inconnue : {code}")),
     }
 }
 
