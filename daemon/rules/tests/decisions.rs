@@ -937,12 +937,32 @@ fn a_persons_tier_sets_the_price_and_a_regimes_overdraft_replaces_the_categorys(
         &mut e,
         "T1 pays 1,00 €, T2 2,50 € and 0,80 € at breakfast, an undeclared tier the category's",
         &[
-            read(SELF_1, TOM, "2026-11-16 12:10", pass("ticket", 100, Some(900))),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10",
+                pass("ticket", 100, Some(900)),
+            ),
             // Jade's unpaid bills end on the 18th.
-            read(SELF_1, JADE, "2026-11-19 12:11", pass("ticket", 250, Some(1750))),
-            read(SELF_1, JADE, "2026-11-20 07:30", pass("ticket", 80, Some(1670))),
+            read(
+                SELF_1,
+                JADE,
+                "2026-11-19 12:11",
+                pass("ticket", 250, Some(1750)),
+            ),
+            read(
+                SELF_1,
+                JADE,
+                "2026-11-20 07:30",
+                pass("ticket", 80, Some(1670)),
+            ),
             // Nina (−3,90 €) is an externe: no overdraft for externes, whatever the category says.
-            read(SELF_1, NINA, "2026-11-16 12:12", deny("insufficient_balance", Some(-390))),
+            read(
+                SELF_1,
+                NINA,
+                "2026-11-16 12:12",
+                deny("insufficient_balance", Some(-390)),
+            ),
         ],
     );
     assert_eq!(e.roster().balance(P_TOM), 900);
@@ -955,8 +975,18 @@ fn a_school_that_sells_externes_no_ticket_meal_refuses_them_and_no_one_else() {
         &mut e,
         "Tom is an externe; Claire Moreau is staff; Léa has her forfait",
         &[
-            read(SELF_1, TOM, "2026-11-16 12:10", deny("no_ticket_meals", Some(1000))),
-            read(SELF_1, MOREAU, "2026-11-16 12:11", pass("ticket", 520, Some(0))),
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10",
+                deny("no_ticket_meals", Some(1000)),
+            ),
+            read(
+                SELF_1,
+                MOREAU,
+                "2026-11-16 12:11",
+                pass("ticket", 520, Some(0)),
+            ),
             read(SELF_1, LEA, "2026-11-16 12:12", pass("forfait", 0, None)),
         ],
     );
