@@ -4,7 +4,9 @@
 //!
 //! - The system under test is what the daemon runs: `Engine::process` for a read (debounce,
 //!   decision, effects), the store's writer thread for everything durable (`WriteOp::Append` of
-//!   the passage, of a credit, of a correction; `PutOpposition`, `PutCredential`, `PutPerson`),
+//!   the passage, of a credit, of a correction, of a payment at the régie (`regie::take_payment`,
+//!   its receipt numbered by the writer), its cancellation, a refund; `PutOpposition`,
+//!   `PutCredential`, `PutPerson`),
 //!   `import::apply_to_engine` to keep the in-memory roster in step, and for a restart: the
 //!   writer stopped, the engine dropped, the redb file opened again and `Store::load_engine`.
 //! - The reference model ([`reference`]) restates BRIEF §3 with its own plain types and its own
@@ -33,12 +35,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use selfgate::cli::import::apply_to_engine;
 use selfgate::store::{Store, WriteOp, WriteOutcome, Writer};
-use selfgate_rules::journal::{Correction, CorrectionKind, Credit, EventRef};
+use selfgate_rules::journal::{Correction, CorrectionKind, Credit, EventRef, PaymentMode, Receipt};
 use selfgate_rules::model::{
     BadgeNumber, Category, Closure, Credential, CredentialStatus, Forfait, Opposition,
     OppositionReason, Overdraft, Person, PersonId, Regime, SchoolRules, Service, ServiceId,
     ServiceSet, Tariff, WeekdaySet,
 };
+use selfgate_rules::regie::{self, MAX_PAYMENT_CENTS, NewPayment};
 use selfgate_rules::{Engine, EventKind, Outcome, Passage, Reason, Verdict};
 
 use Weekday::{Fri, Mon, Sun, Thu, Tue, Wed};
@@ -292,6 +295,21 @@ enum Op {
     /// Cancels the `back`-th most recent passage still standing (a correction).
     Cancel {
         back: u8,
+    },
+    /// A payment at the régie (`cents` may be out of bounds: then refused, nothing changes).
+    Pay {
+        person: u8,
+        cents: i32,
+        cheque: bool,
+    },
+    /// Cancels the `nth` payment taken so far (refused when already cancelled).
+    CancelPayment {
+        nth: u8,
+    },
+    /// Gives back `cents` of a balance (refused beyond the balance).
+    Refund {
+        person: u8,
+        cents: i32,
     },
     Restart,
 }
@@ -602,9 +620,12 @@ fn rules(ticket_fallback: bool) -> SchoolRules {
                 price_cents,
                 service_prices: overrides.into_iter().map(|(s, p)| (sid(s), p)).collect(),
                 overdraft,
+                tiers: vec![],
+                regime_overdraft: vec![],
             })
             .collect(),
         ticket_fallback,
+        externe_tickets: true,
         debounce_ms: u32::try_from(DEBOUNCE_MS).unwrap(),
     }
 }
@@ -666,14 +687,32 @@ struct Sut {
     rt: tokio::runtime::Runtime,
     engine: Option<Engine>,
     writer: Option<(Writer, JoinHandle<()>)>,
+    /// The store the writer writes, to read from (payments by receipt).
+    store: Option<Store>,
 }
 
 impl Sut {
-    fn open(dir: &Path, rules: &SchoolRules, today: NaiveDate) -> (Engine, Writer, JoinHandle<()>) {
+    fn open(
+        dir: &Path,
+        rules: &SchoolRules,
+        today: NaiveDate,
+    ) -> (Engine, Writer, JoinHandle<()>, Store) {
         let store = Store::open(dir).unwrap();
         let engine = store.load_engine(rules.clone(), today).unwrap();
-        let (writer, thread) = Writer::spawn(store).unwrap();
-        (engine, writer, thread)
+        let (writer, thread) = Writer::spawn(store.clone()).unwrap();
+        (engine, writer, thread, store)
+    }
+
+    fn store_view(&self) -> Store {
+        self.store.clone().unwrap()
+    }
+
+    /// Commits `ops`; the store's refusal is the answer, not a failure of the test.
+    fn submit_raw(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, String> {
+        let writer = &self.writer.as_ref().unwrap().0;
+        self.rt
+            .block_on(writer.submit(ops))
+            .map_err(|e| e.to_string())
     }
 
     fn engine(&mut self) -> &mut Engine {
@@ -698,6 +737,7 @@ impl Sut {
     /// Stops the writer (it commits what was queued), drops the engine, opens the file again.
     fn restart(&mut self, today: NaiveDate) -> Store {
         self.engine = None;
+        self.store = None;
         if let Some((writer, thread)) = self.writer.take() {
             drop(writer);
             thread.join().unwrap();
@@ -708,6 +748,7 @@ impl Sut {
     }
 
     fn start_writer(&mut self, store: Store) {
+        self.store = Some(store.clone());
         self.writer = Some(Writer::spawn(store).unwrap());
     }
 }
@@ -735,6 +776,8 @@ struct Run {
     /// Every passage journaled: (gate, seq, verdict, reason, charge).
     journal: Vec<(String, u64, Verdict, Reason, i64)>,
     events: usize,
+    /// Payments taken: receipt, person, amount, cancelled.
+    payments: Vec<(Receipt, usize, i64, bool)>,
 }
 
 impl Run {
@@ -807,7 +850,7 @@ impl Run {
         let dir = tempfile::tempdir().unwrap();
         let rules = rules(school.ticket_fallback);
         Store::open(dir.path()).unwrap().write_now(&ops).unwrap();
-        let (engine, writer, thread) = Sut::open(dir.path(), &rules, today);
+        let (engine, writer, thread, store) = Sut::open(dir.path(), &rules, today);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -819,6 +862,7 @@ impl Run {
                 rt,
                 engine: Some(engine),
                 writer: Some((writer, thread)),
+                store: Some(store),
             },
             now: start,
             last_read: None,
@@ -827,7 +871,24 @@ impl Run {
             opposition_ids,
             journal: Vec::new(),
             events,
+            payments: Vec::new(),
         }
+    }
+
+    /// Journals a régie operation from the office and applies the event as committed (the
+    /// store numbered its receipt) to the in-memory index, as `GateHandle::change` does.
+    fn journal_money(&mut self, kind: EventKind) -> Result<selfgate_rules::Event, TestCaseError> {
+        let out = self.sut.submit(vec![WriteOp::Append {
+            gate: OFFICE_GATE.into(),
+            at: self.now,
+            kind,
+        }])?;
+        let Some(WriteOutcome::Appended(event)) = out.into_iter().next() else {
+            return Err(TestCaseError::fail("the payment was not journaled"));
+        };
+        self.sut.engine().apply(&event);
+        self.events += 1;
+        Ok(event)
     }
 
     fn today(&self) -> NaiveDate {
@@ -969,6 +1030,95 @@ impl Run {
                 self.sut.engine().apply_correction(&correction);
                 self.events += 1;
                 self.model.cancel(s.person, s.day, s.service, s.charge);
+            }
+            Op::Pay {
+                person,
+                cents,
+                cheque,
+            } => {
+                let p = self.person(*person);
+                let cents = i64::from(*cents);
+                let mode = if *cheque {
+                    PaymentMode::Cheque {
+                        number: format!("{}", 1000 + self.payments.len()),
+                        bank: "Banque".into(),
+                    }
+                } else {
+                    PaymentMode::Especes
+                };
+                let day = self.today();
+                let planned = regie::take_payment(
+                    self.sut.engine().roster(),
+                    &NewPayment {
+                        person: format!("E{p}"),
+                        cents,
+                        mode,
+                        payer: "famille".into(),
+                        by: "intendance".into(),
+                        regie: "R1".into(),
+                        day,
+                        note: String::new(),
+                    },
+                );
+                let valid = cents > 0 && cents <= MAX_PAYMENT_CENTS;
+                prop_assert_eq!(planned.is_ok(), valid, "payment of {} cents", cents);
+                let Ok(payment) = planned else {
+                    return Ok(());
+                };
+                let event = self.journal_money(EventKind::Payment(payment))?;
+                let EventKind::Payment(paid) = &event.kind else {
+                    return Err(TestCaseError::fail("not a payment"));
+                };
+                // Receipts are numbered 1, 2, 3… with no gap, across restarts.
+                prop_assert_eq!(paid.receipt.number as usize, self.payments.len() + 1);
+                self.payments.push((paid.receipt.clone(), p, cents, false));
+                self.model.persons[p].balance += cents;
+            }
+            Op::CancelPayment { nth } => {
+                if self.payments.is_empty() {
+                    return Ok(());
+                }
+                let k = usize::from(*nth) % self.payments.len();
+                let (receipt, p, cents, cancelled) = self.payments[k].clone();
+                let store = self.sut.store_view();
+                let (payment, cancel) = store.payment(&receipt).unwrap().unwrap();
+                prop_assert_eq!(cancel.is_some(), cancelled);
+                let planned =
+                    regie::cancel_payment(&payment, cancel.is_some(), "intendance", "erreur");
+                prop_assert_eq!(planned.is_ok(), !cancelled);
+                let Ok(c) = planned else {
+                    // The store refuses a second cancellation too, whatever the caller said.
+                    let forged = regie::cancel_payment(&payment, false, "x", "y").unwrap();
+                    let refused = self.sut.submit_raw(vec![WriteOp::Append {
+                        gate: OFFICE_GATE.into(),
+                        at: self.now,
+                        kind: EventKind::PaymentCancel(forged),
+                    }]);
+                    prop_assert!(refused.is_err(), "a second cancellation was journaled");
+                    return Ok(());
+                };
+                self.journal_money(EventKind::PaymentCancel(c))?;
+                self.payments[k].3 = true;
+                self.model.persons[p].balance -= cents;
+            }
+            Op::Refund { person, cents } => {
+                let p = self.person(*person);
+                let cents = i64::from(*cents);
+                let planned = regie::refund(
+                    self.sut.engine().roster(),
+                    &format!("E{p}"),
+                    cents,
+                    &PaymentMode::Especes,
+                    "R1",
+                    "intendance",
+                    "départ",
+                );
+                prop_assert_eq!(planned.is_ok(), cents <= self.model.persons[p].balance);
+                let Ok(r) = planned else {
+                    return Ok(());
+                };
+                self.journal_money(EventKind::Refund(r))?;
+                self.model.persons[p].balance -= cents;
             }
             Op::Restart => {
                 let today = self.today();
@@ -1310,6 +1460,11 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(person, cents)| Op::Credit { person, cents }),
         2 => (any::<u8>(), prop::option::weighted(0.7, (plan(), span())))
             .prop_map(|(person, forfait)| Op::SetForfait { person, forfait }),
+        3 => (any::<u8>(), prop_oneof![Just(2000i32), Just(0), Just(-500), 1i32..=6000], any::<bool>())
+            .prop_map(|(person, cents, cheque)| Op::Pay { person, cents, cheque }),
+        1 => any::<u8>().prop_map(|nth| Op::CancelPayment { nth }),
+        1 => (any::<u8>(), prop_oneof![Just(500i32), 1i32..=3000])
+            .prop_map(|(person, cents)| Op::Refund { person, cents }),
         3 => (0u8..3).prop_map(|back| Op::Cancel { back }),
         3 => Just(Op::Restart),
     ]

@@ -224,7 +224,7 @@ pub struct Credit {
 
 /// How money was paid in or out at a régie (BRIEF §7).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "mode")]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentMode {
     Especes,
     Cheque {

@@ -11,6 +11,7 @@
 pub mod engine;
 pub mod journal;
 pub mod model;
+pub mod regie;
 pub mod roster_csv;
 pub mod siecle;
 pub mod staff;

@@ -1813,7 +1813,7 @@ fn every_reason_code_is_exercised() {
     assert_eq!(observed(&refused), deny("opposition:depart", None));
     covered.insert(refused.reason.code());
 
-    let mut no_tickets = school_with(|r| r.externe_tickets = false);
+    let no_tickets = school_with(|r| r.externe_tickets = false);
     let refused = no_tickets.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
     assert_eq!(observed(&refused), deny("no_ticket_meals", Some(1000)));
     covered.insert(refused.reason.code());

@@ -129,18 +129,18 @@ pub fn badge(what: BadgeCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Makes the change through the running daemon, or on the store when none runs.
-fn apply(config: &Config, req: Request) -> anyhow::Result<Answer> {
+pub(super) fn apply(config: &Config, req: Request) -> anyhow::Result<Answer> {
     match control::request(&config.data_dir, &req, Duration::from_secs(60))? {
         Some(Answer::Refused { message }) => anyhow::bail!("{message}"),
         Some(answer) => Ok(answer),
         None => {
             let store = Store::open_existing(&config.data_dir)?;
-            let today = config.rules.today(SystemClock.now());
-            let engine = store.load_engine(config.rules.clone(), today)?;
-            let (op, answer) = control::plan_staff(config, engine.roster(), req)
+            let now = SystemClock.now();
+            let engine = store.load_engine(config.rules.clone(), config.rules.today(now))?;
+            let (op, planned) = control::plan_change(config, engine.roster(), &store, req, now)
                 .map_err(|m| anyhow::anyhow!("{m}"))?;
-            store.write_now(&[op])?;
-            Ok(answer)
+            let outcomes = store.write_now(&[op])?;
+            Ok(planned.answer(&outcomes))
         }
     }
 }

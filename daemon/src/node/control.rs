@@ -16,14 +16,15 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use chrono::NaiveDate;
+use selfgate_rules::journal::{Event, PaymentMode};
 use selfgate_rules::model::{Credential, Opposition, OppositionReason};
 use selfgate_rules::staff;
 
 use crate::infra::shutdown::Shutdown;
 use crate::node::exchange::{ExchangeReport, Exchanges};
 use crate::node::gate::GateHandle;
-use crate::store::WriteOp;
 use crate::store::{Store, StoreError};
+use crate::store::{WriteOp, WriteOutcome};
 
 /// The control socket in a data directory.
 pub const CONTROL_SOCKET: &str = "control.sock";
@@ -55,6 +56,32 @@ pub enum Request {
     OppositionLift { person: String, id: u64 },
     /// A badge declared lost.
     BadgeLost { badge: String },
+    /// A payment taken at one of this node's régies (`regie`: its code; none: the first this
+    /// node holds) for the person of identifiant `person`.
+    PaymentAdd {
+        person: String,
+        cents: i64,
+        mode: PaymentMode,
+        payer: String,
+        by: String,
+        regie: Option<String>,
+        note: String,
+    },
+    /// The payment of receipt `receipt` (`R1-2026-00042`) cancelled.
+    PaymentCancel {
+        receipt: String,
+        by: String,
+        reason: String,
+    },
+    /// `cents` of the remaining balance of the person of identifiant `person` given back.
+    Refund {
+        person: String,
+        cents: i64,
+        mode: PaymentMode,
+        by: String,
+        reason: String,
+        regie: Option<String>,
+    },
 }
 
 /// The daemon's answer to a [`Request`].
@@ -71,6 +98,9 @@ pub enum Answer {
     Opposition { opposition: Opposition },
     /// The badge as committed and in force at the gate.
     Credential { credential: Credential },
+    /// The journal event as committed (a payment with its receipt number, a cancellation, a
+    /// refund), its effect in force at the gate.
+    Journaled { event: Event },
     /// The request was refused or failed.
     Refused { message: String },
 }
@@ -246,28 +276,75 @@ async fn answer(
         },
         Request::OppositionAdd { .. }
         | Request::OppositionLift { .. }
-        | Request::BadgeLost { .. } => match gate {
-            Some(g) => staff_change(req, g).await.unwrap_or_else(refused),
+        | Request::BadgeLost { .. }
+        | Request::PaymentAdd { .. }
+        | Request::PaymentCancel { .. }
+        | Request::Refund { .. } => match gate {
+            Some(g) => staff_change(req, &store, g).await.unwrap_or_else(refused),
             None => refused("no gate here".into()),
         },
     }
 }
 
 /// A staff change decided from the running gate's roster, committed through it.
-async fn staff_change(req: Request, gate: &GateHandle) -> Result<Answer, String> {
-    let (op, answer) = {
+async fn staff_change(req: Request, store: &Store, gate: &GateHandle) -> Result<Answer, String> {
+    let (op, planned) = {
         let shared = gate.shared();
         let config = shared.config();
+        let now = shared.clock.now();
         let engine = shared.engine();
-        plan_staff(&config, engine.roster(), req)?
+        plan_change(&config, engine.roster(), store, req, now)?
     };
-    gate.change(vec![op]).await.map_err(|e| e.to_string())?;
-    Ok(answer)
+    let outcomes = gate.change(vec![op]).await.map_err(|e| e.to_string())?;
+    Ok(planned.answer(&outcomes))
 }
 
-/// The op a staff change makes on `roster`, and the answer that says what it did (the
-/// command line applies it itself when no daemon runs).
-pub fn plan_staff(
+/// What a planned change answers once committed.
+pub enum Planned {
+    /// Known before the commit.
+    Answer(Answer),
+    /// The journal event as the store numbered it.
+    Journaled,
+}
+
+impl Planned {
+    pub fn answer(self, outcomes: &[WriteOutcome]) -> Answer {
+        match self {
+            Planned::Answer(a) => a,
+            Planned::Journaled => outcomes
+                .iter()
+                .find_map(|o| match o {
+                    WriteOutcome::Appended(event) => Some(Answer::Journaled {
+                        event: event.clone(),
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Answer::Refused {
+                    message: "nothing was journaled".into(),
+                }),
+        }
+    }
+}
+
+/// The op a staff change or a régie operation makes on `roster` (and, for a cancellation,
+/// the payment `store` holds), and what it answers once committed. The running daemon commits
+/// it through its gate; the command line on the stopped store when no daemon runs.
+pub fn plan_change(
+    config: &crate::config::Config,
+    roster: &selfgate_rules::Roster,
+    store: &Store,
+    req: Request,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(WriteOp, Planned), String> {
+    if let Some(op) = crate::node::regie::plan(config, roster, store, &req, now)? {
+        return Ok((op, Planned::Journaled));
+    }
+    let (op, answer) = plan_staff(config, roster, req)?;
+    Ok((op, Planned::Answer(answer)))
+}
+
+/// The op a staff change makes on `roster`, and the answer that says what it did.
+fn plan_staff(
     config: &crate::config::Config,
     roster: &selfgate_rules::Roster,
     req: Request,

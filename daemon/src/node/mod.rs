@@ -20,6 +20,7 @@ pub mod gate;
 pub mod hardware;
 pub mod kiosk;
 pub mod metrics;
+pub mod regie;
 pub mod reload;
 pub mod retention;
 pub mod sync;

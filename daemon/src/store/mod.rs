@@ -43,6 +43,10 @@ const SERVED: TableDefinition<(i32, u8, u32), (u8, i64)> = TableDefinition::new(
 const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
 /// The last receipt number given per (régie, school year).
 const RECEIPTS: TableDefinition<(&str, u16), u32> = TableDefinition::new("receipts");
+/// Each payment by its receipt (`R1-2026-00042`) → its journal event (gate, seq).
+const PAYMENTS: TableDefinition<&str, (&str, u64)> = TableDefinition::new("payments");
+/// Each cancelled payment's receipt → the cancellation's journal event.
+const CANCELLED: TableDefinition<&str, (&str, u64)> = TableDefinition::new("cancelled");
 
 const SCHEMA_VERSION: u8 = 1;
 /// Meta key present when the store keeps a change log (a hub's).
@@ -378,6 +382,8 @@ impl Store {
             txn.open_table(SERVED)?;
             txn.open_table(CHANGES)?;
             txn.open_table(RECEIPTS)?;
+            txn.open_table(PAYMENTS)?;
+            txn.open_table(CANCELLED)?;
             if meta.get(CHANGE_LOG_ON)?.is_some() {
                 self.change_log.store(true, Ordering::Relaxed);
             }
@@ -468,6 +474,46 @@ impl Store {
             out.push(decode(&format!("journal/{g}/{seq}"), v.value())?);
         }
         Ok(out)
+    }
+
+    /// The payment of receipt `receipt` and, when it was cancelled, its cancellation.
+    pub fn payment(
+        &self,
+        receipt: &selfgate_rules::journal::Receipt,
+    ) -> Result<Option<(Event, Option<Event>)>, StoreError> {
+        let key = receipt.to_string();
+        let txn = self.db()?.begin_read()?;
+        let (paid, cancelled) = {
+            let payments = txn.open_table(PAYMENTS)?;
+            let cancelled = txn.open_table(CANCELLED)?;
+            let paid = payments.get(key.as_str())?.map(|v| {
+                let (g, s) = v.value();
+                (g.to_owned(), s)
+            });
+            let cancel = cancelled.get(key.as_str())?.map(|v| {
+                let (g, s) = v.value();
+                (g.to_owned(), s)
+            });
+            (paid, cancel)
+        };
+        let Some((gate, seq)) = paid else {
+            return Ok(None);
+        };
+        let journal = txn.open_table(JOURNAL)?;
+        let get = |gate: &str, seq: u64| -> Result<Option<Event>, StoreError> {
+            journal
+                .get((gate, seq))?
+                .map(|v| decode(&format!("journal/{gate}/{seq}"), v.value()))
+                .transpose()
+        };
+        let Some(payment) = get(&gate, seq)? else {
+            return Ok(None);
+        };
+        let cancel = match cancelled {
+            Some((g, s)) => get(&g, s)?,
+            None => None,
+        };
+        Ok(Some((payment, cancel)))
     }
 
     /// How many of `gate`'s events come after `after`.
@@ -637,6 +683,8 @@ impl Store {
             copy_table(&src, &dst, SERVED)?;
             copy_table(&src, &dst, CHANGES)?;
             copy_table(&src, &dst, RECEIPTS)?;
+            copy_table(&src, &dst, PAYMENTS)?;
+            copy_table(&src, &dst, CANCELLED)?;
             dst.commit()?;
         }
         files::make_private(&tmp).map_err(|source| StoreError::Dir {
@@ -700,6 +748,10 @@ impl Store {
             let mut oppositions = txn.open_table(OPPOSITIONS)?;
             let mut meta = txn.open_table(META)?;
             let mut receipts = txn.open_table(RECEIPTS)?;
+            let mut money = MoneyIndex {
+                payments: txn.open_table(PAYMENTS)?,
+                cancelled: txn.open_table(CANCELLED)?,
+            };
             let mut log: Vec<ChangeRef> = Vec::new();
             for ops in requests {
                 let mut out = Vec::with_capacity(ops.len());
@@ -718,6 +770,7 @@ impl Store {
                                 at: *at,
                                 kind,
                             };
+                            money.index(&event, true)?;
                             journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
                             seq_table.insert(gate.as_str(), seq)?;
                             event_effects(&mut served, &mut balances, &event)?;
@@ -752,6 +805,7 @@ impl Store {
                                 continue;
                             }
                             journal.insert(key, encode(event).as_slice())?;
+                            money.index(event, false)?;
                             if let EventKind::Payment(p) = &event.kind {
                                 // Another node's régie: numbering there goes on from the
                                 // highest number seen, should this node ever take it over.
@@ -939,6 +993,55 @@ fn next_seq(next: &HashMap<String, u64>, gate: &str) -> Result<u64, StoreError> 
         .unwrap_or(0)
         .checked_add(1)
         .ok_or_else(|| StoreError::Invalid(format!("{gate}: no sequence number left")))
+}
+
+/// The payments' and cancellations' indexes, kept in the transaction that journals them.
+struct MoneyIndex<'t> {
+    payments: redb::Table<'t, &'static str, (&'static str, u64)>,
+    cancelled: redb::Table<'t, &'static str, (&'static str, u64)>,
+}
+
+impl MoneyIndex<'_> {
+    /// Indexes `event`. `own`: journaled here now, where a payment must be new and a
+    /// cancellation must name a payment held here and not cancelled yet (refused whole
+    /// otherwise); merged from another node, the first one is kept.
+    fn index(&mut self, event: &Event, own: bool) -> Result<(), StoreError> {
+        let at = (event.gate.as_str(), event.seq);
+        match &event.kind {
+            EventKind::Payment(p) => {
+                let receipt = p.receipt.to_string();
+                if self.payments.get(receipt.as_str())?.is_some() {
+                    if own {
+                        return Err(StoreError::Invalid(format!(
+                            "la quittance {receipt} existe déjà"
+                        )));
+                    }
+                    return Ok(());
+                }
+                self.payments.insert(receipt.as_str(), at)?;
+            }
+            EventKind::PaymentCancel(c) => {
+                let receipt = c.receipt.to_string();
+                if own {
+                    if self.payments.get(receipt.as_str())?.is_none() {
+                        return Err(StoreError::Invalid(format!(
+                            "aucun versement de quittance {receipt}"
+                        )));
+                    }
+                    if self.cancelled.get(receipt.as_str())?.is_some() {
+                        return Err(StoreError::Invalid(format!(
+                            "la quittance {receipt} est déjà annulée"
+                        )));
+                    }
+                }
+                if self.cancelled.get(receipt.as_str())?.is_none() {
+                    self.cancelled.insert(receipt.as_str(), at)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// Gives `receipt` the next number of its régie and school year (gap-free: the number is taken

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 
 use selfgate_rules::journal::{Alarm, AlarmKind, EventKind, Verdict};
 use selfgate_rules::model::PersonId;
+use selfgate_rules::regie::MAX_PAYMENT_CENTS;
 
 use super::SyncState;
 use super::proto::{self, Ack, Change, Changes, Doubles, Live, SiteRules, Snapshot, Versioned};
@@ -563,9 +564,6 @@ pub fn check_event(
         K::Alarm(_) | K::Retention(_) => Ok(()),
     }
 }
-
-/// The most one payment or refund may be: what a family pays for a year of meals, with room.
-pub const MAX_PAYMENT_CENTS: i64 = 1_000_000;
 
 fn amount_in_range(cents: i64) -> Result<(), String> {
     if cents > 0 && cents <= MAX_PAYMENT_CENTS {
