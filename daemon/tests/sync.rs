@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use selfgate::config::TlsFiles;
+use selfgate::config::money::Regie;
 use selfgate::infra::pki::{self, Validity};
 use selfgate::infra::tls;
+use selfgate::node::control::{self, Answer, Request};
 use selfgate::node::gate::{GateHandle, Shared};
 use selfgate::node::sync::http::{self, Endpoint};
 use selfgate::node::sync::proto::{self, Ack, Doubles};
@@ -94,6 +96,12 @@ impl Node {
         setup(&store);
         let mut config = common::all_day_config(&format!("id = \"{id}\""));
         config.data_dir = dir.to_path_buf();
+        // The site's one régie, at ligne-1's office.
+        config.money.regies = vec![Regie {
+            code: "L1".into(),
+            name: "Intendance".into(),
+            node: "ligne-1".into(),
+        }];
         // The node's loop alone: the hub and the client are started by hand below, on
         // loopback listeners and endpoints of the test's own.
         let node = common::node_on(
@@ -818,6 +826,141 @@ async fn a_gate_restored_while_the_hub_is_out_of_reach_numbers_in_a_new_epoch() 
     assert_eq!(e2.passage().unwrap().person, Some(PersonId(1)));
     assert!(hub.store.event("ligne-1", 4).unwrap().is_none());
     for n in [g1, hub] {
+        n.stop().await;
+    }
+}
+
+/// Léa and Tom on a gate's own roster (no money: the hub's credits are the hub's).
+fn two_pupils_roster(store: &Store) {
+    let mut ops = Vec::new();
+    for (id, badge, ext) in [(0, LEA, "E1"), (1, TOM, "E2")] {
+        ops.push(WriteOp::PutPerson(person(id, ext)));
+        ops.push(WriteOp::PutCredential(Credential {
+            number: badge.parse().unwrap(),
+            person: PersonId(id),
+            status: CredentialStatus::Active,
+        }));
+    }
+    store.write_now(&ops).unwrap();
+}
+
+/// A payment taken through `node`'s gate as the control socket would take it.
+async fn pay(node: &Node, person: &str, cents: i64) -> Result<selfgate_rules::Event, String> {
+    let config = node.shared().config();
+    let req = Request::PaymentAdd {
+        person: person.into(),
+        cents,
+        mode: selfgate_rules::journal::PaymentMode::Especes,
+        payer: "Mme Martin".into(),
+        by: "intendance".into(),
+        regie: None,
+        note: String::new(),
+    };
+    let (op, planned) = {
+        let engine = node.shared().engine();
+        control::plan_change(&config, engine.roster(), &node.store, req, Utc::now())?
+    };
+    let outcomes = node
+        .handle
+        .change(vec![op])
+        .await
+        .map_err(|e| e.to_string())?;
+    match planned.answer(&outcomes) {
+        Answer::Journaled { event } => Ok(event),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_taken_at_an_offline_gate_reaches_the_hub_once_and_forged_ones_never() {
+    common::avoid_end_of_day();
+    let (pki_dir, d0, d1, d2) = (tmp(), tmp(), tmp(), tmp());
+    make_pki(pki_dir.path());
+    let mut hub = Node::start(d0.path(), "hub", Role::Hub, two_pupils).await;
+    let port = hub.serve_hub(pki_dir.path()).await;
+    // ligne-1 holds régie L1 and is offline: the payment is taken and numbered all the same.
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, two_pupils_roster).await;
+    let paid = pay(&g1, "E1", 2000).await.unwrap();
+    let selfgate_rules::EventKind::Payment(p) = &paid.kind else {
+        panic!("{paid:?}")
+    };
+    let year = selfgate_rules::journal::school_year(Utc::now().date_naive());
+    assert_eq!(p.receipt.to_string(), format!("L1-{year}-00001"));
+    assert_eq!(g1.shared().engine().roster().balance(PersonId(0)), 2000);
+    // ligne-2 holds no régie: refused there, before anything is written.
+    let mut g2 = Node::start(d2.path(), "ligne-2", Role::Gate, two_pupils_roster).await;
+    let refused = pay(&g2, "E1", 500).await.unwrap_err();
+    assert!(refused.contains("ne tient aucune régie"), "{refused}");
+    // A forged one (a gate writing L1's receipts) is journaled there but never applied at the hub.
+    let mut forged = p.clone();
+    forged.receipt.number = 2;
+    g2.handle
+        .change(vec![WriteOp::Append {
+            gate: "ligne-2".into(),
+            at: Utc::now(),
+            kind: EventKind::Payment(forged),
+        }])
+        .await
+        .unwrap();
+
+    // The hub comes in reach.
+    g1.sync_with(pki_dir.path(), port);
+    g2.sync_with(pki_dir.path(), port);
+    common::eventually("the hub holds both gates' events", || {
+        let seqs = hub.store.last_seqs().unwrap();
+        seqs.get("ligne-1") == Some(&1) && seqs.get("ligne-2") == Some(&1)
+    })
+    .await;
+    common::eventually("the forged payment is in quarantine", || {
+        hub.state.status().quarantined == 1
+    })
+    .await;
+    let at_hub = hub
+        .store
+        .payment(&p.receipt)
+        .unwrap()
+        .expect("the payment at the hub");
+    assert_eq!(
+        at_hub.0, paid,
+        "the same event, its receipt as the gate numbered it"
+    );
+    // Léa: 10 € credited at the hub, 20 € paid at ligne-1's régie.
+    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 3000);
+    let credited = |store: &Store| {
+        store
+            .events(None)
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Payment(_)))
+            .count()
+    };
+    assert_eq!(credited(&hub.store), 1);
+
+    // ligne-1 sends its journal again from the start (as after a lost acknowledgement): the
+    // hub holds the payment once.
+    g1.stop().await;
+    let g1_store = Store::open(d1.path()).unwrap();
+    g1_store
+        .write_now(&[WriteOp::SetMeta {
+            key: "sync/acked".into(),
+            value: 0u64.to_le_bytes().to_vec(),
+        }])
+        .unwrap();
+    drop(g1_store);
+    let mut g1 = Node::start(d1.path(), "ligne-1", Role::Gate, |_| {}).await;
+    g1.sync_with(pki_dir.path(), port);
+    common::eventually("ligne-1 caught up", || {
+        g1.state.status().connected && g1.state.status().events_waiting == 0
+    })
+    .await;
+    assert_eq!(credited(&hub.store), 1);
+    assert_eq!(hub.shared().engine().roster().balance(PersonId(0)), 3000);
+    // And the gate sees the balance the hub sees.
+    common::eventually("ligne-1 sees 30 €", || {
+        g1.shared().engine().roster().balance(PersonId(0)) == 3000
+    })
+    .await;
+    for n in [g1, g2, hub] {
         n.stop().await;
     }
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod exchange;
 pub mod import;
 pub mod journal;
+pub mod payment;
 pub mod pki;
 pub mod pronote;
 pub mod retention;
@@ -171,6 +172,12 @@ pub enum Command {
         #[command(subcommand)]
         what: BadgeCommand,
     },
+    /// The régie (cash desk): take a payment, cancel one, refund a balance, list them;
+    /// through the running daemon when there is one.
+    Payment {
+        #[command(subcommand)]
+        what: PaymentCommand,
+    },
     /// Staff accounts of the kiosk (`DATA/accounts.toml`); works while the daemon runs.
     Account {
         #[command(subcommand)]
@@ -207,6 +214,94 @@ pub enum AccountCommand {
     },
     /// Lists the accounts and their roles.
     List {
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PaymentCommand {
+    /// Takes a payment onto a person's ticket balance and prints its receipt number.
+    Add {
+        /// The person's identifiant (`selfgate persons`).
+        #[arg(long)]
+        person: String,
+        /// In euros: 20, 20,00 or 20.50 (two decimals at most).
+        #[arg(long)]
+        amount: String,
+        /// especes, cheque, carte, virement, en_ligne or import.
+        #[arg(long)]
+        mode: String,
+        /// A cheque's number (with --bank).
+        #[arg(long)]
+        cheque_number: Option<String>,
+        #[arg(long)]
+        bank: Option<String>,
+        /// The reference of an online or imported payment.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Who paid (a parent's name).
+        #[arg(long, default_value = "")]
+        payer: String,
+        /// Who takes it.
+        #[arg(long)]
+        by: String,
+        /// The régie's code (default: the first this node holds).
+        #[arg(long)]
+        regie: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Cancels a mistaken payment by its receipt number (a new event; the number is never
+    /// given again).
+    Cancel {
+        /// `R1-2026-00042`.
+        #[arg(long)]
+        receipt: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Gives back part or all of a remaining balance (departure, end of year).
+    Refund {
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        amount: String,
+        /// How it is paid back: especes, cheque, virement…
+        #[arg(long)]
+        mode: String,
+        #[arg(long)]
+        cheque_number: Option<String>,
+        #[arg(long)]
+        bank: Option<String>,
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        regie: Option<String>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Lists payments in receipt order, cancelled ones marked.
+    List {
+        /// Only this school day's.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        day: Option<chrono::NaiveDate>,
+        /// Only this person's (identifiant).
+        #[arg(long)]
+        person: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         place: Place,
     },
@@ -482,6 +577,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Account { what } => account::command(what),
         Command::Opposition { what } => staff::opposition(what),
         Command::Badge { what } => staff::badge(what),
+        Command::Payment { what } => payment::command(what),
         Command::Persons { data, json } => journal::persons(&data, json),
         Command::Journal { data, since, json } => journal::journal(&data, since.as_deref(), json),
         Command::Backup { file, place } => backup::backup_command(&file, &place),

@@ -11,10 +11,14 @@ use std::time::Duration;
 
 use super::words::{Msg, text};
 use crate::config::Config;
-use crate::infra::clock::{Clock, SystemClock};
+use crate::infra::clock::{Clock, ScaledClock, SystemClock};
 use crate::infra::notify;
 use crate::node::gate::{Hook, Supervision};
 use crate::node::{FAULT_STALL_LOOP_AFTER_MS, Node, NodeSpec, hardware};
+
+/// Test hook: the daemon's clock starts at this RFC 3339 instant and runs at real speed (a test
+/// runs a school week day after day; the gates' decisions and the régie's receipts follow it).
+pub const TEST_CLOCK_START: &str = "SELFGATE_TEST_CLOCK_START";
 
 pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
@@ -24,7 +28,16 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 async fn daemon(config: Config, path: &Path) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match std::env::var(TEST_CLOCK_START)
+        .ok()
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(v.trim()).ok())
+    {
+        Some(start) => {
+            tracing::warn!("{TEST_CLOCK_START}: the daemon's clock starts at {start}");
+            Arc::new(ScaledClock::new(start.to_utc(), 1.0))
+        }
+        None => Arc::new(SystemClock),
+    };
     let hw = hardware::hardware(&config)?;
     let stall_after = std::env::var(FAULT_STALL_LOOP_AFTER_MS)
         .ok()

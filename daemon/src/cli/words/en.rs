@@ -278,6 +278,51 @@ pub(super) fn text(m: &Msg<'_>) -> String {
         Msg::BadgeLost { badge } => {
             format!("badge {badge} declared lost: refused at the gate from now on")
         }
+        Msg::PaymentTaken {
+            receipt,
+            name,
+            cents,
+            mode,
+            balance,
+        } => format!(
+            "receipt {receipt}: {} received for {name} ({}), new balance {}",
+            euros(cents),
+            selfgate_rules::journal::mode_label_en(mode),
+            euros(balance)
+        ),
+        Msg::PaymentCancelled {
+            receipt,
+            name,
+            cents,
+            balance,
+        } => format!(
+            "receipt {receipt} cancelled: {} taken back off {name}'s balance, new balance {} (the number is never given again)",
+            euros(cents),
+            euros(balance)
+        ),
+        Msg::Refunded {
+            name,
+            cents,
+            balance,
+        } => format!(
+            "{} refunded to {name}, new balance {}",
+            euros(cents),
+            euros(balance)
+        ),
+        Msg::PaymentLine {
+            receipt,
+            when,
+            name,
+            cents,
+            mode,
+            payer,
+            cancelled,
+        } => format!(
+            "{receipt}  {when}  {name:<28} {:>12}  {:<17} {payer}{}",
+            euros(cents),
+            selfgate_rules::journal::mode_label_en(mode),
+            if cancelled { "  CANCELLED" } else { "" }
+        ),
         Msg::AuthorityCreated { name, dir } => format!(
             "authority `{name}` created in {}: copy ca.pem to the hub and every gate, keep ca.key here",
             dir.display()
@@ -361,4 +406,11 @@ fn siecle_report(r: &crate::cli::siecle::SiecleReport) -> String {
         s.push_str(&format!("warning: {w}\n"));
     }
     s
+}
+
+/// Cents the English way: `€3.90`, `-€3.20`.
+fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}€{}.{:02}", abs / 100, abs % 100)
 }

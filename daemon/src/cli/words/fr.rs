@@ -1,6 +1,7 @@
 //! The command line's words in French (the default).
 
 use super::{Msg, ids, when};
+use selfgate_rules::model::format_euros;
 
 const WEEKDAYS: [&str; 7] = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."];
 
@@ -285,6 +286,51 @@ pub(super) fn text(m: &Msg<'_>) -> String {
         Msg::BadgeLost { badge } => {
             format!("badge {badge} déclaré perdu : refusé au portique dès maintenant")
         }
+        Msg::PaymentTaken {
+            receipt,
+            name,
+            cents,
+            mode,
+            balance,
+        } => format!(
+            "quittance {receipt} : {} reçus pour {name} ({}), nouveau solde {}",
+            format_euros(cents),
+            selfgate_rules::journal::mode_label_fr(mode),
+            format_euros(balance)
+        ),
+        Msg::PaymentCancelled {
+            receipt,
+            name,
+            cents,
+            balance,
+        } => format!(
+            "quittance {receipt} annulée : {} repris sur le solde de {name}, nouveau solde {} (le numéro n'est jamais redonné)",
+            format_euros(cents),
+            format_euros(balance)
+        ),
+        Msg::Refunded {
+            name,
+            cents,
+            balance,
+        } => format!(
+            "{} remboursés à {name}, nouveau solde {}",
+            format_euros(cents),
+            format_euros(balance)
+        ),
+        Msg::PaymentLine {
+            receipt,
+            when,
+            name,
+            cents,
+            mode,
+            payer,
+            cancelled,
+        } => format!(
+            "{receipt}  {when}  {name:<28} {:>12}  {:<17} {payer}{}",
+            format_euros(cents),
+            selfgate_rules::journal::mode_label_fr(mode),
+            if cancelled { "  ANNULÉE" } else { "" }
+        ),
         Msg::AuthorityCreated { name, dir } => format!(
             "autorité `{name}` créée dans {} : copiez ca.pem sur le concentrateur et chaque ligne, gardez ca.key ici",
             dir.display()

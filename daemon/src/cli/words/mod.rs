@@ -245,6 +245,35 @@ pub enum Msg<'a> {
     BadgeLost {
         badge: &'a str,
     },
+    // payment
+    PaymentTaken {
+        receipt: &'a str,
+        name: &'a str,
+        cents: i64,
+        mode: &'a str,
+        balance: i64,
+    },
+    PaymentCancelled {
+        receipt: &'a str,
+        name: &'a str,
+        cents: i64,
+        balance: i64,
+    },
+    Refunded {
+        name: &'a str,
+        cents: i64,
+        balance: i64,
+    },
+    /// One payment of `selfgate payment list`.
+    PaymentLine {
+        receipt: &'a str,
+        when: &'a str,
+        name: &'a str,
+        cents: i64,
+        mode: &'a str,
+        payer: &'a str,
+        cancelled: bool,
+    },
     // pki
     AuthorityCreated {
         name: &'a str,

@@ -535,20 +535,24 @@ impl Client {
             match &e.kind {
                 EventKind::Passage(p) if p.verdict == Verdict::Pass => {
                     if let (Some(person), Some(service)) = (p.person, p.service) {
-                        *balance.entry(person).or_default() -= p.charge_cents;
                         let s = served.entry((p.day, service, person)).or_insert((0, e.at));
                         s.0 = s.0.saturating_add(1);
                         s.1 = s.1.max(e.at);
                     }
                 }
                 EventKind::Correction(c) => {
-                    *balance.entry(c.person).or_default() += c.refund_cents;
                     if let Some(s) = served.get_mut(&(c.day, c.service, c.person)) {
                         s.0 = s.0.saturating_sub(1);
                     }
                 }
-                EventKind::Credit(c) => *balance.entry(c.person).or_default() += c.cents,
                 _ => {}
+            }
+            // Passages, corrections, payments and refunds alike (a pass without a service
+            // changes no balance, as in the store).
+            let counts = !matches!(&e.kind, EventKind::Passage(p) if p.service.is_none());
+            if let Some((person, delta)) = e.kind.balance_delta().filter(|_| counts) {
+                let b = balance.entry(person).or_default();
+                *b = b.saturating_add(delta);
             }
         }
         let mut ops: Vec<WriteOp> = Vec::with_capacity(
