@@ -1,0 +1,469 @@
+//! The régie from the command line (`selfgate payment …`): bad input refused with a clear error
+//! and nothing written; payments, cancellations and refunds through the running daemon, in force
+//! at the gate at once; receipt numbers gap-free across SIGKILLs during a stream of payments,
+//! with every balance equal to an independent sum over the journal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use selfgate_tests::*;
+
+/// `selfgate payment ARGS… --config CONFIG`.
+fn payment(config: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["payment"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--config", config.to_str().unwrap()]);
+    selfgate_run(all)
+}
+
+/// Every person's balance from `selfgate persons --json`, by identifiant.
+fn balances(data: &std::path::Path) -> BTreeMap<String, i64> {
+    let out = selfgate_run(["persons", "--json", "--data", data.to_str().unwrap()]);
+    out.success();
+    parse_json_lines(&out.stdout)
+        .iter()
+        .map(|p| {
+            (
+                p["external_id"]
+                    .as_str()
+                    .or(p["identifiant"].as_str())
+                    .or(p["person"].as_str())
+                    .unwrap()
+                    .to_owned(),
+                p["balance_cents"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The independent sum: each person's balance from the journal's money events alone.
+fn balances_from_journal(events: &[Value]) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for e in events {
+        let Some(person) = e["person"].as_str() else {
+            continue;
+        };
+        let delta = match e["kind"].as_str().unwrap() {
+            "passage" if e["verdict"] == "pass" => -e["charge_cents"].as_i64().unwrap(),
+            "correction" => e["refund_cents"].as_i64().unwrap(),
+            "credit" => e["credit_cents"].as_i64().unwrap(),
+            "payment" | "payment_cancel" | "refund" => e["cents"].as_i64().unwrap(),
+            _ => 0,
+        };
+        *out.entry(person.to_owned()).or_default() += delta;
+    }
+    out
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_error_and_nothing_is_written() {
+    let dir = tempdir();
+    let config = fifo_gate(dir.path(), 2);
+    let data = data_dir(dir.path());
+    let before = journal(&data).len();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "add",
+                "--person",
+                "C0000",
+                "--amount=-5",
+                "--mode",
+                "especes",
+                "--by",
+                "a",
+            ],
+            "doit être positif",
+        ),
+        (
+            &[
+                "add", "--person", "C0000", "--amount", "0", "--mode", "especes", "--by", "a",
+            ],
+            "doit être positif",
+        ),
+        (
+            &[
+                "add", "--person", "C0000", "--amount", "12,345", "--mode", "especes", "--by", "a",
+            ],
+            "12,345",
+        ),
+        (
+            &[
+                "add", "--person", "NOBODY", "--amount", "10", "--mode", "especes", "--by", "a",
+            ],
+            "NOBODY",
+        ),
+        (
+            &[
+                "add", "--person", "C0000", "--amount", "10", "--mode", "cheque", "--by", "a",
+            ],
+            "chèque se note avec son numéro",
+        ),
+        (
+            &[
+                "add", "--person", "C0000", "--amount", "10", "--mode", "bitcoin", "--by", "a",
+            ],
+            "bitcoin",
+        ),
+        (
+            &[
+                "cancel",
+                "--receipt",
+                "R-2026-00099",
+                "--by",
+                "a",
+                "--reason",
+                "x",
+            ],
+            "R-2026-00099",
+        ),
+        (
+            &[
+                "cancel",
+                "--receipt",
+                "nonsense",
+                "--by",
+                "a",
+                "--reason",
+                "x",
+            ],
+            "nonsense",
+        ),
+        (
+            &[
+                "refund", "--person", "C0001", "--amount", "100,01", "--mode", "especes", "--by",
+                "a", "--reason", "départ",
+            ],
+            "100,01",
+        ),
+        (
+            &[
+                "add", "--person", "C0000", "--amount", "10", "--mode", "especes", "--by", "a",
+                "--regie", "ZZ",
+            ],
+            "ZZ",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut with_lang = args.to_vec();
+        with_lang.extend_from_slice(&["--lang", "fr"]);
+        payment(&config, &with_lang).failure().stderr_has(&[says]);
+    }
+    assert_eq!(
+        journal(&data).len(),
+        before,
+        "a refused operation wrote nothing"
+    );
+
+    // A cancellation twice: the second is refused, the first stands.
+    payment(
+        &config,
+        &[
+            "add", "--person", "C0000", "--amount", "20", "--mode", "especes", "--by", "a",
+        ],
+    )
+    .success()
+    .stdout_has(&["R-", "00001"]);
+    let receipt = {
+        let out = payment(&config, &["list", "--json"]);
+        out.success();
+        parse_json_lines(&out.stdout)[0]["receipt"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    payment(
+        &config,
+        &[
+            "cancel",
+            "--receipt",
+            &receipt,
+            "--by",
+            "a",
+            "--reason",
+            "erreur de saisie",
+        ],
+    )
+    .success()
+    .stdout_has(&["cancelled"]);
+    payment(
+        &config,
+        &[
+            "cancel",
+            "--receipt",
+            &receipt,
+            "--by",
+            "a",
+            "--reason",
+            "encore",
+            "--lang",
+            "fr",
+        ],
+    )
+    .failure()
+    .stderr_has(&["déjà annulée"]);
+    assert_eq!(balances(&data)["C0000"], 10_000);
+}
+
+#[test]
+fn payments_cancellations_and_refunds_through_the_running_daemon_are_in_force_at_once() {
+    let dir = tempdir();
+    let config = fifo_gate(dir.path(), 3);
+    let data = data_dir(dir.path());
+    let (mut daemon, _kiosk) = start_daemon(&config);
+    payment(
+        &config,
+        &[
+            "add",
+            "--person",
+            "C0000",
+            "--amount",
+            "20,00",
+            "--mode",
+            "especes",
+            "--payer",
+            "Mme Eleve0",
+            "--by",
+            "intendance",
+        ],
+    )
+    .success()
+    .stdout_has(&["receipt R-", "00001", "€20.00", "€120.00"]);
+    payment(
+        &config,
+        &[
+            "add",
+            "--person",
+            "C0001",
+            "--amount",
+            "35",
+            "--mode",
+            "cheque",
+            "--cheque-number",
+            "8812345",
+            "--bank",
+            "Crédit Mutuel",
+            "--by",
+            "intendance",
+            "--lang",
+            "fr",
+        ],
+    )
+    .success()
+    .stdout_has(&["quittance R-", "00002", "35,00 €", "Chèque", "135,00 €"]);
+    payment(
+        &config,
+        &[
+            "add",
+            "--person",
+            "C0002",
+            "--amount",
+            "5",
+            "--mode",
+            "carte",
+            "--by",
+            "intendance",
+        ],
+    )
+    .success();
+    let list = payment(&config, &["list", "--json"]);
+    list.success();
+    let listed = parse_json_lines(&list.stdout);
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[1]["mode"], "cheque");
+    assert_eq!(listed[1]["mode_detail"], "n° 8812345, Crédit Mutuel");
+    let third = listed[2]["receipt"].as_str().unwrap().to_owned();
+    payment(
+        &config,
+        &[
+            "cancel",
+            "--receipt",
+            &third,
+            "--by",
+            "intendance",
+            "--reason",
+            "carte refusée",
+        ],
+    )
+    .success();
+    payment(
+        &config,
+        &[
+            "refund",
+            "--person",
+            "C0002",
+            "--amount",
+            "100",
+            "--mode",
+            "virement",
+            "--by",
+            "intendance",
+            "--reason",
+            "départ de l'établissement",
+        ],
+    )
+    .success()
+    .stdout_has(&["refunded", "€0.00"]);
+
+    // The gate decides on the new balances at once: C0002 has nothing left.
+    let mut pipe = open_fifo(dir.path());
+    for i in 0..3 {
+        writeln!(pipe, "{}", fifo_badge(i)).unwrap();
+        pipe.flush().unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let passages = loop {
+        let p: Vec<Value> = journal(&data)
+            .into_iter()
+            .filter(|e| e["kind"] == "passage")
+            .collect();
+        if p.len() >= 3 || Instant::now() > deadline {
+            break p;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The balances the gate decided on are those after the régie's operations.
+    let decided: Vec<(&str, &str, i64)> = passages
+        .iter()
+        .map(|p| {
+            (
+                p["person"].as_str().unwrap(),
+                p["reason"].as_str().unwrap(),
+                p["balance_after_cents"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("C0000", "ticket", 12_000 - 390),
+            ("C0001", "ticket", 13_500 - 390),
+            // Refunded to zero, one meal on the overdraft.
+            ("C0002", "ticket", -390),
+        ]
+    );
+    terminate(&mut daemon);
+    let events = journal(&data);
+    assert_eq!(balances(&data), balances_from_journal(&events));
+    assert_eq!(balances(&data)["C0000"], 12_000 - 390);
+}
+
+#[test]
+fn receipt_numbers_stay_gap_free_when_the_daemon_is_killed_during_a_stream_of_payments() {
+    let dir = tempdir();
+    let persons = 20;
+    let config = fifo_gate(dir.path(), persons);
+    let data = data_dir(dir.path());
+    // Receipts printed to the staff: each must be in the journal, with its amount.
+    let printed: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut n = 0usize;
+    for _cycle in 0..6 {
+        let (mut daemon, _) = start_daemon(&config);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stream = {
+            let (stop, printed, config) = (stop.clone(), printed.clone(), config.clone());
+            let start = n;
+            std::thread::spawn(move || {
+                let mut k = start;
+                while !stop.load(Ordering::Relaxed) {
+                    let cents = 100 + (k as i64 * 37) % 900;
+                    let amount = format!("{},{:02}", cents / 100, cents % 100);
+                    let person = format!("C{:04}", k % 20);
+                    let out = payment(
+                        &config,
+                        &[
+                            "add", "--person", &person, "--amount", &amount, "--mode", "especes",
+                            "--by", "régie",
+                        ],
+                    );
+                    if out.status.success() {
+                        let receipt = out
+                            .stdout
+                            .split_whitespace()
+                            .nth(1)
+                            .unwrap()
+                            .trim_end_matches(':')
+                            .to_owned();
+                        printed.lock().unwrap().push((receipt, cents));
+                    }
+                    k += 1;
+                }
+                k
+            })
+        };
+        let mut pipe = open_fifo(dir.path());
+        let kill_after = Duration::from_millis(300 + next() % 700);
+        let started = Instant::now();
+        let mut badge = 0;
+        while started.elapsed() < kill_after {
+            let _ = writeln!(pipe, "{}", fifo_badge(badge % persons)).and_then(|()| pipe.flush());
+            badge += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        n = stream.join().unwrap();
+    }
+    let out = payment(&config, &["list", "--json"]);
+    out.success();
+    let listed = parse_json_lines(&out.stdout);
+    let numbers: Vec<u64> = listed
+        .iter()
+        .map(|p| {
+            p["receipt"]
+                .as_str()
+                .unwrap()
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        numbers.len() >= 12,
+        "too few payments went through: {numbers:?}"
+    );
+    eprintln!(
+        "{} payments over 6 kills, {} printed to the staff",
+        numbers.len(),
+        printed.lock().unwrap().len()
+    );
+    assert_eq!(
+        numbers,
+        (1..=numbers.len() as u64).collect::<Vec<_>>(),
+        "receipts numbered 1, 2, 3… with no gap and no repeat"
+    );
+    let by_receipt: HashMap<&str, i64> = listed
+        .iter()
+        .map(|p| (p["receipt"].as_str().unwrap(), p["cents"].as_i64().unwrap()))
+        .collect();
+    for (receipt, cents) in printed.lock().unwrap().iter() {
+        assert_eq!(
+            by_receipt.get(receipt.as_str()),
+            Some(cents),
+            "receipt {receipt} printed to the staff"
+        );
+    }
+    let events = journal(&data);
+    assert_eq!(
+        balances(&data),
+        balances_from_journal(&events),
+        "every balance is the journal's sum"
+    );
+}
