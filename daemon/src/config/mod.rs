@@ -623,6 +623,43 @@ mod tests {
     }
 
     #[test]
+    fn tiers_regime_overdrafts_and_regies_are_read_and_checked() {
+        let c = Config::parse(EXAMPLE, "selfgate.example.toml").unwrap_or_else(|e| panic!("{e}"));
+        let eleve = c.rules.tariff(selfgate_rules::model::Category::Eleve);
+        let eleve = eleve.unwrap_or_else(|| panic!("no eleve tariff"));
+        assert_eq!(eleve.tiers.len(), 2);
+        assert_eq!(eleve.tiers[0].price_cents, 100);
+        assert_eq!(eleve.regime_overdraft.len(), 1);
+        assert_eq!(c.money.regies[0].code, "R1");
+        assert_eq!(c.money.low_balance_meals, 3);
+        assert!(c.rules.externe_tickets);
+        // None given: one régie, held here.
+        let plain = Config::parse("[gate]\nid = \"ligne-2\"\n", "t.toml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plain.money.regies[0].node, "ligne-2");
+
+        let e = errors(
+            "[tiers]\nT1 = \"a\"\n\"T 2\" = \"b\"\n[[tariffs]]\ncategory = \"eleve\"\nprice = \"3\"\n\
+             [tariffs.tiers.T9]\nprice = \"1\"\n[tariffs.regime_overdraft]\nlycee = \"0\"\n\
+             [[regies]]\ncode = \"R-1\"\nname = \"x\"\n[[regies]]\ncode = \"A\"\nname = \"x\"\n\
+             [[regies]]\ncode = \"A\"\nname = \"\"\n",
+        );
+        for key in [
+            "tiers.T 2",
+            "tariffs[0].tiers.T9",
+            "tariffs[0].regime_overdraft.lycee",
+            "regies[0].code",
+            "regies[2].code",
+            "regies[2].name",
+        ] {
+            assert!(
+                e.iter().any(|m| m.starts_with(key)),
+                "no error for {key}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_named_with_their_line() {
         let e = errors("[school]\nname = \"x\"\ncolour = \"blue\"\n");
         assert_eq!(e.len(), 1);
