@@ -14,7 +14,7 @@ use maud::{DOCTYPE, html};
 use serde::Serialize;
 
 use crate::i18n::{Lang, pupil_reason, t};
-use crate::{AppState, Caller, FeedItem, Live, euros};
+use crate::{AppState, Caller, FeedItem, Live};
 
 /// What the gate screen is sent for one decision.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl GateView {
             class: item.class.clone(),
             message: pupil_reason(lang, &item.reason).to_owned(),
             balance: match (item.reason.as_str(), item.balance_cents) {
-                ("ticket", Some(b)) => Some(euros(b)),
+                ("ticket", Some(b)) => Some(crate::i18n::euros(lang, b)),
                 _ => None,
             },
         }

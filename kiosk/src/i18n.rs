@@ -1,6 +1,21 @@
 //! Every string the pages show, in one table: French by default, English available
-//! (`?lang=en` once, kept in a cookie). The staff's reason labels come from the daemon (already
-//! French); the pupils' words for the gate screen are here, by reason code.
+//! (`?lang=en` once, kept in a cookie). What the daemon reports comes as values (reason codes,
+//! statuses, amounts, dates, a problem's kind and particulars) and is told here in the viewer's
+//! language: the passages' words, a person's status, the alerts, the exchanges' lines, the
+//! refusals; amounts and dates too (`euros`, `date`). Names, notes, a school's and a service's
+//! labels stay as they were typed. The pupils' words for the gate screen are here, by reason code.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use selfgate_rules::journal::Reason;
+use selfgate_rules::model::{Category, OppositionReason, Regime};
+
+use crate::accounts::{AccountError, MIN_PASSWORD, Role};
+use crate::{
+    Alert, DateField, ExchangeReport, FeedItem, Live, PassageRow, PassageWords, PersonDetail,
+    PersonRow, PersonStatus, Problem, ReportLine, Summary, SyncRole, SyncStatus,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -123,7 +138,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("person.badges", "Badges", "Badges"),
     ("person.oppositions", "Oppositions", "Oppositions"),
     ("person.passages", "Passages récents", "Recent passages"),
-    ("person.regime", "Régime", "Régime"),
+    ("person.regime", "Régime", "Boarding status"),
     ("person.id", "Identifiant", "Identifier"),
     ("badge.lost", "Déclarer perdu", "Declare lost"),
     ("badge.status.active", "actif", "active"),
@@ -149,6 +164,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("opp.reason", "Motif", "Reason"),
     ("opp.service", "Service", "Service"),
     ("opp.all", "tous", "all"),
+    ("opp.every", "tous les services", "every service"),
+    ("opp.open", "levée", "until lifted"),
     ("opp.from", "Du", "From"),
     (
         "opp.to",
@@ -187,9 +204,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "autonome (pas de serveur central)",
         "standalone (no hub)",
     ),
-    ("sync.ok", "connecté", "connected"),
-    ("sync.down", "injoignable", "unreachable"),
-    ("sync.waiting", "événements en attente", "events waiting"),
+    ("sync.never", "jamais", "never"),
     ("accounts.title", "Comptes du personnel", "Staff accounts"),
     ("accounts.add", "Créer le compte", "Create account"),
     ("accounts.remove", "Supprimer", "Remove"),
@@ -200,6 +215,30 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Your role does not allow this.",
     ),
     ("notfound", "Introuvable.", "Not found."),
+    ("error.nopage", "page introuvable", "page not found"),
+    (
+        "error.login",
+        "authentification requise",
+        "sign-in required",
+    ),
+    ("error.toolarge", "formulaire trop grand", "form too large"),
+    (
+        "error.csrf",
+        "Requête refusée : jeton anti-falsification absent ou invalide. Rechargez la page.",
+        "Request refused: missing or invalid anti-forgery token. Reload the page.",
+    ),
+    ("error.person", "personne manquante", "person missing"),
+    ("error.badge", "badge manquant", "badge missing"),
+    (
+        "error.opposition",
+        "opposition manquante",
+        "opposition missing",
+    ),
+    (
+        "accounts.self",
+        "impossible de supprimer son propre compte",
+        "you cannot remove your own account",
+    ),
     ("back", "Retour", "Back"),
     ("manage.title", "Gestion", "Management"),
     (
@@ -209,7 +248,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("gate.idle", "Présentez votre badge", "Present your badge"),
     ("gate.welcome", "Bon appétit", "Enjoy your meal"),
-    ("gate.balance", "Solde", "Balance"),
+    ("gate.balance", "Solde :", "Balance:"),
     ("gate.title", "Portique", "Gate"),
 ];
 
@@ -273,99 +312,289 @@ pub fn pupil_reason(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// An amount: `246,70 €`, `−3,90 €` in French; `€246.70`, `−€3.90` in English.
+pub fn euros(lang: Lang, cents: i64) -> String {
+    let sign = if cents < 0 { "−" } else { "" };
+    let c = cents.unsigned_abs();
+    let (units, rest) = (c / 100, c % 100);
+    match lang {
+        Lang::Fr => format!("{sign}{units},{rest:02} €"),
+        Lang::En => format!("{sign}€{units}.{rest:02}"),
+    }
+}
+
+/// A date: `30/11/2026` in French, `2026-11-30` in English.
+pub fn date(lang: Lang, d: NaiveDate) -> String {
+    let f = match lang {
+        Lang::Fr => "%d/%m/%Y",
+        Lang::En => "%Y-%m-%d",
+    };
+    d.format(f).to_string()
+}
+
+/// A day as the sources send it (`YYYY-MM-DD`) in `lang`; anything else as it is.
+pub fn iso_date(lang: Lang, iso: &str) -> String {
+    NaiveDate::parse_from_str(iso.trim(), "%Y-%m-%d")
+        .map_or_else(|_| iso.to_owned(), |d| date(lang, d))
+}
+
+/// A local date and time to the second: `30/11/2026 12:04:30`, `2026-11-30 12:04:30`.
+pub fn date_time(lang: Lang, t: NaiveDateTime) -> String {
+    format!("{} {}", date(lang, t.date()), t.format("%H:%M:%S"))
+}
+
+/// A local date and time to the minute: `30/11/2026 12:04`, `2026-11-30 12:04`.
+pub fn date_minute(lang: Lang, t: NaiveDateTime) -> String {
+    format!("{} {}", date(lang, t.date()), t.format("%H:%M"))
+}
+
+/// How a local date and time goes into an alert's or a line's particulars.
+pub const ARG_TIME: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// A time from particulars ([`ARG_TIME`]) in `lang`; anything else as it is.
+fn arg_time(lang: Lang, s: &str) -> String {
+    NaiveDateTime::parse_from_str(s, ARG_TIME).map_or_else(|_| s.to_owned(), |t| date_time(lang, t))
+}
+
+/// A staff role's name.
+pub fn role(lang: Lang, r: Role) -> &'static str {
+    match lang {
+        Lang::Fr => r.code(),
+        Lang::En => match r {
+            Role::Surveillant => "supervisor",
+            Role::Gestionnaire => "bursar",
+            Role::Administrateur => "administrator",
+        },
+    }
+}
+
+pub fn category(lang: Lang, c: Category) -> &'static str {
+    match lang {
+        Lang::Fr => c.label_fr(),
+        Lang::En => match c {
+            Category::Eleve => "pupil",
+            Category::Commensal => "staff",
+            Category::Hote => "guest",
+        },
+    }
+}
+
+pub fn regime(lang: Lang, r: Regime) -> &'static str {
+    match (lang, r) {
+        (Lang::Fr, Regime::Externe) => "Externe",
+        (Lang::Fr, Regime::DemiPensionnaire) => "Demi-pensionnaire",
+        (Lang::Fr, Regime::Interne) => "Interne",
+        (Lang::En, Regime::Externe) => "Day pupil",
+        (Lang::En, Regime::DemiPensionnaire) => "Half-boarder",
+        (Lang::En, Regime::Interne) => "Boarder",
+    }
+}
+
+pub fn opposition_reason(lang: Lang, r: OppositionReason) -> &'static str {
+    match (lang, r) {
+        (Lang::Fr, r) => r.label_fr(),
+        (Lang::En, OppositionReason::AbsentPronote) => "Marked absent in PRONOTE",
+        (Lang::En, r) => r.label_en(),
+    }
+}
+
+/// A verdict's reason in a word or two ("Déjà passé", "Already served").
+pub fn reason(lang: Lang, r: Reason) -> &'static str {
+    match (lang, r) {
+        (_, Reason::Opposition(o)) => opposition_reason(lang, o),
+        (Lang::Fr, r) => r.label_fr(),
+        (Lang::En, r) => r.label_en(),
+    }
+}
+
+/// A person's status now ("Servi à 12:04", "Attendu (forfait)").
+pub fn person_status(lang: Lang, s: &PersonStatus) -> String {
+    match (lang, s) {
+        (_, PersonStatus::NoService) => reason(lang, Reason::ServiceClosed).to_owned(),
+        (_, PersonStatus::Opposed { reason: r }) => opposition_reason(lang, *r).to_owned(),
+        (_, PersonStatus::NotRegisteredToday) => {
+            reason(lang, Reason::NotRegisteredToday).to_owned()
+        }
+        (Lang::Fr, PersonStatus::Served { at, times }) if *times > 1 => {
+            format!("Servi à {at} ({times} fois)")
+        }
+        (Lang::Fr, PersonStatus::Served { at, .. }) => format!("Servi à {at}"),
+        (Lang::En, PersonStatus::Served { at, times }) if *times > 1 => {
+            format!("Served at {at} ({times} times)")
+        }
+        (Lang::En, PersonStatus::Served { at, .. }) => format!("Served at {at}"),
+        (Lang::Fr, PersonStatus::Expected) => "Attendu (forfait)".into(),
+        (Lang::En, PersonStatus::Expected) => "Expected (meal plan)".into(),
+        (Lang::Fr, PersonStatus::Ticket { balance_cents }) => {
+            format!("Ticket, solde {}", euros(lang, *balance_cents))
+        }
+        (Lang::En, PersonStatus::Ticket { balance_cents }) => {
+            format!("Ticket, balance {}", euros(lang, *balance_cents))
+        }
+    }
+}
+
+/// A row's status in `lang` (its French words when the source gave no value).
+pub fn row_status(lang: Lang, row: &PersonRow) -> String {
+    row.today
+        .as_ref()
+        .map_or_else(|| row.status.clone(), |s| person_status(lang, s))
+}
+
+/// A row's category in `lang` (its French words when the source gave no value).
+pub fn row_category(lang: Lang, row: &PersonRow) -> String {
+    row.category_code
+        .map_or_else(|| row.category.clone(), |c| category(lang, c).to_owned())
+}
+
+/// A person's régime in `lang` (its French words when the source gave no value).
+pub fn person_regime(lang: Lang, p: &PersonDetail) -> String {
+    p.regime_code
+        .map_or_else(|| p.regime.clone(), |r| regime(lang, r).to_owned())
+}
+
 /// What the staff's words for a passage are made of: the reason and its particulars.
-#[derive(Clone, Copy, Debug)]
-pub struct PassageFacts<'a> {
-    pub reason: selfgate_rules::journal::Reason,
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PassageFacts {
+    pub reason: Reason,
     /// Already served: the previous passage's local time, `HH:MM`.
-    pub previous_at: Option<&'a str>,
+    pub previous_at: Option<String>,
     /// The ticket balance after the decision.
     pub balance_after_cents: Option<i64>,
-    /// Admitted by hand: by whom, and why.
-    pub by: Option<&'a str>,
-    pub note: Option<&'a str>,
+    /// Admitted by hand: by whom, and why (as they typed it).
+    pub by: Option<String>,
+    pub note: Option<String>,
 }
 
 /// The staff's words for a passage in `lang`: "Déjà passé à 12:04", "Solde insuffisant :
 /// −3,20 €", "Admis par mleroy : badge oublié"; the reason's label when nothing more is known.
-pub fn passage_words(lang: Lang, f: &PassageFacts<'_>) -> String {
-    use selfgate_rules::journal::Reason;
-    use selfgate_rules::model::format_euros;
-    let (served_at, short, ticket, admitted) = match lang {
-        Lang::Fr => (
-            "Déjà passé à",
-            "Solde insuffisant :",
-            "Ticket, solde",
-            "Admis par",
-        ),
-        Lang::En => (
-            "Already served at",
-            "Insufficient balance:",
-            "Ticket, balance",
-            "Admitted by",
-        ),
-    };
-    let plain = || match lang {
-        Lang::Fr => f.reason.label_fr().to_owned(),
-        Lang::En => f.reason.label_en().to_owned(),
-    };
-    match f.reason {
-        Reason::AlreadyServed => match f.previous_at {
-            Some(t) => format!("{served_at} {t}"),
-            None => plain(),
+pub fn passage_words(lang: Lang, f: &PassageFacts) -> String {
+    let plain = || reason(lang, f.reason).to_owned();
+    let by = f.by.as_deref().unwrap_or("?");
+    let note = f.note.as_deref().unwrap_or("");
+    match (f.reason, lang) {
+        (Reason::AlreadyServed, _) => match (&f.previous_at, lang) {
+            (Some(t), Lang::Fr) => format!("Déjà passé à {t}"),
+            (Some(t), Lang::En) => format!("Already served at {t}"),
+            (None, _) => plain(),
         },
-        Reason::InsufficientBalance => match f.balance_after_cents {
-            Some(b) => format!("{short} {}", format_euros(b)),
-            None => plain(),
+        (Reason::InsufficientBalance, _) => match (f.balance_after_cents, lang) {
+            (Some(b), Lang::Fr) => format!("Solde insuffisant : {}", euros(lang, b)),
+            (Some(b), Lang::En) => format!("Insufficient balance: {}", euros(lang, b)),
+            (None, _) => plain(),
         },
-        Reason::Ticket => match f.balance_after_cents {
-            Some(b) => format!("{ticket} {}", format_euros(b)),
-            None => plain(),
+        (Reason::Ticket, _) => match (f.balance_after_cents, lang) {
+            (Some(b), Lang::Fr) => format!("Ticket, solde {}", euros(lang, b)),
+            (Some(b), Lang::En) => format!("Ticket, balance {}", euros(lang, b)),
+            (None, _) => plain(),
         },
-        Reason::Manual => format!(
-            "{admitted} {} : {}",
-            f.by.unwrap_or("?"),
-            f.note.unwrap_or("")
-        ),
+        (Reason::Manual, Lang::Fr) => format!("Admis par {by} : {note}"),
+        (Reason::Manual, Lang::En) => format!("Admitted by {by}: {note}"),
         _ => plain(),
     }
 }
 
-/// The staff's words for a passage in `lang` ("Déjà passé à 12:04", "Already served at 12:04").
-pub fn passage_label(lang: Lang, item: &crate::FeedItem) -> &str {
-    match lang {
-        Lang::Fr => &item.label,
-        Lang::En => &item.label_en,
+/// The staff's words for a feed line in `lang`, from its facts (else the source's words).
+pub fn passage_label(lang: Lang, item: &FeedItem) -> String {
+    match (&item.facts, lang) {
+        (Some(f), _) => passage_words(lang, f),
+        (None, Lang::Fr) => item.label.clone(),
+        (None, Lang::En) => item.label_en.clone(),
     }
 }
 
-/// What the live stream carries, in `lang`: the passage's words and the denials' reasons (the
-/// daemon sends them in French, with their codes).
-pub fn localise(lang: Lang, mut live: crate::Live) -> crate::Live {
-    if lang == Lang::En {
-        if let Some(item) = &mut live.item {
-            item.label.clone_from(&item.label_en);
-        }
-        localise_summary(lang, &mut live.summary);
+/// A person's page's line for a passage or a correction, in `lang`.
+pub fn passage_row_words(lang: Lang, row: &PassageRow) -> String {
+    match (&row.words, lang) {
+        (Some(PassageWords::Passage(f)), _) => passage_words(lang, f),
+        (
+            Some(PassageWords::Correction {
+                gate,
+                seq,
+                note,
+                refund_cents,
+            }),
+            Lang::Fr,
+        ) => format!(
+            "Correction de {gate}/{seq} : {note} (remboursé {})",
+            euros(lang, *refund_cents)
+        ),
+        (
+            Some(PassageWords::Correction {
+                gate,
+                seq,
+                note,
+                refund_cents,
+            }),
+            Lang::En,
+        ) => format!(
+            "Correction of {gate}/{seq}: {note} (refunded {})",
+            euros(lang, *refund_cents)
+        ),
+        (None, _) => row.label.clone(),
     }
+}
+
+/// When a person's page's line happened, in `lang`.
+pub fn passage_row_when(lang: Lang, row: &PassageRow) -> String {
+    row.at
+        .map_or_else(|| row.when.clone(), |t| date_minute(lang, t))
+}
+
+/// A feed line in `lang`: its `label` told from its facts.
+pub fn localise_item(lang: Lang, item: &mut FeedItem) {
+    item.label = passage_label(lang, item);
+}
+
+/// What the live stream carries, in `lang`: the passage's words, the time, the denials'
+/// reasons and the alerts.
+pub fn localise(lang: Lang, mut live: Live) -> Live {
+    if let Some(item) = &mut live.item {
+        localise_item(lang, item);
+    }
+    localise_summary(lang, &mut live.summary);
     live
 }
 
-/// An alert's words in `lang`: the source writes French; the others are told here from the
-/// alert's kind and particulars (its French text when the kind is unknown).
-pub fn alert_text(lang: Lang, a: &crate::Alert) -> String {
+/// An alert's words in `lang`, told from its kind and particulars (its source's words when
+/// the kind is unknown).
+pub fn alert_text(lang: Lang, a: &Alert) -> String {
     let arg = |i: usize| a.args.get(i).map_or("", String::as_str);
+    let since = |word: &str| {
+        if arg(0).is_empty() {
+            String::new()
+        } else {
+            format!(" {word} {}", arg_time(lang, arg(0)))
+        }
+    };
+    let class = if arg(1).is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", arg(1))
+    };
     match (lang, a.kind.as_str()) {
-        (Lang::Fr, _) => a.text.clone(),
-        (Lang::En, "emergency") => "Emergency input active: the turnstile is free".into(),
+        (Lang::Fr, "emergency") => t(lang, "alert.emergency").to_owned(),
+        (Lang::Fr, "reader_offline") => format!("Lecteur hors ligne : {}", arg(0)),
+        (Lang::Fr, "hub_unreachable") => format!(
+            "Serveur central injoignable{} · {} événements en attente",
+            since("depuis"),
+            arg(1)
+        ),
+        (Lang::Fr, "quarantine") => format!(
+            "{} événement(s) des lignes refusé(s) par le concentrateur, en quarantaine : à \
+             examiner (journal du concentrateur)",
+            arg(0)
+        ),
+        (Lang::Fr, "lost_badge") => format!(
+            "Badge déclaré perdu présenté : {}{class} à {}",
+            arg(0),
+            arg(2)
+        ),
+        (Lang::En, "emergency") => t(lang, "alert.emergency").to_owned(),
         (Lang::En, "reader_offline") => format!("Reader offline: {}", arg(0)),
         (Lang::En, "hub_unreachable") => format!(
             "Central server unreachable{} · {} events waiting",
-            if arg(0).is_empty() {
-                String::new()
-            } else {
-                format!(" since {}", arg(0))
-            },
+            since("since"),
             arg(1)
         ),
         (Lang::En, "quarantine") => format!(
@@ -373,22 +602,18 @@ pub fn alert_text(lang: Lang, a: &crate::Alert) -> String {
              hub's journal)",
             arg(0)
         ),
-        (Lang::En, "lost_badge") => format!(
-            "Lost badge presented: {}{} at {}",
-            arg(0),
-            if arg(1).is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", arg(1))
-            },
-            arg(2)
-        ),
-        (Lang::En, _) => a.text.clone(),
+        (Lang::En, "lost_badge") => {
+            format!("Lost badge presented: {}{class} at {}", arg(0), arg(2))
+        }
+        _ => a.text.clone(),
     }
 }
 
-/// The counts and alerts of a summary in `lang`.
-pub fn localise_summary(lang: Lang, s: &mut crate::Summary) {
+/// The time, counts and alerts of a summary in `lang`.
+pub fn localise_summary(lang: Lang, s: &mut Summary) {
+    if let Some(now) = s.now_at {
+        s.now = date_time(lang, now);
+    }
     localise_denied(lang, &mut s.denied);
     if lang != Lang::Fr {
         for a in &mut s.alerts {
@@ -399,12 +624,314 @@ pub fn localise_summary(lang: Lang, s: &mut crate::Summary) {
 
 /// The denials by reason, their labels in `lang` (by their reason code).
 pub fn localise_denied(lang: Lang, denied: &mut [(String, String, u64)]) {
-    if lang == Lang::En {
+    if lang != Lang::Fr {
         for (code, label, _) in denied {
-            if let Ok(r) = code.parse::<selfgate_rules::journal::Reason>() {
-                *label = r.label_en().to_owned();
+            if let Ok(r) = code.parse::<Reason>() {
+                *label = reason(lang, r).to_owned();
             }
         }
+    }
+}
+
+/// What the source says of a refused action, in `lang`.
+pub fn problem(lang: Lang, p: &Problem) -> String {
+    use Problem as P;
+    match lang {
+        Lang::Fr => match p {
+            P::UnknownPerson => "Personne inconnue".into(),
+            P::UnknownOpposition => "Opposition inconnue pour cette personne".into(),
+            P::UnknownReader { reader } => format!("Lecteur inconnu : {reader}"),
+            P::NoServiceOpen => {
+                "Aucun service n'est ouvert : admission impossible maintenant".into()
+            }
+            P::AlreadyServed { at } => format!(
+                "Déjà servi à {at} dans ce service : pour un autre repas, choisissez « second \
+                 repas » sur sa fiche"
+            ),
+            P::AdmissionUnconfirmed => "Admission transmise, mais son enregistrement n'est pas \
+                                        confirmé : vérifiez le journal"
+                .into(),
+            P::NotABadge { given } => format!("« {given} » n'est pas un numéro de badge"),
+            P::BadgeNotTheirs { badge } => {
+                format!("Le badge {badge} n'appartient pas à cette personne")
+            }
+            P::ReadNotABadge { read } => {
+                format!("Lecture « {read} » : ce n'est pas un numéro de badge")
+            }
+            P::BadgeAlreadyTheirs { badge, name } => {
+                format!("Le badge {badge} est déjà celui de {name}")
+            }
+            P::BadgeHeldByOther { badge, name } => format!(
+                "Le badge {badge} appartient déjà à {} : déclarez-le perdu ou rendu d'abord",
+                name.as_deref().unwrap_or("une autre personne")
+            ),
+            P::EnrolInterrupted => "Attente interrompue par une autre attribution".into(),
+            P::NoBadgePresented { seconds } => {
+                format!("Aucun badge présenté dans les {seconds} secondes")
+            }
+            P::UnknownReason { given } => format!("motif : « {given} » inconnu"),
+            P::UnknownService { given } => format!("service : « {given} » inconnu"),
+            P::NotADate { field, given } => format!(
+                "{} : « {given} » n'est pas une date AAAA-MM-JJ",
+                match field {
+                    DateField::From => "du",
+                    DateField::To => "au",
+                    DateField::Day => "jour",
+                }
+            ),
+            P::EndBeforeStart => "au : la fin est avant le début".into(),
+            P::NotRecorded { detail } => format!("Enregistrement impossible : {detail}"),
+            P::JournalUnreadable { detail } => {
+                format!("lecture du journal impossible : {detail}")
+            }
+            P::ReportFailed { detail } => format!("bilan impossible : {detail}"),
+            P::Text(s) => s.clone(),
+        },
+        Lang::En => match p {
+            P::UnknownPerson => "Unknown person".into(),
+            P::UnknownOpposition => "No such opposition for this person".into(),
+            P::UnknownReader { reader } => format!("Unknown reader: {reader}"),
+            P::NoServiceOpen => "No service is open: no admission now".into(),
+            P::AlreadyServed { at } => format!(
+                "Already served at {at} in this service: for another meal, choose “{}” on their \
+                 page",
+                t(lang, "admit.second")
+            ),
+            P::AdmissionUnconfirmed => {
+                "Admission sent, but its recording is not confirmed: check the journal".into()
+            }
+            P::NotABadge { given } => format!("“{given}” is not a badge number"),
+            P::BadgeNotTheirs { badge } => {
+                format!("Badge {badge} does not belong to this person")
+            }
+            P::ReadNotABadge { read } => format!("Read “{read}”: not a badge number"),
+            P::BadgeAlreadyTheirs { badge, name } => {
+                format!("Badge {badge} already belongs to {name}")
+            }
+            P::BadgeHeldByOther { badge, name } => format!(
+                "Badge {badge} already belongs to {}: declare it lost or returned first",
+                name.as_deref().unwrap_or("someone else")
+            ),
+            P::EnrolInterrupted => "Wait interrupted by another assignment".into(),
+            P::NoBadgePresented { seconds } => {
+                format!("No badge presented within {seconds} seconds")
+            }
+            P::UnknownReason { given } => format!("reason: “{given}” unknown"),
+            P::UnknownService { given } => format!("service: “{given}” unknown"),
+            P::NotADate { field, given } => format!(
+                "{}: “{given}” is not a YYYY-MM-DD date",
+                match field {
+                    DateField::From => "from",
+                    DateField::To => "to",
+                    DateField::Day => "day",
+                }
+            ),
+            P::EndBeforeStart => "to: the end is before the start".into(),
+            P::NotRecorded { detail } => format!("Could not record: {detail}"),
+            P::JournalUnreadable { detail } => format!("Cannot read the journal: {detail}"),
+            P::ReportFailed { detail } => format!("Cannot make the report: {detail}"),
+            P::Text(s) => s.clone(),
+        },
+    }
+}
+
+/// An account file's refusal, in `lang`.
+pub fn account_error(lang: Lang, e: &AccountError) -> String {
+    match (lang, e) {
+        (Lang::En, e) => e.to_string(),
+        (Lang::Fr, AccountError::Io { path, source }) => format!("{} : {source}", path.display()),
+        (Lang::Fr, AccountError::Parse { path, message }) => format!(
+            "{} n'est pas un fichier de comptes valide : {message}",
+            path.display()
+        ),
+        (Lang::Fr, AccountError::BadRole(r)) => format!(
+            "« {r} » n'est pas un rôle : surveillant, gestionnaire ou administrateur attendu"
+        ),
+        (Lang::Fr, AccountError::BadName(n)) => format!(
+            "« {n} » n'est pas un identifiant : 1 à 32 lettres, chiffres, « . », « - » ou « _ », \
+             en commençant par une lettre"
+        ),
+        (Lang::Fr, AccountError::ShortPassword) => {
+            format!("le mot de passe doit avoir au moins {MIN_PASSWORD} caractères")
+        }
+        (Lang::Fr, AccountError::Exists(n)) => format!("le compte « {n} » existe déjà"),
+        (Lang::Fr, AccountError::Unknown(n)) => format!("aucun compte nommé « {n} »"),
+        (Lang::Fr, AccountError::Hash(m)) => {
+            format!("impossible de chiffrer le mot de passe : {m}")
+        }
+    }
+}
+
+/// The hub sync's state in a line.
+pub fn sync_line(lang: Lang, st: &SyncStatus) -> String {
+    let last = st
+        .last_exchange_at
+        .map(|t| date_time(lang, t))
+        .or_else(|| st.last_exchange.clone())
+        .unwrap_or_else(|| t(lang, "sync.never").to_owned());
+    let (waiting, gates) = (st.events_waiting, st.gates);
+    match (lang, st.role, st.connected) {
+        (Lang::Fr, SyncRole::Standalone, _) => "Autonome (pas de concentrateur)".into(),
+        (Lang::Fr, SyncRole::Gate, true) => {
+            format!("Connectée au concentrateur, dernier échange {last}, {waiting} en attente")
+        }
+        (Lang::Fr, SyncRole::Gate, false) => {
+            format!("Hors ligne (décisions locales), dernier échange {last}, {waiting} en attente")
+        }
+        (Lang::Fr, SyncRole::Hub, _) => {
+            format!("Concentrateur, {gates} ligne(s) connectée(s), dernier échange {last}")
+        }
+        (Lang::En, SyncRole::Standalone, _) => "Standalone (no hub)".into(),
+        (Lang::En, SyncRole::Gate, true) => {
+            format!("Connected to the hub, last exchange {last}, {waiting} waiting")
+        }
+        (Lang::En, SyncRole::Gate, false) => {
+            format!("Offline (local decisions), last exchange {last}, {waiting} waiting")
+        }
+        (Lang::En, SyncRole::Hub, _) => {
+            format!("Hub, {gates} gate(s) connected, last exchange {last}")
+        }
+    }
+}
+
+/// How an exchange's last run went, in a word or two (`never`, `running`, `ok`, `error`).
+pub fn run_status(lang: Lang, code: &str) -> String {
+    let (fr, en) = match code {
+        "never" => ("jamais lancé", "never run"),
+        "running" => ("en cours", "running"),
+        "ok" => ("réussi", "succeeded"),
+        "error" => ("en erreur", "failed"),
+        other => return other.to_owned(),
+    };
+    match lang {
+        Lang::Fr => fr.to_owned(),
+        Lang::En => en.to_owned(),
+    }
+}
+
+/// One line of an exchange's report in `lang`: French as the exchange wrote it, other
+/// languages from its code and particulars (a code the kiosk does not know keeps the words; an
+/// empty one holds a lower layer's own words in its first particular).
+pub fn report_line(lang: Lang, l: &ReportLine) -> String {
+    if lang == Lang::Fr {
+        return l.text.clone();
+    }
+    let arg = |i: usize| l.args.get(i).map_or("", String::as_str);
+    let day = |i: usize| iso_date(lang, arg(i));
+    match l.code.as_str() {
+        "" => l.args.first().cloned().unwrap_or_else(|| l.text.clone()),
+        "meal_days_sent" => format!(
+            "meal days from {} to {}: {} pupil(s), {} day(s) registered, to {}{}",
+            day(0),
+            day(1),
+            arg(2),
+            arg(3),
+            if arg(4) == "folder" {
+                "the folder "
+            } else {
+                ""
+            },
+            arg(5)
+        ),
+        "absences_none" => "no service between its tally time and its end: nothing to fetch".into(),
+        "absences" => {
+            let mut s = format!(
+                "absences of {} ({}): {} absent according to PRONOTE; {} opposition(s) put in, \
+                 {} lifted, {} unchanged",
+                day(0),
+                arg(1),
+                arg(2),
+                arg(3),
+                arg(4),
+                arg(5)
+            );
+            if !matches!(arg(6), "" | "0") {
+                s.push_str(&format!(
+                    "; {} identifier(s) unknown here: {}",
+                    arg(6),
+                    arg(7)
+                ));
+            }
+            s
+        }
+        "absences_failed" => format!(
+            "absences of {} ({}): {}; nothing was changed for this service",
+            day(0),
+            arg(1),
+            arg(2)
+        ),
+        "absences_not_recorded" => format!(
+            "absences of {} ({}) not recorded: {}",
+            day(0),
+            arg(1),
+            arg(2)
+        ),
+        "no_shows_none" => format!("no service ended on {}: nothing to send", day(0)),
+        "no_shows" => format!(
+            "no-shows of {} ({}): {} of {} registered",
+            day(0),
+            arg(1),
+            arg(2),
+            arg(3)
+        ),
+        "no_shows_failed" => format!("no-shows of {} ({}): {}", day(0), arg(1), arg(2)),
+        "effectifs_written" => format!(
+            "headcounts for {}: {} forecast(s), {} actual count(s), written to {}",
+            arg(0),
+            arg(1),
+            arg(2),
+            arg(3)
+        ),
+        "effectifs_sent" => format!(
+            "headcounts for {}: {} forecast(s), {} actual count(s), sent to {}",
+            arg(0),
+            arg(1),
+            arg(2),
+            arg(3)
+        ),
+        "http_answer" => format!("answer {}", arg(0)),
+        "http_status" => format!("{} answered {}", arg(0), arg(1)),
+        "file_error" => format!("{}: {}", arg(0), arg(1)),
+        "pronote_disabled" => "PRONOTE is not enabled ([pronote] enabled = false)".into(),
+        "effectifs_options_missing" => "headcount options missing".into(),
+        "journal_read_interrupted" => format!("journal read interrupted: {}", arg(0)),
+        "interrupted" => "interrupted by the service stopping".into(),
+        _ => l.text.clone(),
+    }
+}
+
+/// Report lines in `lang`, one after the other (the source's words when it gave no lines).
+pub fn report_lines(lang: Lang, lines: &[ReportLine], words: &str) -> String {
+    if lines.is_empty() {
+        return words.to_owned();
+    }
+    let sep = match lang {
+        Lang::Fr => " ; ",
+        Lang::En => "; ",
+    };
+    lines
+        .iter()
+        .map(|l| report_line(lang, l))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// An exchange's result in `lang`: its error (and when it is tried again), else how it went
+/// and its schedule.
+pub fn exchange_result(lang: Lang, r: &ExchangeReport) -> String {
+    if lang == Lang::Fr {
+        return r.message.clone();
+    }
+    match (&r.error, r.status.as_str()) {
+        (Some(e), _) => {
+            let mut s = report_line(lang, e);
+            if let Some(at) = r.retry_at {
+                s.push_str(&format!(" (retried at {})", at.format("%H:%M:%S")));
+            }
+            s
+        }
+        (None, "") => r.message.clone(),
+        (None, code) => format!("{} ({})", run_status(lang, code), r.schedule),
     }
 }
 
@@ -413,64 +940,111 @@ mod tests {
     use super::*;
 
     #[test]
-    fn alerts_are_told_in_english_from_their_kind_and_particulars() {
-        let alert = |kind: &str, text: &str, args: &[&str]| crate::Alert {
-            kind: kind.into(),
-            text: text.into(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-        };
-        let lost = alert(
+    fn amounts_and_dates_in_both_languages() {
+        assert_eq!(euros(Lang::Fr, 24670), "246,70 €");
+        assert_eq!(euros(Lang::En, 24670), "€246.70");
+        assert_eq!(euros(Lang::Fr, -390), "−3,90 €");
+        assert_eq!(euros(Lang::En, -390), "−€3.90");
+        assert_eq!(euros(Lang::Fr, 5), "0,05 €");
+        assert_eq!(euros(Lang::En, -5), "−€0.05");
+        assert_eq!(euros(Lang::En, 0), "€0.00");
+        assert_eq!(euros(Lang::Fr, i64::MIN), "−92233720368547758,08 €");
+        // The French is the rules' own.
+        for c in [0, 7, -320, 123_456] {
+            assert_eq!(euros(Lang::Fr, c), selfgate_rules::model::format_euros(c));
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default();
+        assert_eq!(date(Lang::Fr, day), "01/12/2026");
+        assert_eq!(date(Lang::En, day), "2026-12-01");
+        assert_eq!(iso_date(Lang::Fr, "2026-12-01"), "01/12/2026");
+        assert_eq!(iso_date(Lang::En, "2026-12-01"), "2026-12-01");
+        assert_eq!(iso_date(Lang::En, "demain"), "demain");
+        let at = day.and_hms_opt(12, 4, 30).unwrap_or_default();
+        assert_eq!(date_time(Lang::Fr, at), "01/12/2026 12:04:30");
+        assert_eq!(date_time(Lang::En, at), "2026-12-01 12:04:30");
+        assert_eq!(date_minute(Lang::Fr, at), "01/12/2026 12:04");
+        assert_eq!(date_minute(Lang::En, at), "2026-12-01 12:04");
+        let arg = at.format(ARG_TIME).to_string();
+        assert_eq!(arg_time(Lang::En, &arg), "2026-12-01 12:04:30");
+    }
+
+    #[test]
+    fn alerts_are_told_from_their_kind_and_particulars() {
+        let lost = Alert::new(
             "lost_badge",
-            "Badge déclaré perdu présenté : Léa MARTIN (6A) à 12:04",
-            &["Léa MARTIN", "6A", "12:04"],
+            vec!["Léa MARTIN".into(), "6A".into(), "12:04".into()],
+        );
+        assert_eq!(
+            lost.text,
+            "Badge déclaré perdu présenté : Léa MARTIN (6A) à 12:04"
         );
         assert_eq!(alert_text(Lang::Fr, &lost), lost.text);
         assert_eq!(
             alert_text(Lang::En, &lost),
             "Lost badge presented: Léa MARTIN (6A) at 12:04"
         );
-        let offline = alert("reader_offline", "Lecteur hors ligne : r2", &["r2"]);
+        let offline = Alert::new("reader_offline", vec!["r2".into()]);
+        assert_eq!(offline.text, "Lecteur hors ligne : r2");
         assert_eq!(alert_text(Lang::En, &offline), "Reader offline: r2");
-        let hub = alert(
-            "hub_unreachable",
-            "Serveur central injoignable · 3 événements en attente",
-            &["", "3"],
+        let hub = Alert::new("hub_unreachable", vec![String::new(), "3".into()]);
+        assert_eq!(
+            hub.text,
+            "Serveur central injoignable · 3 événements en attente"
         );
         assert_eq!(
             alert_text(Lang::En, &hub),
             "Central server unreachable · 3 events waiting"
         );
-        let q = alert("quarantine", "2 événement(s) …", &["2"]);
-        assert!(alert_text(Lang::En, &q).starts_with("2 event(s) from the gates refused"));
-        let e = alert(
-            "emergency",
-            "Entrée d'urgence active : le tourniquet est libre",
-            &[],
+        let since = Alert::new(
+            "hub_unreachable",
+            vec!["2026-11-30T11:00:00".into(), "12".into()],
         );
+        assert_eq!(
+            since.text,
+            "Serveur central injoignable depuis 30/11/2026 11:00:00 · 12 événements en attente"
+        );
+        assert_eq!(
+            alert_text(Lang::En, &since),
+            "Central server unreachable since 2026-11-30 11:00:00 · 12 events waiting"
+        );
+        let q = Alert::new("quarantine", vec!["2".into()]);
+        assert!(q.text.starts_with("2 événement(s) des lignes refusé(s)"));
+        assert!(alert_text(Lang::En, &q).starts_with("2 event(s) from the gates refused"));
+        let e = Alert::new("emergency", vec![]);
+        assert_eq!(e.text, "Entrée d'urgence active : le tourniquet est libre");
         assert!(alert_text(Lang::En, &e).starts_with("Emergency input active"));
         // An unknown kind keeps the source's words rather than lose them.
-        let other = alert("new_kind", "Quelque chose", &[]);
+        let other = Alert {
+            kind: "new_kind".into(),
+            text: "Quelque chose".into(),
+            args: vec![],
+        };
         assert_eq!(alert_text(Lang::En, &other), "Quelque chose");
-        let mut s = crate::Summary {
+        let mut s = Summary {
             alerts: vec![offline],
             denied: vec![("already_served".into(), "Déjà passé".into(), 2)],
-            ..crate::Summary::default()
+            now: "01/12/2026 12:04:30".into(),
+            now_at: NaiveDate::from_ymd_opt(2026, 12, 1).and_then(|d| d.and_hms_opt(12, 4, 30)),
+            ..Summary::default()
         };
         localise_summary(Lang::En, &mut s);
         assert_eq!(s.alerts[0].text, "Reader offline: r2");
         assert_eq!(s.denied[0].1, "Already served");
+        assert_eq!(s.now, "2026-12-01 12:04:30");
+    }
+
+    fn facts(reason: Reason) -> PassageFacts {
+        PassageFacts {
+            reason,
+            previous_at: Some("12:04".into()),
+            balance_after_cents: Some(-320),
+            by: Some("mleroy".into()),
+            note: Some("badge oublié".into()),
+        }
     }
 
     #[test]
     fn a_passage_is_told_in_both_languages_with_its_particulars() {
-        use selfgate_rules::journal::Reason;
-        let facts = |reason| PassageFacts {
-            reason,
-            previous_at: Some("12:04"),
-            balance_after_cents: Some(-320),
-            by: Some("mleroy"),
-            note: Some("badge oublié"),
-        };
         let both = |reason| {
             (
                 passage_words(Lang::Fr, &facts(reason)),
@@ -488,11 +1062,27 @@ mod tests {
             both(Reason::InsufficientBalance),
             (
                 "Solde insuffisant : −3,20 €".into(),
-                "Insufficient balance: −3,20 €".into()
+                "Insufficient balance: −€3.20".into()
             )
         );
-        assert_eq!(both(Reason::Ticket).0, "Ticket, solde −3,20 €");
-        assert_eq!(both(Reason::Manual).1, "Admitted by mleroy : badge oublié");
+        assert_eq!(
+            both(Reason::Ticket),
+            (
+                "Ticket, solde −3,20 €".into(),
+                "Ticket, balance −€3.20".into()
+            )
+        );
+        assert_eq!(
+            both(Reason::Manual),
+            (
+                "Admis par mleroy : badge oublié".into(),
+                "Admitted by mleroy: badge oublié".into()
+            )
+        );
+        assert_eq!(
+            both(Reason::Opposition(OppositionReason::AbsentPronote)),
+            ("Absent (PRONOTE)".into(), "Marked absent in PRONOTE".into())
+        );
         let bare = PassageFacts {
             reason: Reason::AlreadyServed,
             previous_at: None,
@@ -514,30 +1104,205 @@ mod tests {
             ),
             Reason::Forfait.label_en()
         );
+        let correction = PassageRow {
+            words: Some(PassageWords::Correction {
+                gate: "ligne-1".into(),
+                seq: 7,
+                note: "erreur de badge".into(),
+                refund_cents: 390,
+            }),
+            ..PassageRow::default()
+        };
+        assert_eq!(
+            passage_row_words(Lang::Fr, &correction),
+            "Correction de ligne-1/7 : erreur de badge (remboursé 3,90 €)"
+        );
+        assert_eq!(
+            passage_row_words(Lang::En, &correction),
+            "Correction of ligne-1/7: erreur de badge (refunded €3.90)"
+        );
+    }
+
+    #[test]
+    fn a_persons_status_category_and_regime_in_both_languages() {
+        let cases = [
+            (
+                PersonStatus::Served {
+                    at: "12:04".into(),
+                    times: 1,
+                },
+                "Servi à 12:04",
+                "Served at 12:04",
+            ),
+            (
+                PersonStatus::Served {
+                    at: "12:04".into(),
+                    times: 2,
+                },
+                "Servi à 12:04 (2 fois)",
+                "Served at 12:04 (2 times)",
+            ),
+            (
+                PersonStatus::Expected,
+                "Attendu (forfait)",
+                "Expected (meal plan)",
+            ),
+            (
+                PersonStatus::Opposed {
+                    reason: OppositionReason::Impaye,
+                },
+                "Impayé",
+                "Unpaid bills",
+            ),
+            (
+                PersonStatus::NotRegisteredToday,
+                "Non inscrit ce jour",
+                "Not registered today",
+            ),
+            (
+                PersonStatus::Ticket {
+                    balance_cents: 24670,
+                },
+                "Ticket, solde 246,70 €",
+                "Ticket, balance €246.70",
+            ),
+            (
+                PersonStatus::NoService,
+                "Pas de service ouvert",
+                "No service open",
+            ),
+        ];
+        for (status, fr, en) in cases {
+            assert_eq!(person_status(Lang::Fr, &status), fr);
+            assert_eq!(person_status(Lang::En, &status), en);
+        }
+        assert_eq!(category(Lang::Fr, Category::Eleve), "élève");
+        assert_eq!(category(Lang::En, Category::Hote), "guest");
+        assert_eq!(regime(Lang::En, Regime::DemiPensionnaire), "Half-boarder");
+        assert_eq!(role(Lang::Fr, Role::Gestionnaire), "gestionnaire");
+        assert_eq!(role(Lang::En, Role::Gestionnaire), "bursar");
+        // Without a value, the source's words.
+        let row = PersonRow {
+            status: "Quelque chose".into(),
+            category: "élève".into(),
+            ..PersonRow::default()
+        };
+        assert_eq!(row_status(Lang::En, &row), "Quelque chose");
+        assert_eq!(row_category(Lang::En, &row), "élève");
+    }
+
+    #[test]
+    fn a_problem_is_told_in_both_languages() {
+        let p = Problem::AlreadyServed { at: "12:04".into() };
+        assert!(p.to_string().starts_with("Déjà servi à 12:04"), "{p}");
+        assert!(problem(Lang::En, &p).starts_with("Already served at 12:04"));
+        let d = Problem::NotADate {
+            field: DateField::From,
+            given: "30/11".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "du : « 30/11 » n'est pas une date AAAA-MM-JJ"
+        );
+        assert_eq!(
+            problem(Lang::En, &d),
+            "from: “30/11” is not a YYYY-MM-DD date"
+        );
+        assert_eq!(
+            problem(Lang::En, &Problem::from("as written")),
+            "as written"
+        );
+        assert_eq!(
+            account_error(Lang::Fr, &AccountError::ShortPassword),
+            format!("le mot de passe doit avoir au moins {MIN_PASSWORD} caractères")
+        );
+        assert_eq!(
+            account_error(Lang::En, &AccountError::ShortPassword),
+            AccountError::ShortPassword.to_string()
+        );
+    }
+
+    #[test]
+    fn sync_and_exchange_lines_in_both_languages() {
+        let st = SyncStatus {
+            role: SyncRole::Gate,
+            connected: false,
+            last_exchange: Some("30/11/2026 11:00:00".into()),
+            last_exchange_at: NaiveDate::from_ymd_opt(2026, 11, 30)
+                .and_then(|d| d.and_hms_opt(11, 0, 0)),
+            events_waiting: 12,
+            gates: 0,
+        };
+        assert_eq!(
+            sync_line(Lang::Fr, &st),
+            "Hors ligne (décisions locales), dernier échange 30/11/2026 11:00:00, 12 en attente"
+        );
+        assert_eq!(
+            sync_line(Lang::En, &st),
+            "Offline (local decisions), last exchange 2026-11-30 11:00:00, 12 waiting"
+        );
+        let line = ReportLine {
+            code: "absences".into(),
+            args: ["2026-12-01", "dejeuner", "3", "2", "1", "0", "1", "7777"]
+                .map(String::from)
+                .to_vec(),
+            text: "absences du 2026-12-01 (dejeuner) : …".into(),
+        };
+        assert_eq!(report_line(Lang::Fr, &line), line.text);
+        assert_eq!(
+            report_line(Lang::En, &line),
+            "absences of 2026-12-01 (dejeuner): 3 absent according to PRONOTE; 2 opposition(s) \
+             put in, 1 lifted, 0 unchanged; 1 identifier(s) unknown here: 7777"
+        );
+        let words = ReportLine {
+            code: String::new(),
+            args: vec!["PRONOTE : délai dépassé".into()],
+            text: "PRONOTE : délai dépassé (nouvel essai à 12:05:00)".into(),
+        };
+        let report = ExchangeReport {
+            status: "error".into(),
+            message: words.text.clone(),
+            error: Some(words),
+            retry_at: chrono::NaiveTime::from_hms_opt(12, 5, 0),
+            ..ExchangeReport::default()
+        };
+        assert_eq!(exchange_result(Lang::Fr, &report), report.message);
+        assert_eq!(
+            exchange_result(Lang::En, &report),
+            "PRONOTE : délai dépassé (retried at 12:05:00)"
+        );
+        let ok = ExchangeReport {
+            status: "ok".into(),
+            schedule: "0 30 9 * * *".into(),
+            message: "réussi (0 30 9 * * *)".into(),
+            ..ExchangeReport::default()
+        };
+        assert_eq!(exchange_result(Lang::En, &ok), "succeeded (0 30 9 * * *)");
     }
 
     #[test]
     fn the_live_stream_speaks_the_callers_language() {
-        let live = || crate::Live {
-            item: Some(crate::FeedItem {
+        let live = || Live {
+            item: Some(FeedItem {
                 reason: "insufficient_balance".into(),
                 label: "Solde insuffisant : −3,20 €".into(),
-                label_en: "Insufficient balance: −3,20 €".into(),
-                ..crate::FeedItem::default()
+                label_en: "Insufficient balance: −€3.20".into(),
+                facts: Some(facts(Reason::InsufficientBalance)),
+                ..FeedItem::default()
             }),
-            summary: crate::Summary {
+            summary: Summary {
                 denied: vec![
                     ("already_served".into(), "Déjà passé".into(), 2),
                     ("opposition:impaye".into(), "Impayé".into(), 1),
                 ],
-                ..crate::Summary::default()
+                ..Summary::default()
             },
         };
         let fr = localise(Lang::Fr, live());
         assert_eq!(fr.item.unwrap().label, "Solde insuffisant : −3,20 €");
         assert_eq!(fr.summary.denied[0].1, "Déjà passé");
         let en = localise(Lang::En, live());
-        assert_eq!(en.item.unwrap().label, "Insufficient balance: −3,20 €");
+        assert_eq!(en.item.unwrap().label, "Insufficient balance: −€3.20");
         let labels: Vec<&str> = en.summary.denied.iter().map(|d| d.1.as_str()).collect();
         assert_eq!(labels, ["Already served", "Unpaid bills"]);
     }

@@ -27,7 +27,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use selfgate_rules::journal::Reason;
+use selfgate_rules::model::{Category, OppositionReason, Regime};
 use serde::Serialize;
 
 pub mod accounts;
@@ -42,7 +44,8 @@ use accounts::{AccountsFile, Role};
 use auth::{LoginLimiter, Session, Sessions};
 use i18n::Lang;
 
-/// One line of the live feed.
+/// One line of the live feed. The words (`label`) are the source's French unless `facts` are
+/// given, from which the kiosk tells them in the viewer's language.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FeedItem {
     pub gate: String,
@@ -63,19 +66,36 @@ pub struct FeedItem {
     pub first_name: String,
     /// The ticket balance after the passage, when the person pays by ticket.
     pub balance_cents: Option<i64>,
+    /// What the words are made of (`i18n::passage_label`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<i18n::PassageFacts>,
 }
 
 /// An alert on the staff screen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Alert {
-    /// `lost_badge`, `reader_offline`, `emergency`, `hub_unreachable`.
+    /// `lost_badge`, `reader_offline`, `emergency`, `hub_unreachable`, `quarantine`.
     pub kind: String,
-    /// What happened, for the staff ("Badge déclaré perdu présenté : Léa MARTIN, 12:04").
+    /// What happened, in French ("Badge déclaré perdu présenté : Léa MARTIN à 12:04"); in
+    /// the viewer's language once through `i18n::localise_summary`.
     pub text: String,
-    /// Its particulars (a reader's name, a count, who and when), for the other languages
-    /// (`i18n::alert_text`); empty when the kind says it all.
+    /// Its particulars (a reader's name, a count, who and when), from which
+    /// `i18n::alert_text` tells it; empty when the kind says it all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+}
+
+impl Alert {
+    /// An alert of a known kind, its French words told from its particulars.
+    pub fn new(kind: &str, args: Vec<String>) -> Alert {
+        let mut a = Alert {
+            kind: kind.to_owned(),
+            text: String::new(),
+            args,
+        };
+        a.text = i18n::alert_text(Lang::Fr, &a);
+        a
+    }
 }
 
 /// Counts of the current (or last) service.
@@ -83,14 +103,18 @@ pub struct Alert {
 pub struct Summary {
     pub school: String,
     pub gate: String,
-    /// Local date and time, human readable.
+    /// Local date and time, in French (in the viewer's language through
+    /// `i18n::localise_summary`).
     pub now: String,
+    /// The same as a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now_at: Option<NaiveDateTime>,
     /// The service open now, if any.
     pub service: Option<String>,
     /// Registered today under a forfait for that service, minus oppositions.
     pub expected: u64,
     pub served: u64,
-    /// Denials by reason code, with the French label.
+    /// Denials by reason: code, label (French, or the viewer's language once localised), count.
     pub denied: Vec<(String, String, u64)>,
     pub emergency: bool,
     /// Registered today and not served yet.
@@ -117,22 +141,23 @@ pub trait KioskSource: Send + Sync + 'static {
     fn today(&self) -> chrono::NaiveDate;
 }
 
-/// Why the source refused a staff action or a report. The message is for the staff (French,
-/// as the source writes it); the kind decides the page's HTTP status.
+/// Why the source refused a staff action or a report: the kind decides the page's HTTP
+/// status, the [`Problem`] what the staff read (in their language, `i18n::problem`; `Display`
+/// gives the French).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     /// A value in the request is not valid (a date, a reason, a badge number): 400.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Problem),
     /// The request names something that does not exist (a person, an opposition, a reader): 404.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Problem),
     /// The rules or the state refuse it as it stands (no service open, a badge in use): 409.
     #[error("{0}")]
-    Refused(String),
+    Refused(Problem),
     /// The store or the gate could not do it now; the staff may try again: 503.
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Problem),
 }
 
 impl SourceError {
@@ -145,6 +170,108 @@ impl SourceError {
             SourceError::Refused(_) => StatusCode::CONFLICT,
             SourceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
+    }
+
+    /// What went wrong.
+    pub fn problem(&self) -> &Problem {
+        match self {
+            SourceError::Invalid(p)
+            | SourceError::NotFound(p)
+            | SourceError::Refused(p)
+            | SourceError::Unavailable(p) => p,
+        }
+    }
+}
+
+/// Which date of a form was not one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateField {
+    /// An opposition's first day.
+    From,
+    /// An opposition's last day.
+    To,
+    /// The report's day.
+    Day,
+}
+
+/// What the source has to say about a refused action, by kind with its particulars; `detail`s
+/// are a lower layer's own words (a storage error).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    UnknownPerson,
+    UnknownOpposition,
+    UnknownReader {
+        reader: String,
+    },
+    NoServiceOpen,
+    /// Served already in this service, at `at` (`HH:MM`).
+    AlreadyServed {
+        at: String,
+    },
+    /// The admission went to the gate but was not seen committed in time.
+    AdmissionUnconfirmed,
+    NotABadge {
+        given: String,
+    },
+    BadgeNotTheirs {
+        badge: String,
+    },
+    /// The badge read for an enrolment is not a badge number.
+    ReadNotABadge {
+        read: String,
+    },
+    BadgeAlreadyTheirs {
+        badge: String,
+        name: String,
+    },
+    /// Held by someone else (named when known).
+    BadgeHeldByOther {
+        badge: String,
+        name: Option<String>,
+    },
+    EnrolInterrupted,
+    NoBadgePresented {
+        seconds: u64,
+    },
+    UnknownReason {
+        given: String,
+    },
+    UnknownService {
+        given: String,
+    },
+    NotADate {
+        field: DateField,
+        given: String,
+    },
+    EndBeforeStart,
+    NotRecorded {
+        detail: String,
+    },
+    JournalUnreadable {
+        detail: String,
+    },
+    ReportFailed {
+        detail: String,
+    },
+    /// Words as the source wrote them.
+    Text(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&i18n::problem(Lang::Fr, self))
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(s: &str) -> Problem {
+        Problem::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Problem {
+    fn from(s: String) -> Problem {
+        Problem::Text(s)
     }
 }
 
@@ -166,11 +293,41 @@ pub struct PersonRow {
     /// `Prénom NOM`.
     pub name: String,
     pub class: String,
-    /// Élève, commensal, hôte.
+    /// Élève, commensal, hôte, in French.
     pub category: String,
-    /// Today's status in words ("Servi à 12:04", "Attendu", "Absent (PRONOTE)").
+    /// The same as a value (`i18n::category`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_code: Option<Category>,
+    /// Today's status in French ("Servi à 12:04", "Attendu (forfait)", "Absent (PRONOTE)").
     pub status: String,
+    /// The same as a value (`i18n::person_status`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<PersonStatus>,
     pub served: bool,
+}
+
+/// A person's status for the service open now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PersonStatus {
+    NoService,
+    /// Served, last at `at` (`HH:MM`), `times` times in this service.
+    Served {
+        at: String,
+        times: u32,
+    },
+    /// Blocked by an opposition in force.
+    Opposed {
+        reason: OppositionReason,
+    },
+    /// A forfait covers this service.
+    Expected,
+    /// A forfait holder on a day it does not cover.
+    NotRegisteredToday,
+    /// Pays by ticket; the balance now.
+    Ticket {
+        balance_cents: i64,
+    },
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -180,24 +337,58 @@ pub struct BadgeRow {
     pub status: String,
 }
 
+/// An opposition, in French words (`reason`, `service`, `from`, `to`) and, where given, as
+/// values the kiosk tells in the viewer's language.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct OppositionRow {
     pub id: u64,
     pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<OppositionReason>,
+    /// The service's label (as configured).
     pub service: String,
+    /// For every service (then `service` says so in French).
+    #[serde(default)]
+    pub every_service: bool,
     pub from: String,
     pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_day: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_day: Option<NaiveDate>,
+    /// As the staff typed it.
     pub note: String,
     pub lifted: bool,
 }
 
+/// A passage or a correction on a person's page.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PassageRow {
-    /// Local date and time.
+    /// Local date and time, in French.
     pub when: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<NaiveDateTime>,
     pub service: String,
     pub pass: bool,
+    /// In French.
     pub label: String,
+    /// What `label` is made of (`i18n::passage_row_words`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<PassageWords>,
+}
+
+/// What a person's page says of a journal entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PassageWords {
+    Passage(i18n::PassageFacts),
+    /// A correction of the passage `gate`/`seq`, with its note and refund.
+    Correction {
+        gate: String,
+        seq: u64,
+        note: String,
+        refund_cents: i64,
+    },
 }
 
 /// A person's page: status today, badges, oppositions, balance and passages.
@@ -205,7 +396,10 @@ pub struct PassageRow {
 pub struct PersonDetail {
     pub row: PersonRow,
     pub external_id: String,
+    /// In French.
     pub regime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regime_code: Option<Regime>,
     pub balance_cents: i64,
     pub badges: Vec<BadgeRow>,
     pub oppositions: Vec<OppositionRow>,
@@ -235,9 +429,15 @@ pub struct ServiceReport {
     /// Registered under a forfait (minus oppositions), when known for that day.
     pub expected: Option<u64>,
     pub passes: u64,
-    /// Passes by reason label (forfait, ticket, manual).
+    /// Passes by reason label, in French (forfait, ticket, manual).
     pub passes_by: Vec<(String, u64)>,
+    /// Denials by reason label, in French.
     pub denials: Vec<(String, u64)>,
+    /// The same two by reason, when given: the kiosk shows these, in the viewer's language.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passes_by_reason: Vec<(Reason, u64)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials_by_reason: Vec<(Reason, u64)>,
     pub charged_cents: i64,
     pub corrections: u64,
 }
@@ -250,29 +450,84 @@ pub struct DayReport {
 }
 
 /// The hub sync's state, for the staff screen and `/healthz` (filled by the sync, when there
-/// is one).
+/// is one); `i18n::sync_line` tells it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SyncStatus {
+    pub role: SyncRole,
     pub connected: bool,
-    /// Local date and time of the last successful exchange with the hub.
+    /// Local date and time of the last successful exchange with the hub, in French.
     pub last_exchange: Option<String>,
+    /// The same as a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_exchange_at: Option<NaiveDateTime>,
     pub events_waiting: u64,
+    /// A hub: the gates linked now.
+    #[serde(default)]
+    pub gates: u64,
 }
 
-/// The last run of a data exchange (PRONOTE, SIÈCLE, GFC…), for the "Échanges" page.
+/// What this node is to the sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncRole {
+    Standalone,
+    #[default]
+    Gate,
+    Hub,
+}
+
+/// One line of an exchange's report: its French words as the exchange wrote them, and its
+/// kind (`code`) and particulars (`args`, in order) from which `i18n::report_line` tells it in
+/// other languages; an empty or unknown code keeps the words.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReportLine {
+    pub code: String,
+    pub args: Vec<String>,
+    pub text: String,
+}
+
+impl ReportLine {
+    /// A line of words only.
+    pub fn text(text: &str) -> ReportLine {
+        ReportLine {
+            text: text.to_owned(),
+            ..ReportLine::default()
+        }
+    }
+}
+
+/// The last run of a data exchange (PRONOTE, SIÈCLE, GFC…), for the "Échanges" page. The
+/// `String` fields are French; the others are the same as values, shown when given.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ExchangeReport {
     pub name: String,
     pub last_run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<NaiveDateTime>,
     pub ok: bool,
     /// The error, or a one-line result.
     pub message: String,
+    /// `never`, `running`, `ok` or `error` (empty: unknown, `message` says it).
+    #[serde(default)]
+    pub status: String,
+    /// The cron expression.
+    #[serde(default)]
+    pub schedule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportLine>,
+    /// A failed run is tried again at this local time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<NaiveTime>,
     pub sent: String,
     pub received: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent_lines: Vec<ReportLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received_lines: Vec<ReportLine>,
 }
 
-/// What the staff do through the kiosk, carried out by the running daemon. Errors are
-/// messages for the staff, in French.
+/// What the staff do through the kiosk, carried out by the running daemon. Errors say what
+/// went wrong as [`Problem`]s, told in the staff's language.
 pub trait StaffSource: KioskSource {
     /// Every decision committed from now on, with the counts after it.
     fn live(&self) -> tokio::sync::broadcast::Receiver<Live>;
@@ -531,7 +786,11 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
         let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
             Ok(b) => b,
             Err(_) => {
-                return (StatusCode::PAYLOAD_TOO_LARGE, "formulaire trop grand").into_response();
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    i18n::t(lang, "error.toolarge"),
+                )
+                    .into_response();
             }
         };
         form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).unwrap_or_default();
@@ -555,7 +814,7 @@ async fn guard(State(app): AppState, req: Request, next: Next) -> Response {
         };
         if !auth::tokens_match(&expected, &sent) {
             if session.is_none() && parts.uri.path() != "/login" {
-                return unauthenticated(&parts.headers, parts.uri.path());
+                return unauthenticated(lang, &parts.headers, parts.uri.path());
             }
             return forbidden_csrf(lang);
         }
@@ -610,22 +869,21 @@ pub async fn security_headers(mut resp: Response) -> Response {
 }
 
 /// Any path that is not a route.
-async fn not_found(State(_): AppState) -> Response {
-    (StatusCode::NOT_FOUND, "page introuvable / not found\n").into_response()
+async fn not_found(caller: Option<axum::Extension<Caller>>) -> Response {
+    let lang = caller.map(|c| c.0.lang).unwrap_or_default();
+    (
+        StatusCode::NOT_FOUND,
+        format!("{}\n", i18n::t(lang, "error.nopage")),
+    )
+        .into_response()
 }
 
 fn forbidden_csrf(lang: Lang) -> Response {
-    let msg = match lang {
-        Lang::Fr => {
-            "Requête refusée : jeton anti-falsification absent ou invalide. Rechargez la page."
-        }
-        Lang::En => "Request refused: missing or invalid anti-forgery token. Reload the page.",
-    };
-    (StatusCode::FORBIDDEN, msg).into_response()
+    (StatusCode::FORBIDDEN, i18n::t(lang, "error.csrf")).into_response()
 }
 
 /// Not logged in: pages redirect to the login form, the API and the event stream answer 401.
-pub(crate) fn unauthenticated(headers: &HeaderMap, path: &str) -> Response {
+pub(crate) fn unauthenticated(lang: Lang, headers: &HeaderMap, path: &str) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -638,7 +896,7 @@ pub(crate) fn unauthenticated(headers: &HeaderMap, path: &str) -> Response {
         )
             .into_response()
     } else {
-        (StatusCode::UNAUTHORIZED, "authentification requise").into_response()
+        (StatusCode::UNAUTHORIZED, i18n::t(lang, "error.login")).into_response()
     }
 }
 
@@ -689,9 +947,7 @@ async fn gate_js() -> Response {
     )
 }
 
-/// Formats cents as euros, French style: `−3,20 €`.
+/// Formats cents as euros, French style: `−3,20 €` (`i18n::euros` in other languages).
 pub fn euros(cents: i64) -> String {
-    let sign = if cents < 0 { "−" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}{},{:02} €", c / 100, c % 100)
+    i18n::euros(Lang::Fr, cents)
 }

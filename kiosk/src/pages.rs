@@ -13,12 +13,14 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
+use selfgate_rules::journal::Reason;
+use selfgate_rules::model::OppositionReason;
 use serde::Deserialize;
 
 use crate::accounts::{Role, verify_password};
 use crate::auth::{self, Session};
-use crate::i18n::{Lang, t};
-use crate::{AppState, Caller, NewOpposition, PersonRow, Summary, euros};
+use crate::i18n::{self, Lang, t};
+use crate::{AppState, Caller, NewOpposition, PersonRow, SourceError, Summary, SyncRole};
 
 /// How long `POST /badge/enrol` waits for the badge.
 const ENROL_WAIT: Duration = Duration::from_secs(30);
@@ -47,7 +49,11 @@ impl<const MIN: u8, S: Send + Sync> FromRequestParts<S> for Staff<MIN> {
             .copied()
             .unwrap_or(Role::Administrateur);
         match &caller.session {
-            None => Err(crate::unauthenticated(&parts.headers, parts.uri.path())),
+            None => Err(crate::unauthenticated(
+                caller.lang,
+                &parts.headers,
+                parts.uri.path(),
+            )),
             Some((_, s)) if s.role >= role => {
                 let s = s.clone();
                 Ok(Staff(caller, s))
@@ -59,6 +65,11 @@ impl<const MIN: u8, S: Send + Sync> FromRequestParts<S> for Staff<MIN> {
             )),
         }
     }
+}
+
+/// The page saying why the source refused, in the caller's language.
+fn refused_page(caller: &Caller, e: &SourceError) -> Response {
+    message_page(caller, e.status(), &i18n::problem(caller.lang, e.problem()))
 }
 
 fn message_page(caller: &Caller, code: StatusCode, text: &str) -> Response {
@@ -103,7 +114,7 @@ fn page(lang: Lang, title: &str, session: Option<&Session>, active: &str, body: 
                             }
                         }
                         div.who {
-                            span.user { (s.name) " · " (s.role.code()) }
+                            span.user { (s.name) " · " (i18n::role(lang, s.role)) }
                             a.lang href=(if lang == Lang::Fr { "?lang=en" } else { "?lang=fr" }) {
                                 (if lang == Lang::Fr { "EN" } else { "FR" })
                             }
@@ -310,7 +321,7 @@ fn feed_row(lang: Lang, item: &crate::FeedItem) -> Markup {
             }
             td { (item.class) }
             td.verdict { span.tag { (if item.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
-            td.reason { (crate::i18n::passage_label(lang, item)) }
+            td.reason { (i18n::passage_label(lang, item)) }
         }
     }
 }
@@ -350,7 +361,7 @@ pub async fn index(
 ) -> Response {
     let lang = caller.lang;
     let mut sum = app.src.summary();
-    crate::i18n::localise_summary(lang, &mut sum);
+    i18n::localise_summary(lang, &mut sum);
     let feed = app.src.recent(40);
     let done = uri.query().is_some_and(|q| q.contains("admitted=1"));
     let body = html! {
@@ -407,7 +418,7 @@ pub async fn events(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT 
         let ev = match rx.recv().await {
             Ok(live) => Event::default()
                 .event("passage")
-                .json_data(crate::i18n::localise(lang, live))
+                .json_data(i18n::localise(lang, live))
                 .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
             // Fell behind: tell the page to reload rather than show a feed with holes.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -430,12 +441,16 @@ pub async fn api_summary(
     Staff(caller, _): Staff<{ SURVEILLANT }>,
 ) -> Response {
     let mut s = app.src.summary();
-    crate::i18n::localise_summary(caller.lang, &mut s);
+    i18n::localise_summary(caller.lang, &mut s);
     Json(s).into_response()
 }
 
-pub async fn api_feed(State(app): AppState, Staff(_, _): Staff<{ SURVEILLANT }>) -> Response {
-    Json(app.src.recent(50)).into_response()
+pub async fn api_feed(State(app): AppState, Staff(caller, _): Staff<{ SURVEILLANT }>) -> Response {
+    let mut feed = app.src.recent(50);
+    for item in &mut feed {
+        i18n::localise_item(caller.lang, item);
+    }
+    Json(feed).into_response()
 }
 
 #[derive(Deserialize)]
@@ -452,8 +467,8 @@ fn person_table(lang: Lang, csrf: &str, rows: &[PersonRow], admit: bool) -> Mark
                 @for r in rows {
                     tr class=(if r.served { "served" } else { "" }) {
                         td { a href=(format!("/person/{}", r.id)) { (r.name) } }
-                        td { (if r.class.is_empty() { r.category.as_str() } else { r.class.as_str() }) }
-                        td.status { (r.status) }
+                        td { (if r.class.is_empty() { i18n::row_category(lang, r) } else { r.class.clone() }) }
+                        td.status { (i18n::row_status(lang, r)) }
                         @if admit { td { @if !r.served { (admit_form(lang, csrf, r.id, true)) } } }
                     }
                 }
@@ -515,7 +530,11 @@ fn person_id(caller: &Caller) -> Option<u32> {
 
 pub async fn admit(State(app): AppState, Staff(caller, s): Staff<{ SURVEILLANT }>) -> Response {
     let Some(person) = person_id(&caller) else {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.person"),
+        );
     };
     let note = caller.field("note").unwrap_or("").trim();
     let note = if note.is_empty() {
@@ -526,7 +545,7 @@ pub async fn admit(State(app): AppState, Staff(caller, s): Staff<{ SURVEILLANT }
     let second_meal = caller.field("second") == Some("1");
     match app.src.admit(person, &s.name, note, second_meal).await {
         Ok(()) => Redirect::to("/?admitted=1").into_response(),
-        Err(e) => message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => refused_page(&caller, &e),
     }
 }
 
@@ -556,13 +575,13 @@ pub async fn person(
         main.narrow.person {
             @if let Some(m) = flash { p.flash.ok role="status" { (m) } }
             h1 { (p.row.name) " " small { (p.row.class) } }
-            p.status-line { span.status { (p.row.status) } }
+            p.status-line { span.status { (i18n::row_status(lang, &p.row)) } }
             @if p.row.served { (second_meal_form(lang, &s.csrf, p.row.id)) }
             @else { (admit_form(lang, &s.csrf, p.row.id, false)) }
             dl.facts {
                 dt { (t(lang, "person.id")) } dd { (p.external_id) }
-                dt { (t(lang, "person.regime")) } dd { (p.regime) " · " (p.row.category) }
-                @if manager { dt { (t(lang, "person.balance")) } dd.balance { (euros(p.balance_cents)) } }
+                dt { (t(lang, "person.regime")) } dd { (i18n::person_regime(lang, &p)) " · " (i18n::row_category(lang, &p.row)) }
+                @if manager { dt { (t(lang, "person.balance")) } dd.balance { (i18n::euros(lang, p.balance_cents)) } }
             }
             @if manager {
                 section {
@@ -603,7 +622,18 @@ pub async fn person(
                     table {
                         @for o in &p.oppositions {
                             tr class=(if o.lifted { "lifted" } else { "" }) {
-                                td { (o.reason) } td { (o.service) } td { (o.from) " → " (o.to) } td { (o.note) }
+                                td { (o.reason_code.map_or_else(|| o.reason.clone(), |r| i18n::opposition_reason(lang, r).to_owned())) }
+                                td { (if o.every_service { t(lang, "opp.every") } else { o.service.as_str() }) }
+                                td {
+                                    (o.from_day.map_or_else(|| o.from.clone(), |d| i18n::date(lang, d)))
+                                    " → "
+                                    (match (o.to_day, o.from_day) {
+                                        (Some(d), _) => i18n::date(lang, d),
+                                        (None, Some(_)) => t(lang, "opp.open").to_owned(),
+                                        (None, None) => o.to.clone(),
+                                    })
+                                }
+                                td { (o.note) }
                                 td {
                                     @if o.lifted { (t(lang, "opp.lifted")) } @else {
                                         form.inline method="post" action="/opposition/lift" {
@@ -622,10 +652,9 @@ pub async fn person(
                         input type="hidden" name="person" value=(p.row.id);
                         label { (t(lang, "opp.reason"))
                             select name="reason" {
-                                option value="manuelle" { "Opposition manuelle" }
-                                option value="impaye" { "Impayé" }
-                                option value="exclusion" { "Exclusion de la demi-pension" }
-                                option value="absent_pronote" { "Absent (PRONOTE)" }
+                                @for r in [OppositionReason::Manuelle, OppositionReason::Impaye, OppositionReason::Exclusion, OppositionReason::AbsentPronote] {
+                                    option value=(r.code()) { (i18n::opposition_reason(lang, r)) }
+                                }
                             }
                         }
                         label { (t(lang, "opp.service"))
@@ -647,9 +676,9 @@ pub async fn person(
                         tbody {
                             @for r in &p.passages {
                                 tr class=(if r.pass { "pass" } else { "deny" }) {
-                                    td { (r.when) } td { (r.service) }
+                                    td { (i18n::passage_row_when(lang, r)) } td { (r.service) }
                                     td.verdict { span.tag { (if r.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
-                                    td { (r.label) }
+                                    td { (i18n::passage_row_words(lang, r)) }
                                 }
                             }
                         }
@@ -677,19 +706,17 @@ pub async fn manage(Staff(caller, s): Staff<{ GESTIONNAIRE }>) -> Response {
     page(lang, t(lang, "manage.title"), Some(&s), "/manage", body).into_response()
 }
 
-/// `2026-11-30` as `30/11/2026`.
-fn french_date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map_or_else(|_| iso.to_owned(), |d| d.format("%d/%m/%Y").to_string())
-}
-
 fn back_to_person(person: u32, key: &str) -> Response {
     Redirect::to(&format!("/person/{person}?ok={key}")).into_response()
 }
 
 pub async fn enrol(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }>) -> Response {
     let Some(person) = person_id(&caller) else {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.person"),
+        );
     };
     let reader = caller
         .field("reader")
@@ -698,17 +725,21 @@ pub async fn enrol(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE 
         .map(str::to_owned);
     match app.src.enrol_next(person, reader, ENROL_WAIT).await {
         Ok(_) => back_to_person(person, "badge.enrol.done"),
-        Err(e) => message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => refused_page(&caller, &e),
     }
 }
 
 pub async fn lost(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }>) -> Response {
     let (Some(person), Some(badge)) = (person_id(&caller), caller.field("badge")) else {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "badge manquant");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.badge"),
+        );
     };
     match app.src.declare_lost(person, badge).await {
         Ok(()) => back_to_person(person, "badge.lost.done"),
-        Err(e) => message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => refused_page(&caller, &e),
     }
 }
 
@@ -717,7 +748,11 @@ pub async fn opposition_add(
     Staff(caller, s): Staff<{ GESTIONNAIRE }>,
 ) -> Response {
     let Some(person) = person_id(&caller) else {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "personne manquante");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.person"),
+        );
     };
     let field = |k: &str| caller.field(k).map(str::trim).unwrap_or("").to_owned();
     let opt = |k: &str| Some(field(k)).filter(|v| !v.is_empty());
@@ -732,7 +767,7 @@ pub async fn opposition_add(
     };
     match app.src.add_opposition(o).await {
         Ok(()) => back_to_person(person, "opp.done"),
-        Err(e) => message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => refused_page(&caller, &e),
     }
 }
 
@@ -746,11 +781,15 @@ pub async fn opposition_lift(
             .field("id")
             .and_then(|v| v.trim().parse::<u64>().ok()),
     ) else {
-        return message_page(&caller, StatusCode::BAD_REQUEST, "opposition manquante");
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.opposition"),
+        );
     };
     match app.src.lift_opposition(person, id).await {
         Ok(()) => back_to_person(person, "opp.lift.done"),
-        Err(e) => message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => refused_page(&caller, &e),
     }
 }
 
@@ -768,11 +807,11 @@ pub async fn report(
     let day = q.day.filter(|d| !d.trim().is_empty());
     let r = match app.src.day_report(day).await {
         Ok(r) => r,
-        Err(e) => return message_page(&caller, e.status(), &e.to_string()),
+        Err(e) => return refused_page(&caller, &e),
     };
     let body = html! {
         main.narrow {
-            h1 { (t(lang, "report.title")) " · " (french_date(&r.day)) }
+            h1 { (t(lang, "report.title")) " · " (i18n::iso_date(lang, &r.day)) }
             form.inline method="get" action="/report" {
                 input type="date" name="day" value=(r.day);
                 button type="submit" { "OK" }
@@ -785,10 +824,10 @@ pub async fn report(
                         dl.facts {
                             @if let Some(e) = sr.expected { dt { (t(lang, "count.expected")) } dd { (e) } }
                             dt { (t(lang, "report.passes")) } dd.big { (sr.passes) }
-                            @for (label, n) in &sr.passes_by { dt.sub { (label) } dd { (n) } }
+                            @for (label, n) in by_reason(lang, &sr.passes_by_reason, &sr.passes_by) { dt.sub { (label) } dd { (n) } }
                             dt { (t(lang, "report.denials")) } dd { (sr.denials.iter().map(|d| d.1).sum::<u64>()) }
-                            @for (label, n) in &sr.denials { dt.sub { (label) } dd { (n) } }
-                            dt { (t(lang, "report.charged")) } dd { (euros(sr.charged_cents)) }
+                            @for (label, n) in by_reason(lang, &sr.denials_by_reason, &sr.denials) { dt.sub { (label) } dd { (n) } }
+                            dt { (t(lang, "report.charged")) } dd { (i18n::euros(lang, sr.charged_cents)) }
                             dt { (t(lang, "report.corrections")) } dd { (sr.corrections) }
                         }
                     }
@@ -797,6 +836,21 @@ pub async fn report(
         }
     };
     page(lang, t(lang, "report.title"), Some(&s), "/report", body).into_response()
+}
+
+/// Counts by reason in `lang` (the source's labels when it gave no reasons).
+fn by_reason(
+    lang: Lang,
+    reasons: &[(Reason, u64)],
+    labels: &[(String, u64)],
+) -> Vec<(String, u64)> {
+    if reasons.is_empty() {
+        return labels.to_vec();
+    }
+    reasons
+        .iter()
+        .map(|(r, n)| (i18n::reason(lang, *r).to_owned(), *n))
+        .collect()
 }
 
 pub async fn exchanges(
@@ -811,10 +865,8 @@ pub async fn exchanges(
             h1 { (t(lang, "sync.title")) }
             @match &sync {
                 None => p { (t(lang, "sync.standalone")) },
-                Some(st) => p class=(if st.connected { "flash ok" } else { "flash ko" }) {
-                    (if st.connected { t(lang, "sync.ok") } else { t(lang, "sync.down") })
-                    @if let Some(l) = &st.last_exchange { " · " (l) }
-                    " · " (st.events_waiting) " " (t(lang, "sync.waiting"))
+                Some(st) => p class=(if st.connected || st.role == SyncRole::Standalone { "flash ok" } else { "flash ko" }) {
+                    (i18n::sync_line(lang, st))
                 },
             }
             h1 { (t(lang, "exchanges.title")) }
@@ -826,9 +878,13 @@ pub async fn exchanges(
                         @for r in &reports {
                             tr class=(if r.ok { "pass" } else { "deny" }) {
                                 td { (r.name) }
-                                td { (r.last_run.as_deref().unwrap_or("—")) }
-                                td.verdict { span.tag { (r.message) } }
-                                td { (r.sent) @if !r.received.is_empty() { " · " (r.received) } }
+                                td { (r.last_run_at.map(|t| i18n::date_time(lang, t)).or_else(|| r.last_run.clone()).unwrap_or_else(|| "—".to_owned())) }
+                                td.verdict { span.tag { (i18n::exchange_result(lang, r)) } }
+                                td {
+                                    (i18n::report_lines(lang, &r.sent_lines, &r.sent))
+                                    @let received = i18n::report_lines(lang, &r.received_lines, &r.received);
+                                    @if !received.is_empty() { " · " (received) }
+                                }
                             }
                         }
                     }
@@ -847,7 +903,13 @@ pub async fn accounts_page(
     let lang = caller.lang;
     let list = match app.accounts.accounts() {
         Ok(l) => l,
-        Err(e) => return message_page(&caller, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => {
+            return message_page(
+                &caller,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &i18n::account_error(lang, &e),
+            );
+        }
     };
     let done = uri.query().is_some_and(|q| q.contains("ok=1"));
     let body = html! {
@@ -859,7 +921,7 @@ pub async fn accounts_page(
                 tbody {
                     @for a in &list {
                         tr {
-                            td { (a.name) } td { (a.role.code()) }
+                            td { (a.name) } td { (i18n::role(lang, a.role)) }
                             td {
                                 @if a.name != s.name {
                                     form.inline method="post" action="/accounts/remove" {
@@ -877,7 +939,7 @@ pub async fn accounts_page(
                 input type="hidden" name="csrf" value=(s.csrf);
                 label { (t(lang, "login.name")) input name="name" required; }
                 label { (t(lang, "col.role"))
-                    select name="role" { @for r in Role::ALL { option value=(r.code()) { (r.code()) } } }
+                    select name="role" { @for r in Role::ALL { option value=(r.code()) { (i18n::role(lang, r)) } } }
                 }
                 label { (t(lang, "login.password")) input type="password" name="password" autocomplete="new-password" required; }
                 button.primary type="submit" { (t(lang, "accounts.add")) }
@@ -900,7 +962,11 @@ pub async fn accounts_add(
         .and_then(|role| app.accounts.add(name, role, password));
     match result {
         Ok(()) => Redirect::to("/accounts?ok=1").into_response(),
-        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            &i18n::account_error(caller.lang, &e),
+        ),
     }
 }
 
@@ -913,7 +979,7 @@ pub async fn accounts_remove(
         return message_page(
             &caller,
             StatusCode::BAD_REQUEST,
-            "impossible de supprimer son propre compte",
+            t(caller.lang, "accounts.self"),
         );
     }
     match app.accounts.remove(name) {
@@ -921,6 +987,10 @@ pub async fn accounts_remove(
             app.sessions.remove_account(name);
             Redirect::to("/accounts?ok=1").into_response()
         }
-        Err(e) => message_page(&caller, StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            &i18n::account_error(caller.lang, &e),
+        ),
     }
 }

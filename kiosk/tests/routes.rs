@@ -1,7 +1,8 @@
 //! Every route of the kiosk, through the real router, on a fake school: anonymous callers are
 //! refused, a POST without the anti-forgery token (or from another origin) is refused and
-//! changes nothing, each role reaches exactly what it may, logins are rate-limited, and the
-//! gate screen's stream carries nothing beyond a first name and a class.
+//! changes nothing, each role reaches exactly what it may, logins are rate-limited, the gate
+//! screen's stream carries nothing beyond a first name and a class, and every staff page speaks
+//! English under `?lang=en` (French by default).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,13 +15,35 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use futures_util::StreamExt;
 use tower::ServiceExt;
 
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use selfgate_kiosk::accounts::{AccountsFile, Role};
+use selfgate_kiosk::i18n::PassageFacts;
 use selfgate_kiosk::{
-    Access, BoxFuture, DayReport, ExchangeReport, FeedItem, KioskOptions, KioskSource, Live,
-    NewOpposition, PersonDetail, PersonRow, ROUTES, SourceError, StaffSource, Summary, SyncStatus,
+    Access, Alert, BadgeRow, BoxFuture, DayReport, ExchangeReport, FeedItem, KioskOptions,
+    KioskSource, Live, NewOpposition, OppositionRow, PassageRow, PassageWords, PersonDetail,
+    PersonRow, PersonStatus, Problem, ROUTES, ReportLine, ServiceReport, SourceError, StaffSource,
+    Summary, SyncRole, SyncStatus,
 };
+use selfgate_rules::journal::Reason;
+use selfgate_rules::model::{Category, OppositionReason, Regime};
 
-/// A school of two pupils; every action is recorded instead of done.
+/// The fake school's day, 30 November 2026, at `h:m:s`.
+fn at(h: u32, m: u32, s: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 30)
+        .and_then(|d| d.and_hms_opt(h, m, s))
+        .unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A school of two pupils and a member of staff, as the daemon would describe it: values beside
+/// their French words. Every action is recorded instead of done.
 struct Fake {
     live: tokio::sync::broadcast::Sender<Live>,
     actions: Mutex<Vec<String>>,
@@ -40,14 +63,67 @@ impl Fake {
         self.actions.lock().unwrap().clone()
     }
     fn row(id: u32) -> PersonRow {
+        let (class, category, status) = match id {
+            // A member of staff paying by ticket, overdrawn.
+            2 => (
+                "",
+                Category::Commensal,
+                PersonStatus::Ticket {
+                    balance_cents: -390,
+                },
+            ),
+            // Served twice (a second meal).
+            3 => (
+                "4B",
+                Category::Eleve,
+                PersonStatus::Served {
+                    at: "12:04".into(),
+                    times: 2,
+                },
+            ),
+            _ => ("4B", Category::Eleve, PersonStatus::Expected),
+        };
         PersonRow {
             id,
             name: format!("Léa MARTIN{id}"),
-            class: "4B".into(),
-            category: "Élève".into(),
-            status: "Attendu (forfait)".into(),
-            served: false,
+            class: class.into(),
+            category: selfgate_kiosk::i18n::category(selfgate_kiosk::i18n::Lang::Fr, category)
+                .into(),
+            category_code: Some(category),
+            served: matches!(status, PersonStatus::Served { .. }),
+            status: selfgate_kiosk::i18n::person_status(selfgate_kiosk::i18n::Lang::Fr, &status),
+            today: Some(status),
         }
+    }
+
+    fn item(time: &str, pass: bool, facts: PassageFacts) -> FeedItem {
+        use selfgate_kiosk::i18n::{Lang, passage_words};
+        FeedItem {
+            gate: "ligne-1".into(),
+            seq: Some(41),
+            time: time.into(),
+            name: "Léa MARTIN".into(),
+            class: "4B".into(),
+            pass,
+            reason: facts.reason.code().into(),
+            label: passage_words(Lang::Fr, &facts),
+            label_en: passage_words(Lang::En, &facts),
+            person: Some(7),
+            first_name: "Léa".into(),
+            balance_cents: facts.balance_after_cents,
+            facts: Some(facts),
+        }
+    }
+}
+
+fn facts(reason: Reason) -> PassageFacts {
+    PassageFacts {
+        reason,
+        previous_at: (reason == Reason::AlreadyServed).then(|| "12:04".into()),
+        balance_after_cents: matches!(reason, Reason::Ticket | Reason::InsufficientBalance)
+            .then_some(-320),
+        by: (reason == Reason::Manual).then(|| "mleroy".into()),
+        note: (reason == Reason::Manual).then(|| "forgotten badge".into()),
     }
 }
 
@@ -60,29 +136,48 @@ impl KioskSource for Fake {
             school: "Collège test".into(),
             gate: "ligne-1".into(),
             now: "30/11/2026 12:04:00".into(),
+            now_at: Some(at(12, 4, 0)),
             service: Some("Déjeuner".into()),
             expected: 2,
             served: 0,
             to_come: 2,
-            denied: vec![("already_served".into(), "Déjà passé".into(), 1)],
+            denied: vec![
+                ("already_served".into(), "Déjà passé".into(), 1),
+                (
+                    "opposition:absent_pronote".into(),
+                    "Absent (PRONOTE)".into(),
+                    1,
+                ),
+            ],
+            alerts: vec![
+                Alert::new("reader_offline", strings(&["entree"])),
+                Alert::new("hub_unreachable", strings(&["2026-11-30T11:00:00", "12"])),
+                Alert::new("quarantine", strings(&["2"])),
+                Alert::new("lost_badge", strings(&["Léa MARTIN", "4B", "12:04"])),
+            ],
             ..Summary::default()
         }
     }
     fn recent(&self, _limit: usize) -> Vec<FeedItem> {
-        vec![FeedItem {
-            gate: "ligne-1".into(),
-            seq: Some(41),
-            time: "12:04:30".into(),
-            name: "Léa MARTIN".into(),
-            class: "4B".into(),
-            pass: false,
-            reason: "already_served".into(),
-            label: "Déjà passé à 12:04".into(),
-            label_en: "Already served at 12:04".into(),
-            person: Some(7),
-            first_name: "Léa".into(),
-            balance_cents: None,
-        }]
+        vec![
+            Fake::item("12:04:30", false, facts(Reason::AlreadyServed)),
+            Fake::item("12:03:10", true, facts(Reason::Ticket)),
+            Fake::item("12:02:00", false, facts(Reason::InsufficientBalance)),
+            Fake::item("12:01:00", true, facts(Reason::Manual)),
+            Fake::item("12:00:30", true, facts(Reason::Forfait)),
+            Fake::item(
+                "12:00:10",
+                false,
+                facts(Reason::Opposition(OppositionReason::AbsentPronote)),
+            ),
+            // A line from a source that gives only words.
+            FeedItem {
+                facts: None,
+                label: "Déjà passé à 11:58".into(),
+                label_en: "Already served at 11:58".into(),
+                ..Fake::item("12:00:00", false, facts(Reason::AlreadyServed))
+            },
+        ]
     }
     fn health(&self) -> serde_json::Value {
         serde_json::json!({ "status": "ok", "readers": {} })
@@ -100,13 +195,88 @@ impl StaffSource for Fake {
         vec![Fake::row(1)]
     }
     fn person(&self, id: u32) -> BoxFuture<'_, Option<PersonDetail>> {
+        use selfgate_kiosk::i18n::{Lang, passage_row_words};
+        let passage = |at: NaiveDateTime, pass: bool, words: PassageWords| {
+            let mut row = PassageRow {
+                when: at.format("%d/%m/%Y %H:%M").to_string(),
+                at: Some(at),
+                service: "Déjeuner".into(),
+                pass,
+                words: Some(words),
+                ..PassageRow::default()
+            };
+            row.label = passage_row_words(Lang::Fr, &row);
+            row
+        };
+        let passages = vec![
+            passage(
+                at(12, 4, 30),
+                false,
+                PassageWords::Passage(facts(Reason::AlreadyServed)),
+            ),
+            passage(
+                at(12, 3, 10),
+                true,
+                PassageWords::Passage(facts(Reason::Ticket)),
+            ),
+            passage(
+                at(12, 10, 0),
+                false,
+                PassageWords::Correction {
+                    gate: "ligne-1".into(),
+                    seq: 40,
+                    note: "wrong badge".into(),
+                    refund_cents: 390,
+                },
+            ),
+        ];
+        let oppositions = vec![
+            OppositionRow {
+                id: 3,
+                reason: "Absent (PRONOTE)".into(),
+                reason_code: Some(OppositionReason::AbsentPronote),
+                service: "tous les services".into(),
+                every_service: true,
+                from: "30/11/2026".into(),
+                to: "levée".into(),
+                from_day: Some(day()),
+                to_day: None,
+                note: "PRONOTE".into(),
+                lifted: false,
+            },
+            OppositionRow {
+                id: 4,
+                reason: "Impayé".into(),
+                reason_code: Some(OppositionReason::Impaye),
+                service: "Déjeuner".into(),
+                every_service: false,
+                from: "01/12/2026".into(),
+                to: "18/12/2026".into(),
+                from_day: NaiveDate::from_ymd_opt(2026, 12, 1),
+                to_day: NaiveDate::from_ymd_opt(2026, 12, 18),
+                note: String::new(),
+                lifted: true,
+            },
+        ];
         Box::pin(async move {
-            (id < 3).then(|| PersonDetail {
+            (id < 4).then(|| PersonDetail {
                 row: Fake::row(id),
                 external_id: format!("E{id}"),
                 regime: "Demi-pensionnaire".into(),
+                regime_code: Some(Regime::DemiPensionnaire),
                 balance_cents: -320,
-                ..PersonDetail::default()
+                badges: vec![
+                    BadgeRow {
+                        number: "0A12345678".into(),
+                        status: "active".into(),
+                    },
+                    BadgeRow {
+                        number: "0A00000001".into(),
+                        status: "lost".into(),
+                    },
+                ],
+                oppositions,
+                passages,
             })
         })
     }
@@ -120,12 +290,17 @@ impl StaffSource for Fake {
         note: &str,
         _second_meal: bool,
     ) -> BoxFuture<'_, Result<(), SourceError>> {
-        // Persons 90–93: each kind of refusal the source can give.
+        // Persons 90–94: each kind of refusal the source can give.
         let refused = match person {
             90 => Some(SourceError::Invalid("valeur <invalide>".into())),
-            91 => Some(SourceError::NotFound("Personne inconnue".into())),
-            92 => Some(SourceError::Refused("Aucun service n'est ouvert".into())),
-            93 => Some(SourceError::Unavailable("Enregistrement impossible".into())),
+            91 => Some(SourceError::NotFound(Problem::UnknownPerson)),
+            92 => Some(SourceError::Refused(Problem::NoServiceOpen)),
+            93 => Some(SourceError::Unavailable(Problem::NotRecorded {
+                detail: "disk full".into(),
+            })),
+            94 => Some(SourceError::Refused(Problem::AlreadyServed {
+                at: "12:04".into(),
+            })),
             _ => None,
         };
         if let Some(e) = refused {
@@ -155,8 +330,46 @@ impl StaffSource for Fake {
         self.did(format!("lift {person} {id}"));
         Box::pin(async { Ok(()) })
     }
-    fn day_report(&self, _day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>> {
-        Box::pin(async { Ok(DayReport::default()) })
+    fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>> {
+        use selfgate_kiosk::i18n::{Lang, reason};
+        if day.as_deref() == Some("hier") {
+            return Box::pin(async {
+                Err(SourceError::Invalid(Problem::NotADate {
+                    field: selfgate_kiosk::DateField::Day,
+                    given: "hier".into(),
+                }))
+            });
+        }
+        let passes = vec![
+            (Reason::Forfait, 90),
+            (Reason::Ticket, 7),
+            (Reason::Manual, 1),
+        ];
+        let denials = vec![
+            (Reason::AlreadyServed, 3),
+            (Reason::Opposition(OppositionReason::AbsentPronote), 2),
+            (Reason::BadgeRevoked, 1),
+        ];
+        let french = |v: &[(Reason, u64)]| {
+            v.iter()
+                .map(|(r, n)| (reason(Lang::Fr, *r).to_owned(), *n))
+                .collect()
+        };
+        let report = DayReport {
+            day: "2026-11-30".into(),
+            services: vec![ServiceReport {
+                label: "Déjeuner".into(),
+                expected: Some(120),
+                passes: 97,
+                passes_by: french(&passes),
+                denials: french(&denials),
+                passes_by_reason: passes,
+                denials_by_reason: denials,
+                charged_cents: 24670,
+                corrections: 1,
+            }],
+        };
+        Box::pin(async move { Ok(report) })
     }
     fn services(&self) -> Vec<(String, String)> {
         vec![("dejeuner".into(), "Déjeuner".into())]
@@ -166,18 +379,68 @@ impl StaffSource for Fake {
     }
     fn sync_status(&self) -> Option<SyncStatus> {
         Some(SyncStatus {
+            role: SyncRole::Gate,
             connected: false,
-            last_exchange: Some("30/11/2026 11:00".into()),
+            last_exchange: Some("30/11/2026 11:00:00".into()),
+            last_exchange_at: Some(at(11, 0, 0)),
             events_waiting: 12,
+            gates: 0,
         })
     }
     fn exchange_reports(&self) -> Vec<ExchangeReport> {
-        vec![ExchangeReport {
-            name: "PRONOTE absences".into(),
-            ok: true,
-            message: "3 absences".into(),
-            ..ExchangeReport::default()
-        }]
+        let line = |code: &str, args: &[&str], text: &str| ReportLine {
+            code: code.into(),
+            args: strings(args),
+            text: text.into(),
+        };
+        let absences = line(
+            "absences",
+            &["2026-11-30", "dejeuner", "3", "2", "1", "0", "1", "7777"],
+            "absences du 2026-11-30 (dejeuner) : 3 absent(s) selon PRONOTE ; 2 opposition(s) \
+             posée(s), 1 levée(s), 0 inchangée(s) ; 1 identifiant(s) inconnu(s) ici : 7777",
+        );
+        let sent = line(
+            "effectifs_sent",
+            &["easilys", "2", "1", "https://cuisine.example/api"],
+            "effectifs easilys : 2 prévision(s), 1 comptage(s) réel(s), envoyés à \
+             https://cuisine.example/api",
+        );
+        let error = line(
+            "http_status",
+            &["https://cuisine.example/api", "503"],
+            "https://cuisine.example/api a répondu 503 (nouvel essai à 12:05:00)",
+        );
+        vec![
+            ExchangeReport {
+                name: "PRONOTE absences".into(),
+                ok: true,
+                last_run: Some("30/11/2026 10:00:00".into()),
+                last_run_at: Some(at(10, 0, 0)),
+                status: "ok".into(),
+                schedule: "0 0 10 * * 1-5".into(),
+                message: "réussi (0 0 10 * * 1-5)".into(),
+                received: absences.text.clone(),
+                received_lines: vec![absences],
+                ..ExchangeReport::default()
+            },
+            ExchangeReport {
+                name: "cuisine".into(),
+                ok: false,
+                last_run: Some("30/11/2026 12:00:00".into()),
+                last_run_at: Some(at(12, 0, 0)),
+                status: "error".into(),
+                schedule: "0 0 12 * * *".into(),
+                message: error.text.clone(),
+                error: Some(ReportLine {
+                    text: error.text.clone(),
+                    ..error
+                }),
+                retry_at: NaiveTime::from_hms_opt(12, 5, 0),
+                sent: sent.text.clone(),
+                sent_lines: vec![sent],
+                ..ExchangeReport::default()
+            },
+        ]
     }
 }
 
@@ -759,6 +1022,7 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
             person: Some(7),
             first_name: "Léa".into(),
             balance_cents: Some(-320),
+            facts: None,
         }),
         summary: Summary::default(),
     };
@@ -828,7 +1092,7 @@ async fn staff_pages_show_the_counts_alerts_and_the_hooks_of_sync_and_exchanges(
     }
     let ex = k.get("/exchanges", Some(&session)).await;
     assert!(
-        ex.body.contains("injoignable") && ex.body.contains("PRONOTE absences"),
+        ex.body.contains("Hors ligne") && ex.body.contains("PRONOTE absences"),
         "{}",
         ex.body
     );
@@ -862,4 +1126,530 @@ async fn staff_pages_show_the_counts_alerts_and_the_hooks_of_sync_and_exchanges(
     let (surv, _) = k.login("surveillant").await;
     let person = k.get("/person/1", Some(&surv)).await;
     assert!(!person.body.contains("−3,20 €"), "{}", person.body);
+}
+
+/// The kiosk's French words and phrases: its table's (where they differ from the English) and
+/// those it tells the daemon's values with. Names, notes, the school's and the services' labels
+/// of the fake school are not in it, nor the roles' French names: the fake's accounts are named
+/// after them (the English names are checked on their own).
+const FRENCH: &[&str] = &[
+    // The table.
+    "Connexion du personnel",
+    "Identifiant",
+    "Mot de passe",
+    "Se connecter",
+    "Déconnexion",
+    "Rechercher",
+    "Pas encore passés",
+    "Gestion",
+    "Bilan du jour",
+    "Échanges",
+    "Comptes",
+    "Aucun service ouvert",
+    "Attendus",
+    "inscrits ce jour",
+    "Servis",
+    "Refusés",
+    "Restent à venir",
+    "Passages en direct",
+    "en direct",
+    "connexion perdue",
+    "Aucun passage",
+    "Heure",
+    "Nom",
+    "Classe",
+    "Décision",
+    "Motif",
+    "Aujourd'hui",
+    "Rôle",
+    "Refus",
+    "Alertes",
+    "Lecteur hors ligne",
+    "Entrée d'urgence",
+    "Serveur central injoignable",
+    "Nom, classe ou badge",
+    "Personne ne correspond",
+    "Admettre",
+    "badge oublié",
+    "Servir un second repas",
+    "Fiche",
+    "Régime",
+    "Solde",
+    "Passages récents",
+    "Déclarer perdu",
+    "actif",
+    "perdu",
+    "révoqué",
+    "Attribuer un badge",
+    "Cliquez",
+    "Lecteur",
+    "n'importe lequel",
+    "Ajouter une opposition",
+    "Lever",
+    "levée",
+    "tous",
+    "Du",
+    "Au",
+    "Bilan par service",
+    "Débité",
+    "Échanges avec les logiciels",
+    "Dernier",
+    "Résultat",
+    "Détail",
+    "Synchronisation",
+    "jamais",
+    "Comptes du personnel",
+    "Créer le compte",
+    "Supprimer",
+    "Introuvable",
+    "Retour",
+    "Recherchez une personne",
+    "Présentez votre badge",
+    // What the daemon's values are told with.
+    "Servi",
+    "Servi à",
+    "fois",
+    "Attendu",
+    "Attendu (forfait)",
+    "Non inscrit ce jour",
+    "Pas de service ouvert",
+    "Ticket, solde",
+    "Solde insuffisant",
+    "Déjà passé",
+    "Forfait",
+    "Admis par",
+    "Admis manuellement",
+    "Badge perdu ou révoqué",
+    "Badge déclaré perdu présenté",
+    "Correction de",
+    "remboursé",
+    "Absent",
+    "Absent (PRONOTE)",
+    "Impayé",
+    "Exclusion de la demi-pension",
+    "Opposition manuelle",
+    "Élève",
+    "élève",
+    "commensal",
+    "hôte",
+    "Demi-pensionnaire",
+    "tous les services",
+    "Hors ligne",
+    "dernier échange",
+    "en attente",
+    "événements",
+    "depuis",
+    "quarantaine",
+    "concentrateur",
+    "réussi",
+    "en erreur",
+    "nouvel essai",
+    "absences du",
+    "selon PRONOTE",
+    "posée",
+    "inchangée",
+    "identifiant(s) inconnu(s)",
+    "prévision",
+    "comptage",
+    "envoyés à",
+    "a répondu",
+    "Personne inconnue",
+    "Aucun service n'est ouvert",
+    "Enregistrement impossible",
+    "Déjà servi",
+    "second repas",
+    "personne manquante",
+    "AAAA-MM-JJ",
+];
+
+/// The page's text with maud's escapes undone.
+fn unescaped(body: &str) -> String {
+    body.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Whether `text` holds `word` as a whole (not inside a longer word: "Servi" is not in
+/// "Service").
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The French words of `FRENCH` that `text` holds.
+fn french_in(text: &str) -> Vec<&'static str> {
+    FRENCH
+        .iter()
+        .copied()
+        .filter(|w| has_word(text, w))
+        .collect()
+}
+
+/// An amount written the French way (`3,20 €`) in `text`.
+fn french_amount(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(6).find_map(|w| {
+        let french = w[0].is_ascii_digit()
+            && w[1] == ','
+            && w[2].is_ascii_digit()
+            && w[3].is_ascii_digit()
+            && w[4].is_whitespace()
+            && w[5] == '€';
+        french.then(|| w.iter().collect())
+    })
+}
+
+/// A date written the French way (`30/11/2026`) in `text`.
+fn french_date(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(10).find_map(|w| {
+        let digits = |r: std::ops::Range<usize>| r.clone().all(|i| w[i].is_ascii_digit());
+        (digits(0..2) && w[2] == '/' && digits(3..5) && w[5] == '/' && digits(6..10))
+            .then(|| w.iter().collect())
+    })
+}
+
+/// Reads the first `passage` event of a live stream.
+async fn first_passage(stream: &mut axum::body::BodyDataStream) -> String {
+    let mut text = String::new();
+    while !text.contains("event: passage") || !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("no event on the live stream")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+#[tokio::test]
+async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("administrateur").await;
+    let english = format!("{session}; sg_lang=en");
+    let pages = [
+        "/",
+        "/not-served",
+        "/search?q=l%C3%A9a",
+        "/person/1",
+        "/person/2",
+        "/person/3",
+        "/person/1?ok=opp.done",
+        "/manage",
+        "/report",
+        "/report?day=2026-11-30",
+        "/exchanges",
+        "/accounts",
+        "/api/summary",
+        "/api/feed",
+        "/person/99",
+        "/report?day=hier",
+        "/nowhere",
+    ];
+    let mut shown = std::collections::BTreeMap::new();
+    for path in pages {
+        let r = k.get(path, Some(&english)).await;
+        let text = unescaped(&r.body);
+        assert!(
+            r.status.is_success() || r.status.is_client_error(),
+            "{path}: {}",
+            r.status
+        );
+        let french = french_in(&text);
+        assert!(
+            french.is_empty(),
+            "{path} in English shows French {french:?}:\n{text}"
+        );
+        assert_eq!(french_amount(&text), None, "{path}:\n{text}");
+        assert_eq!(french_date(&text), None, "{path}:\n{text}");
+        assert!(!text.contains(" : "), "{path}: French punctuation:\n{text}");
+        shown.insert(path, text);
+    }
+    // What the English says, amounts and dates the English way.
+    for (path, needles) in [
+        (
+            "/",
+            &[
+                "Still to come",
+                "Already served at 12:04",
+                "Ticket, balance −€3.20",
+                "Insufficient balance: −€3.20",
+                "Admitted by mleroy: forgotten badge",
+                "Meal plan",
+                "Marked absent in PRONOTE",
+                "Already served at 11:58",
+                "2026-11-30 12:04:00",
+                "Reader offline: entree",
+                "Central server unreachable since 2026-11-30 11:00:00 · 12 events waiting",
+                "2 event(s) from the gates refused by the hub",
+                "Lost badge presented: Léa MARTIN (4B) at 12:04",
+                "administrator",
+            ][..],
+        ),
+        (
+            "/not-served",
+            &["Expected (meal plan)", "Ticket, balance −€3.90", "staff"][..],
+        ),
+        ("/person/3", &["Served at 12:04 (2 times)"][..]),
+        (
+            "/person/1",
+            &[
+                "Boarding status",
+                "Half-boarder · pupil",
+                "−€3.20",
+                "active",
+                "lost",
+                "Marked absent in PRONOTE",
+                "every service",
+                "2026-11-30 → until lifted",
+                "2026-12-01 → 2026-12-18",
+                "Unpaid bills",
+                "2026-11-30 12:04",
+                "Correction of ligne-1/40: wrong badge (refunded €3.90)",
+                "Blocked by hand",
+                "Excluded from the canteen",
+            ][..],
+        ),
+        ("/person/1?ok=opp.done", &["Opposition recorded"][..]),
+        (
+            "/report",
+            &[
+                "Report per service · 2026-11-30",
+                "Meal plan",
+                "Admitted by hand",
+                "Already served",
+                "Badge lost or revoked",
+                "€246.70",
+            ][..],
+        ),
+        (
+            "/exchanges",
+            &[
+                "Offline (local decisions), last exchange 2026-11-30 11:00:00, 12 waiting",
+                "2026-11-30 10:00:00",
+                "succeeded (0 0 10 * * 1-5)",
+                "absences of 2026-11-30 (dejeuner): 3 absent according to PRONOTE",
+                "1 identifier(s) unknown here: 7777",
+                "https://cuisine.example/api answered 503 (retried at 12:05:00)",
+                "headcounts for easilys: 2 forecast(s), 1 actual count(s), sent to",
+            ][..],
+        ),
+        (
+            "/accounts",
+            &["supervisor", "bursar", "administrator", "Staff accounts"][..],
+        ),
+        (
+            "/api/summary",
+            &[
+                "\"now\":\"2026-11-30 12:04:00\"",
+                "\"Already served\"",
+                "Reader offline: entree",
+            ][..],
+        ),
+        (
+            "/api/feed",
+            &["\"label\":\"Already served at 12:04\"", "−€3.20"][..],
+        ),
+        ("/person/99", &["Not found."][..]),
+        (
+            "/report?day=hier",
+            &["day: “hier” is not a YYYY-MM-DD date"][..],
+        ),
+        ("/nowhere", &["page not found"][..]),
+    ] {
+        for needle in needles {
+            assert!(
+                shown[path].contains(needle),
+                "{path}: {needle}:\n{}",
+                shown[path]
+            );
+        }
+    }
+
+    // The refusals of the source, and the kiosk's own, in English too.
+    for (form, status, message) in [
+        ("person=91", StatusCode::NOT_FOUND, "Unknown person"),
+        (
+            "person=92",
+            StatusCode::CONFLICT,
+            "No service is open: no admission now",
+        ),
+        (
+            "person=93",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Could not record: disk full",
+        ),
+        (
+            "person=94",
+            StatusCode::CONFLICT,
+            "Already served at 12:04 in this service",
+        ),
+        ("note=x", StatusCode::BAD_REQUEST, "person missing"),
+    ] {
+        let r = k
+            .post(
+                "/admit",
+                Some(&english),
+                &format!("{form}&note=x&csrf={csrf}"),
+                Some("http://kiosk.test"),
+            )
+            .await;
+        let text = unescaped(&r.body);
+        assert_eq!(r.status, status, "{form}: {text}");
+        assert!(text.contains(message), "{form}: {text}");
+        assert!(french_in(&text).is_empty(), "{form}: {text}");
+    }
+    let r = k
+        .post(
+            "/accounts/add",
+            Some(&english),
+            &format!("name=x&role=surveillant&password=court&csrf={csrf}"),
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("the password must have at least"),
+        "{}",
+        r.body
+    );
+    let r = k
+        .post("/accounts/add", None, &format!("csrf={csrf}&lang=en"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = k.get("/api/summary?lang=en", None).await;
+    assert_eq!(r.body, "sign-in required");
+    let r = k
+        .post(
+            "/admit",
+            Some(&english),
+            "person=1",
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.starts_with("Request refused"), "{}", r.body);
+
+    // The live stream: the passage's words, the time, the denials and the alerts.
+    let mut stream = open_events(&k, &english).await;
+    k.fake
+        .live
+        .send(Live {
+            item: Some(Fake::item("12:06:00", true, facts(Reason::Ticket))),
+            summary: k.fake.summary(),
+        })
+        .unwrap();
+    let event = first_passage(&mut stream).await;
+    assert!(
+        event.contains("\"label\":\"Ticket, balance −€3.20\""),
+        "{event}"
+    );
+    assert!(event.contains("2026-11-30 12:04:00"), "{event}");
+    assert!(event.contains("Reader offline: entree"), "{event}");
+    assert!(event.contains("Marked absent in PRONOTE"), "{event}");
+    assert!(french_in(&event).is_empty(), "{event}");
+    assert_eq!(french_amount(&event), None, "{event}");
+
+    // The gate screen too.
+    let gate = k.get("/gate/ligne-1?lang=en", None).await;
+    assert!(gate.body.contains("Present your badge"), "{}", gate.body);
+    assert!(
+        french_in(&unescaped(&gate.body)).is_empty(),
+        "{}",
+        gate.body
+    );
+
+    // The same pages by default: French, French amounts and dates.
+    for (path, needles) in [
+        (
+            "/",
+            &[
+                "Restent à venir",
+                "Déjà passé à 12:04",
+                "Ticket, solde −3,20 €",
+                "Solde insuffisant : −3,20 €",
+                "Admis par mleroy : forgotten badge",
+                "Forfait",
+                "Absent (PRONOTE)",
+                "30/11/2026 12:04:00",
+                "Lecteur hors ligne : entree",
+                "Serveur central injoignable depuis 30/11/2026 11:00:00 · 12 événements en attente",
+                "Badge déclaré perdu présenté : Léa MARTIN (4B) à 12:04",
+                "administrateur",
+            ][..],
+        ),
+        (
+            "/not-served",
+            &["Attendu (forfait)", "Ticket, solde −3,90 €", "commensal"][..],
+        ),
+        ("/person/3", &["Servi à 12:04 (2 fois)"][..]),
+        (
+            "/person/1",
+            &[
+                "Demi-pensionnaire · élève",
+                "−3,20 €",
+                "actif",
+                "perdu",
+                "tous les services",
+                "30/11/2026 → levée",
+                "01/12/2026 → 18/12/2026",
+                "Impayé",
+                "30/11/2026 12:04",
+                "Correction de ligne-1/40 : wrong badge (remboursé 3,90 €)",
+                "Opposition manuelle",
+            ][..],
+        ),
+        (
+            "/report",
+            &[
+                "Bilan par service · 30/11/2026",
+                "Admis manuellement",
+                "Badge perdu ou révoqué",
+                "246,70 €",
+            ][..],
+        ),
+        (
+            "/exchanges",
+            &[
+                "Hors ligne (décisions locales), dernier échange 30/11/2026 11:00:00, 12 en attente",
+                "réussi (0 0 10 * * 1-5)",
+                "absences du 2026-11-30 (dejeuner) : 3 absent(s) selon PRONOTE",
+                "a répondu 503 (nouvel essai à 12:05:00)",
+            ][..],
+        ),
+        (
+            "/api/summary",
+            &["\"now\":\"30/11/2026 12:04:00\"", "\"Déjà passé\""][..],
+        ),
+        (
+            "/report?day=hier",
+            &["jour : « hier » n'est pas une date AAAA-MM-JJ"][..],
+        ),
+    ] {
+        let r = k.get(path, Some(&session)).await;
+        let text = unescaped(&r.body);
+        for needle in needles {
+            assert!(text.contains(needle), "{path}: {needle}:\n{text}");
+        }
+        assert!(!text.contains("€2"), "{path}: an English amount:\n{text}");
+    }
+    let r = k
+        .post(
+            "/admit",
+            Some(&session),
+            &format!("person=94&csrf={csrf}"),
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert!(
+        unescaped(&r.body).contains("Déjà servi à 12:04 dans ce service"),
+        "{}",
+        r.body
+    );
 }

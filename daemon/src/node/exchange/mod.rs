@@ -49,6 +49,16 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The stable word of the reports' file (`never`, `running`, `ok`, `error`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RunStatus::Never => "never",
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Error => "error",
+        }
+    }
+
     pub fn label_fr(self) -> &'static str {
         match self {
             RunStatus::Never => "jamais lancé",
@@ -56,6 +66,53 @@ impl RunStatus {
             RunStatus::Ok => "réussi",
             RunStatus::Error => "en erreur",
         }
+    }
+}
+
+/// What a report's line says, beside its French words: a kind (`code`) and its particulars
+/// (`args`, in order), from which the kiosk tells it in the staff's language. An empty code
+/// holds a lower layer's own words (an error's) in its first particular.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineCode {
+    pub code: String,
+    pub args: Vec<String>,
+}
+
+impl LineCode {
+    fn new(code: &str, args: &[&dyn std::fmt::Display]) -> LineCode {
+        LineCode {
+            code: code.to_owned(),
+            args: args.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// Words as a lower layer wrote them.
+    fn words(text: &str) -> LineCode {
+        LineCode {
+            code: String::new(),
+            args: vec![text.to_owned()],
+        }
+    }
+}
+
+/// A report's lines as codes, one for each French line of `sent` and `received`, and its
+/// error without the retry that `error` ends with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCodes {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<LineCode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received: Vec<LineCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<LineCode>,
+    /// When a failed run is tried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl ReportCodes {
+    fn is_empty(&self) -> bool {
+        *self == ReportCodes::default()
     }
 }
 
@@ -78,6 +135,9 @@ pub struct ExchangeReport {
     /// What was received and what it changed.
     pub received: Vec<String>,
     pub error: Option<String>,
+    /// The same as codes, for the kiosk (empty in a file written before they were kept).
+    #[serde(default, skip_serializing_if = "ReportCodes::is_empty")]
+    pub codes: Box<ReportCodes>,
     pub next_run_at: Option<DateTime<Utc>>,
     /// False for a PRONOTE exchange while the automatic sync is off: it runs by hand only.
     #[serde(default)]
@@ -89,26 +149,59 @@ fn on_schedule(config: &Config, x: &ExchangeConfig) -> bool {
     !x.kind.is_pronote() || (config.pronote.enabled && config.pronote.auto_sync)
 }
 
-/// What a successful run did.
+/// What a successful run did: its report's lines, in French and as codes.
 #[derive(Clone, Debug, Default)]
 struct Done {
-    sent: Vec<String>,
-    received: Vec<String>,
+    sent: Vec<(String, LineCode)>,
+    received: Vec<(String, LineCode)>,
 }
 
-/// A failed run: what it had done before failing, and why.
+impl Done {
+    fn sent(&mut self, text: String, code: LineCode) {
+        self.sent.push((text, code));
+    }
+    fn received(&mut self, text: String, code: LineCode) {
+        self.received.push((text, code));
+    }
+    /// A line of the other side's (or a lower layer's) own words.
+    fn received_words(&mut self, text: String) {
+        let code = LineCode::words(&text);
+        self.received.push((text, code));
+    }
+}
+
+/// Lines into the report's French words and their codes.
+fn split(lines: Vec<(String, LineCode)>) -> (Vec<String>, Vec<LineCode>) {
+    lines.into_iter().unzip()
+}
+
+/// A failed run: what it had done before failing, and why (in French, and as a code).
 struct Failed {
     done: Done,
     error: String,
+    code: LineCode,
+}
+
+impl Failed {
+    fn new(done: Done, error: String, code: LineCode) -> Failed {
+        Failed { done, error, code }
+    }
 }
 
 impl<E: std::fmt::Display> From<E> for Failed {
     fn from(e: E) -> Failed {
+        let error = e.to_string();
         Failed {
             done: Done::default(),
-            error: e.to_string(),
+            code: LineCode::words(&error),
+            error,
         }
     }
+}
+
+/// A failure of this module's own, with its code.
+fn failed(error: String, code: LineCode) -> Failed {
+    Failed::new(Done::default(), error, code)
 }
 
 /// Where runs read the roster and write their changes.
@@ -178,6 +271,8 @@ impl Exchanges {
                 // The process stopped during that run.
                 r.status = RunStatus::Error;
                 r.error = Some("interrompu par l'arrêt du service".into());
+                r.codes.error = Some(LineCode::new("interrupted", &[]));
+                r.codes.retry_at = None;
             }
             plans.insert(x.name.clone(), plan);
         }
@@ -364,14 +459,18 @@ impl Exchanges {
                 Ok(done) => {
                     r.status = RunStatus::Ok;
                     r.last_success_at = Some(ended);
-                    r.sent = done.sent;
-                    r.received = done.received;
+                    (r.sent, r.codes.sent) = split(done.sent);
+                    (r.received, r.codes.received) = split(done.received);
                     r.error = None;
+                    r.codes.error = None;
+                    r.codes.retry_at = None;
                 }
                 Err(f) => {
                     r.status = RunStatus::Error;
-                    r.sent = f.done.sent;
-                    r.received = f.done.received;
+                    (r.sent, r.codes.sent) = split(f.done.sent);
+                    (r.received, r.codes.received) = split(f.done.received);
+                    r.codes.error = Some(f.code);
+                    r.codes.retry_at = retry;
                     r.error = Some(match retry {
                         Some(at) => format!(
                             "{} (nouvel essai à {})",
@@ -419,7 +518,10 @@ impl Exchanges {
 
     fn pronote(&self, config: &Config) -> Result<pronote::PronoteLink, Failed> {
         if !config.pronote.enabled {
-            return Err("PRONOTE n'est pas activé ([pronote] enabled = false)".into());
+            return Err(failed(
+                "PRONOTE n'est pas activé ([pronote] enabled = false)".into(),
+                LineCode::new("pronote_disabled", &[]),
+            ));
         }
         Ok(pronote::PronoteLink::from_config(config)?)
     }
@@ -438,11 +540,19 @@ impl Exchanges {
             doc.eleves.len(),
             link.describe()
         );
+        let (kind, place) = match &link {
+            pronote::PronoteLink::Folder(f) => ("folder", f.dir.display().to_string()),
+            pronote::PronoteLink::Https(h) => ("https", h.base.clone()),
+        };
+        let code = LineCode::new(
+            "meal_days_sent",
+            &[&doc.from, &doc.to, &doc.eleves.len(), &meals, &kind, &place],
+        );
         let answer = link.send_meal_days(&doc).await?;
-        Ok(Done {
-            sent: vec![sent],
-            received: vec![answer],
-        })
+        let mut done = Done::default();
+        done.sent(sent, code);
+        done.received_words(answer);
+        Ok(done)
     }
 
     async fn absences(&self) -> Result<Done, Failed> {
@@ -451,8 +561,9 @@ impl Exchanges {
         let (day, services) = pronote::absence_window(&config, now);
         let mut done = Done::default();
         if services.is_empty() {
-            done.received.push(
+            done.received(
                 "aucun service entre son heure de pointage et sa fin : rien à relever".into(),
+                LineCode::new("absences_none", &[]),
             );
             return Ok(done);
         }
@@ -466,12 +577,14 @@ impl Exchanges {
             let doc = match link.fetch_absences(&config.school.uai, day, &code).await {
                 Ok(doc) => doc,
                 Err(e) => {
-                    return Err(Failed {
+                    let words = LineCode::new("absences_failed", &[&day, &code, &e]);
+                    return Err(Failed::new(
                         done,
-                        error: format!(
+                        format!(
                             "absences du {day} ({code}) : {e} ; rien n'a été changé pour ce service"
                         ),
-                    });
+                        words,
+                    ));
                 }
             };
             let changes =
@@ -483,26 +596,41 @@ impl Exchanges {
                 changes.lifted,
                 changes.kept
             );
+            let shown: Vec<&str> = changes
+                .unknown
+                .iter()
+                .take(10)
+                .map(String::as_str)
+                .collect();
+            let shown = shown.join(", ");
             if !changes.unknown.is_empty() {
-                let shown: Vec<&str> = changes
-                    .unknown
-                    .iter()
-                    .take(10)
-                    .map(String::as_str)
-                    .collect();
                 line.push_str(&format!(
-                    " ; {} identifiant(s) inconnu(s) ici : {}",
+                    " ; {} identifiant(s) inconnu(s) ici : {shown}",
                     changes.unknown.len(),
-                    shown.join(", ")
                 ));
             }
+            let line_code = LineCode::new(
+                "absences",
+                &[
+                    &day,
+                    &code,
+                    &doc.absents.len(),
+                    &changes.added,
+                    &changes.lifted,
+                    &changes.kept,
+                    &changes.unknown.len(),
+                    &shown,
+                ],
+            );
             if let Err(f) = self.apply(changes.ops).await {
-                return Err(Failed {
+                let words = LineCode::new("absences_not_recorded", &[&day, &code, &f.error]);
+                return Err(Failed::new(
                     done,
-                    error: format!("absences du {day} ({code}) non enregistrées : {}", f.error),
-                });
+                    format!("absences du {day} ({code}) non enregistrées : {}", f.error),
+                    words,
+                ));
             }
-            done.received.push(line);
+            done.received(line, line_code);
         }
         Ok(done)
     }
@@ -513,8 +641,10 @@ impl Exchanges {
         let (day, services) = pronote::ended_services(&config, now);
         let mut done = Done::default();
         if services.is_empty() {
-            done.sent
-                .push(format!("aucun service terminé le {day} : rien à envoyer"));
+            done.sent(
+                format!("aucun service terminé le {day} : rien à envoyer"),
+                LineCode::new("no_shows_none", &[&day]),
+            );
             return Ok(done);
         }
         let link = self.pronote(&config)?;
@@ -524,19 +654,27 @@ impl Exchanges {
             })?;
             match link.send_no_shows(&doc).await {
                 Ok(answer) => {
-                    done.sent.push(format!(
-                        "non-venus du {day} ({}) : {} sur {} inscrit(s)",
-                        doc.service,
-                        doc.eleves.len(),
-                        doc.inscrits
-                    ));
-                    done.received.push(answer);
+                    done.sent(
+                        format!(
+                            "non-venus du {day} ({}) : {} sur {} inscrit(s)",
+                            doc.service,
+                            doc.eleves.len(),
+                            doc.inscrits
+                        ),
+                        LineCode::new(
+                            "no_shows",
+                            &[&day, &doc.service, &doc.eleves.len(), &doc.inscrits],
+                        ),
+                    );
+                    done.received_words(answer);
                 }
                 Err(e) => {
-                    return Err(Failed {
+                    let words = LineCode::new("no_shows_failed", &[&day, &doc.service, &e]);
+                    return Err(Failed::new(
                         done,
-                        error: format!("non-venus du {day} ({}) : {e}", doc.service),
-                    });
+                        format!("non-venus du {day} ({}) : {e}", doc.service),
+                        words,
+                    ));
                 }
             }
         }
@@ -546,14 +684,22 @@ impl Exchanges {
     async fn effectifs(&self, x: &ExchangeConfig) -> Result<Done, Failed> {
         let config = self.config();
         let Some(opts) = &x.effectifs else {
-            return Err("options d'effectifs absentes".into());
+            return Err(failed(
+                "options d'effectifs absentes".into(),
+                LineCode::new("effectifs_options_missing", &[]),
+            ));
         };
         let now = self.now();
         let since = effectifs::history_start(opts, now);
         let store = self.store().clone();
         let events = tokio::task::spawn_blocking(move || store.events(Some(since)))
             .await
-            .map_err(|e| Failed::from(format!("lecture du journal interrompue : {e}")))??;
+            .map_err(|e| {
+                failed(
+                    format!("lecture du journal interrompue : {e}"),
+                    LineCode::new("journal_read_interrupted", &[&e]),
+                )
+            })??;
         let rows =
             self.with_engine(|e| effectifs::headcounts(&config, opts, e.roster(), &events, now))?;
         let body = effectifs::render(&config, opts, &rows, now);
@@ -562,20 +708,24 @@ impl Exchanges {
             .iter()
             .filter(|r| r.kind == effectifs::RowKind::Prevision)
             .count();
+        let software = opts.software.code();
+        let counts = rows.len() - forecasts;
         let what = format!(
-            "effectifs {} : {forecasts} prévision(s), {} comptage(s) réel(s)",
-            opts.software.code(),
-            rows.len() - forecasts
+            "effectifs {software} : {forecasts} prévision(s), {counts} comptage(s) réel(s)"
         );
+        let mut done = Done::default();
         match &opts.target {
             Target::Folder(dir) => {
                 let path = dir.join(&name);
-                pronote::write_atomically(&path, &body)
-                    .map_err(|e| format!("{} : {e}", path.display()))?;
-                Ok(Done {
-                    sent: vec![format!("{what}, écrits dans {}", path.display())],
-                    received: vec![],
-                })
+                pronote::write_atomically(&path, &body).map_err(|e| file_error(&path, &e))?;
+                done.sent(
+                    format!("{what}, écrits dans {}", path.display()),
+                    LineCode::new(
+                        "effectifs_written",
+                        &[&software, &forecasts, &counts, &path.display()],
+                    ),
+                );
+                Ok(done)
             }
             Target::Https {
                 url,
@@ -599,8 +749,8 @@ impl Exchanges {
                 ];
                 if let Some(file) = token_file {
                     let path = crate::infra::secrets::secret_file("effectifs.token", Some(file))?;
-                    let token = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{} : {e}", path.display()))?;
+                    let token =
+                        std::fs::read_to_string(&path).map_err(|e| file_error(&path, &e))?;
                     headers.push((
                         "authorization".to_owned(),
                         format!("Bearer {}", token.trim()),
@@ -608,12 +758,20 @@ impl Exchanges {
                 }
                 let answer = client.send("POST", url, &headers, body).await?;
                 if !(200..300).contains(&answer.status) {
-                    return Err(format!("{url} a répondu {}", answer.status).into());
+                    return Err(failed(
+                        format!("{url} a répondu {}", answer.status),
+                        LineCode::new("http_status", &[url, &answer.status]),
+                    ));
                 }
-                Ok(Done {
-                    sent: vec![format!("{what}, envoyés à {url}")],
-                    received: vec![format!("réponse {}", answer.status)],
-                })
+                done.sent(
+                    format!("{what}, envoyés à {url}"),
+                    LineCode::new("effectifs_sent", &[&software, &forecasts, &counts, url]),
+                );
+                done.received(
+                    format!("réponse {}", answer.status),
+                    LineCode::new("http_answer", &[&answer.status]),
+                );
+                Ok(done)
             }
         }
     }
@@ -623,6 +781,14 @@ impl Exchanges {
         self.with_engine(|e| pronote::export_ids(e.roster()))
             .map_err(|f| f.error)
     }
+}
+
+/// A file that could not be read or written.
+fn file_error(path: &Path, e: &dyn std::fmt::Display) -> Failed {
+    failed(
+        format!("{} : {e}", path.display()),
+        LineCode::new("file_error", &[&path.display(), e]),
+    )
 }
 
 fn read_reports(path: &Path) -> BTreeMap<String, ExchangeReport> {

@@ -4,6 +4,10 @@
 //! running gate ([`GateHandle::admit`] for admissions, journaled with the staff member;
 //! [`GateHandle::change`] for badges and oppositions), so the decision sees them at once. The
 //! live feed is built from [`Shared::subscribe`]: one line per committed passage.
+//!
+//! What it hands the kiosk is values (reason codes, statuses, amounts, local times, a refusal's
+//! [`Problem`]), which the kiosk tells in the viewer's language; the French fields it fills
+//! beside them are the kiosk's own French words for the same values.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,17 +16,17 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use tokio::sync::broadcast;
 
-use selfgate_kiosk::i18n::Lang;
+use selfgate_kiosk::i18n::{self, Lang};
 use selfgate_kiosk::{
-    Alert, BadgeRow, BoxFuture, DayReport, FeedItem, KioskSource, Live, NewOpposition,
-    OppositionRow, PassageRow, PersonDetail, PersonRow, ServiceReport, SourceError, StaffSource,
-    Summary,
+    Alert, BadgeRow, BoxFuture, DateField, DayReport, FeedItem, KioskSource, Live, NewOpposition,
+    OppositionRow, PassageRow, PassageWords, PersonDetail, PersonRow, PersonStatus, Problem,
+    ReportLine, ServiceReport, SourceError, StaffSource, Summary,
 };
 use selfgate_rules::ManualRefusal;
 use selfgate_rules::journal::{EventKind, Reason, Verdict};
 use selfgate_rules::model::{
     BadgeNumber, Credential, CredentialStatus, Opposition, OppositionReason, Person, PersonId,
-    Regime, ServiceId, fold, format_euros,
+    ServiceId, fold,
 };
 
 use crate::node::gate::{Change, GateHandle, Shared};
@@ -37,8 +41,8 @@ const LOST_ALERT: TimeDelta = TimeDelta::minutes(15);
 /// A person's page shows passages of this many days back.
 const PERSON_DAYS: i64 = 60;
 
-/// A lost badge presented: when, the alert's text, its particulars.
-type LostBadgeAlert = (DateTime<Utc>, String, Vec<String>);
+/// A lost badge presented: when, and the alert's particulars (who, their class, at what time).
+type LostBadgeAlert = (DateTime<Utc>, Vec<String>);
 
 pub struct KioskBackend {
     gate: GateHandle,
@@ -91,32 +95,28 @@ impl KioskBackend {
         let engine = self.shared().engine();
         let roster = engine.roster();
         let tz = self.tz();
-        let (status, served) = match service {
-            None => ("Pas de service ouvert".to_owned(), false),
+        let status = match service {
+            None => PersonStatus::NoService,
             Some(s) => {
                 if let Some(e) = engine.served().get(p.id, day, s) {
-                    let at = e.last_at.with_timezone(&tz).format("%H:%M");
-                    let times = if e.count > 1 {
-                        format!(" ({} fois)", e.count)
-                    } else {
-                        String::new()
-                    };
-                    (format!("Servi à {at}{times}"), true)
+                    PersonStatus::Served {
+                        at: e.last_at.with_timezone(&tz).format("%H:%M").to_string(),
+                        times: e.count.into(),
+                    }
                 } else if let Some(o) = roster
                     .oppositions_of(p.id)
                     .iter()
                     .find(|o| o.effective(day, s))
                 {
-                    (o.reason.label_fr().to_owned(), false)
+                    PersonStatus::Opposed { reason: o.reason }
                 } else if p.forfait_covers(day, s) {
-                    ("Attendu (forfait)".to_owned(), false)
+                    PersonStatus::Expected
                 } else if p.has_forfait_on(day) {
-                    ("Non inscrit ce jour".to_owned(), false)
+                    PersonStatus::NotRegisteredToday
                 } else {
-                    (
-                        format!("Ticket, solde {}", format_euros(roster.balance(p.id))),
-                        false,
-                    )
+                    PersonStatus::Ticket {
+                        balance_cents: roster.balance(p.id),
+                    }
                 }
             }
         };
@@ -124,77 +124,51 @@ impl KioskBackend {
             id: p.id.0,
             name: p.display_name(),
             class: p.class.clone(),
-            category: p.category.label_fr().to_owned(),
-            status,
-            served,
+            category: i18n::category(Lang::Fr, p.category).to_owned(),
+            category_code: Some(p.category),
+            status: i18n::person_status(Lang::Fr, &status),
+            served: matches!(status, PersonStatus::Served { .. }),
+            today: Some(status),
         }
     }
 
     fn alerts(&self, base: &Summary) -> Vec<Alert> {
         let mut out = Vec::new();
         if base.emergency {
-            out.push(Alert {
-                kind: "emergency".into(),
-                text: "Entrée d'urgence active : le tourniquet est libre".into(),
-                args: vec![],
-            });
+            out.push(Alert::new("emergency", vec![]));
         }
         // In name order, from the gate's state: this runs at every live item, so not through
         // the whole /healthz document.
         let readers: BTreeMap<String, bool> = self.shared().readers_online().into_iter().collect();
         for (name, online) in readers {
             if !online {
-                out.push(Alert {
-                    kind: "reader_offline".into(),
-                    text: format!("Lecteur hors ligne : {name}"),
-                    args: vec![name],
-                });
+                out.push(Alert::new("reader_offline", vec![name]));
             }
         }
         if let Some(sync) = self.sync_status() {
             if !sync.connected {
-                out.push(Alert {
-                    kind: "hub_unreachable".into(),
-                    text: format!(
-                        "Serveur central injoignable{} · {} événements en attente",
-                        sync.last_exchange
-                            .as_ref()
-                            .map(|t| format!(" depuis {t}"))
+                out.push(Alert::new(
+                    "hub_unreachable",
+                    vec![
+                        sync.last_exchange_at
+                            .map(|t| t.format(i18n::ARG_TIME).to_string())
                             .unwrap_or_default(),
-                        sync.events_waiting
-                    ),
-                    args: vec![
-                        sync.last_exchange.clone().unwrap_or_default(),
                         sync.events_waiting.to_string(),
                     ],
-                });
+                ));
             }
         }
         let quarantined = self.sync.as_ref().map_or(0, |s| s.status().quarantined);
         if quarantined > 0 {
-            out.push(Alert {
-                kind: "quarantine".into(),
-                text: format!(
-                    "{quarantined} événement(s) des lignes refusé(s) par le concentrateur, en \
-                     quarantaine : à examiner (journal du concentrateur)"
-                ),
-                args: vec![quarantined.to_string()],
-            });
+            out.push(Alert::new("quarantine", vec![quarantined.to_string()]));
         }
         let now = self.shared().clock.now();
         let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
-        while lost
-            .front()
-            .is_some_and(|(at, _, _)| now - *at > LOST_ALERT)
-        {
+        while lost.front().is_some_and(|(at, _)| now - *at > LOST_ALERT) {
             lost.pop_front();
         }
-        for (_, who, args) in lost.iter().rev() {
-            out.push(Alert {
-                kind: "lost_badge".into(),
-                text: who.clone(),
-                args: args.clone(),
-            });
+        for (_, args) in lost.iter().rev() {
+            out.push(Alert::new("lost_badge", args.clone()));
         }
         out
     }
@@ -202,43 +176,48 @@ impl KioskBackend {
     fn passage_rows(&self, person: PersonId) -> Result<Vec<PassageRow>, SourceError> {
         let since = self.shared().clock.now() - TimeDelta::days(PERSON_DAYS);
         let events = self.store.events(Some(since)).map_err(|e| {
-            SourceError::Unavailable(format!("lecture du journal impossible : {e}"))
+            SourceError::Unavailable(Problem::JournalUnreadable {
+                detail: e.to_string(),
+            })
         })?;
         let tz = self.tz();
         let config = self.shared().config();
+        let service_label = |s: Option<ServiceId>| {
+            s.and_then(|s| config.rules.service(s))
+                .map(|s| s.label.clone())
+                .unwrap_or_default()
+        };
+        let row = |at: DateTime<Utc>, service: String, pass: bool, words: PassageWords| {
+            let local = at.with_timezone(&tz).naive_local();
+            let mut row = PassageRow {
+                when: i18n::date_minute(Lang::Fr, local),
+                at: Some(local),
+                service,
+                pass,
+                words: Some(words),
+                ..PassageRow::default()
+            };
+            row.label = i18n::passage_row_words(Lang::Fr, &row);
+            (at, row)
+        };
         let mut rows: Vec<(DateTime<Utc>, PassageRow)> = events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::Passage(p) if p.person == Some(person) => Some((
+                EventKind::Passage(p) if p.person == Some(person) => Some(row(
                     e.at,
-                    PassageRow {
-                        when: e.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
-                        service: p
-                            .service
-                            .and_then(|s| config.rules.service(s))
-                            .map(|s| s.label.clone())
-                            .unwrap_or_default(),
-                        pass: p.verdict == Verdict::Pass,
-                        label: view::label(self.shared(), Lang::Fr, p),
-                    },
+                    service_label(p.service),
+                    p.verdict == Verdict::Pass,
+                    PassageWords::Passage(view::facts(self.shared(), p)),
                 )),
-                EventKind::Correction(c) if c.person == person => Some((
+                EventKind::Correction(c) if c.person == person => Some(row(
                     e.at,
-                    PassageRow {
-                        when: e.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
-                        service: config
-                            .rules
-                            .service(c.service)
-                            .map(|s| s.label.clone())
-                            .unwrap_or_default(),
-                        pass: false,
-                        label: format!(
-                            "Correction de {}/{} : {} (remboursé {})",
-                            c.refers_to.gate,
-                            c.refers_to.seq,
-                            c.note,
-                            format_euros(c.refund_cents)
-                        ),
+                    service_label(Some(c.service)),
+                    false,
+                    PassageWords::Correction {
+                        gate: c.refers_to.gate.clone(),
+                        seq: c.refers_to.seq,
+                        note: c.note.clone(),
+                        refund_cents: c.refund_cents,
                     },
                 )),
                 _ => None,
@@ -256,13 +235,15 @@ impl KioskBackend {
             .map_or_else(|| self.shared().clock.now(), |t| t.with_timezone(&Utc))
             - TimeDelta::hours(2);
         let events = self.store.events(Some(start)).map_err(|e| {
-            SourceError::Unavailable(format!("lecture du journal impossible : {e}"))
+            SourceError::Unavailable(Problem::JournalUnreadable {
+                detail: e.to_string(),
+            })
         })?;
         let config = self.shared().config();
         #[derive(Default)]
         struct Acc {
-            passes: BTreeMap<String, u64>,
-            denials: BTreeMap<String, u64>,
+            passes: BTreeMap<&'static str, (Reason, u64)>,
+            denials: BTreeMap<&'static str, (Reason, u64)>,
             charged: i64,
             corrections: u64,
         }
@@ -272,13 +253,13 @@ impl KioskBackend {
                 EventKind::Passage(p) if p.day == day => {
                     let Some(s) = p.service else { continue };
                     let acc = by_service.entry(s).or_default();
-                    let label = p.reason.label_fr().to_owned();
-                    if p.verdict == Verdict::Pass {
-                        *acc.passes.entry(label).or_default() += 1;
+                    let counts = if p.verdict == Verdict::Pass {
                         acc.charged += p.charge_cents;
+                        &mut acc.passes
                     } else {
-                        *acc.denials.entry(label).or_default() += 1;
-                    }
+                        &mut acc.denials
+                    };
+                    counts.entry(p.reason.code()).or_insert((p.reason, 0)).1 += 1;
                 }
                 EventKind::Correction(c) if c.day == day => {
                     let acc = by_service.entry(c.service).or_default();
@@ -298,22 +279,32 @@ impl KioskBackend {
                 continue;
             }
             let acc = acc.unwrap_or_default();
-            let sorted = |m: BTreeMap<String, u64>| {
-                let mut v: Vec<(String, u64)> = m.into_iter().collect();
+            // Most first; the same count in the reasons' codes' order.
+            let sorted = |m: BTreeMap<&'static str, (Reason, u64)>| {
+                let mut v: Vec<(Reason, u64)> = m.into_values().collect();
                 v.sort_by_key(|x| std::cmp::Reverse(x.1));
                 v
             };
+            let french = |v: &[(Reason, u64)]| {
+                v.iter()
+                    .map(|(r, n)| (i18n::reason(Lang::Fr, *r).to_owned(), *n))
+                    .collect()
+            };
+            let passes_by = sorted(acc.passes);
+            let denials = sorted(acc.denials);
             services.push(ServiceReport {
                 label: s.label.clone(),
                 expected: runs.then_some(expected),
                 // A correction undoes one pass.
-                passes: acc
-                    .passes
-                    .values()
+                passes: passes_by
+                    .iter()
+                    .map(|x| x.1)
                     .sum::<u64>()
                     .saturating_sub(acc.corrections),
-                passes_by: sorted(acc.passes),
-                denials: sorted(acc.denials),
+                passes_by: french(&passes_by),
+                denials: french(&denials),
+                passes_by_reason: passes_by,
+                denials_by_reason: denials,
                 charged_cents: acc.charged,
                 corrections: acc.corrections,
             });
@@ -330,7 +321,7 @@ impl KioskBackend {
             .roster()
             .person(PersonId(id))
             .cloned()
-            .ok_or_else(|| SourceError::NotFound("Personne inconnue".to_owned()))
+            .ok_or(SourceError::NotFound(Problem::UnknownPerson))
     }
 }
 
@@ -354,20 +345,11 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
                     if p.reason == Reason::BadgeRevoked {
                         let tz = b.tz();
                         let time = e.at.with_timezone(&tz).format("%H:%M").to_string();
-                        let who = format!(
-                            "Badge déclaré perdu présenté : {}{} à {time}",
-                            item.name,
-                            if item.class.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" ({})", item.class)
-                            },
-                        );
                         let args = vec![item.name.clone(), item.class.clone(), time];
                         b.lost
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
-                            .push_back((e.at, who, args));
+                            .push_back((e.at, args));
                     }
                     Some(item)
                 }
@@ -390,17 +372,13 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
     }
 }
 
-fn regime_fr(r: Regime) -> &'static str {
-    match r {
-        Regime::Externe => "Externe",
-        Regime::DemiPensionnaire => "Demi-pensionnaire",
-        Regime::Interne => "Interne",
-    }
-}
-
-fn parse_day(s: &str, key: &str) -> Result<NaiveDate, SourceError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| SourceError::Invalid(format!("{key} : « {s} » n'est pas une date AAAA-MM-JJ")))
+fn parse_day(s: &str, field: DateField) -> Result<NaiveDate, SourceError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        SourceError::Invalid(Problem::NotADate {
+            field,
+            given: s.to_owned(),
+        })
+    })
 }
 
 impl KioskSource for KioskBackend {
@@ -438,15 +416,7 @@ impl StaffSource for KioskBackend {
     }
 
     fn sync_status(&self) -> Option<selfgate_kiosk::SyncStatus> {
-        let status = self.sync.as_ref()?.status();
-        let tz = self.shared().config().rules.timezone;
-        Some(selfgate_kiosk::SyncStatus {
-            connected: status.connected,
-            last_exchange: status
-                .last_exchange
-                .map(|t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string()),
-            events_waiting: status.events_waiting,
-        })
+        Some(self.sync.as_ref()?.status().view(self.tz()))
     }
 
     /// The reports the exchanges keep in the data directory (what `selfgate exchange status`
@@ -456,19 +426,35 @@ impl StaffSource for KioskBackend {
         let tz = config.rules.timezone;
         crate::node::exchange::status(&config)
             .into_iter()
-            .map(|r| selfgate_kiosk::ExchangeReport {
-                last_run: r
+            .map(|r| {
+                let last_run = r
                     .finished_at
                     .or(r.started_at)
-                    .map(|t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string()),
-                ok: r.status == crate::node::exchange::RunStatus::Ok,
-                message: match (&r.error, r.status) {
-                    (Some(e), _) => e.clone(),
-                    (None, status) => format!("{} ({})", status.label_fr(), r.schedule),
-                },
-                sent: r.sent.join(" ; "),
-                received: r.received.join(" ; "),
-                name: r.name,
+                    .map(|t| t.with_timezone(&tz).naive_local());
+                selfgate_kiosk::ExchangeReport {
+                    last_run: last_run.map(|t| i18n::date_time(Lang::Fr, t)),
+                    last_run_at: last_run,
+                    ok: r.status == crate::node::exchange::RunStatus::Ok,
+                    message: match (&r.error, r.status) {
+                        (Some(e), _) => e.clone(),
+                        (None, status) => format!("{} ({})", status.label_fr(), r.schedule),
+                    },
+                    status: r.status.code().to_owned(),
+                    error: r
+                        .error
+                        .as_ref()
+                        .map(|e| report_line(e, r.codes.error.as_ref())),
+                    retry_at: r
+                        .codes
+                        .retry_at
+                        .map(|t| t.with_timezone(&tz).naive_local().time()),
+                    sent: r.sent.join(" ; "),
+                    received: r.received.join(" ; "),
+                    sent_lines: report_lines(&r.sent, &r.codes.sent),
+                    received_lines: report_lines(&r.received, &r.codes.received),
+                    schedule: r.schedule,
+                    name: r.name,
+                }
             })
             .collect()
     }
@@ -536,20 +522,27 @@ impl StaffSource for KioskBackend {
                 let oppositions = roster
                     .oppositions_of(p.id)
                     .iter()
-                    .map(|o| OppositionRow {
-                        id: o.id,
-                        reason: o.reason.label_fr().to_owned(),
-                        service: o
-                            .service
-                            .and_then(|s| config.rules.service(s))
-                            .map_or_else(|| "tous les services".to_owned(), |s| s.label.clone()),
-                        from: o.from.format("%d/%m/%Y").to_string(),
-                        to: o.to.map_or_else(
-                            || "levée".to_owned(),
-                            |d| d.format("%d/%m/%Y").to_string(),
-                        ),
-                        note: o.note.clone(),
-                        lifted: o.lifted,
+                    .map(|o| {
+                        let service = o.service.and_then(|s| config.rules.service(s));
+                        OppositionRow {
+                            id: o.id,
+                            reason: i18n::opposition_reason(Lang::Fr, o.reason).to_owned(),
+                            reason_code: Some(o.reason),
+                            service: service.map_or_else(
+                                || i18n::t(Lang::Fr, "opp.every").to_owned(),
+                                |s| s.label.clone(),
+                            ),
+                            every_service: service.is_none(),
+                            from: i18n::date(Lang::Fr, o.from),
+                            to: o.to.map_or_else(
+                                || i18n::t(Lang::Fr, "opp.open").to_owned(),
+                                |d| i18n::date(Lang::Fr, d),
+                            ),
+                            from_day: Some(o.from),
+                            to_day: o.to,
+                            note: o.note.clone(),
+                            lifted: o.lifted,
+                        }
                     })
                     .collect();
                 (badges, oppositions, roster.balance(p.id))
@@ -565,7 +558,8 @@ impl StaffSource for KioskBackend {
             Some(PersonDetail {
                 row,
                 external_id: p.external_id.clone(),
-                regime: regime_fr(p.regime).to_owned(),
+                regime: i18n::regime(Lang::Fr, p.regime).to_owned(),
+                regime_code: Some(p.regime),
                 balance_cents: balance,
                 badges,
                 oppositions,
@@ -611,16 +605,16 @@ impl StaffSource for KioskBackend {
                 .admit(PersonId(person), &by, &note, second_meal)
                 .await
                 .map_err(|e| match e {
-                    ManualRefusal::NoServiceOpen => SourceError::Refused(
-                        "Aucun service n'est ouvert : admission impossible maintenant".to_owned(),
-                    ),
-                    ManualRefusal::UnknownPerson => {
-                        SourceError::NotFound("Personne inconnue".to_owned())
+                    ManualRefusal::NoServiceOpen => SourceError::Refused(Problem::NoServiceOpen),
+                    ManualRefusal::UnknownPerson => SourceError::NotFound(Problem::UnknownPerson),
+                    ManualRefusal::AlreadyServed { last_at } => {
+                        SourceError::Refused(Problem::AlreadyServed {
+                            at: last_at
+                                .with_timezone(&self.tz())
+                                .format("%H:%M")
+                                .to_string(),
+                        })
                     }
-                    ManualRefusal::AlreadyServed { last_at } => SourceError::Refused(format!(
-                        "Déjà servi à {} dans ce service : pour un autre repas, choisissez « second repas » sur sa fiche",
-                        last_at.with_timezone(&self.tz()).format("%H:%M")
-                    )),
                 })?;
             let committed = async {
                 loop {
@@ -640,7 +634,7 @@ impl StaffSource for KioskBackend {
             };
             match tokio::time::timeout(Duration::from_secs(5), committed).await {
                 Ok(true) => Ok(()),
-                _ => Err(SourceError::Unavailable("Admission transmise, mais son enregistrement n'est pas confirmé : vérifiez le journal".into())),
+                _ => Err(SourceError::Unavailable(Problem::AdmissionUnconfirmed)),
             }
         })
     }
@@ -651,7 +645,9 @@ impl StaffSource for KioskBackend {
             let cred: Credential = {
                 let engine = self.shared().engine();
                 let number: BadgeNumber = badge.parse().map_err(|_| {
-                    SourceError::Invalid(format!("« {badge} » n'est pas un numéro de badge"))
+                    SourceError::Invalid(Problem::NotABadge {
+                        given: badge.clone(),
+                    })
                 })?;
                 engine
                     .roster()
@@ -659,9 +655,9 @@ impl StaffSource for KioskBackend {
                     .filter(|c| c.person == PersonId(person))
                     .cloned()
                     .ok_or_else(|| {
-                        SourceError::NotFound(format!(
-                            "Le badge {badge} n'appartient pas à cette personne"
-                        ))
+                        SourceError::NotFound(Problem::BadgeNotTheirs {
+                            badge: badge.clone(),
+                        })
                     })?
             };
             self.gate
@@ -671,7 +667,7 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
+                .map_err(not_recorded)
         })
     }
 
@@ -685,29 +681,24 @@ impl StaffSource for KioskBackend {
             let p = self.person_named(person)?;
             if let Some(r) = &reader {
                 if !self.readers().contains(r) {
-                    return Err(SourceError::NotFound(format!("Lecteur inconnu : {r}")));
+                    return Err(SourceError::NotFound(Problem::UnknownReader {
+                        reader: r.clone(),
+                    }));
                 }
             }
             let rx = self.shared().capture_next_read(reader);
             let read = match tokio::time::timeout(wait, rx).await {
                 Ok(Ok(c)) => c,
-                Ok(Err(_)) => {
-                    return Err(SourceError::Refused(
-                        "Attente interrompue par une autre attribution".into(),
-                    ));
-                }
+                Ok(Err(_)) => return Err(SourceError::Refused(Problem::EnrolInterrupted)),
                 Err(_) => {
-                    return Err(SourceError::Refused(format!(
-                        "Aucun badge présenté dans les {} secondes",
-                        wait.as_secs()
-                    )));
+                    return Err(SourceError::Refused(Problem::NoBadgePresented {
+                        seconds: wait.as_secs(),
+                    }));
                 }
             };
-            let number: BadgeNumber = read.parse().map_err(|_| {
-                SourceError::Invalid(format!(
-                    "Lecture « {read} » : ce n'est pas un numéro de badge"
-                ))
-            })?;
+            let number: BadgeNumber = read
+                .parse()
+                .map_err(|_| SourceError::Invalid(Problem::ReadNotABadge { read: read.clone() }))?;
             let holder = {
                 let engine = self.shared().engine();
                 let roster = engine.roster();
@@ -721,16 +712,16 @@ impl StaffSource for KioskBackend {
             };
             match holder {
                 Some((id, CredentialStatus::Active, _)) if id == p.id => {
-                    return Err(SourceError::Refused(format!(
-                        "Le badge {number} est déjà celui de {}",
-                        p.display_name()
-                    )));
+                    return Err(SourceError::Refused(Problem::BadgeAlreadyTheirs {
+                        badge: number.to_string(),
+                        name: p.display_name(),
+                    }));
                 }
                 Some((id, _, name)) if id != p.id => {
-                    return Err(SourceError::Refused(format!(
-                        "Le badge {number} appartient déjà à {} : déclarez-le perdu ou rendu d'abord",
-                        name.unwrap_or_else(|| "une autre personne".into())
-                    )));
+                    return Err(SourceError::Refused(Problem::BadgeHeldByOther {
+                        badge: number.to_string(),
+                        name,
+                    }));
                 }
                 _ => {}
             }
@@ -741,9 +732,7 @@ impl StaffSource for KioskBackend {
                     status: CredentialStatus::Active,
                 })])
                 .await
-                .map_err(|e| {
-                    SourceError::Unavailable(format!("Enregistrement impossible : {e}"))
-                })?;
+                .map_err(not_recorded)?;
             Ok(number.to_string())
         })
     }
@@ -751,10 +740,11 @@ impl StaffSource for KioskBackend {
     fn add_opposition(&self, o: NewOpposition) -> BoxFuture<'_, Result<(), SourceError>> {
         Box::pin(async move {
             let p = self.person_named(o.person)?;
-            let reason: OppositionReason = o
-                .reason
-                .parse()
-                .map_err(|_| SourceError::Invalid(format!("motif : « {} » inconnu", o.reason)))?;
+            let reason: OppositionReason = o.reason.parse().map_err(|_| {
+                SourceError::Invalid(Problem::UnknownReason {
+                    given: o.reason.clone(),
+                })
+            })?;
             let config = self.shared().config();
             let service = match &o.service {
                 None => None,
@@ -764,16 +754,19 @@ impl StaffSource for KioskBackend {
                         .service_by_code(code)
                         .map(|s| s.id)
                         .ok_or_else(|| {
-                            SourceError::Invalid(format!("service : « {code} » inconnu"))
+                            SourceError::Invalid(Problem::UnknownService {
+                                given: code.clone(),
+                            })
                         })?,
                 ),
             };
-            let from = parse_day(&o.from, "du")?;
-            let to = o.to.as_deref().map(|t| parse_day(t, "au")).transpose()?;
+            let from = parse_day(&o.from, DateField::From)?;
+            let to =
+                o.to.as_deref()
+                    .map(|t| parse_day(t, DateField::To))
+                    .transpose()?;
             if to.is_some_and(|t| t < from) {
-                return Err(SourceError::Invalid(
-                    "au : la fin est avant le début".into(),
-                ));
+                return Err(SourceError::Invalid(Problem::EndBeforeStart));
             }
             let note = if o.note.trim().is_empty() {
                 format!("saisie par {}", o.by)
@@ -794,7 +787,7 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
+                .map_err(not_recorded)
         })
     }
 
@@ -808,9 +801,7 @@ impl StaffSource for KioskBackend {
                 .iter()
                 .find(|o| o.id == id)
                 .cloned()
-                .ok_or_else(|| {
-                    SourceError::NotFound("Opposition inconnue pour cette personne".to_owned())
-                })?;
+                .ok_or(SourceError::NotFound(Problem::UnknownOpposition))?;
             self.gate
                 .change(vec![WriteOp::PutOpposition(Opposition {
                     lifted: true,
@@ -818,20 +809,24 @@ impl StaffSource for KioskBackend {
                 })])
                 .await
                 .map(|_| ())
-                .map_err(|e| SourceError::Unavailable(format!("Enregistrement impossible : {e}")))
+                .map_err(not_recorded)
         })
     }
 
     fn day_report(&self, day: Option<String>) -> BoxFuture<'_, Result<DayReport, SourceError>> {
         Box::pin(async move {
             let day = match day {
-                Some(d) => parse_day(&d, "jour")?,
+                Some(d) => parse_day(&d, DateField::Day)?,
                 None => self.now().1,
             };
             let me = self.clone_for_blocking();
             tokio::task::spawn_blocking(move || me.report(day))
                 .await
-                .map_err(|e| SourceError::Unavailable(format!("bilan impossible : {e}")))?
+                .map_err(|e| {
+                    SourceError::Unavailable(Problem::ReportFailed {
+                        detail: e.to_string(),
+                    })
+                })?
         })
     }
 
@@ -867,4 +862,33 @@ impl KioskBackend {
             sync: self.sync.clone(),
         })
     }
+}
+
+/// The gate could not commit a staff action.
+fn not_recorded(e: impl std::fmt::Display) -> SourceError {
+    SourceError::Unavailable(Problem::NotRecorded {
+        detail: e.to_string(),
+    })
+}
+
+/// A report's line for the kiosk: its French words, and the code and particulars its exchange
+/// gave (none in a report written before they were kept).
+fn report_line(text: &str, code: Option<&crate::node::exchange::LineCode>) -> ReportLine {
+    match code {
+        Some(c) => ReportLine {
+            code: c.code.clone(),
+            args: c.args.clone(),
+            text: text.to_owned(),
+        },
+        None => ReportLine::text(text),
+    }
+}
+
+/// A report's lines for the kiosk, each French line with its code when it has one.
+fn report_lines(texts: &[String], codes: &[crate::node::exchange::LineCode]) -> Vec<ReportLine> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| report_line(t, codes.get(i).filter(|_| codes.len() == texts.len())))
+        .collect()
 }

@@ -1,12 +1,13 @@
 //! What the kiosk shows of the running gate, built from the gate's state ([`Shared`] keeps
-//! state, not words or documents): the feed's lines (their words from the kiosk's own i18n), the
-//! counts of the service, and the health document of `/healthz`.
+//! state, not words or documents): the feed's lines (their facts, and their French and English
+//! words from the kiosk's own i18n), the counts of the service, and the health document of
+//! `/healthz`.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use selfgate_kiosk::i18n::{Lang, PassageFacts, passage_words};
+use selfgate_kiosk::i18n::{self, Lang, PassageFacts, passage_words};
 use selfgate_kiosk::{FeedItem, Summary};
 use selfgate_rules::journal::{Passage, Verdict};
 
@@ -17,26 +18,27 @@ pub fn today(shared: &Shared) -> NaiveDate {
     shared.config().rules.today(shared.clock.now())
 }
 
-/// The staff's words for `p` in `lang`.
-pub fn label(shared: &Shared, lang: Lang, p: &Passage) -> String {
+/// What the staff's words for `p` are made of (its earlier passage at the school's time).
+pub fn facts(shared: &Shared, p: &Passage) -> PassageFacts {
     let tz = shared.config().rules.timezone;
-    let previous = p
-        .previous_at
-        .map(|t| t.with_timezone(&tz).format("%H:%M").to_string());
-    passage_words(
-        lang,
-        &PassageFacts {
-            reason: p.reason,
-            previous_at: previous.as_deref(),
-            balance_after_cents: p.balance_after_cents,
-            by: p.by.as_deref(),
-            note: p.note.as_deref(),
-        },
-    )
+    PassageFacts {
+        reason: p.reason,
+        previous_at: p
+            .previous_at
+            .map(|t| t.with_timezone(&tz).format("%H:%M").to_string()),
+        balance_after_cents: p.balance_after_cents,
+        by: p.by.clone(),
+        note: p.note.clone(),
+    }
 }
 
-/// The feed line of a decision: who (as the roster names them now), when, the verdict and its
-/// words in French and English.
+/// The staff's words for `p` in `lang`.
+pub fn label(shared: &Shared, lang: Lang, p: &Passage) -> String {
+    passage_words(lang, &facts(shared, p))
+}
+
+/// The feed line of a decision: who (as the roster names them now), when, the verdict, its
+/// facts and their words in French and English.
 pub fn feed_item(
     shared: &Shared,
     gate: &str,
@@ -57,6 +59,7 @@ pub fn feed_item(
             person.map(|x| x.first_name.clone()).unwrap_or_default(),
         )
     };
+    let facts = facts(shared, p);
     FeedItem {
         gate: gate.to_owned(),
         seq,
@@ -65,11 +68,12 @@ pub fn feed_item(
         class,
         pass: p.verdict == Verdict::Pass,
         reason: p.reason.code().to_owned(),
-        label: label(shared, Lang::Fr, p),
-        label_en: label(shared, Lang::En, p),
+        label: passage_words(Lang::Fr, &facts),
+        label_en: passage_words(Lang::En, &facts),
         person: p.person.map(|id| id.0),
         first_name,
         balance_cents: p.balance_after_cents,
+        facts: Some(facts),
     }
 }
 
@@ -94,13 +98,14 @@ pub fn summary(shared: &Shared) -> Summary {
             engine.local(now).0,
         )
     };
+    let local = now.with_timezone(&tz).naive_local();
+    // To the second, as it is shown.
+    let local = chrono::Timelike::with_nanosecond(&local, 0).unwrap_or(local);
     let mut s = Summary {
         school: config.school.name.clone(),
         gate: config.gate.id.clone(),
-        now: now
-            .with_timezone(&tz)
-            .format("%d/%m/%Y %H:%M:%S")
-            .to_string(),
+        now: i18n::date_time(Lang::Fr, local),
+        now_at: Some(local),
         emergency: shared.emergency(),
         ..Summary::default()
     };

@@ -115,27 +115,30 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
-    /// The French line for the kiosk.
-    pub fn label_fr(&self) -> String {
-        let last = self.last_exchange.map_or_else(
-            || "jamais".to_owned(),
-            |t| t.format("%d/%m/%Y %H:%M:%S UTC").to_string(),
-        );
-        match self.role {
-            Role::Standalone => "Autonome (pas de concentrateur)".into(),
-            Role::Gate if self.connected => format!(
-                "Connectée au concentrateur, dernier échange {last}, {} en attente",
-                self.events_waiting
-            ),
-            Role::Gate => format!(
-                "Hors ligne (décisions locales), dernier échange {last}, {} en attente",
-                self.events_waiting
-            ),
-            Role::Hub => format!(
-                "Concentrateur, {} ligne(s) connectée(s), dernier échange {last}",
-                self.gates.len()
-            ),
+    /// The status as the kiosk shows it, times in `tz` (the kiosk tells it in the viewer's
+    /// language, `selfgate_kiosk::i18n::sync_line`).
+    pub fn view(&self, tz: chrono_tz::Tz) -> selfgate_kiosk::SyncStatus {
+        use selfgate_kiosk::i18n::{self, Lang};
+        let last = self
+            .last_exchange
+            .map(|t| t.with_timezone(&tz).naive_local());
+        selfgate_kiosk::SyncStatus {
+            role: match self.role {
+                Role::Standalone => selfgate_kiosk::SyncRole::Standalone,
+                Role::Gate => selfgate_kiosk::SyncRole::Gate,
+                Role::Hub => selfgate_kiosk::SyncRole::Hub,
+            },
+            connected: self.connected,
+            last_exchange: last.map(|t| i18n::date_time(Lang::Fr, t)),
+            last_exchange_at: last,
+            events_waiting: self.events_waiting,
+            gates: self.gates.len() as u64,
         }
+    }
+
+    /// The kiosk's French line, times in UTC.
+    pub fn label_fr(&self) -> String {
+        selfgate_kiosk::i18n::sync_line(selfgate_kiosk::i18n::Lang::Fr, &self.view(chrono_tz::UTC))
     }
 }
 
