@@ -171,7 +171,7 @@ fn power_loss_at_any_point_keeps_every_committed_passage() {
                 .collect();
             for o in store.write_now(&ops).unwrap() {
                 if let WriteOutcome::Appended(e) = o {
-                    committed.push(e);
+                    committed.push(*e);
                 }
             }
         }

@@ -888,7 +888,7 @@ impl Run {
         };
         self.sut.engine().apply(&event);
         self.events += 1;
-        Ok(event)
+        Ok(*event)
     }
 
     fn today(&self) -> NaiveDate {
@@ -1173,7 +1173,7 @@ impl Run {
         ));
         if passage.verdict == Verdict::Pass {
             self.standing.push(Standing {
-                event: event.as_ref(),
+                event: selfgate_rules::Event::as_ref(&event),
                 person: passage.person.unwrap().0 as usize,
                 day: passage.day,
                 service: usize::from(passage.service.unwrap().0),

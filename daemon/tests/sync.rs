@@ -866,7 +866,7 @@ async fn pay(node: &Node, person: &str, cents: i64) -> Result<selfgate_rules::Ev
         .await
         .map_err(|e| e.to_string())?;
     match planned.answer(&outcomes) {
-        Answer::Journaled { event } => Ok(event),
+        Answer::Journaled { event } => Ok(*event),
         other => Err(format!("{other:?}")),
     }
 }

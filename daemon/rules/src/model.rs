@@ -718,6 +718,10 @@ pub fn format_euros(cents: i64) -> String {
     format!("{sign}{},{:02} €", abs / 100, abs % 100)
 }
 
+fn yes() -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -766,8 +770,4 @@ mod tests {
         assert_eq!(format_euros(-320), "−3,20 €");
         assert_eq!(format_euros(390), "3,90 €");
     }
-}
-
-fn yes() -> bool {
-    true
 }

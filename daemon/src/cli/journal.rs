@@ -408,7 +408,7 @@ pub fn cancel(
         kind: EventKind::Correction(correction),
     };
     match store.write_now(&[op])?.pop() {
-        Some(WriteOutcome::Appended(e)) => Ok(e),
+        Some(WriteOutcome::Appended(e)) => Ok(*e),
         _ => Err(CancelError::NotFound(name)),
     }
 }

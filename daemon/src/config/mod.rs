@@ -634,8 +634,8 @@ mod tests {
         assert_eq!(c.money.low_balance_meals, 3);
         assert!(c.rules.externe_tickets);
         // None given: one régie, held here.
-        let plain = Config::parse("[gate]\nid = \"ligne-2\"\n", "t.toml")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let plain =
+            Config::parse("[gate]\nid = \"ligne-2\"\n", "t.toml").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plain.money.regies[0].node, "ligne-2");
 
         let e = errors(

@@ -100,7 +100,7 @@ pub enum Answer {
     Credential { credential: Credential },
     /// The journal event as committed (a payment with its receipt number, a cancellation, a
     /// refund), its effect in force at the gate.
-    Journaled { event: Event },
+    Journaled { event: Box<Event> },
     /// The request was refused or failed.
     Refused { message: String },
 }
@@ -302,7 +302,7 @@ async fn staff_change(req: Request, store: &Store, gate: &GateHandle) -> Result<
 /// What a planned change answers once committed.
 pub enum Planned {
     /// Known before the commit.
-    Answer(Answer),
+    Answer(Box<Answer>),
     /// The journal event as the store numbered it.
     Journaled,
 }
@@ -310,7 +310,7 @@ pub enum Planned {
 impl Planned {
     pub fn answer(self, outcomes: &[WriteOutcome]) -> Answer {
         match self {
-            Planned::Answer(a) => a,
+            Planned::Answer(a) => *a,
             Planned::Journaled => outcomes
                 .iter()
                 .find_map(|o| match o {
@@ -340,7 +340,7 @@ pub fn plan_change(
         return Ok((op, Planned::Journaled));
     }
     let (op, answer) = plan_staff(config, roster, req)?;
-    Ok((op, Planned::Answer(answer)))
+    Ok((op, Planned::Answer(Box::new(answer))))
 }
 
 /// The op a staff change makes on `roster`, and the answer that says what it did.

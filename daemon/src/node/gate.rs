@@ -167,7 +167,7 @@ impl Shared {
         }
         for o in outcomes {
             if let WriteOutcome::Appended(e) = o {
-                self.announce(Change::Event(e.clone()));
+                self.announce(Change::Event((**e).clone()));
             }
         }
     }
@@ -997,7 +997,7 @@ async fn post_commit(
             Ok(outcomes) => {
                 shared.store_ok.store(true, Ordering::Relaxed);
                 let event: Option<&Event> = outcomes.iter().find_map(|o| match o {
-                    WriteOutcome::Appended(e) => Some(e),
+                    WriteOutcome::Appended(e) => Some(&**e),
                     WriteOutcome::Done | WriteOutcome::Purged { .. } => None,
                 });
                 let (gate, seq) = event.map_or((shared.config().gate.id.clone(), 0), |e| {

@@ -208,7 +208,7 @@ pub struct RosterSnapshot {
 
 #[derive(Clone, Debug)]
 pub enum WriteOutcome {
-    Appended(Event),
+    Appended(Box<Event>),
     Done,
     /// What an `Anonymise` did; `more` when it stopped at its batch limit.
     Purged {
@@ -778,7 +778,7 @@ impl Store {
                                 gate: gate.clone(),
                                 seq,
                             });
-                            out.push(WriteOutcome::Appended(event));
+                            out.push(WriteOutcome::Appended(Box::new(event)));
                         }
                         WriteOp::PutPerson(p) => {
                             log.push(ChangeRef::Person(p.id));
@@ -825,7 +825,7 @@ impl Store {
                                 gate: event.gate.clone(),
                                 seq: event.seq,
                             });
-                            out.push(WriteOutcome::Appended(event.clone()));
+                            out.push(WriteOutcome::Appended(Box::new(event.clone())));
                         }
                         WriteOp::SetBalance { person, cents } => {
                             balances.insert(person.0, *cents)?;
@@ -956,7 +956,7 @@ impl Store {
                                 };
                                 journal.insert((gate.as_str(), seq), encode(&event).as_slice())?;
                                 seq_table.insert(gate.as_str(), seq)?;
-                                out.push(WriteOutcome::Appended(event));
+                                out.push(WriteOutcome::Appended(Box::new(event)));
                                 out.push(WriteOutcome::Purged { anonymised, more });
                             }
                         }
