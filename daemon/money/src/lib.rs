@@ -17,6 +17,7 @@
 mod csv;
 mod fr;
 pub mod pdf;
+pub mod receipt;
 pub mod reports;
 
 pub use reports::{
