@@ -23,7 +23,7 @@
     text("first", v.first_name);
     text("class", v.class);
     text("message", v.message);
-    text("balance", v.balance ? root.dataset.balance + " " + v.balance : "");
+    text("meals", v.meals_left);
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(function () { root.className = "idle"; }, SHOW_MS);
   }

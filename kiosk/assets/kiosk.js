@@ -18,7 +18,7 @@
 
   function addRow(item) {
     var tr = document.createElement("tr");
-    tr.className = (item.pass ? "pass" : "deny") + " fresh";
+    tr.className = (item.money ? "money" : item.pass ? "pass" : "deny") + " fresh";
     if (item.seq !== null && item.seq !== undefined) { tr.dataset.seq = item.gate + "/" + item.seq; }
     cell(tr, "time", item.time);
     var name = cell(tr, "name", "");
@@ -34,7 +34,7 @@
     var v = cell(tr, "verdict", "");
     var tag = document.createElement("span");
     tag.className = "tag";
-    tag.textContent = item.pass ? feed.dataset.pass : feed.dataset.deny;
+    tag.textContent = item.money ? feed.dataset.money : item.pass ? feed.dataset.pass : feed.dataset.deny;
     v.appendChild(tag);
     cell(tr, "reason", item.label);
     feed.insertBefore(tr, feed.firstChild);

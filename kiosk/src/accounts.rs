@@ -22,6 +22,9 @@ pub const ACCOUNTS_FILE: &str = "accounts.toml";
 pub enum Role {
     /// Canteen staff: watches the service, searches, admits by hand.
     Surveillant,
+    /// The cash desk (*régie*): takes payments, cancels and refunds them, prints the régie's
+    /// reports; changes no rights (badges, oppositions stay the gestionnaire's).
+    Regisseur,
     /// The intendance: badges, oppositions, balances, reports.
     Gestionnaire,
     /// Everything, staff accounts included.
@@ -29,10 +32,16 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Surveillant, Role::Gestionnaire, Role::Administrateur];
+    pub const ALL: [Role; 4] = [
+        Role::Surveillant,
+        Role::Regisseur,
+        Role::Gestionnaire,
+        Role::Administrateur,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             Role::Surveillant => "surveillant",
+            Role::Regisseur => "regisseur",
             Role::Gestionnaire => "gestionnaire",
             Role::Administrateur => "administrateur",
         }
@@ -74,7 +83,7 @@ pub enum AccountError {
     },
     #[error("{path} is not a valid accounts file: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("`{0}` is not a role: expected surveillant, gestionnaire or administrateur")]
+    #[error("`{0}` is not a role: expected surveillant, regisseur, gestionnaire or administrateur")]
     BadRole(String),
     #[error(
         "`{0}` is not an account name: 1 to 32 letters, digits, `.`, `-` or `_`, starting with a letter"
@@ -329,6 +338,8 @@ mod tests {
             Err(AccountError::ShortPassword)
         ));
         assert!("chef".parse::<Role>().is_err());
+        assert_eq!("regisseur".parse::<Role>().unwrap(), Role::Regisseur);
+        assert!(Role::Surveillant < Role::Regisseur && Role::Regisseur < Role::Gestionnaire);
         assert_eq!(
             "administrateur".parse::<Role>().unwrap(),
             Role::Administrateur

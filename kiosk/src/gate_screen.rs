@@ -1,7 +1,9 @@
 //! The gate screen, facing the pupils: `GET /gate/{gate}` without login. Large green or red,
-//! the first name, the class, the reason in a pupil's words and the balance on a ticket pass;
-//! back to idle after a few seconds. Its event stream carries only those fields: nothing more
-//! personal than a first name and a class leaves this module.
+//! the first name, the class, the reason in a pupil's words and, when a ticket balance gets
+//! low, how many meals it still pays for ("Plus que 2 repas"; never an amount: the queue reads
+//! the screen too); back to idle after a few seconds. Its event stream carries only those
+//! fields: nothing more personal than a first name and a class leaves this module, and the
+//! régie's lines of the staff's feed never reach it.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -24,8 +26,8 @@ pub struct GateView {
     pub class: String,
     /// The reason in a pupil's words.
     pub message: String,
-    /// On a ticket pass only: the balance left.
-    pub balance: Option<String>,
+    /// On a pass charged to a low balance only: "Plus que 2 repas".
+    pub meals_left: Option<String>,
 }
 
 impl GateView {
@@ -35,10 +37,10 @@ impl GateView {
             first_name: item.first_name.clone(),
             class: item.class.clone(),
             message: pupil_reason(lang, &item.reason).to_owned(),
-            balance: match (item.reason.as_str(), item.balance_cents) {
-                ("ticket", Some(b)) => Some(crate::i18n::euros(lang, b)),
-                _ => None,
-            },
+            meals_left: item
+                .meals_left
+                .filter(|_| item.pass)
+                .map(|n| crate::i18n::meals_left(lang, n)),
         }
     }
 }
@@ -70,7 +72,7 @@ pub async fn page(
                 link rel="stylesheet" href="/assets/kiosk.css";
             }
             body.gate-screen {
-                main #gate .idle data-gate=(gate) data-lang=(lang.code()) data-balance=(t(lang, "gate.balance")) {
+                main #gate .idle data-gate=(gate) data-lang=(lang.code()) {
                     div.idle-view {
                         p.school { (school) }
                         p.prompt { (t(lang, "gate.idle")) }
@@ -81,7 +83,7 @@ pub async fn page(
                         p.first #first {}
                         p.class #class {}
                         p.message #message {}
-                        p.balance #balance {}
+                        p.meals #meals {}
                     }
                 }
                 script src="/assets/gate.js" {}
@@ -104,9 +106,10 @@ pub async fn events(
         async move {
             loop {
                 match rx.recv().await {
+                    // A decision of this gate; the régie's lines are for the staff only.
                     Ok(Live {
                         item: Some(item), ..
-                    }) if item.gate == gate => {
+                    }) if item.gate == gate && item.money.is_none() => {
                         let view = GateView::of(&item, lang);
                         let ev = Event::default()
                             .event("decision")

@@ -12,6 +12,7 @@ use selfgate_rules::journal::Reason;
 use selfgate_rules::model::{Category, OppositionReason, Regime};
 
 use crate::accounts::{AccountError, MIN_PASSWORD, Role};
+use crate::money::{AmountError, GroupName, MoneyFacts, MoneyField, MoneyKind, PaymentMode};
 use crate::{
     Alert, DateField, ExchangeReport, FeedItem, Live, PassageRow, PassageWords, PersonDetail,
     PersonRow, PersonStatus, Problem, ReportLine, Summary, SyncRole, SyncStatus,
@@ -65,6 +66,10 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("nav.report", "Bilan du jour", "Day report"),
     ("nav.exchanges", "Échanges", "Exchanges"),
     ("nav.accounts", "Comptes", "Accounts"),
+    ("nav.regie", "Régie", "Cash desk"),
+    ("nav.cash", "Journal de caisse", "Cash report"),
+    ("nav.month", "Rapprochement du mois", "Month reconciliation"),
+    ("nav.low", "Soldes bas", "Low balances"),
     ("noservice", "Aucun service ouvert", "No service open"),
     ("count.expected", "Attendus", "Expected"),
     (
@@ -99,6 +104,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("col.role", "Rôle", "Role"),
     ("verdict.pass", "Passage", "Pass"),
     ("verdict.deny", "Refus", "Denied"),
+    ("verdict.money", "Régie", "Cash desk"),
     ("denied.title", "Refus par motif", "Denials by reason"),
     ("alerts.title", "Alertes", "Alerts"),
     (
@@ -241,6 +247,199 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("back", "Retour", "Back"),
     ("manage.title", "Gestion", "Management"),
+    ("regie.title", "Régie de recettes", "Cash desk"),
+    (
+        "regie.search.help",
+        "Recherchez la personne pour qui le versement est fait.",
+        "Search the person the payment is for.",
+    ),
+    ("regie.take", "Encaisser", "Take payment"),
+    ("regie.pay.link", "Encaisser un versement", "Take a payment"),
+    ("regie.form.title", "Nouveau versement", "New payment"),
+    ("regie.balance.now", "Solde actuel", "Current balance"),
+    ("regie.other", "Changer de personne", "Another person"),
+    ("regie.amount", "Montant (€)", "Amount (€)"),
+    ("regie.mode", "Mode de paiement", "Payment method"),
+    ("regie.cheque.number", "N° de chèque", "Cheque number"),
+    ("regie.cheque.bank", "Banque du chèque", "Cheque's bank"),
+    ("regie.payer", "Nom du payeur", "Payer's name"),
+    ("regie.note", "Note", "Note"),
+    ("regie.regie", "Régie", "Cash desk"),
+    (
+        "regie.submit",
+        "Enregistrer le versement",
+        "Record the payment",
+    ),
+    (
+        "regie.noregie",
+        "Ce poste ne tient aucune régie : les versements se prennent au poste qui la tient.",
+        "This station holds no cash desk: payments are taken at the station that holds one.",
+    ),
+    ("regie.done", "Versement enregistré", "Payment recorded"),
+    ("regie.receipt", "Quittance", "Receipt"),
+    ("regie.receipt.number", "Quittance n°", "Receipt no."),
+    ("regie.receipt.school", "Établissement", "School"),
+    ("regie.receipt.for", "Au bénéfice de", "On behalf of"),
+    ("regie.receipt.amount", "Montant", "Amount"),
+    ("regie.receipt.words", "En lettres", "In words"),
+    ("regie.receipt.mode", "Mode de paiement", "Payment method"),
+    ("regie.receipt.payer", "Versé par", "Paid by"),
+    ("regie.receipt.date", "Date", "Date"),
+    ("regie.receipt.by", "Reçu par", "Received by"),
+    ("regie.receipt.object", "Objet", "Purpose"),
+    (
+        "regie.receipt.object.text",
+        "Crédit du compte de restauration (prépaiement des repas)",
+        "Credit to the canteen account (meals paid in advance)",
+    ),
+    ("regie.receipt.cancelled", "Annulée", "Cancelled"),
+    ("regie.print", "Imprimer", "Print"),
+    ("regie.pdf", "Quittance en PDF", "Receipt as PDF"),
+    ("regie.today", "Versements du jour", "Today's payments"),
+    (
+        "regie.today.none",
+        "Aucun versement aujourd'hui.",
+        "No payment today.",
+    ),
+    ("regie.cancel", "Annuler", "Cancel"),
+    (
+        "regie.cancel.title",
+        "Annuler un versement",
+        "Cancel a payment",
+    ),
+    (
+        "regie.cancel.help",
+        "L'annulation est journalisée et reprend le montant sur le solde ; la quittance reste au journal et son numéro n'est jamais redonné.",
+        "The cancellation is journaled and takes the amount back off the balance; the receipt stays in the journal and its number is never given again.",
+    ),
+    (
+        "regie.cancel.reason",
+        "Motif de l'annulation",
+        "Reason for cancelling",
+    ),
+    (
+        "regie.cancel.confirm",
+        "Confirmer l'annulation",
+        "Confirm the cancellation",
+    ),
+    ("regie.cancel.done", "Versement annulé", "Payment cancelled"),
+    ("regie.cancelled", "annulé", "cancelled"),
+    (
+        "regie.refund.title",
+        "Rembourser le solde",
+        "Refund the balance",
+    ),
+    (
+        "regie.refund.help",
+        "Au plus le solde (départ, fin d'année) ; le remboursement est journalisé avec son motif.",
+        "At most the balance (departure, end of year); the refund is journaled with its reason.",
+    ),
+    (
+        "regie.refund.reason",
+        "Motif du remboursement",
+        "Reason for the refund",
+    ),
+    ("regie.refund.submit", "Rembourser", "Refund"),
+    (
+        "regie.refund.done",
+        "Remboursement enregistré",
+        "Refund recorded",
+    ),
+    (
+        "regie.reports",
+        "Rapports de la régie",
+        "The cash desk's reports",
+    ),
+    ("col.receipt", "Quittance", "Receipt"),
+    ("col.amount", "Montant", "Amount"),
+    ("col.mode", "Mode", "Method"),
+    ("col.detail", "Détail", "Detail"),
+    ("col.payer", "Payeur", "Payer"),
+    ("col.by", "Agent", "Staff"),
+    ("col.remarks", "Observations", "Remarks"),
+    ("col.balance", "Solde", "Balance"),
+    ("col.price", "Prix du repas", "Meal price"),
+    ("col.meals", "Repas d'avance", "Meals in advance"),
+    ("col.operation", "Opération", "Transaction"),
+    ("col.payments", "Versements", "Payments"),
+    ("col.count", "Nombre", "Count"),
+    ("col.cancellations", "Annulations", "Cancellations"),
+    ("col.refunds", "Remboursements", "Refunds"),
+    ("col.net", "Total", "Total"),
+    ("col.group", "Groupe", "Group"),
+    ("col.meals.charged", "Repas débités", "Meals charged"),
+    ("col.meals.free", "Repas sans débit", "Meals not charged"),
+    ("col.corrections", "Corrections", "Corrections"),
+    ("cash.title", "Journal de caisse", "Cash report"),
+    ("cash.all", "Toutes les régies", "Every cash desk"),
+    ("cash.modes", "Totaux par mode", "Totals per method"),
+    ("cash.total", "Total du jour", "Day's total"),
+    (
+        "cash.none",
+        "Aucune opération ce jour.",
+        "No transaction this day.",
+    ),
+    ("cash.kind.payment", "Versement", "Payment"),
+    ("cash.kind.cancellation", "Annulation", "Cancellation"),
+    ("cash.kind.refund", "Remboursement", "Refund"),
+    ("cash.missing", "Quittances manquantes", "Missing receipts"),
+    (
+        "cash.struck",
+        "Les versements barrés sont annulés ; annulé le jour même, un versement ne compte pas.",
+        "Struck-through payments are cancelled; cancelled the same day, a payment counts nothing.",
+    ),
+    ("download.csv", "Télécharger en CSV", "Download as CSV"),
+    ("download.pdf", "Télécharger en PDF", "Download as PDF"),
+    (
+        "month.title",
+        "Rapprochement mensuel",
+        "Monthly reconciliation",
+    ),
+    ("month.month", "Mois", "Month"),
+    ("month.opening", "Soldes d'ouverture", "Opening balances"),
+    ("month.payments", "+ versements", "+ payments"),
+    ("month.meals", "− repas débités", "− meals charged"),
+    (
+        "month.corrections",
+        "+ corrections de passages",
+        "+ corrections of passages",
+    ),
+    (
+        "month.cancellations",
+        "− versements annulés",
+        "− payments cancelled",
+    ),
+    ("month.refunds", "− remboursements", "− refunds"),
+    ("month.credits", "± autres crédits", "± other credits"),
+    ("month.closing", "= soldes de clôture", "= closing balances"),
+    ("month.debtors", "Personnes en débit", "Persons in debt"),
+    (
+        "month.nodebtors",
+        "Personne n'est en débit.",
+        "Nobody is in debt.",
+    ),
+    ("month.debt", "Total des débits", "Total debt"),
+    ("month.credit", "Total des crédits", "Total credit"),
+    (
+        "month.bycategory",
+        "Repas par catégorie",
+        "Meals per category",
+    ),
+    (
+        "month.bytier",
+        "Repas par tranche tarifaire",
+        "Meals per tariff tier",
+    ),
+    (
+        "month.byregime",
+        "Repas par régime",
+        "Meals per boarding status",
+    ),
+    ("month.modes", "Argent par mode", "Money per method"),
+    ("month.notier", "sans tranche", "no tier"),
+    ("month.unknown", "personne inconnue", "unknown person"),
+    ("low.title", "Soldes bas", "Low balances"),
+    ("low.none", "Aucun solde bas.", "No low balance."),
     (
         "manage.help",
         "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.",
@@ -248,7 +447,6 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("gate.idle", "Présentez votre badge", "Present your badge"),
     ("gate.welcome", "Bon appétit", "Enjoy your meal"),
-    ("gate.balance", "Solde :", "Balance:"),
     ("gate.title", "Portique", "Gate"),
 ];
 
@@ -359,9 +557,13 @@ fn arg_time(lang: Lang, s: &str) -> String {
 /// A staff role's name.
 pub fn role(lang: Lang, r: Role) -> &'static str {
     match lang {
-        Lang::Fr => r.code(),
+        Lang::Fr => match r {
+            Role::Regisseur => "régisseur",
+            r => r.code(),
+        },
         Lang::En => match r {
             Role::Surveillant => "supervisor",
+            Role::Regisseur => "cashier",
             Role::Gestionnaire => "bursar",
             Role::Administrateur => "administrator",
         },
@@ -496,6 +698,9 @@ pub fn passage_words(lang: Lang, f: &PassageFacts) -> String {
 
 /// The staff's words for a feed line in `lang`, from its facts (else the source's words).
 pub fn passage_label(lang: Lang, item: &FeedItem) -> String {
+    if let Some(m) = &item.money {
+        return money_words(lang, m);
+    }
     match (&item.facts, lang) {
         (Some(f), _) => passage_words(lang, f),
         (None, Lang::Fr) => item.label.clone(),
@@ -685,6 +890,50 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 format!("lecture du journal impossible : {detail}")
             }
             P::ReportFailed { detail } => format!("bilan impossible : {detail}"),
+            P::NotAMonth { given } => format!("mois : « {given} » n'est pas un mois AAAA-MM"),
+            P::AmountTyped { error, given } => format!(
+                "montant : « {given} » {}",
+                match error {
+                    AmountError::Empty => "est vide : saisissez un montant comme 20 ou 20,50",
+                    AmountError::NotANumber => "n'est pas un montant (par exemple 20 ou 20,50)",
+                    AmountError::Decimals => "a plus de deux décimales",
+                    AmountError::NotPositive => "doit être plus grand que zéro",
+                    AmountError::TooLarge => "est trop grand",
+                }
+            ),
+            P::AmountOutOfRange { cents, max_cents } => format!(
+                "montant de {} : il doit être positif et d'au plus {}",
+                euros(lang, *cents),
+                euros(lang, *max_cents)
+            ),
+            P::UnknownMode { given } => format!("mode de paiement : « {given} » inconnu"),
+            P::ChequeWithoutNumber => "un chèque se note avec son numéro et sa banque".into(),
+            P::NoReference => "ce paiement se note avec sa référence".into(),
+            P::Missing { field } => format!("{} : à renseigner", money_field(lang, *field)),
+            P::TooLong { field, max } => {
+                format!("{} : plus de {max} caractères", money_field(lang, *field))
+            }
+            P::NotAReceipt { given } => {
+                format!("« {given} » n'est pas un numéro de quittance comme R1-2026-00042")
+            }
+            P::UnknownReceipt { receipt } => format!("aucun versement de quittance {receipt}"),
+            P::AlreadyCancelled { receipt } => {
+                format!("la quittance {receipt} est déjà annulée")
+            }
+            P::RegieNotHere { regie, node } => format!(
+                "la régie {regie} est tenue par le poste « {node} » : ses quittances se voient \
+                 et s'annulent là-bas"
+            ),
+            P::UnknownRegie { regie } => format!("aucune régie de code {regie}"),
+            P::NoRegieHere => t(lang, "regie.noregie").to_owned(),
+            P::MoreThanBalance {
+                balance_cents,
+                cents,
+            } => format!(
+                "le solde est de {} : on ne peut rembourser {}",
+                euros(lang, *balance_cents),
+                euros(lang, *cents)
+            ),
             P::Text(s) => s.clone(),
         },
         Lang::En => match p {
@@ -730,6 +979,48 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             P::NotRecorded { detail } => format!("Could not record: {detail}"),
             P::JournalUnreadable { detail } => format!("Cannot read the journal: {detail}"),
             P::ReportFailed { detail } => format!("Cannot make the report: {detail}"),
+            P::NotAMonth { given } => format!("month: “{given}” is not a YYYY-MM month"),
+            P::AmountTyped { error, given } => format!(
+                "amount: “{given}” {}",
+                match error {
+                    AmountError::Empty => "is empty: type an amount like 20 or 20.50",
+                    AmountError::NotANumber => "is not an amount (20 or 20.50, say)",
+                    AmountError::Decimals => "has more than two decimals",
+                    AmountError::NotPositive => "must be more than zero",
+                    AmountError::TooLarge => "is too large",
+                }
+            ),
+            P::AmountOutOfRange { cents, max_cents } => format!(
+                "amount of {}: it must be more than zero and at most {}",
+                euros(lang, *cents),
+                euros(lang, *max_cents)
+            ),
+            P::UnknownMode { given } => format!("payment method: “{given}” unknown"),
+            P::ChequeWithoutNumber => "a cheque is recorded with its number and bank".into(),
+            P::NoReference => "this payment is recorded with its reference".into(),
+            P::Missing { field } => format!("{}: to be filled in", money_field(lang, *field)),
+            P::TooLong { field, max } => {
+                format!("{}: more than {max} characters", money_field(lang, *field))
+            }
+            P::NotAReceipt { given } => {
+                format!("“{given}” is not a receipt number like R1-2026-00042")
+            }
+            P::UnknownReceipt { receipt } => format!("no payment has receipt {receipt}"),
+            P::AlreadyCancelled { receipt } => format!("receipt {receipt} is already cancelled"),
+            P::RegieNotHere { regie, node } => format!(
+                "cash desk {regie} is held by station “{node}”: its receipts are shown and \
+                 cancelled there"
+            ),
+            P::UnknownRegie { regie } => format!("no cash desk has code {regie}"),
+            P::NoRegieHere => t(lang, "regie.noregie").to_owned(),
+            P::MoreThanBalance {
+                balance_cents,
+                cents,
+            } => format!(
+                "the balance is {}: {} cannot be refunded",
+                euros(lang, *balance_cents),
+                euros(lang, *cents)
+            ),
             P::Text(s) => s.clone(),
         },
     }
@@ -745,7 +1036,8 @@ pub fn account_error(lang: Lang, e: &AccountError) -> String {
             path.display()
         ),
         (Lang::Fr, AccountError::BadRole(r)) => format!(
-            "« {r} » n'est pas un rôle : surveillant, gestionnaire ou administrateur attendu"
+            "« {r} » n'est pas un rôle : surveillant, regisseur, gestionnaire ou administrateur \
+             attendu"
         ),
         (Lang::Fr, AccountError::BadName(n)) => format!(
             "« {n} » n'est pas un identifiant : 1 à 32 lettres, chiffres, « . », « - » ou « _ », \
@@ -1328,5 +1620,489 @@ mod tests {
             let s = pupil_reason(Lang::Fr, code).to_lowercase();
             assert!(!s.contains("impay") && !s.contains("exclu"), "{code}: {s}");
         }
+    }
+}
+
+/// A field of a régie operation, as a refusal names it.
+pub fn money_field(lang: Lang, f: MoneyField) -> &'static str {
+    match (lang, f) {
+        (Lang::Fr, MoneyField::ChequeNumber) => "numéro de chèque",
+        (Lang::Fr, MoneyField::Bank) => "banque",
+        (Lang::Fr, MoneyField::Reference) => "référence",
+        (Lang::Fr, MoneyField::Staff) => "agent",
+        (Lang::Fr, MoneyField::Payer) => "payeur",
+        (Lang::Fr, MoneyField::Note) => "note",
+        (Lang::Fr, MoneyField::Reason) => "motif",
+        (Lang::En, MoneyField::ChequeNumber) => "cheque number",
+        (Lang::En, MoneyField::Bank) => "bank",
+        (Lang::En, MoneyField::Reference) => "reference",
+        (Lang::En, MoneyField::Staff) => "member of staff",
+        (Lang::En, MoneyField::Payer) => "payer",
+        (Lang::En, MoneyField::Note) => "note",
+        (Lang::En, MoneyField::Reason) => "reason",
+    }
+}
+
+/// A payment mode's name from its code ("Espèces", "Cash"); `inconnu`: a mode not known.
+pub fn mode(lang: Lang, code: &str) -> &'static str {
+    use selfgate_rules::journal::{mode_label_en, mode_label_fr};
+    match (lang, code) {
+        (Lang::Fr, "inconnu") => "Mode inconnu",
+        (Lang::En, "inconnu") => "Unknown method",
+        (Lang::Fr, c) => mode_label_fr(c),
+        (Lang::En, c) => mode_label_en(c),
+    }
+}
+
+/// A mode with its particulars: "Chèque n° 1234567, La Banque Postale", "Cheque no. 1234567,
+/// La Banque Postale"; the mode's name alone when it has none.
+pub fn mode_line(lang: Lang, m: &PaymentMode) -> String {
+    let name = mode(lang, m.code());
+    match (m, lang) {
+        (PaymentMode::Cheque { number, bank }, Lang::Fr) => format!("{name} n° {number}, {bank}"),
+        (PaymentMode::Cheque { number, bank }, Lang::En) => format!("{name} no. {number}, {bank}"),
+        (PaymentMode::EnLigne { reference } | PaymentMode::Import { reference }, _) => {
+            format!("{name} {reference}")
+        }
+        _ => name.to_owned(),
+    }
+}
+
+/// A line of money on the staff's live feed: "Versement R1-2026-00042 : 20,00 € (espèces)",
+/// "Payment R1-2026-00042: €20.00 (cash)".
+pub fn money_words(lang: Lang, m: &MoneyFacts) -> String {
+    let amount = euros(lang, m.cents);
+    let how = mode(lang, &m.mode).to_lowercase();
+    let receipt = m.receipt.as_deref().unwrap_or("?");
+    match (lang, m.kind) {
+        (Lang::Fr, MoneyKind::Payment) => format!("Versement {receipt} : {amount} ({how})"),
+        (Lang::Fr, MoneyKind::Cancellation) => format!(
+            "Versement {receipt} annulé : {}",
+            euros(lang, m.cents.saturating_neg())
+        ),
+        (Lang::Fr, MoneyKind::Refund) => format!("Remboursement : {amount} ({how})"),
+        (Lang::En, MoneyKind::Payment) => format!("Payment {receipt}: {amount} ({how})"),
+        (Lang::En, MoneyKind::Cancellation) => format!(
+            "Payment {receipt} cancelled: {}",
+            euros(lang, m.cents.saturating_neg())
+        ),
+        (Lang::En, MoneyKind::Refund) => format!("Refund: {amount} ({how})"),
+    }
+}
+
+/// What the pupil reads on the gate screen when their balance gets low: "Plus que 2 repas",
+/// "2 meals left"; none left: "Plus de repas d'avance", "No meals left in advance".
+pub fn meals_left(lang: Lang, n: u32) -> String {
+    match (lang, n) {
+        (Lang::Fr, 0) => "Plus de repas d'avance".into(),
+        (Lang::Fr, 1) => "Plus qu'un repas".into(),
+        (Lang::Fr, n) => format!("Plus que {n} repas"),
+        (Lang::En, 0) => "No meals left in advance".into(),
+        (Lang::En, 1) => "1 meal left".into(),
+        (Lang::En, n) => format!("{n} meals left"),
+    }
+}
+
+/// A month: "novembre 2026", "November 2026".
+pub fn month(lang: Lang, year: i32, month: u32) -> String {
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let i = usize::try_from(month).unwrap_or(0).wrapping_sub(1);
+    let name = match lang {
+        Lang::Fr => FR.get(i),
+        Lang::En => EN.get(i),
+    };
+    match name {
+        Some(n) => format!("{n} {year}"),
+        None => format!("{year}-{month:02}"),
+    }
+}
+
+/// A group of the month's meals by name: a category, a régime, a tier (its configured label).
+pub fn group_name(lang: Lang, g: &GroupName) -> String {
+    match g {
+        GroupName::Category(c) => {
+            let s = category(lang, *c);
+            let mut chars = s.chars();
+            chars
+                .next()
+                .map(|f| f.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+        GroupName::Regime(r) => regime(lang, *r).to_owned(),
+        GroupName::Tier { code, label } if label.is_empty() || label == code => code.clone(),
+        GroupName::Tier { code, label } => format!("{code} · {label}"),
+        GroupName::NoTier => t(lang, "month.notier").to_owned(),
+        GroupName::Unknown => t(lang, "month.unknown").to_owned(),
+    }
+}
+
+/// The day's receipts in a line: "3 quittances émises, de R1-2026-00040 à R1-2026-00042 ; 1
+/// annulée", "3 receipts given, R1-2026-00040 to R1-2026-00042; 1 cancelled".
+pub fn cash_receipts(
+    lang: Lang,
+    count: usize,
+    first: Option<&str>,
+    last: Option<&str>,
+    cancelled: usize,
+    refunds: usize,
+) -> String {
+    let (count, cancelled, refunds) = (count as u64, cancelled as u64, refunds as u64);
+    let range = match (first, last, lang) {
+        (Some(f), Some(l), Lang::Fr) => format!(", de {f} à {l}"),
+        (Some(f), Some(l), Lang::En) => format!(", {f} to {l}"),
+        _ => String::new(),
+    };
+    match lang {
+        Lang::Fr => format!(
+            "{count} quittance{} émise{}{range} ; {cancelled} versement{} annulé{} ; {refunds} \
+             remboursement{}",
+            plural_fr(count),
+            plural_fr(count),
+            plural_fr(cancelled),
+            plural_fr(cancelled),
+            plural_fr(refunds)
+        ),
+        Lang::En => format!(
+            "{count} receipt{} given{range}; {cancelled} payment{} cancelled; {refunds} refund{}",
+            plural_en(count),
+            plural_en(cancelled),
+            plural_en(refunds)
+        ),
+    }
+}
+
+/// How many persons the month's report has lines for, and the threshold of the low balances.
+pub fn count_line(lang: Lang, key: &str, n: u64) -> String {
+    match (lang, key) {
+        (Lang::Fr, "month.persons") => format!("{n} personne{} avec un compte", plural_fr(n)),
+        (Lang::En, "month.persons") => format!("{n} person{} with an account", plural_en(n)),
+        (Lang::Fr, "low.help") => format!(
+            "Personnes au ticket dont le solde paie moins de {n} repas à leur prix, du plus bas \
+             au plus haut."
+        ),
+        (Lang::En, "low.help") => format!(
+            "Persons paying by ticket whose balance pays for fewer than {n} meals at their \
+             price, lowest first."
+        ),
+        _ => n.to_string(),
+    }
+}
+
+fn plural_fr(n: u64) -> &'static str {
+    if n > 1 { "s" } else { "" }
+}
+
+fn plural_en(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// An amount in words, for a receipt: "vingt euros et cinquante centimes", "twenty euros and
+/// fifty cents".
+pub fn amount_words(lang: Lang, cents: i64) -> String {
+    let sign = match (cents < 0, lang) {
+        (true, Lang::Fr) => "moins ",
+        (true, Lang::En) => "minus ",
+        (false, _) => "",
+    };
+    let c = cents.unsigned_abs();
+    let (units, rest) = (c / 100, c % 100);
+    let words = match lang {
+        Lang::Fr => {
+            let euros = match units {
+                0 if rest > 0 => String::new(),
+                0 => "zéro euro".to_owned(),
+                1 => "un euro".to_owned(),
+                n => {
+                    let w = number_fr(n);
+                    if w.ends_with("million")
+                        || w.ends_with("millions")
+                        || w.ends_with("milliard")
+                        || w.ends_with("milliards")
+                    {
+                        format!("{w} d'euros")
+                    } else {
+                        format!("{w} euros")
+                    }
+                }
+            };
+            let centimes = match rest {
+                0 => String::new(),
+                1 => "un centime".to_owned(),
+                n => format!("{} centimes", number_fr(n)),
+            };
+            match (euros.is_empty(), centimes.is_empty()) {
+                (_, true) => euros,
+                (true, false) => centimes,
+                (false, false) => format!("{euros} et {centimes}"),
+            }
+        }
+        Lang::En => {
+            let euros = match units {
+                0 if rest > 0 => String::new(),
+                1 => "one euro".to_owned(),
+                n => format!("{} euros", number_en(n)),
+            };
+            let cents = match rest {
+                0 => String::new(),
+                1 => "one cent".to_owned(),
+                n => format!("{} cents", number_en(n)),
+            };
+            match (euros.is_empty(), cents.is_empty()) {
+                (_, true) => euros,
+                (true, false) => cents,
+                (false, false) => format!("{euros} and {cents}"),
+            }
+        }
+    };
+    format!("{sign}{words}")
+}
+
+const FR_UNITS: [&str; 17] = [
+    "zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+    "douze", "treize", "quatorze", "quinze", "seize",
+];
+
+/// 0 to 99 in French (traditional spelling: "vingt et un", "soixante-dix", "quatre-vingts").
+/// `last`: nothing follows (then "quatre-vingts" takes its s).
+fn below_100_fr(n: u64, last: bool) -> String {
+    const TENS: [&str; 7] = [
+        "",
+        "dix",
+        "vingt",
+        "trente",
+        "quarante",
+        "cinquante",
+        "soixante",
+    ];
+    let unit = |i: u64| FR_UNITS[usize::try_from(i).unwrap_or(0) % FR_UNITS.len()];
+    match n {
+        0..=16 => unit(n).to_owned(),
+        17..=19 => format!("dix-{}", unit(n - 10)),
+        20..=69 => {
+            let ten = TENS[usize::try_from(n / 10).unwrap_or(0) % TENS.len()];
+            match n % 10 {
+                0 => ten.to_owned(),
+                1 => format!("{ten} et un"),
+                u => format!("{ten}-{}", unit(u)),
+            }
+        }
+        71 => "soixante et onze".to_owned(),
+        70..=79 => format!("soixante-{}", below_100_fr(n - 60, true)),
+        80 if last => "quatre-vingts".to_owned(),
+        80 => "quatre-vingt".to_owned(),
+        _ => format!("quatre-vingt-{}", below_100_fr(n % 100 - 80, true)),
+    }
+}
+
+/// 0 to 999 in French; `last`: nothing follows ("deux cents", but "deux cent mille").
+fn below_1000_fr(n: u64, last: bool) -> String {
+    let (h, r) = (n / 100, n % 100);
+    let hundreds = match h {
+        0 => String::new(),
+        1 => "cent".to_owned(),
+        h if r == 0 && last => format!("{} cents", below_100_fr(h, true)),
+        h => format!("{} cent", below_100_fr(h, true)),
+    };
+    match (hundreds.is_empty(), r) {
+        (true, r) => below_100_fr(r, last),
+        (false, 0) => hundreds,
+        (false, r) => format!("{hundreds} {}", below_100_fr(r, last)),
+    }
+}
+
+/// A whole number in French words.
+fn number_fr(n: u64) -> String {
+    if n == 0 {
+        return FR_UNITS[0].to_owned();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let billions = n / 1_000_000_000;
+    let millions = (n / 1_000_000) % 1000;
+    let thousands = (n / 1000) % 1000;
+    let rest = n % 1000;
+    if billions > 0 {
+        let w = if billions == 1 {
+            "un milliard".to_owned()
+        } else {
+            format!("{} milliards", number_fr(billions))
+        };
+        parts.push(w);
+    }
+    if millions > 0 {
+        parts.push(match millions {
+            1 => "un million".to_owned(),
+            m => format!("{} millions", below_1000_fr(m, true)),
+        });
+    }
+    if thousands > 0 {
+        parts.push(match thousands {
+            1 => "mille".to_owned(),
+            k => format!("{} mille", below_1000_fr(k, false)),
+        });
+    }
+    if rest > 0 {
+        parts.push(below_1000_fr(rest, true));
+    }
+    parts.join(" ")
+}
+
+/// 0 to 999 in English words ("two hundred and five").
+fn below_1000_en(n: u64) -> String {
+    const UNITS: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 10] = [
+        "", "ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    let idx = |i: u64| usize::try_from(i).unwrap_or(0);
+    let below_100 = |n: u64| -> String {
+        match n {
+            0..=19 => UNITS[idx(n) % 20].to_owned(),
+            _ => match n % 10 {
+                0 => TENS[idx(n / 10) % 10].to_owned(),
+                u => format!("{}-{}", TENS[idx(n / 10) % 10], UNITS[idx(u)]),
+            },
+        }
+    };
+    let (h, r) = (n / 100, n % 100);
+    match (h, r) {
+        (0, r) => below_100(r),
+        (h, 0) => format!("{} hundred", UNITS[idx(h) % 20]),
+        (h, r) => format!("{} hundred and {}", UNITS[idx(h) % 20], below_100(r)),
+    }
+}
+
+/// A whole number in English words.
+fn number_en(n: u64) -> String {
+    if n == 0 {
+        return "zero".to_owned();
+    }
+    let groups = [
+        (1_000_000_000_000u64, "trillion"),
+        (1_000_000_000, "billion"),
+        (1_000_000, "million"),
+        (1000, "thousand"),
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = n;
+    for (size, name) in groups {
+        let g = rest / size;
+        if g > 0 {
+            parts.push(format!("{} {name}", number_en(g)));
+            rest %= size;
+        }
+    }
+    if rest > 0 {
+        if !parts.is_empty() && rest < 100 {
+            parts.push(format!("and {}", below_1000_en(rest)));
+        } else {
+            parts.push(below_1000_en(rest));
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod money_words_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_words_read_as_a_receipt_writes_them() {
+        for (cents, fr) in [
+            (2000, "vingt euros"),
+            (2050, "vingt euros et cinquante centimes"),
+            (100, "un euro"),
+            (101, "un euro et un centime"),
+            (50, "cinquante centimes"),
+            (0, "zéro euro"),
+            (2100, "vingt et un euros"),
+            (7100, "soixante et onze euros"),
+            (7700, "soixante-dix-sept euros"),
+            (8000, "quatre-vingts euros"),
+            (8100, "quatre-vingt-un euros"),
+            (9100, "quatre-vingt-onze euros"),
+            (20_000, "deux cents euros"),
+            (20_500, "deux cent cinq euros"),
+            (100_000, "mille euros"),
+            (8_000_000, "quatre-vingt mille euros"),
+            (20_000_000, "deux cent mille euros"),
+            (
+                123_456,
+                "mille deux cent trente-quatre euros et cinquante-six centimes",
+            ),
+            (100_000_000, "un million d'euros"),
+            (-390, "moins trois euros et quatre-vingt-dix centimes"),
+        ] {
+            assert_eq!(amount_words(Lang::Fr, cents), fr, "{cents}");
+        }
+        for (cents, en) in [
+            (2000, "twenty euros"),
+            (2050, "twenty euros and fifty cents"),
+            (100, "one euro"),
+            (1, "one cent"),
+            (0, "zero euros"),
+            (10_500, "one hundred and five euros"),
+            (100_500, "one thousand and five euros"),
+            (
+                123_456,
+                "one thousand two hundred and thirty-four euros and fifty-six cents",
+            ),
+        ] {
+            assert_eq!(amount_words(Lang::En, cents), en, "{cents}");
+        }
+    }
+
+    #[test]
+    fn the_gate_screen_line_counts_meals() {
+        assert_eq!(meals_left(Lang::Fr, 2), "Plus que 2 repas");
+        assert_eq!(meals_left(Lang::Fr, 0), "Plus de repas d'avance");
+        assert_eq!(meals_left(Lang::En, 2), "2 meals left");
+        assert_eq!(meals_left(Lang::En, 0), "No meals left in advance");
     }
 }

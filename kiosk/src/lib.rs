@@ -9,7 +9,9 @@
 //! - [`accounts`]: `DATA/accounts.toml`, argon2 hashes, roles;
 //! - [`auth`]: sessions, anti-forgery tokens, login rate limits;
 //! - [`i18n`]: every string, French and English;
-//! - `pages`: the staff and management pages; `gate_screen`: the pupils' screen.
+//! - [`money`]: the régie's values (payments, receipts, the cash desk's reports, low balances);
+//! - `pages`: the staff and management pages; `regie`: the cash desk's pages and reports;
+//!   `gate_screen`: the pupils' screen.
 //!
 //! [`ROUTES`] lists every route with who may use it; the tests walk it.
 
@@ -36,13 +38,19 @@ pub mod accounts;
 pub mod auth;
 mod gate_screen;
 pub mod i18n;
+pub mod money;
 mod pages;
+mod regie;
 
 pub use pages::safe_next;
 
 use accounts::{AccountsFile, Role};
 use auth::{LoginLimiter, Session, Sessions};
 use i18n::Lang;
+use money::{
+    AmountError, CashView, LowBalances, MoneyFacts, MoneyField, MonthView, NewPayment, NewRefund,
+    ReceiptView, RegieInfo, ReportFile,
+};
 
 /// One line of the live feed. The words (`label`) are the source's French unless `facts` are
 /// given, from which the kiosk tells them in the viewer's language.
@@ -69,6 +77,14 @@ pub struct FeedItem {
     /// What the words are made of (`i18n::passage_label`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facts: Option<i18n::PassageFacts>,
+    /// On a pass charged to a low ticket balance: the whole meals the balance still pays for
+    /// (what the gate screen tells the pupil, never the amount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meals_left: Option<u32>,
+    /// A line of the régie (a payment, a cancellation, a refund) rather than a decision: for
+    /// the staff only, never on the gate screen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub money: Option<MoneyFacts>,
 }
 
 /// An alert on the staff screen.
@@ -158,6 +174,10 @@ pub enum SourceError {
     /// The store or the gate could not do it now; the staff may try again: 503.
     #[error("{0}")]
     Unavailable(Problem),
+    /// It exists, but not for this node to show or change (a receipt of a régie held
+    /// elsewhere): 403.
+    #[error("{0}")]
+    Forbidden(Problem),
 }
 
 impl SourceError {
@@ -169,6 +189,7 @@ impl SourceError {
             SourceError::NotFound(_) => StatusCode::NOT_FOUND,
             SourceError::Refused(_) => StatusCode::CONFLICT,
             SourceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SourceError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -178,7 +199,8 @@ impl SourceError {
             SourceError::Invalid(p)
             | SourceError::NotFound(p)
             | SourceError::Refused(p)
-            | SourceError::Unavailable(p) => p,
+            | SourceError::Unavailable(p)
+            | SourceError::Forbidden(p) => p,
         }
     }
 }
@@ -252,6 +274,62 @@ pub enum Problem {
     },
     ReportFailed {
         detail: String,
+    },
+    /// Not a month `YYYY-MM`.
+    NotAMonth {
+        given: String,
+    },
+    /// An amount as typed that is not one.
+    AmountTyped {
+        error: AmountError,
+        given: String,
+    },
+    /// An amount the régie does not take: zero or less, or more than `max_cents`.
+    AmountOutOfRange {
+        cents: i64,
+        max_cents: i64,
+    },
+    /// A payment mode the form does not have.
+    UnknownMode {
+        given: String,
+    },
+    /// A cheque without its number or its bank.
+    ChequeWithoutNumber,
+    /// An online or imported payment without its reference.
+    NoReference,
+    /// A field left empty.
+    Missing {
+        field: MoneyField,
+    },
+    /// A field longer than `max` characters.
+    TooLong {
+        field: MoneyField,
+        max: usize,
+    },
+    /// Not a receipt number like `R1-2026-00042`.
+    NotAReceipt {
+        given: String,
+    },
+    UnknownReceipt {
+        receipt: String,
+    },
+    AlreadyCancelled {
+        receipt: String,
+    },
+    /// A régie held by another node: its receipts are numbered, shown and cancelled there.
+    RegieNotHere {
+        regie: String,
+        node: String,
+    },
+    UnknownRegie {
+        regie: String,
+    },
+    /// This node holds no régie: payments are taken at another.
+    NoRegieHere,
+    /// A refund larger than the balance.
+    MoreThanBalance {
+        balance_cents: i64,
+        cents: i64,
     },
     /// Words as the source wrote them.
     Text(String),
@@ -569,6 +647,44 @@ pub trait StaffSource: KioskSource {
     fn exchange_reports(&self) -> Vec<ExchangeReport> {
         Vec::new()
     }
+
+    /// The school's régies, those this node holds marked.
+    fn regies(&self) -> Vec<RegieInfo>;
+    /// Takes a payment at one of this node's régies, through the running gate: the balance
+    /// changes at once, the store numbers the receipt. Returns the receipt.
+    fn take_payment(&self, p: NewPayment) -> BoxFuture<'_, Result<ReceiptView, SourceError>>;
+    /// The receipt `number` (`R1-2026-00042`) of a régie this node holds: `Invalid` when it is
+    /// not a receipt number, `Forbidden` for a régie held elsewhere, `NotFound` when no payment
+    /// has it.
+    fn receipt(&self, number: &str) -> BoxFuture<'_, Result<ReceiptView, SourceError>>;
+    /// The same receipt as a PDF (French).
+    fn receipt_pdf(&self, number: &str) -> BoxFuture<'_, Result<Vec<u8>, SourceError>>;
+    /// Cancels the payment of receipt `number` (a régie held here, not cancelled yet), with
+    /// `by` and `reason`. Returns the receipt, cancelled.
+    fn cancel_payment(
+        &self,
+        number: &str,
+        by: &str,
+        reason: &str,
+    ) -> BoxFuture<'_, Result<ReceiptView, SourceError>>;
+    /// Gives back part of a person's remaining balance (at most the balance).
+    fn refund(&self, r: NewRefund) -> BoxFuture<'_, Result<(), SourceError>>;
+    /// Today's payments so far, at every régie (what `/regie` lists: the day's payments and
+    /// their cancellations, read from the day's events only).
+    fn payments_today(&self) -> BoxFuture<'_, Result<CashView, SourceError>>;
+    /// The cash report of `day` for `regie` (every régie when `None`).
+    fn cash_report(
+        &self,
+        day: NaiveDate,
+        regie: Option<String>,
+    ) -> BoxFuture<'_, Result<CashView, SourceError>>;
+    /// The month's reconciliation.
+    fn month_report(&self, year: i32, month: u32) -> BoxFuture<'_, Result<MonthView, SourceError>>;
+    /// A report as CSV or PDF.
+    fn report_file(&self, file: ReportFile) -> BoxFuture<'_, Result<Vec<u8>, SourceError>>;
+    /// The persons paying by ticket whose balance is worth fewer meals than the school's
+    /// threshold, lowest first.
+    fn low_balances(&self) -> BoxFuture<'_, Result<LowBalances, SourceError>>;
 }
 
 /// How the kiosk is served.
@@ -620,6 +736,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/assets/kiosk.css", Access::Public),
     ("GET", "/assets/kiosk.js", Access::Public),
     ("GET", "/assets/gate.js", Access::Public),
+    ("GET", "/assets/regie.js", Access::Public),
     ("GET", "/kiosk.css", Access::Public),
     ("POST", "/logout", Access::Staff(Role::Surveillant)),
     ("GET", "/", Access::Staff(Role::Surveillant)),
@@ -630,6 +747,32 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/person/1", Access::Staff(Role::Surveillant)),
     ("GET", "/not-served", Access::Staff(Role::Surveillant)),
     ("POST", "/admit", Access::Staff(Role::Surveillant)),
+    ("GET", "/regie", Access::Staff(Role::Regisseur)),
+    ("POST", "/regie/pay", Access::Staff(Role::Regisseur)),
+    (
+        "GET",
+        "/regie/receipt/R-2026-00001",
+        Access::Staff(Role::Regisseur),
+    ),
+    (
+        "GET",
+        "/regie/receipt/R-2026-00001.pdf",
+        Access::Staff(Role::Regisseur),
+    ),
+    (
+        "GET",
+        "/regie/cancel?receipt=R-2026-00001",
+        Access::Staff(Role::Regisseur),
+    ),
+    ("POST", "/regie/cancel", Access::Staff(Role::Regisseur)),
+    ("POST", "/regie/refund", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/caisse", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/caisse.csv", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/caisse.pdf", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/mois", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/mois.csv", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/mois.pdf", Access::Staff(Role::Regisseur)),
+    ("GET", "/regie/soldes-bas", Access::Staff(Role::Regisseur)),
     ("GET", "/manage", Access::Staff(Role::Gestionnaire)),
     ("POST", "/badge/enrol", Access::Staff(Role::Gestionnaire)),
     ("POST", "/badge/lost", Access::Staff(Role::Gestionnaire)),
@@ -700,6 +843,7 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
         .route("/kiosk.css", get(css))
         .route("/assets/kiosk.js", get(kiosk_js))
         .route("/assets/gate.js", get(gate_js))
+        .route("/assets/regie.js", get(regie_js))
         .route("/", get(pages::index))
         .route("/events", get(pages::events))
         .route("/api/summary", get(pages::api_summary))
@@ -708,6 +852,18 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
         .route("/person/{id}", get(pages::person))
         .route("/not-served", get(pages::not_served))
         .route("/admit", post(pages::admit))
+        .route("/regie", get(regie::desk))
+        .route("/regie/pay", post(regie::pay))
+        .route("/regie/receipt/{number}", get(regie::receipt))
+        .route("/regie/cancel", get(regie::cancel_page).post(regie::cancel))
+        .route("/regie/refund", post(regie::refund))
+        .route("/regie/caisse", get(regie::cash))
+        .route("/regie/caisse.csv", get(regie::cash_csv))
+        .route("/regie/caisse.pdf", get(regie::cash_pdf))
+        .route("/regie/mois", get(regie::month))
+        .route("/regie/mois.csv", get(regie::month_csv))
+        .route("/regie/mois.pdf", get(regie::month_pdf))
+        .route("/regie/soldes-bas", get(regie::low_balances))
         .route("/manage", get(pages::manage))
         .route("/badge/enrol", post(pages::enrol))
         .route("/badge/lost", post(pages::lost))
@@ -944,6 +1100,12 @@ async fn gate_js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../assets/gate.js"),
+    )
+}
+async fn regie_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/regie.js"),
     )
 }
 

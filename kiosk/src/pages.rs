@@ -1,6 +1,7 @@
 //! The staff's pages: login, the live service screen, search and admission by hand, a person's
-//! page, the management actions (badges, oppositions), the day's report, the exchanges and the
-//! accounts. Each handler checks the caller's role first.
+//! page (with the régie's refund for a régisseur), the management actions (badges,
+//! oppositions), the day's report, the exchanges and the accounts. Each handler checks the
+//! caller's role first. The cash desk's own pages are in `regie.rs`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,8 +28,9 @@ const ENROL_WAIT: Duration = Duration::from_secs(30);
 
 /// The roles as `Staff`'s parameter (`Role::ALL`'s order).
 pub(crate) const SURVEILLANT: u8 = 0;
-pub(crate) const GESTIONNAIRE: u8 = 1;
-pub(crate) const ADMINISTRATEUR: u8 = 2;
+pub(crate) const REGISSEUR: u8 = 1;
+pub(crate) const GESTIONNAIRE: u8 = 2;
+pub(crate) const ADMINISTRATEUR: u8 = 3;
 
 /// A caller whose role is at least `Role::ALL[MIN]`, with their session. Handlers take it as an
 /// argument, so that none of them runs for a caller without a session (401, or to the login page)
@@ -68,11 +70,11 @@ impl<const MIN: u8, S: Send + Sync> FromRequestParts<S> for Staff<MIN> {
 }
 
 /// The page saying why the source refused, in the caller's language.
-fn refused_page(caller: &Caller, e: &SourceError) -> Response {
+pub(crate) fn refused_page(caller: &Caller, e: &SourceError) -> Response {
     message_page(caller, e.status(), &i18n::problem(caller.lang, e.problem()))
 }
 
-fn message_page(caller: &Caller, code: StatusCode, text: &str) -> Response {
+pub(crate) fn message_page(caller: &Caller, code: StatusCode, text: &str) -> Response {
     let lang = caller.lang;
     let body = html! {
         main.narrow {
@@ -84,10 +86,17 @@ fn message_page(caller: &Caller, code: StatusCode, text: &str) -> Response {
 }
 
 /// The page frame: header with navigation for a logged-in member of staff.
-fn page(lang: Lang, title: &str, session: Option<&Session>, active: &str, body: Markup) -> Markup {
+pub(crate) fn page(
+    lang: Lang,
+    title: &str,
+    session: Option<&Session>,
+    active: &str,
+    body: Markup,
+) -> Markup {
     let nav: &[(&str, &str, Role)] = &[
         ("/", "nav.service", Role::Surveillant),
         ("/not-served", "nav.notserved", Role::Surveillant),
+        ("/regie", "nav.regie", Role::Regisseur),
         ("/manage", "nav.manage", Role::Gestionnaire),
         ("/report", "nav.report", Role::Gestionnaire),
         ("/exchanges", "nav.exchanges", Role::Gestionnaire),
@@ -312,15 +321,20 @@ fn alerts(lang: Lang, s: &Summary) -> Markup {
 }
 
 fn feed_row(lang: Lang, item: &crate::FeedItem) -> Markup {
+    let (class, tag) = match (&item.money, item.pass) {
+        (Some(_), _) => ("money", t(lang, "verdict.money")),
+        (None, true) => ("pass", t(lang, "verdict.pass")),
+        (None, false) => ("deny", t(lang, "verdict.deny")),
+    };
     html! {
-        tr class=(if item.pass { "pass" } else { "deny" }) {
+        tr class=(class) {
             td.time { (item.time) }
             td.name {
                 @if let Some(id) = item.person { a href=(format!("/person/{id}")) { (item.name) } }
                 @else { (item.name) }
             }
             td { (item.class) }
-            td.verdict { span.tag { (if item.pass { t(lang, "verdict.pass") } else { t(lang, "verdict.deny") }) } }
+            td.verdict { span.tag { (tag) } }
             td.reason { (i18n::passage_label(lang, item)) }
         }
     }
@@ -382,7 +396,7 @@ pub async fn index(
                     h2 { (t(lang, "feed.title")) }
                     table {
                         thead { tr { th { (t(lang, "col.time")) } th { (t(lang, "col.name")) } th { (t(lang, "col.class")) } th { (t(lang, "col.verdict")) } th { (t(lang, "col.reason")) } } }
-                        tbody #feed data-pass=(t(lang, "verdict.pass")) data-deny=(t(lang, "verdict.deny")) {
+                        tbody #feed data-pass=(t(lang, "verdict.pass")) data-deny=(t(lang, "verdict.deny")) data-money=(t(lang, "verdict.money")) {
                             @for item in &feed { (feed_row(lang, item)) }
                         }
                     }
@@ -555,19 +569,35 @@ pub async fn person(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let lang = caller.lang;
-    let Some(p) = (match id.parse::<u32>() {
-        Ok(id) => app.src.person(id).await,
-        Err(_) => None,
-    }) else {
-        return message_page(&caller, StatusCode::NOT_FOUND, t(lang, "notfound"));
-    };
-    let manager = s.role >= Role::Gestionnaire;
     let flash = uri
         .query()
         .and_then(|q| q.strip_prefix("ok="))
-        .map(|k| t(lang, k))
+        .map(|k| t(caller.lang, k))
         .filter(|m| *m != "??");
+    match id.parse::<u32>() {
+        Ok(id) => person_page(&app, &caller, &s, id, flash, None).await,
+        Err(_) => message_page(&caller, StatusCode::NOT_FOUND, t(caller.lang, "notfound")),
+    }
+}
+
+/// A person's page: the flash of an action done, or the refund form as typed with why it was
+/// refused (`refund`), at that refusal's status.
+pub(crate) async fn person_page(
+    app: &crate::App,
+    caller: &Caller,
+    s: &Session,
+    id: u32,
+    flash: Option<&str>,
+    refund: Option<(crate::regie::RefundEcho, StatusCode)>,
+) -> Response {
+    let lang = caller.lang;
+    let Some(p) = app.src.person(id).await else {
+        return message_page(caller, StatusCode::NOT_FOUND, t(lang, "notfound"));
+    };
+    let manager = s.role >= Role::Gestionnaire;
+    let cashier = s.role >= Role::Regisseur;
+    let status = refund.as_ref().map_or(StatusCode::OK, |r| r.1);
+    let refund = refund.map(|r| r.0);
     let readers = app.src.readers();
     let services = app.src.services();
     let today = app.src.today().format("%Y-%m-%d").to_string();
@@ -581,7 +611,10 @@ pub async fn person(
             dl.facts {
                 dt { (t(lang, "person.id")) } dd { (p.external_id) }
                 dt { (t(lang, "person.regime")) } dd { (i18n::person_regime(lang, &p)) " · " (i18n::row_category(lang, &p.row)) }
-                @if manager { dt { (t(lang, "person.balance")) } dd.balance { (i18n::euros(lang, p.balance_cents)) } }
+                @if cashier { dt { (t(lang, "person.balance")) } dd.balance { (i18n::euros(lang, p.balance_cents)) } }
+            }
+            @if cashier {
+                p { a.button href=(format!("/regie?person={}", p.row.id)) { (t(lang, "regie.pay.link")) } }
             }
             @if manager {
                 section {
@@ -669,6 +702,11 @@ pub async fn person(
                         button.primary type="submit" { (t(lang, "opp.add")) }
                     }
                 }
+            }
+            @if cashier {
+                (crate::regie::refund_section(lang, &s.csrf, p.row.id, p.balance_cents, refund.as_ref()))
+            }
+            @if manager {
                 section {
                     h2 { (t(lang, "person.passages")) }
                     table {
@@ -687,7 +725,7 @@ pub async fn person(
             }
         }
     };
-    page(lang, &p.row.name, Some(&s), "", body).into_response()
+    (status, page(lang, &p.row.name, Some(s), "", body)).into_response()
 }
 
 pub async fn manage(Staff(caller, s): Staff<{ GESTIONNAIRE }>) -> Response {

@@ -1,8 +1,10 @@
 //! Every route of the kiosk, through the real router, on a fake school: anonymous callers are
 //! refused, a POST without the anti-forgery token (or from another origin) is refused and
 //! changes nothing, each role reaches exactly what it may, logins are rate-limited, the gate
-//! screen's stream carries nothing beyond a first name and a class, and every staff page speaks
-//! English under `?lang=en` (French by default).
+//! screen's stream carries nothing beyond a first name and a class (and a low balance's meals,
+//! never an amount), the cash desk takes payments, cancellations and refunds and keeps what was
+//! typed when it refuses, and every staff page speaks English under `?lang=en` (French by
+//! default).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,6 +20,11 @@ use tower::ServiceExt;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use selfgate_kiosk::accounts::{AccountsFile, Role};
 use selfgate_kiosk::i18n::PassageFacts;
+use selfgate_kiosk::money::{
+    CancelView, CashKind, CashLineView, CashView, DebtorView, GroupName, LowBalanceRow,
+    LowBalances, MealGroupView, ModeTotalView, MoneyFacts, MoneyKind, MonthView, MovementsView,
+    NewPayment, NewRefund, PaymentMode, ReceiptView, RegieInfo, ReportFile,
+};
 use selfgate_kiosk::{
     Access, Alert, BadgeRow, BoxFuture, DayReport, ExchangeReport, FeedItem, KioskOptions,
     KioskSource, Live, NewOpposition, OppositionRow, PassageRow, PassageWords, PersonDetail,
@@ -112,6 +119,152 @@ impl Fake {
             first_name: "Léa".into(),
             balance_cents: facts.balance_after_cents,
             facts: Some(facts),
+            meals_left: None,
+            money: None,
+        }
+    }
+
+    /// The receipt `number` as the fake régie holds it: `R-2026-00001` (20,50 € in cash),
+    /// `R-2026-00002` (a cheque, cancelled); the régie `R2` is held by another station.
+    fn receipt(number: &str) -> Result<ReceiptView, SourceError> {
+        let number = number.trim();
+        let Some((regie, _)) = number
+            .split_once('-')
+            .filter(|(r, rest)| !r.is_empty() && rest.len() == 10 && rest.as_bytes()[4] == b'-')
+        else {
+            return Err(SourceError::Invalid(Problem::NotAReceipt {
+                given: number.into(),
+            }));
+        };
+        if regie == "R2" {
+            return Err(SourceError::Forbidden(Problem::RegieNotHere {
+                regie: "R2".into(),
+                node: "ligne-2".into(),
+            }));
+        }
+        let view = ReceiptView {
+            receipt: number.into(),
+            regie: "R".into(),
+            regie_name: "Intendance".into(),
+            school: "Collège test".into(),
+            person: 1,
+            name: "Léa MARTIN1".into(),
+            class: "4B".into(),
+            cents: 2050,
+            mode: PaymentMode::Especes,
+            payer: "M. Martin".into(),
+            by: "regisseur".into(),
+            note: String::new(),
+            at: at(8, 10, 0),
+            cancelled: None,
+        };
+        match number {
+            "R-2026-00001" => Ok(view),
+            "R-2026-00002" => Ok(ReceiptView {
+                cents: 4000,
+                mode: PaymentMode::Cheque {
+                    number: "1234567".into(),
+                    bank: "CIC".into(),
+                },
+                cancelled: Some(CancelView {
+                    at: at(9, 0, 0),
+                    by: "regisseur".into(),
+                    reason: "typed twice".into(),
+                }),
+                ..view
+            }),
+            _ => Err(SourceError::NotFound(Problem::UnknownReceipt {
+                receipt: number.into(),
+            })),
+        }
+    }
+
+    /// The fake day at the régie: two payments (the cheque cancelled the same day) and a
+    /// refund.
+    fn cash(day: NaiveDate, regie: Option<String>) -> CashView {
+        let line = |kind, receipt: Option<&str>, time: &str, cents: i64, mode: &str| CashLineView {
+            kind,
+            receipt: receipt.map(str::to_owned),
+            regie: "R".into(),
+            time: time.into(),
+            person: 1,
+            name: "Léa MARTIN1".into(),
+            class: "4B".into(),
+            payer: "M. Martin".into(),
+            mode: mode.into(),
+            mode_detail: String::new(),
+            cents,
+            counted_cents: cents,
+            by: "regisseur".into(),
+            note: String::new(),
+            cancelled: false,
+            cancellable: true,
+        };
+        let cheque = CashLineView {
+            mode_detail: "1234567, CIC".into(),
+            counted_cents: 0,
+            cancelled: true,
+            cancellable: false,
+            ..line(
+                CashKind::Payment,
+                Some("R-2026-00002"),
+                "08:20",
+                4000,
+                "cheque",
+            )
+        };
+        let refund = CashLineView {
+            receipt: None,
+            payer: String::new(),
+            note: "leaving".into(),
+            cancellable: false,
+            ..line(CashKind::Refund, None, "11:00", -1250, "virement")
+        };
+        let modes = vec![
+            ModeTotalView {
+                mode: "especes".into(),
+                payments_count: 1,
+                payments_cents: 2050,
+                net_cents: 2050,
+                ..ModeTotalView::default()
+            },
+            ModeTotalView {
+                mode: "cheque".into(),
+                payments_count: 1,
+                payments_cents: 4000,
+                cancellations_cents: 4000,
+                ..ModeTotalView::default()
+            },
+            ModeTotalView {
+                mode: "virement".into(),
+                refunds_cents: 1250,
+                net_cents: -1250,
+                ..ModeTotalView::default()
+            },
+        ];
+        CashView {
+            day,
+            regie,
+            lines: vec![
+                line(
+                    CashKind::Payment,
+                    Some("R-2026-00001"),
+                    "08:10",
+                    2050,
+                    "especes",
+                ),
+                cheque,
+                refund,
+            ],
+            modes,
+            total_cents: 800,
+            payments_count: 2,
+            cancelled_count: 1,
+            cancellations_count: 1,
+            refunds_count: 1,
+            first_receipt: Some("R-2026-00001".into()),
+            last_receipt: Some("R-2026-00002".into()),
+            missing: vec![],
         }
     }
 }
@@ -387,6 +540,204 @@ impl StaffSource for Fake {
             gates: 0,
         })
     }
+    fn regies(&self) -> Vec<RegieInfo> {
+        vec![
+            RegieInfo {
+                code: "R".into(),
+                name: "Intendance".into(),
+                here: true,
+            },
+            RegieInfo {
+                code: "R2".into(),
+                name: "Annexe".into(),
+                here: false,
+            },
+        ]
+    }
+    fn take_payment(&self, p: NewPayment) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        let refused = match (&p.mode, p.person, p.cents) {
+            (_, 90.., _) => Some(SourceError::NotFound(Problem::UnknownPerson)),
+            (PaymentMode::Cheque { number, .. }, _, _) if number.is_empty() => {
+                Some(SourceError::Invalid(Problem::ChequeWithoutNumber))
+            }
+            (_, _, 1_000_001..) => Some(SourceError::Invalid(Problem::AmountOutOfRange {
+                cents: p.cents,
+                max_cents: 1_000_000,
+            })),
+            _ => None,
+        };
+        if let Some(e) = refused {
+            return Box::pin(async move { Err(e) });
+        }
+        self.did(format!(
+            "pay {} {} {} by {}",
+            p.person,
+            p.cents,
+            p.mode.code(),
+            p.by
+        ));
+        let r = Fake::receipt("R-2026-00001").map(|r| ReceiptView {
+            cents: p.cents,
+            mode: p.mode,
+            payer: p.payer,
+            by: p.by,
+            ..r
+        });
+        Box::pin(async move { r })
+    }
+    fn receipt(&self, number: &str) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        let r = Fake::receipt(number);
+        Box::pin(async move { r })
+    }
+    fn receipt_pdf(&self, number: &str) -> BoxFuture<'_, Result<Vec<u8>, SourceError>> {
+        let r = Fake::receipt(number).map(|r| format!("%PDF-1.4 {}", r.receipt).into_bytes());
+        Box::pin(async move { r })
+    }
+    fn cancel_payment(
+        &self,
+        number: &str,
+        by: &str,
+        reason: &str,
+    ) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        let r = Fake::receipt(number).and_then(|r| {
+            if r.cancelled.is_some() {
+                return Err(SourceError::Refused(Problem::AlreadyCancelled {
+                    receipt: r.receipt,
+                }));
+            }
+            self.did(format!("cancel {number} by {by}: {reason}"));
+            Ok(ReceiptView {
+                cancelled: Some(CancelView {
+                    at: at(12, 0, 0),
+                    by: by.into(),
+                    reason: reason.into(),
+                }),
+                ..r
+            })
+        });
+        Box::pin(async move { r })
+    }
+    fn refund(&self, r: NewRefund) -> BoxFuture<'_, Result<(), SourceError>> {
+        if r.cents > 5000 {
+            return Box::pin(async move {
+                Err(SourceError::Refused(Problem::MoreThanBalance {
+                    balance_cents: 5000,
+                    cents: r.cents,
+                }))
+            });
+        }
+        self.did(format!(
+            "refund {} {} {} by {}: {}",
+            r.person,
+            r.cents,
+            r.mode.code(),
+            r.by,
+            r.reason
+        ));
+        Box::pin(async { Ok(()) })
+    }
+    fn payments_today(&self) -> BoxFuture<'_, Result<CashView, SourceError>> {
+        Box::pin(async { Ok(Fake::cash(day(), None)) })
+    }
+    fn cash_report(
+        &self,
+        day: NaiveDate,
+        regie: Option<String>,
+    ) -> BoxFuture<'_, Result<CashView, SourceError>> {
+        if regie.as_deref() == Some("ZZ") {
+            return Box::pin(async {
+                Err(SourceError::Invalid(Problem::UnknownRegie {
+                    regie: "ZZ".into(),
+                }))
+            });
+        }
+        Box::pin(async move { Ok(Fake::cash(day, regie)) })
+    }
+    fn month_report(&self, year: i32, month: u32) -> BoxFuture<'_, Result<MonthView, SourceError>> {
+        let group = |name, meals: usize, cents| MealGroupView {
+            name,
+            meals,
+            cents,
+            free_meals: 3,
+            corrections: 1,
+            corrections_cents: 390,
+        };
+        let v = MonthView {
+            year,
+            month,
+            totals: MovementsView {
+                opening_cents: 10_000,
+                payments_count: 2,
+                payments_cents: 6050,
+                meals_count: 20,
+                meals_cents: 7800,
+                corrections_count: 1,
+                corrections_cents: 390,
+                cancellations_count: 1,
+                cancellations_cents: 4000,
+                refunds_count: 1,
+                refunds_cents: 1250,
+                credits_count: 0,
+                credits_cents: 0,
+                closing_cents: 3390,
+            },
+            persons: 2,
+            debtors: vec![DebtorView {
+                person: 2,
+                name: "Léa MARTIN2".into(),
+                class: String::new(),
+                closing_cents: -390,
+            }],
+            debt_cents: -390,
+            credit_cents: 3780,
+            by_category: vec![
+                group(GroupName::Category(Category::Eleve), 18, 7020),
+                group(GroupName::Category(Category::Commensal), 2, 780),
+            ],
+            by_tier: vec![
+                group(
+                    GroupName::Tier {
+                        code: "T1".into(),
+                        label: "QF 0-500".into(),
+                    },
+                    10,
+                    1000,
+                ),
+                group(GroupName::NoTier, 10, 6800),
+            ],
+            by_regime: vec![group(GroupName::Regime(Regime::Externe), 20, 7800)],
+            modes: Fake::cash(day(), None).modes,
+        };
+        Box::pin(async move { Ok(v) })
+    }
+    fn report_file(&self, file: ReportFile) -> BoxFuture<'_, Result<Vec<u8>, SourceError>> {
+        let bytes = match file {
+            ReportFile::Cash { day, format, .. } => format!("{format:?} caisse {day}"),
+            ReportFile::Month {
+                year,
+                month,
+                format,
+            } => format!("{format:?} mois {year}-{month}"),
+        };
+        Box::pin(async move { Ok(bytes.into_bytes()) })
+    }
+    fn low_balances(&self) -> BoxFuture<'_, Result<LowBalances, SourceError>> {
+        let row = |person: u32, balance_cents: i64, meals_left: u32| LowBalanceRow {
+            person,
+            name: format!("Léa MARTIN{person}"),
+            class: "4B".into(),
+            tier: None,
+            balance_cents,
+            price_cents: 390,
+            meals_left,
+        };
+        Box::pin(async move {
+            Ok(LowBalances {
+                threshold: 3,
+                rows: vec![row(2, -390, 0), row(1, 800, 2)],
+            })
+        })
+    }
     fn exchange_reports(&self) -> Vec<ExchangeReport> {
         let line = |code: &str, args: &[&str], text: &str| ReportLine {
             code: code.into(),
@@ -591,6 +942,9 @@ fn form_for(path: &str) -> &'static str {
         "/opposition/lift" => "person=1&id=3",
         "/accounts/add" => "name=nouveau&role=surveillant&password=un-mot-de-passe",
         "/accounts/remove" => "name=surveillant",
+        "/regie/pay" => "person=1&amount=20%2C50&mode=especes&payer=M.+Martin&note=&regie=",
+        "/regie/cancel" => "receipt=R-2026-00001&reason=wrong+amount",
+        "/regie/refund" => "person=1&amount=12%2C50&mode=virement&reason=leaving",
         _ => "",
     }
 }
@@ -672,7 +1026,7 @@ async fn a_post_without_the_token_or_from_another_site_changes_nothing() {
     assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
     assert_eq!(
         k.accounts.accounts().unwrap().len(),
-        3,
+        Role::ALL.len(),
         "no account changed"
     );
     // The login form has its own token.
@@ -731,7 +1085,10 @@ async fn each_role_does_what_it_may_and_nothing_more() {
         }
         // What was carried out names the staff member.
         for a in k.fake.actions() {
-            if a.starts_with("admit") || a.starts_with("opposition") {
+            if ["admit", "opposition", "pay", "cancel", "refund"]
+                .iter()
+                .any(|x| a.starts_with(x))
+            {
                 assert!(a.contains(&format!("by {}", role.code())), "{a}");
             }
         }
@@ -739,6 +1096,9 @@ async fn each_role_does_what_it_may_and_nothing_more() {
         assert!(admitted, "every role admits by hand");
         let lost = k.fake.actions().iter().any(|a| a.starts_with("lost"));
         assert_eq!(lost, role >= Role::Gestionnaire, "{}", role.code());
+        // The cash desk: the régisseur and above; not the badges of the gestionnaire.
+        let paid = k.fake.actions().iter().any(|a| a.starts_with("pay 1"));
+        assert_eq!(paid, role >= Role::Regisseur, "{}", role.code());
     }
 }
 
@@ -1023,6 +1383,35 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
             first_name: "Léa".into(),
             balance_cents: Some(-320),
             facts: None,
+            // Low: the balance pays for two more meals.
+            meals_left: (reason == "ticket").then_some(2),
+            money: None,
+        }),
+        summary: Summary::default(),
+    };
+    // A payment at this gate's cash desk: for the staff's feed only.
+    let payment = Live {
+        item: Some(FeedItem {
+            gate: "ligne-1".into(),
+            seq: Some(43),
+            time: "12:05:00".into(),
+            name: "Léa MARTIN".into(),
+            class: "4B".into(),
+            pass: true,
+            reason: "payment".into(),
+            label: "Versement R-2026-00001 : 20,50 € (espèces)".into(),
+            label_en: "Payment R-2026-00001: €20.50 (cash)".into(),
+            person: Some(7),
+            first_name: String::new(),
+            balance_cents: Some(1730),
+            facts: None,
+            meals_left: None,
+            money: Some(MoneyFacts {
+                kind: MoneyKind::Payment,
+                receipt: Some("R-2026-00001".into()),
+                cents: 2050,
+                mode: "especes".into(),
+            }),
         }),
         summary: Summary::default(),
     };
@@ -1035,6 +1424,7 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
         .live
         .send(decision("ligne-1", false, "opposition:impaye", "Impayé"))
         .unwrap();
+    k.fake.live.send(payment).unwrap();
     k.fake
         .live
         .send(decision("ligne-1", true, "ticket", "Ticket, solde −3,20 €"))
@@ -1052,9 +1442,10 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
     assert!(text.contains("\"first_name\":\"Léa\""), "{text}");
     assert!(text.contains("\"class\":\"4B\""), "{text}");
     assert!(text.contains("va voir l'intendance"), "{text}");
+    // A low balance: the meals it still pays for, never the amount.
     assert!(
-        text.contains("−3,20 €"),
-        "the balance on a ticket pass: {text}"
+        text.contains("\"meals_left\":\"Plus que 2 repas\""),
+        "a low balance on a ticket pass: {text}"
     );
     for secret in [
         "MARTIN",
@@ -1064,15 +1455,25 @@ async fn the_gate_screen_shows_a_first_name_and_a_class_and_nothing_else() {
         "42",
         "ligne-2",
         "Forfait",
+        "3,20",
+        "€",
+        "balance",
+        "Versement",
+        "R-2026",
+        "payment",
     ] {
         assert!(
             !text.contains(secret),
             "the gate stream leaks {secret:?}: {text}"
         );
     }
-    // Only the ticket pass carries a balance.
-    let balances = text.matches("\"balance\":\"").count();
-    assert_eq!(balances, 1, "{text}");
+    // Only the ticket pass carries the line.
+    assert_eq!(text.matches("\"meals_left\":\"").count(), 1, "{text}");
+    // In English, and none left.
+    let words = selfgate_kiosk::i18n::meals_left;
+    use selfgate_kiosk::i18n::Lang;
+    assert_eq!(words(Lang::En, 2), "2 meals left");
+    assert_eq!(words(Lang::Fr, 0), "Plus de repas d'avance");
 }
 
 #[tokio::test]
@@ -1260,6 +1661,101 @@ const FRENCH: &[&str] = &[
     "second repas",
     "personne manquante",
     "AAAA-MM-JJ",
+    // The cash desk's.
+    "Régie",
+    "Régie de recettes",
+    "Encaisser",
+    "Encaisser un versement",
+    "Nouveau versement",
+    "Solde actuel",
+    "Changer de personne",
+    "Montant",
+    "Mode de paiement",
+    "Banque du chèque",
+    "Nom du payeur",
+    "Enregistrer le versement",
+    "Versement enregistré",
+    "Quittance",
+    "quittance",
+    "Établissement",
+    "Au bénéfice de",
+    "En lettres",
+    "Versé par",
+    "Reçu par",
+    "Objet",
+    "Crédit du compte",
+    "Annulée",
+    "Imprimer",
+    "Versements du jour",
+    "Aucun versement",
+    "Annuler",
+    "Motif de l'annulation",
+    "Confirmer l'annulation",
+    "Versement annulé",
+    "annulé",
+    "Rembourser le solde",
+    "Motif du remboursement",
+    "Rembourser",
+    "Remboursement enregistré",
+    "Rapports de la régie",
+    "Agent",
+    "Observations",
+    "Prix du repas",
+    "Repas d'avance",
+    "Opération",
+    "Versement",
+    "Versements",
+    "Nombre",
+    "Annulation",
+    "Annulations",
+    "Remboursement",
+    "Remboursements",
+    "Groupe",
+    "Repas débités",
+    "Repas sans débit",
+    "Journal de caisse",
+    "Toutes les régies",
+    "Totaux par mode",
+    "Total du jour",
+    "Aucune opération",
+    "Quittances manquantes",
+    "barrés",
+    "Télécharger en CSV",
+    "Télécharger en PDF",
+    "Rapprochement mensuel",
+    "Rapprochement du mois",
+    "Mois",
+    "Soldes d'ouverture",
+    "versements",
+    "soldes de clôture",
+    "Personnes en débit",
+    "Total des débits",
+    "Total des crédits",
+    "Repas par catégorie",
+    "Repas par tranche tarifaire",
+    "Repas par régime",
+    "Argent par mode",
+    "sans tranche",
+    "Soldes bas",
+    "Aucun solde bas",
+    "Personnes au ticket",
+    "repas",
+    "Espèces",
+    "Chèque",
+    "Virement",
+    "Carte bancaire",
+    "Mode inconnu",
+    "vingt",
+    "centimes",
+    "novembre",
+    "régisseur",
+    "Plus que",
+    "émises",
+    "déjà annulée",
+    "décimales",
+    "est tenue par",
+    "avec un compte",
+    "aucune régie",
 ];
 
 /// The page's text with maud's escapes undone.
@@ -1351,6 +1847,22 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
         "/person/99",
         "/report?day=hier",
         "/nowhere",
+        "/regie",
+        "/regie?q=l%C3%A9a",
+        "/regie?person=1",
+        "/regie?receipt=R-2026-00001&ok=regie.done",
+        "/regie/receipt/R-2026-00002",
+        "/regie/cancel?receipt=R-2026-00001",
+        "/regie/caisse",
+        "/regie/caisse?day=2026-11-30&regie=R",
+        "/regie/mois?month=2026-11",
+        "/regie/soldes-bas",
+        "/regie/receipt/R2-2026-00001",
+        "/regie/receipt/R-2026-00009",
+        "/regie/receipt/abc",
+        "/regie/mois?month=2026-13",
+        "/regie/caisse?regie=ZZ",
+        "/person/1?ok=regie.refund.done",
     ];
     let mut shown = std::collections::BTreeMap::new();
     for path in pages {
@@ -1442,7 +1954,13 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
         ),
         (
             "/accounts",
-            &["supervisor", "bursar", "administrator", "Staff accounts"][..],
+            &[
+                "supervisor",
+                "cashier",
+                "bursar",
+                "administrator",
+                "Staff accounts",
+            ][..],
         ),
         (
             "/api/summary",
@@ -1462,6 +1980,134 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
             &["day: “hier” is not a YYYY-MM-DD date"][..],
         ),
         ("/nowhere", &["page not found"][..]),
+        (
+            "/regie",
+            &[
+                ">Cash desk<",
+                "Search the person the payment is for.",
+                "Today's payments",
+                "R-2026-00001",
+                "€20.50",
+                ">Cash<",
+                "cancelled",
+                "Cash report",
+                "Month reconciliation",
+                "Low balances",
+            ][..],
+        ),
+        (
+            "/regie?q=l%C3%A9a",
+            &["Take payment", "/regie?person=1"][..],
+        ),
+        (
+            "/regie?person=1",
+            &[
+                "New payment",
+                "Current balance",
+                "−€3.20",
+                "Payment method",
+                "Cheque number",
+                "Payer's name",
+                "Record the payment",
+                "Bank transfer",
+            ][..],
+        ),
+        (
+            "/regie?receipt=R-2026-00001&ok=regie.done",
+            &[
+                "Payment recorded",
+                "Receipt no.",
+                "twenty euros and fifty cents",
+                "Print",
+                "Receipt as PDF",
+                "Intendance (R)",
+                "2026-11-30 08:10",
+                "Received by",
+                "Credit to the canteen account",
+            ][..],
+        ),
+        (
+            "/regie/receipt/R-2026-00002",
+            &[
+                "Cancelled · 2026-11-30 09:00 · regisseur · typed twice",
+                "Cheque no. 1234567, CIC",
+                "forty euros",
+            ][..],
+        ),
+        (
+            "/regie/cancel?receipt=R-2026-00001",
+            &[
+                "Cancel a payment",
+                "Reason for cancelling",
+                "Confirm the cancellation",
+                "never given again",
+            ][..],
+        ),
+        (
+            "/regie/caisse",
+            &[
+                "Cash report · 2026-11-30 · Every cash desk",
+                "2 receipts given, R-2026-00001 to R-2026-00002; 1 payment cancelled; 1 refund",
+                "Totals per method",
+                "Day's total",
+                "€8.00",
+                "Bank transfer",
+                "−€12.50",
+                ">Refund<",
+                "Download as CSV",
+                "Struck-through payments are cancelled",
+            ][..],
+        ),
+        (
+            "/regie/caisse?day=2026-11-30&regie=R",
+            &["Intendance (R)"][..],
+        ),
+        (
+            "/regie/mois?month=2026-11",
+            &[
+                "Monthly reconciliation · November 2026",
+                "Opening balances",
+                "€100.00",
+                "+ payments",
+                "− meals charged",
+                "= closing balances",
+                "€33.90",
+                "Persons in debt",
+                "Léa MARTIN2",
+                "Meals per tariff tier",
+                "T1 · QF 0-500",
+                "no tier",
+                "Pupil",
+                "Day pupil",
+                "2 persons with an account",
+            ][..],
+        ),
+        (
+            "/regie/soldes-bas",
+            &[
+                "Low balances · 2",
+                "fewer than 3 meals",
+                "Meal price",
+                "Meals in advance",
+                "Take payment",
+                "/regie?person=2",
+            ][..],
+        ),
+        (
+            "/regie/receipt/R2-2026-00001",
+            &["cash desk R2 is held by station “ligne-2”"][..],
+        ),
+        (
+            "/regie/receipt/R-2026-00009",
+            &["no payment has receipt R-2026-00009"][..],
+        ),
+        ("/regie/receipt/abc", &["is not a receipt number"][..]),
+        ("/regie/mois?month=2026-13", &["is not a YYYY-MM month"][..]),
+        ("/regie/caisse?regie=ZZ", &["no cash desk has code ZZ"][..]),
+        (
+            "/person/1?ok=regie.refund.done",
+            &["Refund recorded", "Refund the balance", "Take a payment"][..],
+        ),
     ] {
         for needle in needles {
             assert!(
@@ -1555,6 +2201,29 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
     assert!(event.contains("Marked absent in PRONOTE"), "{event}");
     assert!(french_in(&event).is_empty(), "{event}");
     assert_eq!(french_amount(&event), None, "{event}");
+    // A line of the cash desk, in English too.
+    k.fake
+        .live
+        .send(Live {
+            item: Some(FeedItem {
+                label: "Versement R-2026-00001 : 20,50 € (espèces)".into(),
+                money: Some(MoneyFacts {
+                    kind: MoneyKind::Payment,
+                    receipt: Some("R-2026-00001".into()),
+                    cents: 2050,
+                    mode: "especes".into(),
+                }),
+                ..Fake::item("12:07:00", true, facts(Reason::Ticket))
+            }),
+            summary: k.fake.summary(),
+        })
+        .unwrap();
+    let event = first_passage(&mut stream).await;
+    assert!(
+        event.contains("\"label\":\"Payment R-2026-00001: €20.50 (cash)\""),
+        "{event}"
+    );
+    assert!(french_in(&event).is_empty(), "{event}");
 
     // The gate screen too.
     let gate = k.get("/gate/ligne-1?lang=en", None).await;
@@ -1631,6 +2300,36 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
             "/report?day=hier",
             &["jour : « hier » n'est pas une date AAAA-MM-JJ"][..],
         ),
+        (
+            "/regie?receipt=R-2026-00001&ok=regie.done",
+            &[
+                "Versement enregistré",
+                "Quittance n°",
+                "vingt euros et cinquante centimes",
+                "Espèces",
+                "30/11/2026 08:10",
+            ][..],
+        ),
+        (
+            "/regie/caisse",
+            &[
+                "Journal de caisse · 30/11/2026 · Toutes les régies",
+                "Total du jour",
+                "8,00 €",
+                "2 quittances émises, de R-2026-00001 à R-2026-00002 ; 1 versement annulé ; 1 \
+                 remboursement",
+            ][..],
+        ),
+        (
+            "/regie/mois?month=2026-11",
+            &[
+                "Rapprochement mensuel · novembre 2026",
+                "= soldes de clôture",
+                "33,90 €",
+            ][..],
+        ),
+        ("/regie/soldes-bas", &["Soldes bas", "moins de 3 repas"][..]),
+        ("/accounts", &["régisseur"][..]),
     ] {
         let r = k.get(path, Some(&session)).await;
         let text = unescaped(&r.body);
@@ -1652,4 +2351,251 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
         "{}",
         r.body
     );
+}
+
+#[tokio::test]
+async fn the_cash_desk_takes_payments_and_keeps_what_was_typed_when_it_refuses() {
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("regisseur").await;
+    let post = |path: &'static str, form: String| {
+        let session = session.clone();
+        let k = &k;
+        async move {
+            k.post(path, Some(&session), &form, Some("http://kiosk.test"))
+                .await
+        }
+    };
+
+    // Not an amount, or more than two decimals: the form again, as typed, with why.
+    for (typed, message) in [
+        ("20%2C505", "a plus de deux décimales"),
+        ("vingt", "n'est pas un montant"),
+        ("-5", "doit être plus grand que zéro"),
+        ("", "est vide"),
+    ] {
+        let r = post(
+            "/regie/pay",
+            format!("person=1&amount={typed}&mode=especes&payer=M.+Martin&note=x&csrf={csrf}"),
+        )
+        .await;
+        let text = unescaped(&r.body);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{typed}: {text}");
+        assert!(text.contains(message), "{typed}: {text}");
+        let shown = typed.replace("%2C", ",");
+        assert!(
+            text.contains(&format!(
+                "name=\"amount\" inputmode=\"decimal\" value=\"{shown}\""
+            )),
+            "{typed} kept: {text}"
+        );
+        assert!(
+            text.contains("value=\"M. Martin\""),
+            "the payer kept: {text}"
+        );
+    }
+    // A cheque without its number: the source says so; the bank typed is kept.
+    let r = post(
+        "/regie/pay",
+        format!("person=1&amount=40&mode=cheque&cheque_number=&bank=CIC&csrf={csrf}"),
+    )
+    .await;
+    let text = unescaped(&r.body);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("un chèque se note avec son numéro"), "{text}");
+    assert!(text.contains("value=\"CIC\""), "{text}");
+    assert!(
+        text.contains("<option value=\"cheque\" selected>"),
+        "{text}"
+    );
+    assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
+    // Nobody by that number.
+    let r = post(
+        "/regie/pay",
+        format!("person=95&amount=20&mode=especes&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    for path in ["/regie?person=99", "/regie?person=abc"] {
+        assert_eq!(
+            k.get(path, Some(&session)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+
+    // Taken: the receipt on the page, to print, and as PDF.
+    let r = post(
+        "/regie/pay",
+        format!("person=1&amount=20.5&mode=especes&payer=M.+Martin&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, "/regie?receipt=R-2026-00001&ok=regie.done");
+    assert_eq!(k.fake.actions(), ["pay 1 2050 especes by regisseur"]);
+    let page = k.get(&to, Some(&session)).await;
+    let text = unescaped(&page.body);
+    for needle in [
+        "Versement enregistré",
+        "Quittance n° <span class=\"mono\">R-2026-00001",
+        "20,50 €",
+        "vingt euros et cinquante centimes",
+        "data-print",
+        "href=\"/regie/receipt/R-2026-00001.pdf\"",
+        "href=\"/regie/cancel?receipt=R-2026-00001\"",
+        "/assets/regie.js",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let pdf = k
+        .get("/regie/receipt/R-2026-00001.pdf", Some(&session))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(pdf.body.starts_with("%PDF"), "{}", pdf.body);
+    // Receipts of a régie held elsewhere, unknown ones, and what is not a receipt number.
+    for (path, status) in [
+        ("/regie/receipt/R2-2026-00001", StatusCode::FORBIDDEN),
+        ("/regie/receipt/R2-2026-00001.pdf", StatusCode::FORBIDDEN),
+        ("/regie/cancel?receipt=R2-2026-00001", StatusCode::FORBIDDEN),
+        ("/regie/receipt/R-2026-00009", StatusCode::NOT_FOUND),
+        ("/regie/receipt/R-2026-00009.pdf", StatusCode::NOT_FOUND),
+        ("/regie/receipt/x", StatusCode::BAD_REQUEST),
+    ] {
+        let r = k.get(path, Some(&session)).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        assert!(r.body.contains("class=\"error\""), "{path}: {}", r.body);
+    }
+
+    // Cancelled: a confirmation with the reason asked, then the receipt struck.
+    let confirm = k
+        .get("/regie/cancel?receipt=R-2026-00001", Some(&session))
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("name=\"reason\""), "{}", confirm.body);
+    let r = post(
+        "/regie/cancel",
+        format!("receipt=R-2026-00001&reason=+&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a reason is needed");
+    assert!(
+        unescaped(&r.body).contains("motif : à renseigner"),
+        "{}",
+        r.body
+    );
+    assert_eq!(k.fake.actions().len(), 1, "{:?}", k.fake.actions());
+    let r = post(
+        "/regie/cancel",
+        format!("receipt=R-2026-00001&reason=wrong+amount&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        k.fake.actions().last().unwrap(),
+        "cancel R-2026-00001 by regisseur: wrong amount"
+    );
+    // Cancelled already: refused, and said so.
+    let r = post(
+        "/regie/cancel",
+        format!("receipt=R-2026-00002&reason=again&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(unescaped(&r.body).contains("la quittance R-2026-00002 est déjà annulée"));
+    let r = k
+        .get("/regie/cancel?receipt=R-2026-00002", Some(&session))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // A refund above the balance: the person's page again, the form as typed, and why.
+    let r = post(
+        "/regie/refund",
+        format!(
+            "person=1&amount=60&mode=cheque&cheque_number=42&bank=CIC&reason=leaving&csrf={csrf}"
+        ),
+    )
+    .await;
+    let text = unescaped(&r.body);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{text}");
+    for needle in [
+        "le solde est de 50,00 € : on ne peut rembourser 60,00 €",
+        "value=\"60\"",
+        "value=\"leaving\"",
+        "value=\"42\"",
+        "<option value=\"cheque\" selected>",
+        "Léa MARTIN1",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let r = post(
+        "/regie/refund",
+        format!("person=1&amount=12%2C50&mode=virement&reason=&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a reason is needed");
+    let r = post(
+        "/regie/refund",
+        format!("person=1&amount=12%2C50&mode=virement&reason=leaving&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/person/1?ok=regie.refund.done")
+    );
+    assert_eq!(
+        k.fake.actions().last().unwrap(),
+        "refund 1 1250 virement by regisseur: leaving"
+    );
+
+    // The reports as files; a day or a month that is not one.
+    let csv = k
+        .get("/regie/caisse.csv?day=2026-11-30", Some(&session))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("journal-de-caisse-2026-11-30.csv")
+    );
+    assert_eq!(csv.body, "Csv caisse 2026-11-30");
+    let pdf = k.get("/regie/mois.pdf?month=2026-11", Some(&session)).await;
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(pdf.body, "Pdf mois 2026-11");
+    for path in [
+        "/regie/caisse?day=30%2F11",
+        "/regie/caisse.pdf?day=x",
+        "/regie/mois?month=11-2026",
+        "/regie/mois.csv?month=2026-00",
+    ] {
+        assert_eq!(
+            k.get(path, Some(&session)).await.status,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+    }
+
+    // A régisseur sees balances and refunds, not badges or oppositions.
+    let person = unescaped(&k.get("/person/1", Some(&session)).await.body);
+    assert!(person.contains("−3,20 €"), "{person}");
+    assert!(person.contains("action=\"/regie/refund\""), "{person}");
+    assert!(!person.contains("Déclarer perdu"), "{person}");
+    assert!(!person.contains("Ajouter une opposition"), "{person}");
+    // The navigation has the cash desk; a surveillant has neither it nor the refund.
+    let home = k.get("/", Some(&session)).await;
+    assert!(home.body.contains("href=\"/regie\""), "{}", home.body);
+    let (surv, _) = k.login("surveillant").await;
+    let home = k.get("/", Some(&surv)).await;
+    assert!(!home.body.contains("href=\"/regie\""), "{}", home.body);
+    assert_eq!(
+        k.get("/regie", Some(&surv)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let person = k.get("/person/1", Some(&surv)).await;
+    assert!(!person.body.contains("/regie/refund"), "{}", person.body);
 }

@@ -1,9 +1,11 @@
 //! What the kiosk reads and does, on the running gate: [`KioskBackend`] implements the kiosk
 //! crate's `StaffSource`. Reads come from the in-memory engine (search, status today, counts)
-//! and from the store (a person's passages, the day's report); staff actions go through the
-//! running gate ([`GateHandle::admit`] for admissions, journaled with the staff member;
-//! [`GateHandle::change`] for badges and oppositions), so the decision sees them at once. The
-//! live feed is built from [`Shared::subscribe`]: one line per committed passage.
+//! and from the store (a person's passages, the day's report, receipts and the régie's
+//! reports); staff actions go through the running gate ([`GateHandle::admit`] for admissions,
+//! journaled with the staff member; [`GateHandle::change`] for badges, oppositions and the
+//! régie's payments, cancellations and refunds, `regie.rs`), so the decision sees them at once.
+//! The live feed is built from [`Shared::subscribe`]: one line per committed passage, payment,
+//! cancellation or refund.
 //!
 //! What it hands the kiosk is values (reason codes, statuses, amounts, local times, a refusal's
 //! [`Problem`]), which the kiosk tells in the viewer's language; the French fields it fills
@@ -17,6 +19,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use tokio::sync::broadcast;
 
 use selfgate_kiosk::i18n::{self, Lang};
+use selfgate_kiosk::money::{
+    CashView, LowBalances, MonthView, NewPayment, NewRefund, ReceiptView, RegieInfo, ReportFile,
+};
 use selfgate_kiosk::{
     Alert, BadgeRow, BoxFuture, DateField, DayReport, FeedItem, KioskSource, Live, NewOpposition,
     OppositionRow, PassageRow, PassageWords, PersonDetail, PersonRow, PersonStatus, Problem,
@@ -30,7 +35,7 @@ use selfgate_rules::model::{
 };
 
 use crate::node::gate::{Change, GateHandle, Shared};
-use crate::node::kiosk::view;
+use crate::node::kiosk::{regie, view};
 use crate::node::sync::SyncState;
 use crate::store::{Store, WriteOp};
 
@@ -353,12 +358,10 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
                     }
                     Some(item)
                 }
-                EventKind::Alarm(_)
-                | EventKind::Correction(_)
-                | EventKind::Credit(_)
-                | EventKind::Payment(_)
-                | EventKind::PaymentCancel(_)
-                | EventKind::Refund(_) => None,
+                EventKind::Payment(_) | EventKind::PaymentCancel(_) | EventKind::Refund(_) => {
+                    regie::money_item(b.shared(), e)
+                }
+                EventKind::Alarm(_) | EventKind::Correction(_) | EventKind::Credit(_) => None,
                 EventKind::Retention(_) => continue,
             },
             Change::Opposition(_) => None,
@@ -849,6 +852,90 @@ impl StaffSource for KioskBackend {
             .map(|r| r.name().to_owned())
             .collect()
     }
+
+    fn regies(&self) -> Vec<RegieInfo> {
+        regie::regies(&self.shared().config())
+    }
+
+    fn take_payment(&self, p: NewPayment) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        Box::pin(regie::take_payment(&self.gate, p))
+    }
+
+    fn receipt(&self, number: &str) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        let (gate, store, number) = (self.gate.clone(), self.store.clone(), number.to_owned());
+        Box::pin(blocking(move || {
+            regie::receipt(gate.shared(), &store, &number)
+        }))
+    }
+
+    fn receipt_pdf(&self, number: &str) -> BoxFuture<'_, Result<Vec<u8>, SourceError>> {
+        let (gate, store, number) = (self.gate.clone(), self.store.clone(), number.to_owned());
+        Box::pin(blocking(move || {
+            regie::receipt_pdf(gate.shared(), &store, &number)
+        }))
+    }
+
+    fn cancel_payment(
+        &self,
+        number: &str,
+        by: &str,
+        reason: &str,
+    ) -> BoxFuture<'_, Result<ReceiptView, SourceError>> {
+        let (number, by, reason) = (number.to_owned(), by.to_owned(), reason.to_owned());
+        Box::pin(async move { regie::cancel(&self.gate, &self.store, &number, &by, &reason).await })
+    }
+
+    fn refund(&self, r: NewRefund) -> BoxFuture<'_, Result<(), SourceError>> {
+        Box::pin(regie::refund(&self.gate, r))
+    }
+
+    fn payments_today(&self) -> BoxFuture<'_, Result<CashView, SourceError>> {
+        let (gate, store, day) = (self.gate.clone(), self.store.clone(), self.now().1);
+        Box::pin(blocking(move || {
+            regie::cash(gate.shared(), &store, day, None, true)
+        }))
+    }
+
+    fn cash_report(
+        &self,
+        day: NaiveDate,
+        regie: Option<String>,
+    ) -> BoxFuture<'_, Result<CashView, SourceError>> {
+        let (gate, store) = (self.gate.clone(), self.store.clone());
+        Box::pin(blocking(move || {
+            regie::cash(gate.shared(), &store, day, regie.as_deref(), false)
+        }))
+    }
+
+    fn month_report(&self, year: i32, month: u32) -> BoxFuture<'_, Result<MonthView, SourceError>> {
+        let (gate, store) = (self.gate.clone(), self.store.clone());
+        Box::pin(blocking(move || {
+            regie::month(gate.shared(), &store, year, month)
+        }))
+    }
+
+    fn report_file(&self, file: ReportFile) -> BoxFuture<'_, Result<Vec<u8>, SourceError>> {
+        let (gate, store) = (self.gate.clone(), self.store.clone());
+        Box::pin(blocking(move || {
+            regie::report_file(gate.shared(), &store, &file)
+        }))
+    }
+
+    fn low_balances(&self) -> BoxFuture<'_, Result<LowBalances, SourceError>> {
+        let gate = self.gate.clone();
+        Box::pin(blocking(move || Ok(regie::low_balances(gate.shared()))))
+    }
+}
+
+/// Runs `f` (reads of the store, reports) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, SourceError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        SourceError::Unavailable(Problem::ReportFailed {
+            detail: e.to_string(),
+        })
+    })?
 }
 
 impl KioskBackend {

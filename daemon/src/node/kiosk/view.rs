@@ -60,6 +60,14 @@ pub fn feed_item(
         )
     };
     let facts = facts(shared, p);
+    // A pass charged to the balance: the meals it still pays for, when they are few.
+    let low = config_low_meals(shared);
+    let meals_left = match (p.verdict, p.balance_after_cents) {
+        (Verdict::Pass, Some(after)) if p.charge_cents > 0 => {
+            selfgate_kiosk::money::meals_left(after, p.charge_cents).filter(|n| *n < low)
+        }
+        _ => None,
+    };
     FeedItem {
         gate: gate.to_owned(),
         seq,
@@ -74,7 +82,14 @@ pub fn feed_item(
         first_name,
         balance_cents: p.balance_after_cents,
         facts: Some(facts),
+        meals_left,
+        money: None,
     }
+}
+
+/// Fewer meals than this left on a balance is low (`[school] low_balance_meals`).
+fn config_low_meals(shared: &Shared) -> u32 {
+    shared.config().money.low_balance_meals
 }
 
 /// The latest decisions as feed lines, newest first.
