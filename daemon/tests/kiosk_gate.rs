@@ -1,8 +1,10 @@
 //! The kiosk's backend on a real gate and store: the live feed from committed passages, a
 //! badge enrolled by presenting it at a reader, a badge declared lost (refused next time, and
 //! an alert), oppositions added and lifted, an admission by hand journaled with the staff
-//! member, the list of pupils not served yet, search and the day's report. And the kiosk over
-//! TLS with a generated certificate.
+//! member, the list of pupils not served yet, search and the day's report. The cash desk over
+//! real HTTP: a régisseur's payments, cancellations and refunds through `/regie`, in force at
+//! the gate at once, the receipt as PDF, the day's cash report against the journal. And the
+//! kiosk over TLS with a generated certificate.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -489,5 +491,388 @@ async fn journal_and_persons_read_through_the_running_daemon() {
     assert!(events.contains("\"verdict\":\"pass\""), "{events}");
     assert!(persons.contains("\"balance_cents\":610"), "{persons}");
     drop(shared);
+    node.stop().await;
+}
+
+/// An answer of the kiosk over plain HTTP/1.0.
+struct Http {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Http {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, v)| v.trim().split(';').next()?.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// `method path` to the kiosk at `addr`, with a cookie and a form.
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> Http {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    if !cookie.is_empty() {
+        req.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    if let Some(f) = form {
+        req.push_str(&format!(
+            "Origin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{f}",
+            f.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut raw))
+        .await
+        .expect("the kiosk did not answer")
+        .unwrap();
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8_lossy(&raw[..at]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    Http {
+        status,
+        head,
+        body: raw[at + 4..].to_vec(),
+    }
+}
+
+/// A member of staff logged in to the kiosk at `addr`: the session cookie and its token.
+async fn login(addr: std::net::SocketAddr, name: &str, password: &str) -> (String, String) {
+    let page = http(addr, "GET", "/login", "", None).await;
+    let token = page.cookie("sg_login").unwrap();
+    let r = http(
+        addr,
+        "POST",
+        "/login",
+        &format!("sg_login={token}"),
+        Some(&format!(
+            "csrf={token}&name={name}&password={password}&next=%2F"
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 303, "login {name}: {}", r.text());
+    let session = format!("sg_session={}", r.cookie("sg_session").unwrap());
+    let home = http(addr, "GET", "/", &session, None).await;
+    let csrf = home
+        .text()
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    (session, csrf)
+}
+
+/// The number in `attr="…"` of a page.
+fn attr_number(text: &str, attr: &str) -> i64 {
+    text.split(&format!("{attr}=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {attr} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regisseur_takes_payments_cancels_and_refunds_at_the_kiosk_of_a_running_gate() {
+    use selfgate_kiosk::accounts::{AccountsFile, Role};
+
+    let dir = tempfile::tempdir().unwrap();
+    common::avoid_end_of_day();
+    let store = Store::open(dir.path()).unwrap();
+    let mut config = selfgate::config::Config::parse(
+        "[school]\nname = \"Collège test\"\ntimezone = \"UTC\"\npublic_holidays = false\n\
+         debounce_ms = 0\n\
+         [gate]\nid = \"ligne-1\"\n[[gate.readers]]\nname = \"r1\"\nkind = \"simulated\"\n\
+         [kiosk]\nlisten = \"127.0.0.1:0\"\n\
+         [[services]]\ncode = \"tout\"\nstart = \"00:00\"\nend = \"23:59\"\n\
+         days = \"tous sam dim\"\n\
+         [[tariffs]]\ncategory = \"eleve\"\nprice = \"3,90\"\n\
+         [[regies]]\ncode = \"R1\"\nname = \"Régie du collège\"\n\
+         [[regies]]\ncode = \"R2\"\nname = \"Annexe\"\nnode = \"ligne-2\"\n",
+        "test.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    config.data_dir = dir.path().to_path_buf();
+    // Léa, externe, 10,00 € on her ticket balance.
+    common::one_pupil(&store, "ligne-1", LEA, 1_000, 1);
+    let accounts = AccountsFile::in_dir(dir.path());
+    accounts
+        .add("caisse", Role::Regisseur, "regie-du-college-2026")
+        .unwrap();
+    accounts
+        .add("mleroy", Role::Surveillant, "surveillance-2026")
+        .unwrap();
+    let (reader, badge) = SimReader::new("r1");
+    let (hw, _t) = common::sim_hardware(vec![Box::new(reader) as Box<dyn Reader>]);
+    let kiosk = Services {
+        kiosk: true,
+        ..Services::NONE
+    };
+    let node = common::node_on(&store, config, hw, kiosk).await;
+    let addr = node.kiosk_addr().unwrap();
+    let shared = node.shared().clone();
+    let balance = || shared.engine().roster().balance(PersonId(0));
+    let watcher = KioskBackend::start(node.gate().clone(), store.clone(), None);
+    let mut live = watcher.live();
+    let year = selfgate_rules::journal::school_year(Utc::now().date_naive());
+
+    // A surveillant has no cash desk.
+    let (surv, _) = login(addr, "mleroy", "surveillance-2026").await;
+    assert_eq!(http(addr, "GET", "/regie", &surv, None).await.status, 403);
+    let (cookie, csrf) = login(addr, "caisse", "regie-du-college-2026").await;
+    let get = |path: String| {
+        let cookie = cookie.clone();
+        async move { http(addr, "GET", &path, &cookie, None).await }
+    };
+    let post = |path: &'static str, form: String| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        async move {
+            http(
+                addr,
+                "POST",
+                path,
+                &cookie,
+                Some(&format!("{form}&csrf={csrf}")),
+            )
+            .await
+        }
+    };
+
+    // Find Léa, take 20 € in cash: the receipt, and her balance at the gate at once.
+    let found = get("/regie?q=martin".into()).await;
+    assert!(found.text().contains("/regie?person=0"), "{}", found.text());
+    let r = post(
+        "/regie/pay",
+        "person=0&amount=20&mode=especes&payer=Mme+Martin&note=".into(),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cash_receipt = format!("R1-{year}-00001");
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("/regie?receipt={cash_receipt}&ok=regie.done")
+    );
+    assert_eq!(
+        balance(),
+        3_000,
+        "the gate's balance right after the payment"
+    );
+    let line = next_item(&mut live).await.item.unwrap();
+    let money = line.money.clone().expect("a line of the cash desk");
+    assert_eq!(money.receipt.as_deref(), Some(cash_receipt.as_str()));
+    assert_eq!(
+        line.label,
+        format!("Versement {cash_receipt} : 20,00 € (espèces)")
+    );
+    assert!(line.first_name.is_empty(), "{line:?}");
+    // A cheque, typed the French way.
+    let r = post(
+        "/regie/pay",
+        "person=0&amount=15%2C50&mode=cheque&cheque_number=1234567&bank=CIC&payer=M.+Martin".into(),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cheque_receipt = format!("R1-{year}-00002");
+    assert_eq!(balance(), 4_550);
+    // More than two decimals, and a cheque without its number: refused, nothing changed.
+    let r = post(
+        "/regie/pay",
+        "person=0&amount=15%2C505&mode=especes&payer=M.+Martin".into(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("value=\"15,505\""), "{}", r.text());
+    let r = post(
+        "/regie/pay",
+        "person=0&amount=15&mode=cheque&cheque_number=&bank=CIC".into(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("un chèque se note avec son numéro"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(balance(), 4_550);
+
+    // The receipt: on its page with the amount in words, and as a PDF.
+    let page = get(format!("/regie/receipt/{cheque_receipt}")).await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains(&cheque_receipt), "{text}");
+    assert!(
+        text.contains(&selfgate_money::receipt::amount_in_words(1_550)),
+        "the kiosk's words are the PDF's: {text}"
+    );
+    assert!(text.contains("Chèque n° 1234567, CIC"), "{text}");
+    assert!(text.contains("Régie du collège (R1)"), "{text}");
+    let pdf = get(format!("/regie/receipt/{cheque_receipt}.pdf")).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(
+        pdf.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    assert!(pdf.body.starts_with(b"%PDF"), "not a PDF");
+    let pdf_path = dir.path().join("quittance.pdf");
+    std::fs::write(&pdf_path, &pdf.body).unwrap();
+    match std::process::Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let words = String::from_utf8_lossy(&out.stdout);
+            assert!(words.contains(&cheque_receipt), "{words}");
+            assert!(
+                words.contains("quinze euros et cinquante centimes"),
+                "{words}"
+            );
+        }
+        _ => println!("pdftotext is not installed: the receipt's text was not read back"),
+    }
+    // Objects this node may not show: another node's régie, nobody.
+    let other = get(format!("/regie/receipt/R2-{year}-00001")).await;
+    assert_eq!(other.status, 403);
+    assert!(other.text().contains("ligne-2"), "{}", other.text());
+    assert_eq!(
+        get(format!("/regie/receipt/R1-{year}-00099")).await.status,
+        404
+    );
+    assert_eq!(get("/regie?person=999".into()).await.status, 404);
+    assert_eq!(get("/person/999".into()).await.status, 404);
+
+    // The cash payment was a mistake: cancelled once, with a reason; a second time refused.
+    let confirm = get(format!("/regie/cancel?receipt={cash_receipt}")).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.text().contains("name=\"reason\""));
+    let r = post(
+        "/regie/cancel",
+        format!("receipt={cash_receipt}&reason=erreur+de+saisie"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(balance(), 2_550);
+    let r = post(
+        "/regie/cancel",
+        format!("receipt={cash_receipt}&reason=encore"),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("déjà annulée"), "{}", r.text());
+    assert_eq!(balance(), 2_550);
+
+    // A refund above the balance: refused, the form as typed; then one within it.
+    let r = post(
+        "/regie/refund",
+        "person=0&amount=100&mode=virement&reason=depart+en+cours+d%27annee".into(),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("value=\"100\""), "{text}");
+    assert!(text.contains("value=\"depart en cours d'annee\""), "{text}");
+    assert!(text.contains("on ne peut rembourser"), "{text}");
+    assert_eq!(balance(), 2_550);
+    let r = post(
+        "/regie/refund",
+        "person=0&amount=15&mode=virement&reason=depart".into(),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(balance(), 1_050);
+
+    // A meal at 3,90 €: 6,60 € left, one meal's worth: the gate screen's line says so.
+    badge.present(LEA).await;
+    let first = loop {
+        let item = next_item(&mut live).await.item.unwrap();
+        if item.money.is_none() {
+            break item;
+        }
+    };
+    assert_eq!(first.balance_cents, Some(660));
+    assert_eq!(first.meals_left, Some(1), "fewer than 3 meals left");
+    assert_eq!(balance(), 660);
+    let low = get("/regie/soldes-bas".into()).await;
+    assert!(low.text().contains("/regie?person=0"), "{}", low.text());
+
+    // The day's cash report against the journal: payments − cancellations − refunds.
+    let today = Utc::now().date_naive();
+    let journal_total: i64 = store
+        .events(None)
+        .unwrap()
+        .iter()
+        .filter(|e| e.at.date_naive() == today)
+        .map(|e| match &e.kind {
+            EventKind::Payment(p) => p.cents,
+            EventKind::PaymentCancel(c) => -c.cents,
+            EventKind::Refund(r) => -r.cents,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(journal_total, 2_000 + 1_550 - 2_000 - 1_500);
+    let cash = get(format!("/regie/caisse?day={today}")).await;
+    assert_eq!(cash.status, 200);
+    assert_eq!(
+        attr_number(&cash.text(), "data-total-cents"),
+        journal_total,
+        "{}",
+        cash.text()
+    );
+    assert!(cash.text().contains(&cheque_receipt));
+    let csv = get(format!("/regie/caisse.csv?day={today}")).await;
+    assert_eq!(csv.status, 200);
+    assert!(String::from_utf8_lossy(&csv.body).contains(&cheque_receipt));
+    let pdf = get(format!("/regie/caisse.pdf?day={today}")).await;
+    assert!(pdf.body.starts_with(b"%PDF"));
+    // The month: its closing balances are the gate's.
+    let month = get("/regie/mois".into()).await;
+    assert_eq!(month.status, 200, "{}", month.text());
+    let closing = month
+        .text()
+        .split("data-line=\"closing\" data-cents=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap();
+    assert_eq!(closing, balance());
+
+    drop((live, watcher, shared));
     node.stop().await;
 }
