@@ -107,7 +107,7 @@ fn receipt_panel(lang: Lang, r: &ReceiptView, here: bool) -> Markup {
             h2 { (t(lang, "regie.receipt.number")) " " span.mono { (r.receipt) } }
             @if let Some(c) = &r.cancelled {
                 p.stamp {
-                    (t(lang, "regie.receipt.cancelled")) " · " (i18n::date_minute(lang, c.at)) " · " (c.by) " · " (c.reason)
+                    b { (t(lang, "regie.receipt.cancelled")) } " · " (i18n::date_minute(lang, c.at)) " · " (c.by) " · " (c.reason)
                 }
             }
             dl.facts {

@@ -2029,7 +2029,7 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
         (
             "/regie/receipt/R-2026-00002",
             &[
-                "Cancelled · 2026-11-30 09:00 · regisseur · typed twice",
+                "Cancelled</b> · 2026-11-30 09:00 · regisseur · typed twice",
                 "Cheque no. 1234567, CIC",
                 "forty euros",
             ][..],
