@@ -1,8 +1,11 @@
 //! The kiosk in a real browser: headless Chromium (Debian's `chromium`, driven over the
 //! DevTools protocol) against the real `selfgate run`. A member of staff logs in, sees a badge
 //! read at the gate's reader appear in the live feed without the page reloading, admits a pupil
-//! by hand and sees the counts change; the gate screen shows the decisions. Screenshots of the
-//! staff screen and the gate screen at 800×480 and 1920×1080 are saved in
+//! by hand and sees the counts change; the gate screen shows the decisions. A régisseur takes
+//! payments at the cash desk, prints a receipt (the print stylesheet leaves the receipt alone),
+//! refunds a balance down to a low one, reads the cash report and the low balances, and the
+//! pupil reads "no meals left" at the gate, never an amount. Screenshots of the staff screen,
+//! the gate screen and the cash desk's pages at 800×480 and 1920×1080 are saved in
 //! `target/kiosk-screenshots/` (the paths are printed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -161,9 +164,10 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
             !shown.contains("Test"),
             "the gate screen shows a last name: {shown}"
         );
+        // 100 € at 3,90 € a meal is not low: no line, and never an amount.
         assert!(
-            shown.contains("Solde"),
-            "a ticket pass shows the balance: {shown}"
+            !shown.contains('€') && !shown.contains("Solde"),
+            "the gate screen shows a balance: {shown}"
         );
         shot(&mut b, &format!("gate-pass-{w}x{h}"));
         // Back to idle after a few seconds.
@@ -230,4 +234,240 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
         .collect();
     assert_eq!(manual.len(), 1, "{manual:?}");
     assert_eq!(manual[0]["by"], "mleroy", "{:?}", manual[0]);
+}
+
+/// Logs in through the form as `name`.
+fn browser_login(b: &mut Browser, base: &str, name: &str, password: &str) {
+    b.goto(&format!("{base}/login"));
+    b.wait_for_load();
+    b.eval(&format!(
+        "document.querySelector('input[name=name]').value = '{name}';
+         document.querySelector('input[name=password]').value = '{password}';
+         document.querySelector('form[action=\"/login\"]').submit(); true"
+    ));
+    b.wait_for(
+        "location.pathname === '/' && document.readyState === 'complete'",
+        WAIT,
+    );
+}
+
+/// Screenshots of the page at both sizes, back at 1920×1080 after.
+fn both_sizes(b: &mut Browser, name: &str) {
+    for (w, h) in [(1920, 1080), (800, 480)] {
+        b.viewport(w, h);
+        std::thread::sleep(Duration::from_millis(200));
+        shot(b, &format!("{name}-{w}x{h}"));
+    }
+    b.viewport(1920, 1080);
+}
+
+#[test]
+fn the_cash_desk_takes_payments_prints_receipts_and_shows_its_reports() {
+    let dir = tempdir();
+    let config = fifo_gate(dir.path(), 4);
+    let data = data_dir(dir.path());
+    add_account(&data, "caisse", "regisseur", "regie-du-college-2026");
+    let (child, addr) = start_daemon(&config);
+    let mut daemon = KillOnDrop::new(child);
+    let mut pipe = open_fifo(dir.path());
+    let base = format!("http://{addr}");
+    let mut b = Browser::launch();
+    b.viewport(1920, 1080);
+    browser_login(&mut b, &base, "caisse", "regie-du-college-2026");
+    let nav = b.eval("document.querySelector('header.top nav').innerText");
+    assert!(nav.as_str().unwrap().contains("Régie"), "{nav}");
+
+    // Find the pupil, take 20,50 € in cash: the receipt is shown, ready to print.
+    b.goto(&format!("{base}/regie?q=Eleve1"));
+    b.wait_for("document.querySelector('a[data-pay]') !== null", WAIT);
+    b.eval("document.querySelector('a[data-pay]').click(); true");
+    b.wait_for(
+        "location.search.startsWith('?person=') && document.readyState === 'complete'",
+        WAIT,
+    );
+    // A cheque's number and bank are asked only for a cheque.
+    let hidden = b.eval("document.querySelector('label[data-cheque]').hidden");
+    assert_eq!(hidden, true, "cheque fields shown for cash");
+    b.eval(
+        "var f = document.querySelector('form[action=\"/regie/pay\"]');
+         f.amount.value = '20,50';
+         f.payer.value = 'Mme Test';
+         f.submit(); true",
+    );
+    b.wait_for(
+        "location.search.includes('receipt=') && document.readyState === 'complete'",
+        WAIT,
+    );
+    let receipt = b.eval("document.querySelector('section.receipt').innerText");
+    let receipt = receipt.as_str().unwrap().to_owned();
+    for needle in [
+        "Quittance n° R-",
+        "20,50 €",
+        "vingt euros et cinquante centimes",
+        "Espèces",
+        "Mme Test",
+        "caisse",
+        "Eleve1 Test",
+    ] {
+        assert!(receipt.contains(needle), "{needle}: {receipt}");
+    }
+    assert!(
+        b.eval("document.querySelector('button[data-print]') !== null")
+            .as_bool()
+            .unwrap()
+    );
+    both_sizes(&mut b, "regie-receipt");
+    // Printed: the receipt alone.
+    b.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "print" }),
+    );
+    let alone = b.eval(
+        "getComputedStyle(document.querySelector('header.top')).display === 'none'
+         && getComputedStyle(document.querySelector('section.day')).display === 'none'
+         && getComputedStyle(document.querySelector('section.receipt')).display !== 'none'
+         && getComputedStyle(document.querySelector('.receipt .actions')).display === 'none'",
+    );
+    assert_eq!(
+        alone, true,
+        "the print stylesheet shows more than the receipt"
+    );
+    shot(&mut b, "regie-receipt-print");
+    b.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "" }),
+    );
+
+    // A cheque: its fields appear when the mode is chosen.
+    b.goto(&format!("{base}/regie?q=Eleve1"));
+    b.wait_for("document.querySelector('a[data-pay]') !== null", WAIT);
+    b.eval("document.querySelector('a[data-pay]').click(); true");
+    b.wait_for(
+        "location.search.startsWith('?person=') && document.readyState === 'complete'",
+        WAIT,
+    );
+    b.eval(
+        "var s = document.querySelector('select[name=mode]');
+         s.value = 'cheque'; s.dispatchEvent(new Event('change')); true",
+    );
+    assert_eq!(
+        b.eval("document.querySelector('label[data-cheque]').hidden"),
+        false
+    );
+    b.eval(
+        "var f = document.querySelector('form[action=\"/regie/pay\"]');
+         f.amount.value = '15.00'; f.cheque_number.value = '1234567'; f.bank.value = 'CIC';
+         f.submit(); true",
+    );
+    b.wait_for(
+        "location.search.includes('receipt=') && document.readyState === 'complete'",
+        WAIT,
+    );
+    let day = b.eval("document.querySelector('section.day').innerText");
+    assert!(day.as_str().unwrap().contains("Chèque"), "{day}");
+    // The cheque was a mistake: cancelled from the day's list, after a confirmation.
+    b.eval(
+        "Array.from(document.querySelectorAll('section.day tr'))
+           .find(r => r.innerText.includes('Chèque'))
+           .querySelector('a.danger').click(); true",
+    );
+    b.wait_for(
+        "location.pathname === '/regie/cancel' && document.readyState === 'complete'",
+        WAIT,
+    );
+    b.eval(
+        "var f = document.querySelector('form[action=\"/regie/cancel\"]');
+         f.reason.value = 'saisi deux fois'; f.submit(); true",
+    );
+    b.wait_for(
+        "location.search.includes('ok=regie.cancel.done') && document.readyState === 'complete'",
+        WAIT,
+    );
+    let stamp = b.eval("document.querySelector('section.receipt .stamp').innerText");
+    assert!(
+        stamp.as_str().unwrap().contains("saisi deux fois"),
+        "{stamp}"
+    );
+    let struck = b.eval("document.querySelectorAll('section.day tr.struck').length");
+    assert_eq!(struck, 1);
+
+    // Refunds from Eleve2's and Eleve3's pages leave 5 € each: low balances.
+    for pupil in ["Eleve2", "Eleve3"] {
+        b.goto(&format!("{base}/search?q={pupil}"));
+        b.eval("document.querySelector('table.persons a').click(); true");
+        b.wait_for("location.pathname.startsWith('/person/')", WAIT);
+        b.wait_for_load();
+        b.eval(
+            "var f = document.querySelector('form[action=\"/regie/refund\"]');
+             f.amount.value = '95'; f.mode.value = 'virement'; f.reason.value = 'départ';
+             f.submit(); true",
+        );
+        b.wait_for(
+            "location.search.includes('ok=regie.refund.done') && document.readyState === 'complete'",
+            WAIT,
+        );
+        let balance = b.eval("document.querySelector('dd.balance').innerText");
+        assert_eq!(balance, "5,00 €", "{pupil}");
+    }
+    shot(&mut b, "person-refund-1920x1080");
+
+    // The day's cash report and the low balances.
+    b.goto(&format!("{base}/regie/caisse"));
+    b.wait_for_load();
+    let cash = b.eval("document.body.innerText");
+    let cash = cash.as_str().unwrap().to_owned();
+    for needle in [
+        "Journal de caisse",
+        "Total du jour",
+        "Espèces",
+        "Chèque",
+        "Virement",
+    ] {
+        assert!(cash.contains(needle), "{needle}: {cash}");
+    }
+    let total = b.eval("document.querySelector('[data-total-cents]').dataset.totalCents");
+    assert_eq!(total, "-16950", "20,50 + (15,00 cancelled) − 2 × 95,00");
+    let struck = b.eval("document.querySelectorAll('table.cash tr.struck').length");
+    assert_eq!(struck, 1, "the cancelled cheque is struck through");
+    both_sizes(&mut b, "regie-caisse");
+    b.goto(&format!("{base}/regie/soldes-bas"));
+    b.wait_for_load();
+    let low = b.eval("document.querySelector('table.low').innerText");
+    let low = low.as_str().unwrap().to_owned();
+    assert!(low.contains("Eleve2") && low.contains("Eleve3"), "{low}");
+    assert!(!low.contains("Eleve1"), "{low}");
+    both_sizes(&mut b, "regie-soldes-bas");
+    b.goto(&format!("{base}/regie/mois"));
+    b.wait_for_load();
+    shot(&mut b, "regie-mois-1920x1080");
+
+    // At the gate, Eleve2 and Eleve3 read that no meal is paid in advance; not the amount.
+    for (pupil, (w, h)) in [(2, (1920, 1080)), (3, (800, 480))] {
+        b.viewport(w, h);
+        b.goto(&format!("{base}/portique"));
+        b.wait_for("document.querySelector('#gate.idle') !== null", WAIT);
+        std::thread::sleep(Duration::from_millis(500));
+        present(&mut pipe, &fifo_badge(pupil));
+        b.wait_for("document.querySelector('#gate.pass') !== null", WAIT);
+        let shown = b.eval("document.getElementById('gate').innerText");
+        let shown = shown.as_str().unwrap().to_owned();
+        assert!(shown.contains(&format!("Eleve{pupil}")), "{shown}");
+        // 5,00 − 3,90 = 1,10 €: not a meal's worth.
+        assert!(shown.contains("Plus de repas d'avance"), "{shown}");
+        assert!(!shown.contains('€') && !shown.contains("1,10"), "{shown}");
+        shot(&mut b, &format!("gate-low-{w}x{h}"));
+        b.wait_for("document.querySelector('#gate.idle') !== null", WAIT);
+    }
+    println!("screenshots in {}", screenshots_dir().display());
+
+    // The journal has the two payments with their receipts, numbered one after the other.
+    drop(b);
+    terminate(&mut daemon);
+    let receipts: Vec<String> = journal(&data)
+        .iter()
+        .filter(|e| e["kind"] == "payment")
+        .map(|e| e["receipt"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(receipts.len(), 2, "{receipts:?}");
+    assert!(receipts[0].ends_with("-00001") && receipts[1].ends_with("-00002"));
 }
