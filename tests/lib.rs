@@ -569,9 +569,15 @@ pub fn output_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output
 /// Starts `selfgate run --config FILE` and waits for its ready line; returns the process and
 /// the kiosk's address.
 pub fn start_daemon(config: &Path) -> (Child, SocketAddr) {
+    start_daemon_with(config, &[])
+}
+
+/// [`start_daemon`] with these environment variables set (test hooks).
+pub fn start_daemon_with(config: &Path, env: &[(&str, &str)]) -> (Child, SocketAddr) {
     let mut child = selfgate()
         .args(["run", "--config"])
         .arg(config)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

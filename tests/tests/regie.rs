@@ -1,7 +1,8 @@
 //! The régie from the command line (`selfgate payment …`): bad input refused with a clear error
 //! and nothing written; payments, cancellations and refunds through the running daemon, in force
 //! at the gate at once; receipt numbers gap-free across SIGKILLs during a stream of payments,
-//! with every balance equal to an independent sum over the journal.
+//! with every balance equal to an independent sum over the journal; a school week at the régie
+//! whose cash reports and month reconciliation agree to the cent with the journal.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -466,4 +467,341 @@ fn receipt_numbers_stay_gap_free_when_the_daemon_is_killed_during_a_stream_of_pa
         balances_from_journal(&events),
         "every balance is the journal's sum"
     );
+}
+
+/// A school in Paris's time zone, lunch on weekdays, tiers T1 (1,00 €) and T2 (2,50 €) beside
+/// the pupils' 4,00 €, one régie `INT` at this gate.
+fn week_school(dir: &std::path::Path) -> std::path::PathBuf {
+    let roster = "identifiant;nom;prenom;classe;categorie;regime;badge;tranche\n\
+                  A1;Arnaud;Alice;6A;eleve;externe;0D00000001;T1\n\
+                  B2;Bernard;Basile;5B;eleve;externe;0D00000002;T2\n\
+                  C3;Caron;Chloé;4C;eleve;externe;0D00000003;\n\
+                  D4;Dumas;Denis;3D;eleve;externe;0D00000004;\n";
+    std::fs::write(dir.join("roster.csv"), roster).unwrap();
+    let config = format!(
+        r#"[school]
+name = "Collège de la semaine"
+timezone = "Europe/Paris"
+public_holidays = false
+year_start = "2026-09-01"
+year_end = "2027-07-06"
+debounce_ms = 0
+[store]
+data_dir = {data}
+[gate]
+id = "ligne-1"
+pulse_ms = 50
+[[gate.readers]]
+name = "pipe"
+kind = "line"
+path = {fifo}
+[gate.turnstile]
+kind = "simulated"
+[kiosk]
+listen = "127.0.0.1:0"
+[[services]]
+code = "dejeuner"
+start = "11:00"
+end = "14:00"
+days = "lun mar mer jeu ven"
+[tiers]
+T1 = "QF de 0 à 600 €"
+T2 = "QF de 601 à 1 200 €"
+[[tariffs]]
+category = "eleve"
+price = "4,00"
+overdraft_meals = 1
+[tariffs.tiers.T1]
+price = "1,00"
+[tariffs.tiers.T2]
+price = "2,50"
+[[regies]]
+code = "INT"
+name = "Intendance"
+node = "ligne-1"
+"#,
+        data = toml_str(&dir.join("data").display().to_string()),
+        fifo = toml_str(&dir.join("reader.fifo").display().to_string()),
+    );
+    let path = dir.join("selfgate.toml");
+    std::fs::write(&path, config).unwrap();
+    import_roster(&dir.join("roster.csv"), &path);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(dir.join("reader.fifo"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    path
+}
+
+/// The receipt a `payment add` printed (`receipt INT-2026-00001: …`).
+fn receipt_of(out: &Output) -> String {
+    out.success();
+    out.stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+#[test]
+fn a_school_week_at_the_regie_reconciles_to_the_cent_with_the_journal() {
+    let dir = tempdir();
+    let config = week_school(dir.path());
+    let data = data_dir(dir.path());
+    let cfg = config.to_str().unwrap();
+    let pay = |person: &str, amount: &str, mode: &[&str]| {
+        let mut args = vec![
+            "add",
+            "--person",
+            person,
+            "--amount",
+            amount,
+            "--by",
+            "régisseur",
+            "--payer",
+            "famille",
+        ];
+        args.extend_from_slice(mode);
+        receipt_of(&payment(&config, &args))
+    };
+    let cash: &[&str] = &["--mode", "especes"];
+    let cheque: &[&str] = &[
+        "--mode",
+        "cheque",
+        "--cheque-number",
+        "1234567",
+        "--bank",
+        "CIC",
+    ];
+    let days = [
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+    ];
+    let mut eaters: Vec<&str> = vec!["0D00000001", "0D00000002", "0D00000003", "0D00000004"];
+    for (n, day) in days.iter().enumerate() {
+        // The daemon's clock at 11:30 in Paris that day: payments and meals are that day's.
+        let start = format!("{day}T11:30:00+01:00");
+        let (mut daemon, _) =
+            start_daemon_with(&config, &[("SELFGATE_TEST_CLOCK_START", start.as_str())]);
+        match n {
+            0 => {
+                pay("A1", "20", cash);
+                pay("B2", "30,00", cheque);
+                pay("C3", "40", cash);
+            }
+            1 => {
+                let wrong = pay("D4", "10", &["--mode", "carte"]);
+                payment(
+                    &config,
+                    &[
+                        "cancel",
+                        "--receipt",
+                        &wrong,
+                        "--by",
+                        "régisseur",
+                        "--reason",
+                        "mauvais élève",
+                    ],
+                )
+                .success();
+                pay("D4", "20", cash);
+            }
+            3 => {
+                // A typing mistake, seen the same afternoon.
+                let typo = pay("B2", "300", cheque);
+                payment(
+                    &config,
+                    &[
+                        "cancel",
+                        "--receipt",
+                        &typo,
+                        "--by",
+                        "régisseur",
+                        "--reason",
+                        "montant erroné",
+                    ],
+                )
+                .success();
+            }
+            4 => {
+                // Denis leaves the school: what is left is given back, and he does not eat.
+                let left = balances(&data)["D4"];
+                assert!(left > 0, "{left}");
+                let amount = format!("{},{:02}", left / 100, left % 100);
+                payment(
+                    &config,
+                    &[
+                        "refund",
+                        "--person",
+                        "D4",
+                        "--amount",
+                        &amount,
+                        "--mode",
+                        "virement",
+                        "--by",
+                        "régisseur",
+                        "--reason",
+                        "départ de l'établissement",
+                    ],
+                )
+                .success();
+                eaters.retain(|b| *b != "0D00000004");
+            }
+            _ => {}
+        }
+        let mut pipe = open_fifo(dir.path());
+        for b in &eaters {
+            writeln!(pipe, "{b}").unwrap();
+            pipe.flush().unwrap();
+        }
+        let want = eaters.len();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while journal(&data)
+            .iter()
+            .filter(|e| e["kind"] == "passage" && e["day"] == *day)
+            .count()
+            < want
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{day}: the meals were not journaled"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        terminate(&mut daemon);
+    }
+
+    let events = journal(&data);
+    // Each person was charged their tier's price, every day they ate.
+    for e in events.iter().filter(|e| e["kind"] == "passage") {
+        assert_eq!(e["verdict"], "pass", "{e}");
+        let price = match e["person"].as_str().unwrap() {
+            "A1" => 100,
+            "B2" => 250,
+            _ => 400,
+        };
+        assert_eq!(e["charge_cents"], price, "{e}");
+    }
+
+    // The cash report of each day against an independent sum over the journal: the payments
+    // taken that day, less the cancellations and refunds made that day.
+    let mut week_total = 0;
+    for day in days {
+        let expected: i64 = events
+            .iter()
+            .filter(|e| e["local"].as_str().unwrap().starts_with(day))
+            .map(|e| match e["kind"].as_str().unwrap() {
+                "payment" | "payment_cancel" | "refund" => e["cents"].as_i64().unwrap(),
+                _ => 0,
+            })
+            .sum();
+        let pdf = dir.path().join(format!("caisse-{day}.pdf"));
+        let csv = dir.path().join(format!("caisse-{day}.csv"));
+        let json = selfgate_run([
+            "report",
+            "caisse",
+            "--day",
+            day,
+            "--json",
+            "--config",
+            cfg,
+            "--csv",
+            csv.to_str().unwrap(),
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ]);
+        json.success();
+        let start = json.stdout.find('{').unwrap();
+        let end = json.stdout.rfind('}').unwrap();
+        let report: Value = serde_json::from_str(&json.stdout[start..=end]).unwrap();
+        assert_eq!(report["total_cents"], expected, "{day}");
+        week_total += expected;
+        assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-1.4"));
+        let csv = std::fs::read_to_string(&csv).unwrap();
+        for line in report["lines"].as_array().unwrap() {
+            if let Some(receipt) = line["receipt"].as_str() {
+                assert!(csv.contains(receipt), "{receipt} not in the CSV of {day}");
+            }
+        }
+    }
+    // 20 + 30 + 40 + (10 − 10 + 20) + (300 − 300) − Denis's refund.
+    let denis_refund: i64 = events
+        .iter()
+        .filter(|e| e["kind"] == "refund")
+        .map(|e| -e["cents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(denis_refund, 2000 - 4 * 400);
+    assert_eq!(week_total, 11_000 - denis_refund);
+
+    // The day's report in French on the terminal: its totals and receipts.
+    selfgate_run([
+        "report",
+        "caisse",
+        "--day",
+        "2026-11-16",
+        "--lang",
+        "fr",
+        "--config",
+        cfg,
+    ])
+    .success()
+    .stdout_has(&["INT-2026-00001", "INT-2026-00003", "Chèque", "90,00 €"]);
+    let pdf = dir.path().join("caisse-2026-11-19.pdf");
+    match std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            for needle in ["Journal de caisse", "INT-2026-00006", "Chèque"] {
+                assert!(text.contains(needle), "{needle} not in the PDF:\n{text}");
+            }
+        }
+        _ => eprintln!("pdftotext is not installed: the PDF's text was not checked"),
+    }
+
+    // The month: opening + movements = closing, per person and in all, equal to the balances
+    // the store holds and to the journal's own sum.
+    let month = selfgate_run([
+        "report", "mois", "--month", "2026-11", "--json", "--config", cfg,
+    ]);
+    month.success();
+    let start = month.stdout.find('{').unwrap();
+    let end = month.stdout.rfind('}').unwrap();
+    let report: Value = serde_json::from_str(&month.stdout[start..=end]).unwrap();
+    let held = balances(&data);
+    let from_journal = balances_from_journal(&events);
+    assert_eq!(held, from_journal);
+    let t = &report["totals"];
+    let total = |k: &str| t[k].as_i64().unwrap();
+    assert_eq!(total("opening_cents"), 0);
+    assert_eq!(total("payments_cents"), 11_000 + 1000 + 30_000);
+    assert_eq!(total("cancellations_cents"), 1000 + 30_000);
+    assert_eq!(total("refunds_cents"), denis_refund);
+    let meals: i64 = events
+        .iter()
+        .filter(|e| e["kind"] == "passage")
+        .map(|e| e["charge_cents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total("meals_cents"), meals);
+    assert_eq!(total("closing_cents"), held.values().sum::<i64>());
+    for row in report["rows"].as_array().unwrap() {
+        let id = row["person"].as_u64().unwrap();
+        let name = row["name"].as_str().unwrap();
+        let external = ["A1", "B2", "C3", "D4"][usize::try_from(id).unwrap()];
+        assert_eq!(
+            row["movements"]["closing_cents"].as_i64().unwrap(),
+            held[external],
+            "{name}"
+        );
+    }
+    assert_eq!(held["D4"], 0, "Denis left with nothing owed either way");
 }

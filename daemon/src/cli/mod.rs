@@ -12,6 +12,7 @@ pub mod journal;
 pub mod payment;
 pub mod pki;
 pub mod pronote;
+pub mod report;
 pub mod retention;
 pub mod run;
 pub mod siecle;
@@ -178,6 +179,12 @@ pub enum Command {
         #[command(subcommand)]
         what: PaymentCommand,
     },
+    /// The accounting officer's reports, from the journal: the day's cash report (`caisse`)
+    /// and the month's reconciliation (`mois`); CSV and PDF on request.
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
     /// Staff accounts of the kiosk (`DATA/accounts.toml`); works while the daemon runs.
     Account {
         #[command(subcommand)]
@@ -300,6 +307,43 @@ pub enum PaymentCommand {
         #[arg(long)]
         person: Option<String>,
         /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// The day's cash report (journal de caisse): every payment, totals per mode, cancelled
+    /// ones marked, first and last receipt.
+    Caisse {
+        /// The school day (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        day: Option<chrono::NaiveDate>,
+        /// One régie's (default: every régie's).
+        #[arg(long)]
+        regie: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+        /// The whole report as JSON on stdout, in place of the summary.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// The month's reconciliation: opening balances + payments − meals ± corrections = closing
+    /// balances, to the cent; the persons in debt; meals per category, tier and régime.
+    Mois {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -578,6 +622,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Opposition { what } => staff::opposition(what),
         Command::Badge { what } => staff::badge(what),
         Command::Payment { what } => payment::command(what),
+        Command::Report { what } => report::command(what),
         Command::Persons { data, json } => journal::persons(&data, json),
         Command::Journal { data, since, json } => journal::journal(&data, since.as_deref(), json),
         Command::Backup { file, place } => backup::backup_command(&file, &place),

@@ -309,6 +309,67 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             euros(cents),
             euros(balance)
         ),
+        Msg::Written(path) => format!("written: {}", path.display()),
+        Msg::CashLine {
+            receipt,
+            time,
+            name,
+            mode,
+            cents,
+            struck,
+        } => format!(
+            "{receipt:<16} {time}  {name:<28} {:<17} {:>12}{}",
+            selfgate_rules::journal::mode_label_en(mode),
+            euros(cents),
+            if struck { "  (cancelled)" } else { "" }
+        ),
+        Msg::CashMode { mode, count, cents } => format!(
+            "  {:<17} {count:>4} payment(s)  {:>12}",
+            selfgate_rules::journal::mode_label_en(mode),
+            euros(cents)
+        ),
+        Msg::CashTotal {
+            day,
+            payments,
+            cents,
+            first,
+            last,
+        } => format!(
+            "cash report of {day}: {payments} payment(s), total {}{}",
+            euros(cents),
+            match (first, last) {
+                (Some(f), Some(l)) => format!(", receipts {f} to {l}"),
+                _ => String::new(),
+            }
+        ),
+        Msg::MonthTotals {
+            year,
+            month,
+            opening,
+            payments,
+            meals,
+            corrections,
+            cancellations,
+            refunds,
+            credits,
+            closing,
+        } => format!(
+            "reconciliation {year}-{month:02}: opening balances {} + payments {} - meals {} + corrections {} - cancellations {} - refunds {} + other credits {} = closing balances {}",
+            euros(opening),
+            euros(payments),
+            euros(meals),
+            euros(corrections),
+            euros(cancellations),
+            euros(refunds),
+            euros(credits),
+            euros(closing)
+        ),
+        Msg::MonthDebtors { count, cents } => {
+            format!(
+                "{count} person(s) in debt at the end of the month, for {}",
+                euros(cents)
+            )
+        }
         Msg::PaymentLine {
             receipt,
             when,

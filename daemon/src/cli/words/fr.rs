@@ -317,6 +317,66 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             format_euros(cents),
             format_euros(balance)
         ),
+        Msg::Written(path) => format!("écrit : {}", path.display()),
+        Msg::CashLine {
+            receipt,
+            time,
+            name,
+            mode,
+            cents,
+            struck,
+        } => format!(
+            "{receipt:<16} {time}  {name:<28} {:<17} {:>12}{}",
+            selfgate_rules::journal::mode_label_fr(mode),
+            format_euros(cents),
+            if struck { "  (annulé)" } else { "" }
+        ),
+        Msg::CashMode { mode, count, cents } => format!(
+            "  {:<17} {count:>4} versement(s)  {:>12}",
+            selfgate_rules::journal::mode_label_fr(mode),
+            format_euros(cents)
+        ),
+        Msg::CashTotal {
+            day,
+            payments,
+            cents,
+            first,
+            last,
+        } => format!(
+            "journal de caisse du {} : {payments} versement(s), total {}{}",
+            day.format("%d/%m/%Y"),
+            format_euros(cents),
+            match (first, last) {
+                (Some(f), Some(l)) => format!(", quittances {f} à {l}"),
+                _ => String::new(),
+            }
+        ),
+        Msg::MonthTotals {
+            year,
+            month,
+            opening,
+            payments,
+            meals,
+            corrections,
+            cancellations,
+            refunds,
+            credits,
+            closing,
+        } => format!(
+            "rapprochement {month:02}/{year} : soldes d'ouverture {} + versements {} − repas {} + corrections {} − annulations {} − remboursements {} + autres crédits {} = soldes de clôture {}",
+            format_euros(opening),
+            format_euros(payments),
+            format_euros(meals),
+            format_euros(corrections),
+            format_euros(cancellations),
+            format_euros(refunds),
+            format_euros(credits),
+            format_euros(closing)
+        ),
+        Msg::MonthDebtors { count, cents } => format!(
+            "{count} personne(s) débitrice(s) en fin de mois, pour {}",
+            format_euros(cents)
+        ),
         Msg::PaymentLine {
             receipt,
             when,

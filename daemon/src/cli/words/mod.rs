@@ -264,6 +264,44 @@ pub enum Msg<'a> {
         cents: i64,
         balance: i64,
     },
+    // report
+    Written(&'a Path),
+    CashLine {
+        receipt: &'a str,
+        time: &'a str,
+        name: &'a str,
+        mode: &'a str,
+        cents: i64,
+        struck: bool,
+    },
+    CashMode {
+        mode: &'a str,
+        count: usize,
+        cents: i64,
+    },
+    CashTotal {
+        day: chrono::NaiveDate,
+        payments: usize,
+        cents: i64,
+        first: Option<&'a str>,
+        last: Option<&'a str>,
+    },
+    MonthTotals {
+        year: i32,
+        month: u32,
+        opening: i64,
+        payments: i64,
+        meals: i64,
+        corrections: i64,
+        cancellations: i64,
+        refunds: i64,
+        credits: i64,
+        closing: i64,
+    },
+    MonthDebtors {
+        count: usize,
+        cents: i64,
+    },
     /// One payment of `selfgate payment list`.
     PaymentLine {
         receipt: &'a str,
