@@ -235,6 +235,12 @@ fn demo_runs_serves_its_kiosk_and_resumes_without_counting_twice() {
 
     let out1 = first.finish(Duration::from_secs(90));
     assert!(out1.contains("demo: created a school"), "{out1}");
+    // Families top up at the régie before lunch; one mistyped payment is cancelled.
+    assert!(
+        out1.contains("demo: cash desk, receipt INT-")
+            && out1.contains("cancelled (typing mistake)"),
+        "{out1}"
+    );
 
     let j1 = journal(&data);
     let passages: Vec<&Value> = j1.iter().filter(|e| e["kind"] == "passage").collect();

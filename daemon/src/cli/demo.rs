@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 
 use selfgate_hardware::sim::{SimReader, SimReaderHandle, SimTurnstile};
 use selfgate_hardware::{Reader, Turnstile};
-use selfgate_rules::journal::{Credit, EventKind};
+use selfgate_rules::journal::{Credit, EventKind, PaymentMode};
 use selfgate_rules::model::{
     BadgeNumber, Category, Credential, CredentialStatus, Forfait, Opposition, OppositionReason,
     Person, PersonId, Regime, SchoolRules, ServiceId, WeekdaySet,
@@ -26,6 +26,7 @@ use selfgate_rules::model::{
 use super::words::{Msg, text};
 use crate::config::Config;
 use crate::infra::clock::{Clock, ScaledClock};
+use crate::node::control::{self, Answer, Request};
 use crate::node::gate::{GateHandle, Hardware, Shared};
 use crate::node::{Node, NodeSpec, Services};
 use crate::store::{Store, WriteOp, Writer};
@@ -278,6 +279,33 @@ kind = "simulated"
 [gate.turnstile]
 kind = "simulated"
 pulse_log = "{pulses}"
+
+# Tariff tiers (quotient familial): a third of the ticket pupils in each.
+[tiers]
+T1 = "QF de 0 à 600 €"
+T2 = "QF de 601 à 1 200 €"
+
+[[tariffs]]
+category = "eleve"
+price = "3,90"
+overdraft_meals = 2
+[tariffs.tiers.T1]
+price = "1,00"
+[tariffs.tiers.T2]
+price = "2,60"
+
+[[tariffs]]
+category = "commensal"
+price = "5,20"
+
+[[tariffs]]
+category = "hote"
+price = "7,00"
+
+# The régie where families top up their children's balances (`selfgate payment`, /regie).
+[[regies]]
+code = "INT"
+name = "Intendance"
 "#,
         cfg = data.join("selfgate.toml").display(),
         data = data.display(),
@@ -357,7 +385,14 @@ fn generate_school(
             regime,
             forfaits,
             passages_per_service: 1,
-            tier: None,
+            tier: match kind {
+                Kind::Ticket | Kind::Externe => match rng.below(3) {
+                    0 => Some("T1".to_owned()),
+                    1 => Some("T2".to_owned()),
+                    _ => None,
+                },
+                _ => None,
+            },
         }));
         let balance = match kind {
             // One ticket pupil in five has run out.
@@ -697,6 +732,7 @@ async fn school_day_loop(
     shared: Arc<Shared>,
     gate: GateHandle,
     writer: Writer,
+    store: Store,
     readers: Vec<SimReaderHandle>,
     people: Vec<DemoPerson>,
     mut after: DateTime<Utc>,
@@ -706,6 +742,7 @@ async fn school_day_loop(
     let rules = shared.config().rules.clone();
     let gate_id = shared.config().gate.id.clone();
     let mut skip_to_lunch = first_run;
+    let mut first_regie = first_run;
     while let Some((day, service, opens, closes)) = next_service(&rules, &gate_id, after) {
         after = opens;
         if skip_to_lunch && rules.service(service).is_some_and(|s| s.code != "dejeuner") {
@@ -715,6 +752,10 @@ async fn school_day_loop(
         let lead = TimeDelta::minutes(5);
         if clock.now() < opens - lead {
             clock.jump(opens - lead);
+        }
+        if rules.service(service).is_some_and(|s| s.code == "dejeuner") {
+            regie_morning(&shared, &gate, &store, &people, &mut rng, first_regie).await;
+            first_regie = false;
         }
         let list = {
             let engine = shared.engine();
@@ -749,6 +790,121 @@ async fn school_day_loop(
         tokio::time::sleep(clock.real_until(closes)).await;
         save_clock(&writer, closes).await;
         after = closes;
+    }
+}
+
+/// Before lunch, families top up at the régie: the ticket pupils lowest in credit pay 20 to
+/// 40 €, in cash or by cheque; on the demo's first day, one mistyped payment is cancelled.
+async fn regie_morning(
+    shared: &Arc<Shared>,
+    gate: &GateHandle,
+    store: &Store,
+    people: &[DemoPerson],
+    rng: &mut Rng,
+    with_mistake: bool,
+) {
+    let config = shared.config();
+    let mut low: Vec<(i64, PersonId)> = {
+        let engine = shared.engine();
+        people
+            .iter()
+            .filter(|p| p.kind == Kind::Ticket)
+            .map(|p| (engine.roster().balance(p.id), p.id))
+            .collect()
+    };
+    low.sort();
+    for (i, (_, id)) in low.into_iter().take(3 + rng.below(3)).enumerate() {
+        let (external, name, class) = match shared.engine().roster().person(id) {
+            Some(p) => (p.external_id.clone(), p.display_name(), p.class.clone()),
+            None => continue,
+        };
+        let mode = if rng.below(2) == 0 {
+            PaymentMode::Especes
+        } else {
+            PaymentMode::Cheque {
+                number: format!("{}", 1_000_000 + rng.below(9_000_000)),
+                bank: ["La Banque Postale", "Crédit Agricole", "CIC"][rng.below(3)].into(),
+            }
+        };
+        let cents = [2000, 3000, 4000][rng.below(3)];
+        let take = |cents: i64, mode: PaymentMode| Request::PaymentAdd {
+            person: external.clone(),
+            cents,
+            mode,
+            payer: format!("Famille {}", name.rsplit(' ').next().unwrap_or_default()),
+            by: "M. Garnier (régisseur)".into(),
+            regie: None,
+            note: String::new(),
+        };
+        let Some(receipt) = regie_op(&config, shared, gate, store, take(cents, mode.clone())).await
+        else {
+            continue;
+        };
+        println!(
+            "{}",
+            Msg::DemoPayment {
+                receipt: &receipt,
+                name: &name,
+                class: &class,
+                cents,
+                mode: mode.code(),
+            }
+        );
+        if with_mistake && i == 0 {
+            // Ten times the amount, seen at once: cancelled, the number never given again.
+            let Some(wrong) = regie_op(&config, shared, gate, store, take(cents * 10, mode)).await
+            else {
+                continue;
+            };
+            let cancel = Request::PaymentCancel {
+                receipt: wrong.clone(),
+                by: "M. Garnier (régisseur)".into(),
+                reason: "erreur de saisie (montant)".into(),
+            };
+            if regie_op(&config, shared, gate, store, cancel)
+                .await
+                .is_some()
+            {
+                println!(
+                    "{}",
+                    Msg::DemoPaymentCancelled {
+                        receipt: &wrong,
+                        name: &name,
+                        cents: cents * 10,
+                    }
+                );
+            }
+        }
+    }
+}
+
+/// A régie operation made through the gate, as the kiosk makes it; the receipt concerned.
+async fn regie_op(
+    config: &Config,
+    shared: &Arc<Shared>,
+    gate: &GateHandle,
+    store: &Store,
+    req: Request,
+) -> Option<String> {
+    let planned = {
+        let engine = shared.engine();
+        control::plan_change(config, engine.roster(), store, req, shared.clock.now())
+    };
+    let (op, planned) = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("demo: régie: {e}");
+            return None;
+        }
+    };
+    let outcomes = gate.change(vec![op]).await.ok()?;
+    match planned.answer(&outcomes) {
+        Answer::Journaled { event } => match &event.kind {
+            EventKind::Payment(p) => Some(p.receipt.to_string()),
+            EventKind::PaymentCancel(c) => Some(c.receipt.to_string()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -909,6 +1065,7 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         shared.clone(),
         node.gate().clone(),
         node.writer().clone(),
+        node.store().clone(),
         handles,
         people,
         after,

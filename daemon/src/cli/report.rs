@@ -129,7 +129,11 @@ fn print_cash(r: &CashReport) {
             }
         );
     }
-    for m in r.modes() {
+    for m in r
+        .modes()
+        .iter()
+        .filter(|m| m.payments_count + m.cancellations_count + m.refunds_count > 0)
+    {
         println!(
             "{}",
             Msg::CashMode {

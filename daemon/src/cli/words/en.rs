@@ -76,6 +76,25 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "demo: kiosk account `demo` (administrateur), password {password} · log in at http://{addr}/login · gate screen http://{addr}/portique"
         ),
         Msg::DemoMetrics(url) => format!("demo: metrics on {url}"),
+        Msg::DemoPayment {
+            receipt,
+            name,
+            class,
+            cents,
+            mode,
+        } => format!(
+            "demo: cash desk, receipt {receipt}: {} ({}) for {name} ({class})",
+            euros(cents),
+            selfgate_rules::journal::mode_label_en(mode).to_lowercase()
+        ),
+        Msg::DemoPaymentCancelled {
+            receipt,
+            name,
+            cents,
+        } => format!(
+            "demo: cash desk, receipt {receipt} cancelled (typing mistake): {} taken back off {name}'s balance",
+            euros(cents)
+        ),
         Msg::DemoStatus {
             weekday,
             when,

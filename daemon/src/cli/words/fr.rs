@@ -74,6 +74,25 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "démo : compte du kiosque `demo` (administrateur), mot de passe {password} · connexion sur http://{addr}/login · écran du portique http://{addr}/portique"
         ),
         Msg::DemoMetrics(url) => format!("démo : métriques sur {url}"),
+        Msg::DemoPayment {
+            receipt,
+            name,
+            class,
+            cents,
+            mode,
+        } => format!(
+            "démo : régie, quittance {receipt} : {} ({}) pour {name} ({class})",
+            format_euros(cents),
+            selfgate_rules::journal::mode_label_fr(mode).to_lowercase()
+        ),
+        Msg::DemoPaymentCancelled {
+            receipt,
+            name,
+            cents,
+        } => format!(
+            "démo : régie, quittance {receipt} annulée (erreur de saisie) : {} repris sur le solde de {name}",
+            format_euros(cents)
+        ),
         Msg::DemoStatus {
             weekday,
             when,

@@ -123,6 +123,19 @@ pub enum Msg<'a> {
         addr: SocketAddr,
     },
     DemoMetrics(&'a str),
+    /// A family's payment at the demo school's régie.
+    DemoPayment {
+        receipt: &'a str,
+        name: &'a str,
+        class: &'a str,
+        cents: i64,
+        mode: &'a str,
+    },
+    DemoPaymentCancelled {
+        receipt: &'a str,
+        name: &'a str,
+        cents: i64,
+    },
     /// The status line printed every second: the simulated time (weekday 0 = Monday), and
     /// the service open then with its counts.
     DemoStatus {
@@ -480,6 +493,82 @@ mod tests {
                 addr,
             },
             Msg::DemoMetrics("http://x/metrics"),
+            Msg::DemoPayment {
+                receipt: "INT-2026-00001",
+                name: "Léa MARTIN",
+                class: "6A",
+                cents: 2000,
+                mode: "cheque",
+            },
+            Msg::DemoPaymentCancelled {
+                receipt: "INT-2026-00002",
+                name: "Léa MARTIN",
+                cents: 2000,
+            },
+            Msg::PaymentTaken {
+                receipt: "R-2026-00001",
+                name: "Léa",
+                cents: 2000,
+                mode: "especes",
+                balance: 2390,
+            },
+            Msg::PaymentCancelled {
+                receipt: "R-2026-00001",
+                name: "Léa",
+                cents: 2000,
+                balance: 390,
+            },
+            Msg::Refunded {
+                name: "Léa",
+                cents: 390,
+                balance: 0,
+            },
+            Msg::PaymentLine {
+                receipt: "R-2026-00001",
+                when: "2026-11-16 08:10",
+                name: "Léa",
+                cents: 2000,
+                mode: "carte",
+                payer: "M. Martin",
+                cancelled: true,
+            },
+            Msg::Written(p),
+            Msg::CashLine {
+                receipt: "R-2026-00001",
+                time: "08:10",
+                name: "Léa",
+                mode: "virement",
+                cents: 2000,
+                struck: true,
+            },
+            Msg::CashMode {
+                mode: "especes",
+                count: 2,
+                cents: 4000,
+            },
+            Msg::CashTotal {
+                day,
+                payments: 2,
+                cents: 4000,
+                first: Some("R-2026-00001"),
+                last: Some("R-2026-00002"),
+            },
+            Msg::MonthTotals {
+                year: 2026,
+                month: 11,
+                opening: 0,
+                payments: 4000,
+                meals: 390,
+                corrections: 0,
+                cancellations: 0,
+                refunds: 0,
+                credits: 0,
+                closing: 3610,
+            },
+            Msg::MonthDebtors {
+                count: 1,
+                cents: -390,
+            },
             Msg::DemoStatus {
                 weekday: 0,
                 when: "16/11/2026 12:04",
