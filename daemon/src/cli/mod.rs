@@ -197,7 +197,7 @@ pub enum AccountCommand {
     /// Creates an account; the password is read from stdin (or --password-file).
     Add {
         name: String,
-        /// surveillant, gestionnaire or administrateur.
+        /// surveillant, regisseur, gestionnaire or administrateur.
         #[arg(long)]
         role: String,
         #[arg(long, value_name = "FILE")]

@@ -1691,4 +1691,127 @@ mod tests {
             Ok(_) => panic!("opened twice"),
         }
     }
+
+    #[test]
+    fn every_money_event_is_stored_and_read_back_as_it_was() {
+        use selfgate_rules::journal::{
+            EventRef, Payment, PaymentCancel, PaymentMode, Receipt, Refund,
+        };
+        let receipt = Receipt {
+            regie: "INT".into(),
+            year: 2026,
+            number: 0,
+        };
+        let modes = [
+            PaymentMode::Especes,
+            PaymentMode::Cheque {
+                number: "8812345".into(),
+                bank: "Crédit Mutuel".into(),
+            },
+            PaymentMode::Carte,
+            PaymentMode::Virement,
+            PaymentMode::EnLigne {
+                reference: "PAYFIP-1".into(),
+            },
+            PaymentMode::Import {
+                reference: "CHARLEMAGNE-9".into(),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .write_now(&[WriteOp::PutPerson(person(0))])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut kinds: Vec<EventKind> = modes
+            .iter()
+            .map(|mode| {
+                EventKind::Payment(Payment {
+                    person: PersonId(0),
+                    cents: 1250,
+                    mode: mode.clone(),
+                    payer: "Mme Martin".into(),
+                    by: "régie".into(),
+                    receipt: receipt.clone(),
+                    note: "ras".into(),
+                })
+            })
+            .collect();
+        kinds.push(EventKind::Refund(Refund {
+            person: PersonId(0),
+            cents: 500,
+            mode: modes[1].clone(),
+            regie: "INT".into(),
+            by: "régie".into(),
+            reason: "départ".into(),
+        }));
+        let ops: Vec<WriteOp> = kinds
+            .iter()
+            .map(|kind| WriteOp::Append {
+                gate: "g".into(),
+                at: Utc::now(),
+                kind: kind.clone(),
+            })
+            .collect();
+        let written = store.write_now(&ops).unwrap_or_else(|e| panic!("{e}"));
+        let first = match &written[0] {
+            WriteOutcome::Appended(e) => (**e).clone(),
+            other => panic!("{other:?}"),
+        };
+        let cancel = EventKind::PaymentCancel(PaymentCancel {
+            refers_to: EventRef {
+                gate: "g".into(),
+                seq: first.seq,
+            },
+            receipt: Receipt {
+                number: 1,
+                ..receipt.clone()
+            },
+            person: PersonId(0),
+            cents: 1250,
+            by: "régie".into(),
+            reason: "erreur".into(),
+        });
+        store
+            .write_now(&[WriteOp::Append {
+                gate: "g".into(),
+                at: Utc::now(),
+                kind: cancel,
+            }])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = store.events(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.len(), 8);
+        for (i, (w, r)) in written.iter().zip(&read).enumerate() {
+            let WriteOutcome::Appended(w) = w else {
+                panic!("{w:?}")
+            };
+            assert_eq!(**w, *r, "event {i}");
+        }
+        // Receipts numbered 1 to 6 in the order written; the balance is their sum.
+        let numbers: Vec<u32> = read
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Payment(p) => Some(p.receipt.number),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        let engine = store
+            .load_engine(
+                crate::config::Config::parse("", "t.toml")
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .rules,
+                chrono::NaiveDate::MIN,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(engine.roster().balance(PersonId(0)), 6 * 1250 - 500 - 1250);
+        let (paid, cancelled) = store
+            .payment(&Receipt {
+                number: 1,
+                ..receipt
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no receipt 1"));
+        assert_eq!(paid, first);
+        assert!(cancelled.is_some());
+    }
 }
