@@ -87,6 +87,9 @@ pub enum StoreError {
     /// exhausted): refused whole, nothing of its request is written.
     #[error("refused: {0}")]
     Invalid(String),
+    /// A cancellation of a payment already cancelled (its receipt), refused whole.
+    #[error("la quittance {0} est déjà annulée")]
+    AlreadyCancelled(String),
 }
 
 macro_rules! redb_from {
@@ -1029,9 +1032,7 @@ impl MoneyIndex<'_> {
                         )));
                     }
                     if self.cancelled.get(receipt.as_str())?.is_some() {
-                        return Err(StoreError::Invalid(format!(
-                            "la quittance {receipt} est déjà annulée"
-                        )));
+                        return Err(StoreError::AlreadyCancelled(receipt));
                     }
                 }
                 if self.cancelled.get(receipt.as_str())?.is_none() {

@@ -338,11 +338,9 @@ pub async fn cancel(
     };
     let outcomes = gate.change(vec![op]).await.map_err(|e| match e.as_ref() {
         // Cancelled meanwhile (the store's writer refuses a second cancellation).
-        StoreError::Invalid(m) if m.contains("déjà annulée") => {
-            SourceError::Refused(Problem::AlreadyCancelled {
-                receipt: number.trim().to_owned(),
-            })
-        }
+        StoreError::AlreadyCancelled(_) => SourceError::Refused(Problem::AlreadyCancelled {
+            receipt: number.trim().to_owned(),
+        }),
         other => not_recorded(other),
     })?;
     let cancel = appended(outcomes)?;
