@@ -397,9 +397,12 @@ impl OppositionReason {
 impl FromStr for OppositionReason {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, ParseError> {
+        // Both sides folded: `fold` reads `_` as a space, so `absent_pronote` is compared as
+        // `absent pronote` (comparing with the bare code refused it).
+        let folded = fold(s);
         OppositionReason::ALL
             .into_iter()
-            .find(|r| r.code() == fold(s))
+            .find(|r| fold(r.code()) == folded)
             .ok_or_else(|| {
                 ParseError::new(
                     s,
@@ -769,5 +772,98 @@ mod tests {
         assert!(parse_euros("-").is_err());
         assert_eq!(format_euros(-320), "−3,20 €");
         assert_eq!(format_euros(390), "3,90 €");
+    }
+
+    #[test]
+    fn zero_euros_has_no_minus_sign_and_a_cent_keeps_its_sign() {
+        assert_eq!(format_euros(0), "0,00 €");
+        assert_eq!(format_euros(-1), "−0,01 €");
+        assert_eq!(format_euros(5), "0,05 €");
+        assert_eq!(format_euros(-100), "−1,00 €");
+    }
+
+    #[test]
+    fn a_negative_overdraft_in_cents_allows_nothing() {
+        // A negative amount typed in the configuration must not become a credit requirement.
+        assert_eq!(Overdraft::Cents(-500).allowance_cents(390), 0);
+        assert_eq!(Overdraft::Cents(0).allowance_cents(390), 0);
+        assert_eq!(Overdraft::Cents(300).allowance_cents(390), 300);
+        assert_eq!(Overdraft::Meals(2).allowance_cents(390), 780);
+        assert_eq!(Overdraft::Meals(0).allowance_cents(390), 0);
+    }
+
+    #[test]
+    fn a_badge_of_32_characters_is_accepted_and_33_refused() {
+        let max = "A".repeat(BadgeNumber::MAX_LEN);
+        assert_eq!(max.parse::<BadgeNumber>().unwrap().as_str(), max);
+        // Separators do not count towards the length.
+        let spaced = format!("{}-{}", "B".repeat(16), "C".repeat(16));
+        assert_eq!(spaced.parse::<BadgeNumber>().unwrap().as_str().len(), 32);
+        assert!(format!("{max}D").parse::<BadgeNumber>().is_err());
+    }
+
+    #[test]
+    fn a_forfait_covers_its_first_and_last_day_and_not_one_more() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Tuesday 1 September 2026 to Friday 2 July 2027, every day of the week.
+        let f = Forfait {
+            weekdays: WeekdaySet::from_bits(0x7f),
+            services: ServiceSet::single(ServiceId(1)),
+            from: d("2026-09-01"),
+            to: d("2027-07-02"),
+        };
+        assert!(f.covers(d("2026-09-01"), ServiceId(1)), "first day");
+        assert!(f.covers(d("2027-07-02"), ServiceId(1)), "last day");
+        assert!(!f.covers(d("2026-08-31"), ServiceId(1)), "the day before");
+        assert!(!f.covers(d("2027-07-03"), ServiceId(1)), "the day after");
+        assert!(!f.covers(d("2026-09-01"), ServiceId(0)), "another service");
+        assert!(f.in_range(d("2026-09-01")) && f.in_range(d("2027-07-02")));
+        assert!(!f.in_range(d("2026-08-31")) && !f.in_range(d("2027-07-03")));
+    }
+
+    #[test]
+    fn every_category_and_opposition_reason_reads_back_from_its_code() {
+        for c in Category::ALL {
+            assert_eq!(c.code().parse::<Category>(), Ok(c), "{c:?}");
+        }
+        for wrong in ["", "chef", "eleves", "commensal2"] {
+            assert!(
+                wrong.parse::<Category>().is_err(),
+                "`{wrong}` is no category"
+            );
+        }
+        for r in OppositionReason::ALL {
+            assert_eq!(r.code().parse::<OppositionReason>(), Ok(r), "{r:?}");
+        }
+        for wrong in ["", "absent", "impayes", "opposition:impaye"] {
+            assert!(
+                wrong.parse::<OppositionReason>().is_err(),
+                "`{wrong}` is no opposition reason"
+            );
+        }
+    }
+
+    #[test]
+    fn every_weekday_set_reads_back_from_its_text() {
+        for bits in 0..=0x7f {
+            let set = WeekdaySet::from_bits(bits);
+            assert_eq!(
+                set.to_string().parse::<WeekdaySet>(),
+                Ok(set),
+                "{bits:#09b}"
+            );
+            assert_eq!(set.bits(), bits);
+        }
+        for (text, day) in [
+            ("mer", Weekday::Wed),
+            ("sam", Weekday::Sat),
+            ("dim", Weekday::Sun),
+        ] {
+            let set: WeekdaySet = text.parse().unwrap();
+            assert!(set.contains(day) && set.len() == 1, "{text}");
+        }
+        for wrong in ["lunn", "8", "0", "lun;mardy"] {
+            assert!(wrong.parse::<WeekdaySet>().is_err(), "`{wrong}` is refused");
+        }
     }
 }
