@@ -649,3 +649,101 @@ fn shown_credential(raw: &str) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(debounce_ms: u32) -> Engine {
+        Engine::new(SchoolRules {
+            timezone: chrono_tz::Europe::Paris,
+            services: Vec::new(),
+            closures: Vec::new(),
+            tariffs: Vec::new(),
+            ticket_fallback: false,
+            externe_tickets: true,
+            debounce_ms,
+        })
+    }
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_795_000_000_000 + ms).unwrap_or_default()
+    }
+
+    fn other(i: usize) -> (String, String) {
+        (
+            format!("self-{}", i % 4),
+            format!("{:08X}", 0x0B00_0000 + i),
+        )
+    }
+
+    #[test]
+    fn a_card_held_while_5000_other_pairs_are_read_is_still_one_read() {
+        let mut e = engine(2000);
+        e.note_seen("self-1", "0A00000004", at(0));
+        // A rush: 5,000 other gate × badge pairs within the same second, all fresh.
+        for i in 0..5000 {
+            let (gate, badge) = other(i);
+            e.note_seen(&gate, &badge, at(1000 * i as i64 / 5000));
+        }
+        assert!(
+            e.is_repeat("self-1", "0A00000004", at(1500)),
+            "pruning the table dropped a fresh entry"
+        );
+        let (gate, badge) = other(4999);
+        assert!(e.is_repeat(&gate, &badge, at(1500)));
+        assert_eq!(e.debounce.last_seen.len(), 5001, "nothing was stale");
+    }
+
+    #[test]
+    fn stale_entries_are_the_ones_dropped_and_only_above_4096() {
+        let mut e = engine(2000);
+        // 4,096 entries from a minute ago: at the limit, not above it, nothing is pruned.
+        for i in 0..4096 {
+            let (gate, badge) = other(i);
+            e.note_seen(&gate, &badge, at(-60_000));
+        }
+        e.note_seen("self-1", "0A00000004", at(0));
+        assert_eq!(e.debounce.last_seen.len(), 4097, "pruned at 4,096 already");
+        // Above the limit: the next read prunes the stale ones and keeps the fresh one.
+        e.note_seen("self-2", "0A00000005", at(10));
+        let mut kept: Vec<_> = e.debounce.last_seen.keys().cloned().collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("self-1".to_owned(), "0A00000004".to_owned()),
+                ("self-2".to_owned(), "0A00000005".to_owned())
+            ]
+        );
+        assert!(e.is_repeat("self-1", "0A00000004", at(1999)));
+    }
+
+    #[test]
+    fn an_entry_exactly_one_window_old_is_stale() {
+        let mut e = engine(2000);
+        for i in 0..4096 {
+            let (gate, badge) = other(i);
+            e.note_seen(&gate, &badge, at(0));
+        }
+        e.note_seen("self-1", "0A00000004", at(1));
+        // 4,097 entries; this read comes exactly 2 s after the 4,096 first ones.
+        e.note_seen("self-2", "0A00000005", at(2000));
+        assert_eq!(
+            e.debounce.last_seen.len(),
+            2,
+            "2 s old is outside a 2 s window"
+        );
+    }
+
+    #[test]
+    fn two_reads_at_the_same_instant_are_one_read_and_an_earlier_one_is_not() {
+        let mut e = engine(2000);
+        e.note_seen("self-1", "0A00000004", at(0));
+        assert!(e.is_repeat("self-1", "0A00000004", at(0)));
+        assert!(e.is_repeat("self-1", "0a:00:00:00:04", at(0)));
+        // A clock stepped back is not the reader repeating itself.
+        assert!(!e.is_repeat("self-1", "0A00000004", at(-1)));
+        assert!(!e.is_repeat("self-2", "0A00000004", at(0)));
+    }
+}
