@@ -1833,3 +1833,174 @@ fn every_reason_code_is_exercised() {
         assert!(code.parse::<Reason>().is_ok(), "`{code}`");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Gaps found by mutation testing (issue 21)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_gravest_opposition_is_shown_for_every_pair_in_either_order() {
+    use OppositionReason::{AbsentPronote, Depart, Exclusion, Impaye, Manuelle};
+    // Gravest first: gone from the school, excluded, unpaid bills, absent, blocked by hand.
+    let gravity = [Depart, Exclusion, Impaye, AbsentPronote, Manuelle];
+    let mut failures = Vec::new();
+    for (i, graver) in gravity.iter().enumerate() {
+        for lighter in &gravity[i + 1..] {
+            for order in [[*graver, *lighter], [*lighter, *graver]] {
+                let mut e = school();
+                for reason in order {
+                    oppose(&mut e, P_TOM, reason, None, ("2026-11-16", None), false);
+                }
+                let p = e.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
+                if p.reason != Reason::Opposition(*graver) {
+                    failures.push(format!(
+                        "{order:?} put in that order: shown {}, want {}",
+                        p.reason.code(),
+                        Reason::Opposition(*graver).code()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn every_reason_reads_back_from_its_code_and_nothing_else_does() {
+    for r in Reason::ALL {
+        assert_eq!(r.code().parse::<Reason>(), Ok(r), "{r:?}");
+    }
+    for wrong in [
+        "",
+        "pass",
+        "opposition",
+        "opposition:",
+        "opposition:martien",
+        "Forfait",
+        " ticket",
+    ] {
+        assert!(wrong.parse::<Reason>().is_err(), "`{wrong}` is no reason");
+    }
+}
+
+#[test]
+fn two_reads_at_the_same_instant_are_one_passage() {
+    let mut e = school();
+    run_script(
+        &mut e,
+        "the same frame twice in one instant (two readers of one gate, or a driver echo)",
+        &[
+            read(
+                SELF_1,
+                TOM,
+                "2026-11-16 12:10:00",
+                pass("ticket", 390, Some(610)),
+            ),
+            repeat(SELF_1, TOM, "2026-11-16 12:10:00"),
+            // At another gate in the same instant: a second attempt, refused site-wide.
+            read(SELF_2, TOM, "2026-11-16 12:10:00", ALREADY_SERVED),
+        ],
+    );
+    assert_eq!(e.roster().balance(P_TOM), 610, "charged once");
+}
+
+#[test]
+fn the_expected_list_is_forfait_holders_for_that_day_and_service_without_opposition() {
+    let e = school();
+    let expected = |d: &str, service: ServiceId| -> Vec<PersonId> {
+        let mut ids: Vec<PersonId> = e.roster().expected(day(d), service).map(|p| p.id).collect();
+        ids.sort();
+        ids
+    };
+    // Monday 16, lunch: Enzo (excluded) and Malo (every opposition) are not expected; Théo's
+    // forfait ended at Toussaint; Chloé's unpaid opposition was lifted; ticket eaters never are.
+    assert_eq!(
+        expected("2026-11-16", DEJEUNER),
+        vec![
+            P_LEA, P_HUGO, P_INES, P_ZOE, P_LUCAS, P_YANIS, P_CHLOE, P_ADAM
+        ]
+    );
+    // Tuesday 17: Yanis is absent (PRONOTE) for lunch only.
+    assert_eq!(
+        expected("2026-11-17", DEJEUNER),
+        vec![P_LEA, P_HUGO, P_INES, P_ZOE, P_LUCAS, P_CHLOE, P_ADAM]
+    );
+    assert_eq!(expected("2026-11-17", DINER), vec![P_INES, P_YANIS]);
+    // Wednesday 18: Léa's DP 4 jours leaves Wednesday out.
+    assert!(!expected("2026-11-18", DEJEUNER).contains(&P_LEA));
+    // Friday 20: Chloé's manual opposition.
+    assert!(!expected("2026-11-20", DEJEUNER).contains(&P_CHLOE));
+    assert!(expected("2026-11-21", DEJEUNER).is_empty(), "Saturday");
+}
+
+#[test]
+fn served_entries_are_set_as_stored_and_listed_per_day_and_service() {
+    let mut e = school();
+    let monday = day("2026-11-16");
+    let at = paris("2026-11-16 12:10");
+    let entry = ServedEntry {
+        count: 2,
+        last_at: at,
+    };
+    e.served_mut().set(P_ADAM, monday, DEJEUNER, entry);
+    e.served_mut().set(
+        P_TOM,
+        monday,
+        DEJEUNER,
+        ServedEntry {
+            count: 1,
+            last_at: paris("2026-11-16 12:20"),
+        },
+    );
+    e.served_mut().set(P_INES, monday, DINER, entry);
+    e.served_mut()
+        .set(P_LEA, day("2026-11-17"), DEJEUNER, entry);
+    assert_eq!(e.served().get(P_ADAM, monday, DEJEUNER), Some(entry));
+    assert_eq!(e.served().len(), 4);
+
+    let mut lunch: Vec<(PersonId, ServedEntry)> = e.served().on(monday, DEJEUNER).collect();
+    lunch.sort_by_key(|(p, _)| *p);
+    assert_eq!(
+        lunch,
+        vec![
+            (
+                P_TOM,
+                ServedEntry {
+                    count: 1,
+                    last_at: paris("2026-11-16 12:20")
+                }
+            ),
+            (P_ADAM, entry),
+        ]
+    );
+    assert_eq!(
+        e.served()
+            .on(monday, DINER)
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        vec![P_INES]
+    );
+    assert_eq!(e.served().on(monday, PETIT_DEJEUNER).count(), 0);
+
+    // Two passages set for Adam, who is allowed two: the third read is refused.
+    assert_eq!(
+        observed(&e.decide(SELF_1, ADAM, paris("2026-11-16 12:30"))),
+        ALREADY_SERVED
+    );
+    // A count of 0 removes the entry.
+    e.served_mut().set(
+        P_ADAM,
+        monday,
+        DEJEUNER,
+        ServedEntry {
+            count: 0,
+            last_at: at,
+        },
+    );
+    assert_eq!(e.served().get(P_ADAM, monday, DEJEUNER), None);
+    assert_eq!(e.served().len(), 3);
+    assert_eq!(
+        observed(&e.decide(SELF_1, ADAM, paris("2026-11-16 12:30"))),
+        FORFAIT
+    );
+}
