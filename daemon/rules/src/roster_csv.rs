@@ -1070,6 +1070,36 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_identifiant_is_missing() {
+        let e = errs(b"identifiant;nom;prenom;categorie\n   ;Martin;L\xc3\xa9a;eleve\n");
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            (e[0].line, e[0].column.as_deref()),
+            (2, Some("identifiant"))
+        );
+        assert!(e[0].message.contains("missing"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn separators_inside_quotes_do_not_choose_the_delimiter() {
+        // Three commas inside quotes, two semicolons outside: `;`.
+        assert_eq!(detect_delimiter("\"a,b,c,d\";x;y\n"), b';');
+        assert_eq!(detect_delimiter("\"a;b;c;d\",x,y\n"), b',');
+        assert_eq!(detect_delimiter("\"a;b;c\"\tx\ty\n"), b'\t');
+        // Escaped quotes close nothing: still inside the field.
+        assert_eq!(detect_delimiter("\"a \"\"b\"\",c,d,e\";x;y\n"), b';');
+        // Only separators on the first lines: skipped, the header decides.
+        assert_eq!(detect_delimiter(";;;\n,,\nid,nom,prenom\n"), b',');
+        assert_eq!(detect_delimiter(""), b';');
+        // Through the parser: a header whose first column is quoted with commas in it.
+        let rows = ok(
+            "\"identifiant\";nom;prenom;categorie\n\"1,2\";Martin;\"L\u{e9}a, dite Lili\";eleve\n",
+        );
+        assert_eq!(rows[0].external_id, "1,2");
+        assert_eq!(rows[0].first_name, "L\u{e9}a, dite Lili");
+    }
+
+    #[test]
     fn duplicate_identifiants_and_badges_report_every_line() {
         let input = "identifiant;nom;prenom;categorie;badge\n\
                      A;Un;Un;eleve;04-00-AA\n\
