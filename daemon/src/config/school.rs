@@ -305,32 +305,7 @@ impl Validator {
         tiers: &std::collections::BTreeMap<String, String>,
     ) -> Vec<Tariff> {
         let Some(raw) = raw else {
-            return vec![
-                Tariff {
-                    category: Category::Eleve,
-                    price_cents: 390,
-                    service_prices: vec![],
-                    overdraft: Overdraft::Meals(2),
-                    tiers: vec![],
-                    regime_overdraft: vec![],
-                },
-                Tariff {
-                    category: Category::Commensal,
-                    price_cents: 520,
-                    service_prices: vec![],
-                    overdraft: Overdraft::Cents(0),
-                    tiers: vec![],
-                    regime_overdraft: vec![],
-                },
-                Tariff {
-                    category: Category::Hote,
-                    price_cents: 700,
-                    service_prices: vec![],
-                    overdraft: Overdraft::Cents(0),
-                    tiers: vec![],
-                    regime_overdraft: vec![],
-                },
-            ];
+            return Category::ALL.into_iter().map(default_tariff).collect();
         };
         let mut out: Vec<Tariff> = Vec::new();
         for (i, t) in raw.iter().enumerate() {
@@ -415,6 +390,15 @@ impl Validator {
                 regime_overdraft,
             });
         }
+        // A category left out gets its default tariff, as when `[[tariffs]]` is absent: with no
+        // tariff the gate refused its every ticket meal as `insufficient_balance`, whatever the
+        // balance the régie had taken payments for. A list naming only `eleve` is common (and
+        // valid) in schools whose staff rarely eat on tickets.
+        for category in Category::ALL {
+            if !out.iter().any(|t| t.category == category) {
+                out.push(default_tariff(category));
+            }
+        }
         out
     }
 
@@ -440,5 +424,121 @@ impl Validator {
             }
         }
         out
+    }
+}
+
+/// A category's tariff when the configuration gives none: élève 3,90 € with two meals of
+/// overdraft, commensal 5,20 €, hôte 7,00 €, no overdraft for either.
+pub(super) fn default_tariff(category: Category) -> Tariff {
+    let (price_cents, overdraft) = match category {
+        Category::Eleve => (390, Overdraft::Meals(2)),
+        Category::Commensal => (520, Overdraft::Cents(0)),
+        Category::Hote => (700, Overdraft::Cents(0)),
+    };
+    Tariff {
+        category,
+        price_cents,
+        service_prices: vec![],
+        overdraft,
+        tiers: vec![],
+        regime_overdraft: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::config::Config;
+
+    fn tariffs(toml: &str) -> Vec<Tariff> {
+        Config::parse(toml, "t.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .rules
+            .tariffs
+    }
+
+    #[test]
+    fn a_category_left_out_of_the_tariffs_gets_its_default_tariff() {
+        let t = tariffs("[[tariffs]]\ncategory = \"eleve\"\nprice = \"3,00\"\n");
+        let of = |c: Category| t.iter().filter(|x| x.category == c).collect::<Vec<_>>();
+        assert_eq!(t.len(), 3, "{t:#?}");
+        assert_eq!(of(Category::Eleve)[0].price_cents, 300, "as given");
+        assert_eq!(
+            of(Category::Eleve)[0].overdraft,
+            Overdraft::Cents(0),
+            "as given"
+        );
+        assert_eq!(
+            of(Category::Commensal),
+            [&default_tariff(Category::Commensal)]
+        );
+        assert_eq!(of(Category::Hote), [&default_tariff(Category::Hote)]);
+        assert_eq!(default_tariff(Category::Commensal).price_cents, 520);
+        assert_eq!(default_tariff(Category::Hote).price_cents, 700);
+
+        // None given: the three defaults; all three given: nothing added.
+        let none = tariffs("");
+        assert_eq!(none, Category::ALL.map(default_tariff).to_vec());
+        let all = tariffs(
+            "[[tariffs]]\ncategory = \"eleve\"\nprice = \"3\"\n\
+             [[tariffs]]\ncategory = \"commensal\"\nprice = \"4\"\n\
+             [[tariffs]]\ncategory = \"hote\"\nprice = \"5\"\n",
+        );
+        assert_eq!(
+            all.iter().map(|t| t.price_cents).collect::<Vec<_>>(),
+            [300, 400, 500]
+        );
+    }
+
+    #[test]
+    fn a_commensal_eats_on_tickets_when_only_pupils_have_a_tariff() {
+        use selfgate_rules::model::{Person, PersonId, Regime};
+        use selfgate_rules::{Engine, Reason, Verdict};
+        let config = Config::parse(
+            "[[tariffs]]\ncategory = \"eleve\"\nprice = \"3,00\"\n",
+            "t.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let rules = config.rules.clone();
+        let lunch = rules
+            .service_by_code("dejeuner")
+            .expect("the default lunch")
+            .clone();
+        let mut e = Engine::new(rules);
+        e.roster_mut().put_person(Person {
+            id: PersonId(0),
+            external_id: "P1".into(),
+            last_name: "Moreau".into(),
+            first_name: "Claire".into(),
+            class: String::new(),
+            category: Category::Commensal,
+            regime: Regime::Externe,
+            forfaits: vec![],
+            passages_per_service: 1,
+            tier: None,
+        });
+        e.roster_mut().set_balance(PersonId(0), 1000);
+        e.roster_mut()
+            .put_credential(selfgate_rules::model::Credential {
+                number: "0A01".parse().unwrap(),
+                person: PersonId(0),
+                status: selfgate_rules::model::CredentialStatus::Active,
+            });
+        // The first school day at lunch, on any weekday the default service is open.
+        let mut day = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        while !lunch.weekdays.contains(chrono::Datelike::weekday(&day)) {
+            day = day.succ_opt().unwrap();
+        }
+        let at = e.rules().midnight(day)
+            + (lunch.start - chrono::NaiveTime::MIN)
+            + chrono::TimeDelta::minutes(1);
+        let p = e.decide("self-1", "0A01", at);
+        assert_eq!(
+            (p.verdict, p.reason),
+            (Verdict::Pass, Reason::Ticket),
+            "{p:?}"
+        );
+        assert_eq!(p.charge_cents, 520);
     }
 }
