@@ -1016,19 +1016,22 @@ async fn snapshots_taken_while_pupils_pass_miss_none_of_their_passages() {
         .unwrap();
     client.sync_roster(&mut conn).await.unwrap();
     assert!(g1.knows("0B00000000"));
-    let done = std::sync::atomic::AtomicBool::new(false);
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let (done, reads) = (AtomicBool::new(false), AtomicU32::new(0));
     // Pupils pass all along the snapshots, a read every millisecond or so.
     let passing = async {
         let mut id = 0;
-        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        while !done.load(Ordering::Relaxed) {
             g1.handle.read(&format!("0B{id:08X}")).await;
+            reads.fetch_add(1, Ordering::Relaxed);
             id = (id + 1) % PUPILS;
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     };
     let snapshots = async {
         let mut taken = 0;
-        for _ in 0..40 {
+        // Forty snapshots at least, and as many as it takes for three meals each.
+        while taken < 40 || reads.load(Ordering::Relaxed) < 3 * PUPILS {
             // An empty version: the hub's snapshot again, as after a 409.
             g1.handle
                 .change(vec![WriteOp::SetMeta {
@@ -1041,11 +1044,11 @@ async fn snapshots_taken_while_pupils_pass_miss_none_of_their_passages() {
             assert!(report.full);
             taken += 1;
         }
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
         taken
     };
     let ((), taken) = tokio::join!(passing, snapshots);
-    assert_eq!(taken, 40);
+    assert!(taken >= 40);
     // Every decided passage is committed once a settle returns.
     drop(g1.handle.settle().await.unwrap());
     // An independent sum: what the hub credited less what the gate's journal charged.
@@ -1060,7 +1063,7 @@ async fn snapshots_taken_while_pupils_pass_miss_none_of_their_passages() {
         *meals.entry(person).or_default() += 1;
     }
     assert!(
-        meals.values().map(|n| u32::from(*n)).sum::<u32>() > 2 * PUPILS,
+        meals.values().map(|n| u32::from(*n)).sum::<u32>() >= 3 * PUPILS,
         "pupils passed all along: {meals:?}"
     );
     let stored: std::collections::HashMap<PersonId, i64> = g1
