@@ -123,7 +123,10 @@ async fn staff_actions_go_through_the_running_gate() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    common::eventually("the enrolment waits for a read", || {
+        s.node.shared().capturing()
+    })
+    .await;
     s.reader.present("0B-00-00-00-01").await;
     assert_eq!(enrol.await.unwrap(), Ok("0B00000001".to_owned()));
     assert_eq!(b.recent(10).len(), 1, "the enrolled read was not decided");
@@ -146,7 +149,10 @@ async fn staff_actions_go_through_the_running_gate() {
         let b = b.clone();
         tokio::spawn(async move { b.enrol_next(2, None, Duration::from_secs(5)).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    common::eventually("the enrolment waits for a read", || {
+        s.node.shared().capturing()
+    })
+    .await;
     s.reader.present(LEA).await;
     let e = taken.await.unwrap().unwrap_err();
     assert!(matches!(e, SourceError::Refused(_)), "{e:?}");

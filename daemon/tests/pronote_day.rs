@@ -317,7 +317,13 @@ async fn a_school_day_with_pronote() {
     clock.set("2026-11-16T10:50:00Z");
     let running_now = exchanges.tick();
     assert_eq!(running_now.len(), 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::eventually("the scheduled run has begun", || {
+        exchanges
+            .reports()
+            .iter()
+            .any(|r| r.name == "absences" && r.status == RunStatus::Running)
+    })
+    .await;
     assert!(exchanges.tick().is_empty(), "never twice at once");
     let refused = exchanges.run_by_hand("absences").await.unwrap_err();
     assert!(refused.contains("déjà en cours"), "{refused}");

@@ -254,6 +254,15 @@ impl Shared {
         rx
     }
 
+    /// Whether a staff member waits for the next read ([`Shared::capture_next_read`]).
+    pub fn capturing(&self) -> bool {
+        self.capture
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|(_, tx)| !tx.is_closed())
+    }
+
     /// The read is taken by a pending [`Shared::capture_next_read`].
     fn captured(&self, reader: Option<&str>, credential: &str) -> bool {
         let mut c = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
