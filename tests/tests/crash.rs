@@ -43,19 +43,32 @@ fn every_pulse_survives_sigkill_in_the_journal() {
 
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next_person = 0;
+    let mut presented_again = 0;
     for cycle in 0..cycles {
         let (mut child, _) = start_daemon(&config);
         let mut pipe = open_fifo(dir.path());
         let kill_after = Duration::from_millis(100 + next(&mut rng) % 400);
         let started = Instant::now();
         while started.elapsed() < kill_after && next_person < persons_in_roster {
-            if writeln!(pipe, "{}", fifo_badge(next_person))
+            // One read in four is a pupil from before (this run or a killed one) coming back:
+            // whoever passed must be refused, whatever the restarts.
+            let again = next_person > 0 && next(&mut rng) % 4 == 0;
+            let person = if again {
+                usize::try_from(next(&mut rng)).unwrap() % next_person
+            } else {
+                next_person
+            };
+            if writeln!(pipe, "{}", fifo_badge(person))
                 .and_then(|()| pipe.flush())
                 .is_err()
             {
                 break;
             }
-            next_person += 1;
+            if again {
+                presented_again += 1;
+            } else {
+                next_person += 1;
+            }
             std::thread::sleep(Duration::from_millis(1 + next(&mut rng) % 4));
         }
         child.kill().unwrap(); // SIGKILL
@@ -94,7 +107,7 @@ fn every_pulse_survives_sigkill_in_the_journal() {
             "pulse {tag} has no passage in the journal"
         );
     }
-    // Nobody passed twice, whatever the restarts.
+    // Nobody passed twice, whatever the restarts: pupils came back, and were refused.
     let mut persons = HashSet::new();
     for p in passes.values() {
         assert!(
@@ -102,6 +115,15 @@ fn every_pulse_survives_sigkill_in_the_journal() {
             "passed twice: {p}"
         );
     }
+    let refused_again = events
+        .iter()
+        .filter(|e| e["reason"] == "already_served")
+        .count();
+    assert!(
+        presented_again > 0 && refused_again > 0,
+        "no pupil came back ({presented_again} presented again, {refused_again} refused): \
+         the check above proves nothing"
+    );
     eprintln!(
         "{} pulses, {} passes journaled, {} events",
         pulses.len(),
