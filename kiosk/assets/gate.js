@@ -31,7 +31,10 @@
   function connect() {
     var es = new EventSource("/gate/" + encodeURIComponent(gate) + "/events?lang=" + lang);
     es.addEventListener("decision", function (e) { show(JSON.parse(e.data)); });
+    // Marks the screen as listening (what a test, or a technician, can check).
+    es.onopen = function () { root.dataset.connected = "1"; };
     es.onerror = function () {
+      delete root.dataset.connected;
       if (es.readyState === EventSource.CLOSED) { setTimeout(connect, 3000); }
     };
   }

@@ -150,8 +150,10 @@ fn staff_see_passages_live_admit_by_hand_and_the_gate_screen_shows_decisions() {
         b.goto(&format!("{base}/portique"));
         b.wait_for("location.pathname === '/gate/ligne-1'", WAIT);
         b.wait_for("document.querySelector('#gate.idle') !== null", WAIT);
-        // Give the event stream a moment to connect.
-        std::thread::sleep(Duration::from_millis(500));
+        b.wait_for(
+            "document.getElementById('gate').dataset.connected === '1'",
+            WAIT,
+        );
         shot(&mut b, &format!("gate-idle-{w}x{h}"));
         let pupil = if w == 1920 { 2 } else { 3 };
         present(&mut pipe, &fifo_badge(pupil));
@@ -446,7 +448,10 @@ fn the_cash_desk_takes_payments_prints_receipts_and_shows_its_reports() {
         b.viewport(w, h);
         b.goto(&format!("{base}/portique"));
         b.wait_for("document.querySelector('#gate.idle') !== null", WAIT);
-        std::thread::sleep(Duration::from_millis(500));
+        b.wait_for(
+            "document.getElementById('gate').dataset.connected === '1'",
+            WAIT,
+        );
         present(&mut pipe, &fifo_badge(pupil));
         b.wait_for("document.querySelector('#gate.pass') !== null", WAIT);
         let shown = b.eval("document.getElementById('gate').innerText");
