@@ -2599,3 +2599,59 @@ async fn the_cash_desk_takes_payments_and_keeps_what_was_typed_when_it_refuses()
     let person = k.get("/person/1", Some(&surv)).await;
     assert!(!person.body.contains("/regie/refund"), "{}", person.body);
 }
+
+/// The routes the router declares in `src/lib.rs`, as (method, pattern): each
+/// `.route("PATH", get(..).post(..))` line read from the source.
+fn declared_routes() -> Vec<(String, String)> {
+    let source = include_str!("../src/lib.rs");
+    let body = source
+        .split("pub fn router(")
+        .nth(1)
+        .and_then(|s| s.split(".fallback(").next())
+        .expect("the router function");
+    let mut out = Vec::new();
+    for line in body.lines().map(str::trim) {
+        let Some(rest) = line.strip_prefix(".route(\"") else {
+            continue;
+        };
+        let (path, handlers) = rest.split_once('"').expect("a quoted path");
+        for method in ["get", "post"] {
+            if handlers.contains(&format!("{method}(")) {
+                out.push((method.to_uppercase(), path.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the concrete `path` (its query left out) fits `pattern`, `{x}` taking one segment.
+fn fits(pattern: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == q.len()
+        && p.iter()
+            .zip(&q)
+            .all(|(a, b)| (a.starts_with('{') && a.ends_with('}') && !b.is_empty()) || a == b)
+}
+
+#[test]
+fn the_route_table_and_the_router_list_the_same_routes() {
+    let declared = declared_routes();
+    assert!(declared.len() > 30, "the router was not read: {declared:?}");
+    // Every route the guard's table knows is one the router serves…
+    for (method, path, _) in ROUTES {
+        assert!(
+            declared.iter().any(|(m, p)| m == method && fits(p, path)),
+            "{method} {path} is in ROUTES but the router does not serve it"
+        );
+    }
+    // …and every route the router serves is in the table (so its access is decided).
+    for (method, pattern) in &declared {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|(m, p, _)| m == method && fits(pattern, p)),
+            "{method} {pattern} is served but not in ROUTES: add it with its access"
+        );
+    }
+}
