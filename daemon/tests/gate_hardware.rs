@@ -180,6 +180,35 @@ fn corrections(store: &Store) -> Vec<(CorrectionKind, u64, i64)> {
         .collect()
 }
 
+/// A second ticket pupil (`BADGE_2`, 10 €) beside the first.
+const BADGE_2: &str = "0A00000002";
+
+fn second_pupil(store: &Store) {
+    let mut person = store.person(PersonId(0)).unwrap().unwrap();
+    person.id = PersonId(1);
+    person.external_id = "E2".into();
+    person.first_name = "Tom".into();
+    store
+        .write_now(&[
+            WriteOp::PutPerson(person),
+            WriteOp::PutCredential(selfgate_rules::model::Credential {
+                number: BADGE_2.parse().unwrap(),
+                person: PersonId(1),
+                status: selfgate_rules::model::CredentialStatus::Active,
+            }),
+            WriteOp::Append {
+                gate: "ligne-1".into(),
+                at: Utc::now(),
+                kind: EventKind::Credit(selfgate_rules::journal::Credit {
+                    person: PersonId(1),
+                    cents: 1_000,
+                    note: "solde initial".into(),
+                }),
+            },
+        ])
+        .unwrap();
+}
+
 fn with_timeout(dir: &std::path::Path) -> (Config, Store) {
     let (mut config, store) = setup(dir, "");
     // Below what the file accepts (1 s), to keep the test short.
@@ -191,6 +220,7 @@ fn with_timeout(dir: &std::path::Path) -> (Config, Store) {
 async fn a_pass_followed_by_passage_done_stays_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let (config, store) = with_timeout(dir.path());
+    second_pupil(&store);
     let (r, badge) = SimReader::new("entree");
     let run = Running::start(config, &store, vec![Box::new(r)], false).await;
     let shared = run.shared.clone();
@@ -198,13 +228,35 @@ async fn a_pass_followed_by_passage_done_stays_a_pass() {
     run.wait_feed(1).await;
     eventually("pulsed", || run.turnstile.pulses().len() == 1).await;
     assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(corrections(&store), []);
+    // Tom passes after Léa and never goes through: once his pass is corrected, Léa's timeout
+    // (which started before his) is over too, and hers stands.
+    badge.present(BADGE_2).await;
+    run.wait_feed(2).await;
+    let toms = view::recent(&run.shared, 1)[0].seq.unwrap();
+    eventually("Tom's pass is corrected", || {
+        !corrections(&store).is_empty()
+    })
+    .await;
+    assert_eq!(
+        corrections(&store),
+        [(CorrectionKind::NotPassed, toms, 390)]
+    );
     assert_eq!(shared.engine().roster().balance(PersonId(0)), 1_000 - 390);
-    // A "passage done" with nobody waiting is ignored.
+    // A "passage done" with nobody waiting is ignored: it is not kept for the next pass,
+    // which, never gone through, is corrected as well.
     assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(corrections(&store), []);
+    badge.present(BADGE_2).await;
+    run.wait_feed(3).await;
+    let again = view::recent(&run.shared, 1)[0].seq.unwrap();
+    eventually("Tom's second pass is corrected", || {
+        corrections(&store).len() == 2
+    })
+    .await;
+    assert_eq!(
+        corrections(&store)[1],
+        (CorrectionKind::NotPassed, again, 390)
+    );
+    assert_eq!(shared.engine().roster().balance(PersonId(0)), 1_000 - 390);
     run.stop().await;
 }
 
