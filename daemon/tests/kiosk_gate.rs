@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use selfgate::config::Config;
 use selfgate::infra::clock::SystemClock;
 use selfgate::node::kiosk::backend::KioskBackend;
 use selfgate::node::{Node, NodeHandle, NodeSpec, Services};
@@ -55,12 +56,18 @@ struct School {
 }
 
 async fn school(dir: &std::path::Path) -> School {
+    school_with(dir, |_| {}).await
+}
+
+/// [`school`] with its configuration changed by `tweak`.
+async fn school_with(dir: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> School {
     common::avoid_end_of_day();
     let store = Store::open(dir).unwrap();
     let mut config = common::all_day_config(
         "id = \"ligne-1\"\n[[gate.readers]]\nname = \"r1\"\nkind = \"simulated\"",
     );
     config.data_dir = dir.to_path_buf();
+    tweak(&mut config);
     common::one_pupil(&store, "ligne-1", LEA, 1_000, 1);
     store
         .write_now(&[
@@ -90,6 +97,50 @@ async fn next_item(live: &mut tokio::sync::broadcast::Receiver<Live>) -> Live {
             return l;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tier_set_in_the_kiosk_is_the_price_of_the_next_meal() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = school_with(dir.path(), |c| {
+        c.money.tiers.insert("T1".into(), "QF de 0 à 600 €".into());
+        c.rules.tariffs[0]
+            .tiers
+            .push(selfgate_rules::model::TierPrice {
+                tier: "T1".into(),
+                price_cents: 100,
+                service_prices: vec![],
+            });
+    })
+    .await;
+    let b = s.backend.clone();
+    assert_eq!(b.tiers(), [("T1".to_owned(), "QF de 0 à 600 €".to_owned())]);
+    let e = b.set_tier(0, Some("T9".into())).await.unwrap_err();
+    assert!(matches!(e, SourceError::Invalid(_)), "{e:?}");
+    assert!(matches!(
+        b.set_tier(99, Some("T1".into())).await,
+        Err(SourceError::NotFound(_))
+    ));
+    b.set_tier(0, Some("T1".into())).await.unwrap();
+    assert_eq!(b.person(0).await.unwrap().tier.as_deref(), Some("T1"));
+    // Committed: the store has it, and the gate charges the tier's price at once.
+    assert_eq!(
+        s.store
+            .person(PersonId(0))
+            .unwrap()
+            .unwrap()
+            .tier
+            .as_deref(),
+        Some("T1")
+    );
+    let mut live = b.live();
+    s.reader.present(LEA).await;
+    let item = next_item(&mut live).await.item.unwrap();
+    assert_eq!((item.pass, item.balance_cents), (true, Some(1_000 - 100)));
+    // The backend holds the gate: dropped first, so that the node can stop.
+    let School { backend, node, .. } = s;
+    drop((b, backend, live));
+    node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

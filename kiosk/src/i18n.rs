@@ -141,6 +141,18 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("person.title", "Fiche", "Person"),
     ("person.balance", "Solde", "Balance"),
+    ("person.tier", "Tranche tarifaire", "Tariff tier"),
+    (
+        "tier.none",
+        "— (prix de la catégorie)",
+        "— (the category's price)",
+    ),
+    ("tier.set", "Enregistrer la tranche", "Save the tier"),
+    (
+        "tier.done",
+        "Tranche tarifaire enregistrée : la prochaine lecture la facture.",
+        "Tariff tier saved: the next meal is charged at its price.",
+    ),
     ("person.badges", "Badges", "Badges"),
     ("person.oppositions", "Oppositions", "Oppositions"),
     ("person.passages", "Passages récents", "Recent passages"),
@@ -876,6 +888,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             }
             P::UnknownReason { given } => format!("motif : « {given} » inconnu"),
             P::UnknownService { given } => format!("service : « {given} » inconnu"),
+            P::UnknownTier { given } => format!("tranche tarifaire : « {given} » inconnue"),
             P::NotADate { field, given } => format!(
                 "{} : « {given} » n'est pas une date AAAA-MM-JJ",
                 match field {
@@ -967,6 +980,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
             }
             P::UnknownReason { given } => format!("reason: “{given}” unknown"),
             P::UnknownService { given } => format!("service: “{given}” unknown"),
+            P::UnknownTier { given } => format!("tariff tier: “{given}” unknown"),
             P::NotADate { field, given } => format!(
                 "{}: “{given}” is not a YYYY-MM-DD date",
                 match field {

@@ -261,6 +261,10 @@ pub enum Problem {
     UnknownService {
         given: String,
     },
+    /// A tariff tier the configuration does not declare.
+    UnknownTier {
+        given: String,
+    },
     NotADate {
         field: DateField,
         given: String,
@@ -479,6 +483,9 @@ pub struct PersonDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regime_code: Option<Regime>,
     pub balance_cents: i64,
+    /// The tariff tier's code, when the person has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     pub badges: Vec<BadgeRow>,
     pub oppositions: Vec<OppositionRow>,
     /// Newest first.
@@ -639,6 +646,20 @@ pub trait StaffSource: KioskSource {
     /// (code, label) of each service.
     fn services(&self) -> Vec<(String, String)>;
     fn readers(&self) -> Vec<String>;
+    /// The tariff tiers the school declares, as (code, label).
+    fn tiers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// Sets (or, `None`, removes) a person's tariff tier: the gate charges its price from the
+    /// next meal.
+    fn set_tier(
+        &self,
+        person: u32,
+        tier: Option<String>,
+    ) -> BoxFuture<'_, Result<(), SourceError>> {
+        let _ = (person, tier);
+        Box::pin(async { Err(SourceError::Invalid(Problem::UnknownPerson)) })
+    }
     /// The hub sync, when this gate has one.
     fn sync_status(&self) -> Option<SyncStatus> {
         None
@@ -776,6 +797,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/manage", Access::Staff(Role::Gestionnaire)),
     ("POST", "/badge/enrol", Access::Staff(Role::Gestionnaire)),
     ("POST", "/badge/lost", Access::Staff(Role::Gestionnaire)),
+    ("POST", "/person/tier", Access::Staff(Role::Gestionnaire)),
     ("POST", "/opposition/add", Access::Staff(Role::Gestionnaire)),
     (
         "POST",
@@ -867,6 +889,7 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
         .route("/manage", get(pages::manage))
         .route("/badge/enrol", post(pages::enrol))
         .route("/badge/lost", post(pages::lost))
+        .route("/person/tier", post(pages::set_tier))
         .route("/opposition/add", post(pages::opposition_add))
         .route("/opposition/lift", post(pages::opposition_lift))
         .route("/report", get(pages::report))

@@ -599,6 +599,7 @@ pub(crate) async fn person_page(
     let status = refund.as_ref().map_or(StatusCode::OK, |r| r.1);
     let refund = refund.map(|r| r.0);
     let readers = app.src.readers();
+    let tiers = app.src.tiers();
     let services = app.src.services();
     let today = app.src.today().format("%Y-%m-%d").to_string();
     let body = html! {
@@ -615,6 +616,24 @@ pub(crate) async fn person_page(
             }
             @if cashier {
                 p { a.button href=(format!("/regie?person={}", p.row.id)) { (t(lang, "regie.pay.link")) } }
+            }
+            @if manager && !tiers.is_empty() {
+                section {
+                    h2 { (t(lang, "person.tier")) }
+                    form.inline method="post" action="/person/tier" {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        input type="hidden" name="person" value=(p.row.id);
+                        select name="tier" aria-label=(t(lang, "person.tier")) {
+                            option value="" selected[p.tier.is_none()] { (t(lang, "tier.none")) }
+                            @for (code, label) in &tiers {
+                                option value=(code) selected[p.tier.as_deref() == Some(code.as_str())] {
+                                    (code) " — " (label)
+                                }
+                            }
+                        }
+                        button type="submit" { (t(lang, "tier.set")) }
+                    }
+                }
             }
             @if manager {
                 section {
@@ -763,6 +782,25 @@ pub async fn enrol(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE 
         .map(str::to_owned);
     match app.src.enrol_next(person, reader, ENROL_WAIT).await {
         Ok(_) => back_to_person(person, "badge.enrol.done"),
+        Err(e) => refused_page(&caller, &e),
+    }
+}
+
+pub async fn set_tier(State(app): AppState, Staff(caller, _): Staff<{ GESTIONNAIRE }>) -> Response {
+    let Some(person) = person_id(&caller) else {
+        return message_page(
+            &caller,
+            StatusCode::BAD_REQUEST,
+            t(caller.lang, "error.person"),
+        );
+    };
+    let tier = caller
+        .field("tier")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    match app.src.set_tier(person, tier).await {
+        Ok(()) => back_to_person(person, "tier.done"),
         Err(e) => refused_page(&caller, &e),
     }
 }

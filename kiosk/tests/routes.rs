@@ -418,6 +418,7 @@ impl StaffSource for Fake {
                 regime: "Demi-pensionnaire".into(),
                 regime_code: Some(Regime::DemiPensionnaire),
                 balance_cents: -320,
+                tier: None,
                 badges: vec![
                     BadgeRow {
                         number: "0A12345678".into(),
@@ -465,6 +466,24 @@ impl StaffSource for Fake {
     fn declare_lost(&self, person: u32, badge: &str) -> BoxFuture<'_, Result<(), SourceError>> {
         self.did(format!("lost {person} {badge}"));
         Box::pin(async { Ok(()) })
+    }
+    fn tiers(&self) -> Vec<(String, String)> {
+        vec![("T1".into(), "QF de 0 à 600 €".into())]
+    }
+    fn set_tier(
+        &self,
+        person: u32,
+        tier: Option<String>,
+    ) -> BoxFuture<'_, Result<(), SourceError>> {
+        self.did(format!("tier {person} {tier:?}"));
+        Box::pin(async move {
+            match tier.as_deref() {
+                None | Some("T1") => Ok(()),
+                Some(other) => Err(SourceError::Invalid(Problem::UnknownTier {
+                    given: other.to_owned(),
+                })),
+            }
+        })
     }
     fn enrol_next(
         &self,
@@ -938,6 +957,7 @@ fn form_for(path: &str) -> &'static str {
         "/admit" => "person=1&note=badge+oubli%C3%A9",
         "/badge/enrol" => "person=1&reader=",
         "/badge/lost" => "person=1&badge=0A12345678",
+        "/person/tier" => "person=1&tier=T1",
         "/opposition/add" => "person=1&reason=manuelle&service=&from=2026-11-30&to=&note=x",
         "/opposition/lift" => "person=1&id=3",
         "/accounts/add" => "name=nouveau&role=surveillant&password=un-mot-de-passe",

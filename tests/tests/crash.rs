@@ -52,7 +52,7 @@ fn every_pulse_survives_sigkill_in_the_journal() {
         while started.elapsed() < kill_after && next_person < persons_in_roster {
             // One read in four is a pupil from before (this run or a killed one) coming back:
             // whoever passed must be refused, whatever the restarts.
-            let again = next_person > 0 && next(&mut rng) % 4 == 0;
+            let again = next_person > 0 && next(&mut rng).is_multiple_of(4);
             let person = if again {
                 usize::try_from(next(&mut rng)).unwrap() % next_person
             } else {

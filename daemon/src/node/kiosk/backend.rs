@@ -564,6 +564,7 @@ impl StaffSource for KioskBackend {
                 regime: i18n::regime(Lang::Fr, p.regime).to_owned(),
                 regime_code: Some(p.regime),
                 balance_cents: balance,
+                tier: p.tier.clone(),
                 badges,
                 oppositions,
                 passages,
@@ -639,6 +640,46 @@ impl StaffSource for KioskBackend {
                 Ok(true) => Ok(()),
                 _ => Err(SourceError::Unavailable(Problem::AdmissionUnconfirmed)),
             }
+        })
+    }
+
+    fn tiers(&self) -> Vec<(String, String)> {
+        self.shared()
+            .config()
+            .money
+            .tiers
+            .iter()
+            .map(|(code, label)| (code.clone(), label.clone()))
+            .collect()
+    }
+
+    fn set_tier(
+        &self,
+        person: u32,
+        tier: Option<String>,
+    ) -> BoxFuture<'_, Result<(), SourceError>> {
+        Box::pin(async move {
+            if let Some(t) = tier
+                .as_ref()
+                .filter(|t| !self.shared().config().money.tiers.contains_key(t.as_str()))
+            {
+                return Err(SourceError::Invalid(Problem::UnknownTier {
+                    given: t.clone(),
+                }));
+            }
+            let updated = {
+                let engine = self.shared().engine();
+                let p = engine
+                    .roster()
+                    .person(PersonId(person))
+                    .ok_or(SourceError::NotFound(Problem::UnknownPerson))?;
+                Person { tier, ..p.clone() }
+            };
+            self.gate
+                .change(vec![WriteOp::PutPerson(updated)])
+                .await
+                .map(|_| ())
+                .map_err(not_recorded)
         })
     }
 
