@@ -34,6 +34,7 @@ fn hub_side() -> &'static (Store, Engine) {
                 regime: Regime::Externe,
                 forfaits: vec![],
                 passages_per_service: 1,
+                tier: None,
             };
             store
                 .write_now(&[WriteOp::PutPerson(p.clone())])
