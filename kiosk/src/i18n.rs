@@ -1840,151 +1840,29 @@ fn plural_en(n: u64) -> &'static str {
 /// An amount in words, for a receipt: "vingt euros et cinquante centimes", "twenty euros and
 /// fifty cents".
 pub fn amount_words(lang: Lang, cents: i64) -> String {
-    let sign = match (cents < 0, lang) {
-        (true, Lang::Fr) => "moins ",
-        (true, Lang::En) => "minus ",
-        (false, _) => "",
-    };
+    if lang == Lang::Fr {
+        // The receipt's own words, as its PDF prints them.
+        return selfgate_money::receipt::amount_in_words(cents);
+    }
+    let sign = if cents < 0 { "minus " } else { "" };
     let c = cents.unsigned_abs();
     let (units, rest) = (c / 100, c % 100);
-    let words = match lang {
-        Lang::Fr => {
-            let euros = match units {
-                0 if rest > 0 => String::new(),
-                0 => "zéro euro".to_owned(),
-                1 => "un euro".to_owned(),
-                n => {
-                    let w = number_fr(n);
-                    if w.ends_with("million")
-                        || w.ends_with("millions")
-                        || w.ends_with("milliard")
-                        || w.ends_with("milliards")
-                    {
-                        format!("{w} d'euros")
-                    } else {
-                        format!("{w} euros")
-                    }
-                }
-            };
-            let centimes = match rest {
-                0 => String::new(),
-                1 => "un centime".to_owned(),
-                n => format!("{} centimes", number_fr(n)),
-            };
-            match (euros.is_empty(), centimes.is_empty()) {
-                (_, true) => euros,
-                (true, false) => centimes,
-                (false, false) => format!("{euros} et {centimes}"),
-            }
-        }
-        Lang::En => {
-            let euros = match units {
-                0 if rest > 0 => String::new(),
-                1 => "one euro".to_owned(),
-                n => format!("{} euros", number_en(n)),
-            };
-            let cents = match rest {
-                0 => String::new(),
-                1 => "one cent".to_owned(),
-                n => format!("{} cents", number_en(n)),
-            };
-            match (euros.is_empty(), cents.is_empty()) {
-                (_, true) => euros,
-                (true, false) => cents,
-                (false, false) => format!("{euros} and {cents}"),
-            }
-        }
+    let euros = match units {
+        0 if rest > 0 => String::new(),
+        1 => "one euro".to_owned(),
+        n => format!("{} euros", number_en(n)),
+    };
+    let cents = match rest {
+        0 => String::new(),
+        1 => "one cent".to_owned(),
+        n => format!("{} cents", number_en(n)),
+    };
+    let words = match (euros.is_empty(), cents.is_empty()) {
+        (_, true) => euros,
+        (true, false) => cents,
+        (false, false) => format!("{euros} and {cents}"),
     };
     format!("{sign}{words}")
-}
-
-const FR_UNITS: [&str; 17] = [
-    "zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
-    "douze", "treize", "quatorze", "quinze", "seize",
-];
-
-/// 0 to 99 in French (traditional spelling: "vingt et un", "soixante-dix", "quatre-vingts").
-/// `last`: nothing follows (then "quatre-vingts" takes its s).
-fn below_100_fr(n: u64, last: bool) -> String {
-    const TENS: [&str; 7] = [
-        "",
-        "dix",
-        "vingt",
-        "trente",
-        "quarante",
-        "cinquante",
-        "soixante",
-    ];
-    let unit = |i: u64| FR_UNITS[usize::try_from(i).unwrap_or(0) % FR_UNITS.len()];
-    match n {
-        0..=16 => unit(n).to_owned(),
-        17..=19 => format!("dix-{}", unit(n - 10)),
-        20..=69 => {
-            let ten = TENS[usize::try_from(n / 10).unwrap_or(0) % TENS.len()];
-            match n % 10 {
-                0 => ten.to_owned(),
-                1 => format!("{ten} et un"),
-                u => format!("{ten}-{}", unit(u)),
-            }
-        }
-        71 => "soixante et onze".to_owned(),
-        70..=79 => format!("soixante-{}", below_100_fr(n - 60, true)),
-        80 if last => "quatre-vingts".to_owned(),
-        80 => "quatre-vingt".to_owned(),
-        _ => format!("quatre-vingt-{}", below_100_fr(n % 100 - 80, true)),
-    }
-}
-
-/// 0 to 999 in French; `last`: nothing follows ("deux cents", but "deux cent mille").
-fn below_1000_fr(n: u64, last: bool) -> String {
-    let (h, r) = (n / 100, n % 100);
-    let hundreds = match h {
-        0 => String::new(),
-        1 => "cent".to_owned(),
-        h if r == 0 && last => format!("{} cents", below_100_fr(h, true)),
-        h => format!("{} cent", below_100_fr(h, true)),
-    };
-    match (hundreds.is_empty(), r) {
-        (true, r) => below_100_fr(r, last),
-        (false, 0) => hundreds,
-        (false, r) => format!("{hundreds} {}", below_100_fr(r, last)),
-    }
-}
-
-/// A whole number in French words.
-fn number_fr(n: u64) -> String {
-    if n == 0 {
-        return FR_UNITS[0].to_owned();
-    }
-    let mut parts: Vec<String> = Vec::new();
-    let billions = n / 1_000_000_000;
-    let millions = (n / 1_000_000) % 1000;
-    let thousands = (n / 1000) % 1000;
-    let rest = n % 1000;
-    if billions > 0 {
-        let w = if billions == 1 {
-            "un milliard".to_owned()
-        } else {
-            format!("{} milliards", number_fr(billions))
-        };
-        parts.push(w);
-    }
-    if millions > 0 {
-        parts.push(match millions {
-            1 => "un million".to_owned(),
-            m => format!("{} millions", below_1000_fr(m, true)),
-        });
-    }
-    if thousands > 0 {
-        parts.push(match thousands {
-            1 => "mille".to_owned(),
-            k => format!("{} mille", below_1000_fr(k, false)),
-        });
-    }
-    if rest > 0 {
-        parts.push(below_1000_fr(rest, true));
-    }
-    parts.join(" ")
 }
 
 /// 0 to 999 in English words ("two hundred and five").
