@@ -320,3 +320,21 @@ pub(crate) fn day_of(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
 pub(crate) fn time_of(tz: Tz, at: DateTime<Utc>) -> String {
     local_time(tz, at).format("%H:%M").to_string()
 }
+
+/// One PDF row per payment mode (label, count, payments, cancellations, refunds, net): the
+/// cash report's and the month's tables of modes alike.
+pub(crate) fn mode_rows(modes: &[ModeTotal]) -> Vec<crate::pdf::Row> {
+    modes
+        .iter()
+        .map(|m| {
+            crate::pdf::Row::new(vec![
+                m.label.clone(),
+                m.payments_count.to_string(),
+                crate::fr::amount(m.payments_cents),
+                crate::fr::amount(m.cancellations_cents.saturating_neg()),
+                crate::fr::amount(m.refunds_cents.saturating_neg()),
+                crate::fr::amount(m.net_cents),
+            ])
+        })
+        .collect()
+}

@@ -660,20 +660,7 @@ impl CashReport {
         });
 
         flow.heading("Totaux par mode", 12.0);
-        let mut rows: Vec<Row> = self
-            .modes
-            .iter()
-            .map(|m| {
-                Row::new(vec![
-                    m.label.clone(),
-                    m.payments_count.to_string(),
-                    fr::amount(m.payments_cents),
-                    fr::amount(m.cancellations_cents.saturating_neg()),
-                    fr::amount(m.refunds_cents.saturating_neg()),
-                    fr::amount(m.net_cents),
-                ])
-            })
-            .collect();
+        let mut rows = super::mode_rows(&self.modes);
         let sum =
             |f: fn(&ModeTotal) -> i64| self.modes.iter().fold(0i64, |t, m| t.saturating_add(f(m)));
         let count: usize = self.modes.iter().map(|m| m.payments_count).sum();

@@ -1030,20 +1030,7 @@ impl MonthReport {
         }
 
         flow.heading("Versements par mode", 12.0);
-        let mut rows: Vec<Row> = self
-            .modes
-            .iter()
-            .map(|m| {
-                Row::new(vec![
-                    m.label.clone(),
-                    m.payments_count.to_string(),
-                    fr::amount(m.payments_cents),
-                    fr::amount(m.cancellations_cents.saturating_neg()),
-                    fr::amount(m.refunds_cents.saturating_neg()),
-                    fr::amount(m.net_cents),
-                ])
-            })
-            .collect();
+        let mut rows = super::mode_rows(&self.modes);
         let t = &self.totals;
         let net = t
             .payments_cents
