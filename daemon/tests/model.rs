@@ -413,11 +413,13 @@ mod reference {
 
     /// BRIEF §3 names no order among several oppositions in force; the gravest is shown, as
     /// the kiosk does: exclusion, unpaid, absent, manual.
-    const GRAVITY: [OppositionReason; 5] = [
+    const GRAVITY: [OppositionReason; 7] = [
         OppositionReason::Depart,
         OppositionReason::Exclusion,
         OppositionReason::Impaye,
         OppositionReason::AbsentPronote,
+        OppositionReason::Stage,
+        OppositionReason::Voyage,
         OppositionReason::Manuelle,
     ];
 

@@ -704,7 +704,7 @@ pub(crate) async fn person_page(
                         input type="hidden" name="person" value=(p.row.id);
                         label { (t(lang, "opp.reason"))
                             select name="reason" {
-                                @for r in [OppositionReason::Manuelle, OppositionReason::Impaye, OppositionReason::Exclusion, OppositionReason::AbsentPronote] {
+                                @for r in [OppositionReason::Manuelle, OppositionReason::Impaye, OppositionReason::Exclusion, OppositionReason::Stage, OppositionReason::Voyage, OppositionReason::AbsentPronote] {
                                     option value=(r.code()) { (i18n::opposition_reason(lang, r)) }
                                 }
                             }

@@ -14,6 +14,7 @@
 //! [`ReportError::Overflow`], never a panic, and a month whose balances do not reconcile cannot
 //! be built ([`ReportError::Identity`]).
 
+pub mod billing;
 mod csv;
 mod fr;
 pub mod pdf;

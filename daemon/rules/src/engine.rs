@@ -472,12 +472,15 @@ impl Engine {
         day: NaiveDate,
         service: ServiceId,
     ) -> Option<OppositionReason> {
-        const GRAVITY: [OppositionReason; 5] = [
+        const GRAVITY: [OppositionReason; 7] = [
             // Gone from the school: nothing else about them matters at the gate.
             OppositionReason::Depart,
             OppositionReason::Exclusion,
             OppositionReason::Impaye,
             OppositionReason::AbsentPronote,
+            // Away on a placement or a trip: the forfait's days were deducted.
+            OppositionReason::Stage,
+            OppositionReason::Voyage,
             OppositionReason::Manuelle,
         ];
         let active: Vec<OppositionReason> = self
@@ -625,7 +628,11 @@ impl Engine {
                     self.roster.add_balance(person, cents);
                 }
             }
-            EventKind::Alarm(_) | EventKind::Retention(_) => {}
+            EventKind::Alarm(_)
+            | EventKind::Retention(_)
+            | EventKind::BillingEntry(_)
+            | EventKind::Receivable(_)
+            | EventKind::TermClosed(_) => {}
         }
     }
 }

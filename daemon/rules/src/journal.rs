@@ -67,6 +67,8 @@ impl Reason {
             Reason::Opposition(OppositionReason::Exclusion) => "opposition:exclusion",
             Reason::Opposition(OppositionReason::Manuelle) => "opposition:manuelle",
             Reason::Opposition(OppositionReason::Depart) => "opposition:depart",
+            Reason::Opposition(OppositionReason::Stage) => "opposition:stage",
+            Reason::Opposition(OppositionReason::Voyage) => "opposition:voyage",
             Reason::AlreadyServed => "already_served",
             Reason::Forfait => "forfait",
             Reason::Ticket => "ticket",
@@ -79,7 +81,7 @@ impl Reason {
     }
 
     /// Every reason, for reports and tests.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 18] = [
         Reason::ServiceClosed,
         Reason::UnknownBadge,
         Reason::BadgeRevoked,
@@ -88,6 +90,8 @@ impl Reason {
         Reason::Opposition(OppositionReason::Exclusion),
         Reason::Opposition(OppositionReason::Manuelle),
         Reason::Opposition(OppositionReason::Depart),
+        Reason::Opposition(OppositionReason::Stage),
+        Reason::Opposition(OppositionReason::Voyage),
         Reason::AlreadyServed,
         Reason::Forfait,
         Reason::Ticket,
@@ -420,6 +424,122 @@ pub struct Retention {
     pub anonymised: u64,
 }
 
+/// Aid deducted from a family's bill as its own line (BRIEF §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AidKind {
+    /// *Bourse* (national scholarship).
+    Bourse,
+    /// *Fonds social* (the school's social fund for meals).
+    FondsSocial,
+    /// The collectivité's aid (département, région).
+    Collectivite,
+}
+
+impl AidKind {
+    pub const ALL: [AidKind; 3] = [AidKind::Bourse, AidKind::FondsSocial, AidKind::Collectivite];
+    pub fn code(self) -> &'static str {
+        match self {
+            AidKind::Bourse => "bourse",
+            AidKind::FondsSocial => "fonds_social",
+            AidKind::Collectivite => "collectivite",
+        }
+    }
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            AidKind::Bourse => "Bourse",
+            AidKind::FondsSocial => "Fonds social",
+            AidKind::Collectivite => "Aide de la collectivité",
+        }
+    }
+}
+
+impl FromStr for AidKind {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let folded = crate::model::fold(s);
+        AidKind::ALL
+            .into_iter()
+            .find(|k| crate::model::fold(k.code()) == folded)
+            .ok_or_else(|| ParseError::new(s, "expected bourse, fonds_social or collectivite"))
+    }
+}
+
+/// What the bursar enters for a term's liquidation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingInput {
+    /// A *remise d'ordre* on request: illness from `from` to `to` (inclusive), with the proof's
+    /// reference, asked on `asked_on`.
+    Remise {
+        from: NaiveDate,
+        to: NaiveDate,
+        proof: String,
+        asked_on: NaiveDate,
+    },
+    /// An aid, in cents (more than zero).
+    Aid {
+        kind: AidKind,
+        cents: i64,
+        reference: String,
+    },
+    /// An entry made by mistake, withdrawn (the entry stays in the journal).
+    Cancel { refers_to: EventRef },
+}
+
+/// A liquidation input for one pupil and term (a remise on request, an aid, a withdrawal).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingEntry {
+    pub person: PersonId,
+    /// The school year's first calendar year (2026 for 2026–2027) and the term's code.
+    pub year: u16,
+    pub term: String,
+    pub input: BillingInput,
+    pub by: String,
+    pub note: String,
+}
+
+/// Whether a receivable line is the term's first constatation or a later one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceivableKind {
+    Constatation,
+    Reconstatation,
+}
+
+/// A receivable (*droit constaté*) on a family for one pupil and term, or a re-constatation
+/// (positive or negative difference with what was constated before). Never edited: a change
+/// is a new line on a new bordereau.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receivable {
+    pub person: PersonId,
+    pub year: u16,
+    pub term: String,
+    /// The bordereau's number within the term (1, 2, …) and this line's number on it (1, 2, …).
+    pub bordereau: u32,
+    pub line: u32,
+    pub kind: ReceivableKind,
+    /// The forfait billed (`dp4`, `dp5`, `interne`…), empty when none any more.
+    pub forfait: String,
+    /// The paying guardian's `PERSONNE_ID`, empty when none is known.
+    pub debtor: String,
+    /// Amounts of this line (differences for a re-constatation): the forfait, the remises
+    /// d'ordre and the aid (both as positive amounts deducted), and the net
+    /// `forfait - remises - aides`.
+    pub forfait_cents: i64,
+    pub remises_cents: i64,
+    pub aides_cents: i64,
+    pub cents: i64,
+    pub by: String,
+}
+
+/// A term closed by the bursar: no new first constatation, only re-constatations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermClosed {
+    pub year: u16,
+    pub term: String,
+    pub by: String,
+}
+
 /// New variants go at the end: records are stored by variant index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -431,6 +551,9 @@ pub enum EventKind {
     Payment(Payment),
     PaymentCancel(PaymentCancel),
     Refund(Refund),
+    BillingEntry(BillingEntry),
+    Receivable(Receivable),
+    TermClosed(TermClosed),
 }
 
 impl EventKind {
@@ -451,7 +574,10 @@ impl EventKind {
             EventKind::Passage(_)
             | EventKind::Correction(_)
             | EventKind::Alarm(_)
-            | EventKind::Retention(_) => None,
+            | EventKind::Retention(_)
+            | EventKind::BillingEntry(_)
+            | EventKind::Receivable(_)
+            | EventKind::TermClosed(_) => None,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! `selfgate-hardware`, and calls in here.
 
 pub mod engine;
+pub mod family;
 pub mod journal;
 pub mod model;
 pub mod regie;

@@ -355,15 +355,21 @@ pub enum OppositionReason {
     /// Has left the school (SIÈCLE's `DATE_SORTIE` passed, or no longer in its export): the
     /// balance stays for a refund; staff can still admit by hand.
     Depart,
+    /// Work placement (*stage en entreprise*): not at school, the forfait's days are deducted.
+    Stage,
+    /// School trip (*voyage, sortie scolaire*) that does not eat here: days deducted.
+    Voyage,
 }
 
 impl OppositionReason {
-    pub const ALL: [OppositionReason; 5] = [
+    pub const ALL: [OppositionReason; 7] = [
         OppositionReason::AbsentPronote,
         OppositionReason::Impaye,
         OppositionReason::Exclusion,
         OppositionReason::Manuelle,
         OppositionReason::Depart,
+        OppositionReason::Stage,
+        OppositionReason::Voyage,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -372,6 +378,8 @@ impl OppositionReason {
             OppositionReason::Exclusion => "exclusion",
             OppositionReason::Manuelle => "manuelle",
             OppositionReason::Depart => "depart",
+            OppositionReason::Stage => "stage",
+            OppositionReason::Voyage => "voyage",
         }
     }
     pub fn label_fr(self) -> &'static str {
@@ -381,6 +389,8 @@ impl OppositionReason {
             OppositionReason::Exclusion => "Exclusion de la demi-pension",
             OppositionReason::Manuelle => "Opposition manuelle",
             OppositionReason::Depart => "A quitté l'établissement",
+            OppositionReason::Stage => "En stage",
+            OppositionReason::Voyage => "Voyage scolaire",
         }
     }
     pub fn label_en(self) -> &'static str {
@@ -390,6 +400,8 @@ impl OppositionReason {
             OppositionReason::Exclusion => "Excluded from the canteen",
             OppositionReason::Manuelle => "Blocked by hand",
             OppositionReason::Depart => "Has left the school",
+            OppositionReason::Stage => "On work placement",
+            OppositionReason::Voyage => "On a school trip",
         }
     }
 }
@@ -406,7 +418,7 @@ impl FromStr for OppositionReason {
             .ok_or_else(|| {
                 ParseError::new(
                     s,
-                    "expected absent_pronote, impaye, exclusion, manuelle or depart",
+                    "expected absent_pronote, impaye, exclusion, manuelle, depart, stage or voyage",
                 )
             })
     }

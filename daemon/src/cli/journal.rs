@@ -16,6 +16,7 @@ use super::words::{Msg, text};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use selfgate_rules::journal::BillingInput;
 use selfgate_rules::journal::{Correction, CorrectionKind, Event, EventKind, EventRef, Verdict};
 use selfgate_rules::model::PersonId;
 
@@ -170,6 +171,41 @@ pub fn event_json(e: &Event, names: &Names) -> Value {
             o.insert("alarm".into(), json!(a.kind));
             o.insert("note".into(), json!(a.detail));
         }
+        EventKind::BillingEntry(b) => {
+            let (person, name) = names.person(Some(b.person));
+            o.insert("kind".into(), json!("billing_entry"));
+            o.insert("person".into(), person);
+            o.insert("name".into(), name);
+            o.insert("year".into(), json!(b.year));
+            o.insert("term".into(), json!(b.term));
+            o.insert("input".into(), json!(b.input));
+            o.insert("by".into(), json!(b.by));
+            o.insert("note".into(), json!(b.note));
+        }
+        EventKind::Receivable(r) => {
+            let (person, name) = names.person(Some(r.person));
+            o.insert("kind".into(), json!("receivable"));
+            o.insert("person".into(), person);
+            o.insert("name".into(), name);
+            o.insert("year".into(), json!(r.year));
+            o.insert("term".into(), json!(r.term));
+            o.insert("bordereau".into(), json!(r.bordereau));
+            o.insert("line".into(), json!(r.line));
+            o.insert("receivable".into(), json!(r.kind));
+            o.insert("forfait".into(), json!(r.forfait));
+            o.insert("debtor".into(), json!(r.debtor));
+            o.insert("forfait_cents".into(), json!(r.forfait_cents));
+            o.insert("remises_cents".into(), json!(r.remises_cents));
+            o.insert("aides_cents".into(), json!(r.aides_cents));
+            o.insert("cents".into(), json!(r.cents));
+            o.insert("by".into(), json!(r.by));
+        }
+        EventKind::TermClosed(t) => {
+            o.insert("kind".into(), json!("term_closed"));
+            o.insert("year".into(), json!(t.year));
+            o.insert("term".into(), json!(t.term));
+            o.insert("by".into(), json!(t.by));
+        }
     }
     v
 }
@@ -221,6 +257,28 @@ pub fn print(
             EventKind::Refund(r) => ("refund".into(), r.reason.clone(), -r.cents),
             EventKind::Alarm(a) => ("alarm".into(), a.detail.clone(), 0),
             EventKind::Retention(r) => ("purge".into(), format!("{} anonymised", r.anonymised), 0),
+            EventKind::BillingEntry(b) => (
+                "bill".into(),
+                match &b.input {
+                    BillingInput::Remise { from, to, .. } => {
+                        format!("{} remise {from}–{to}", b.term)
+                    }
+                    BillingInput::Aid { kind, .. } => format!("{} {}", b.term, kind.code()),
+                    BillingInput::Cancel { refers_to } => {
+                        format!("{} retrait {}/{}", b.term, refers_to.gate, refers_to.seq)
+                    }
+                },
+                match &b.input {
+                    BillingInput::Aid { cents, .. } => -cents,
+                    _ => 0,
+                },
+            ),
+            EventKind::Receivable(r) => (
+                "droit".into(),
+                format!("{} B{} l.{}", r.term, r.bordereau, r.line),
+                r.cents,
+            ),
+            EventKind::TermClosed(t) => ("clos".into(), format!("{} clos", t.term), 0),
         };
         writeln!(
             out,

@@ -1160,7 +1160,10 @@ fn event_effects(
         | EventKind::Credit(_)
         | EventKind::Payment(_)
         | EventKind::PaymentCancel(_)
-        | EventKind::Refund(_) => {}
+        | EventKind::Refund(_)
+        | EventKind::BillingEntry(_)
+        | EventKind::Receivable(_)
+        | EventKind::TermClosed(_) => {}
     }
     // The balance: a pass's charge only with its service (as its anti-passback row).
     let counts = match &event.kind {

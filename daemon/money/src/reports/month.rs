@@ -507,7 +507,10 @@ impl MonthReport {
                 EventKind::Passage(_)
                 | EventKind::Correction(_)
                 | EventKind::Alarm(_)
-                | EventKind::Retention(_) => {}
+                | EventKind::Retention(_)
+                | EventKind::BillingEntry(_)
+                | EventKind::Receivable(_)
+                | EventKind::TermClosed(_) => {}
             }
         }
 

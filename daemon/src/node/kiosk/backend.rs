@@ -362,7 +362,10 @@ async fn forward(backend: std::sync::Weak<KioskBackend>, mut changes: broadcast:
                     regie::money_item(b.shared(), e)
                 }
                 EventKind::Alarm(_) | EventKind::Correction(_) | EventKind::Credit(_) => None,
-                EventKind::Retention(_) => continue,
+                EventKind::Retention(_)
+                | EventKind::BillingEntry(_)
+                | EventKind::Receivable(_)
+                | EventKind::TermClosed(_) => continue,
             },
             Change::Opposition(_) => None,
             Change::Person(_) | Change::Credential(_) => continue,

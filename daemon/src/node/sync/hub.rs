@@ -562,6 +562,11 @@ pub fn check_event(
             amount_in_range(r.cents)
         }
         K::Alarm(_) | K::Retention(_) => Ok(()),
+        // Terms are billed where the roster is kept (the hub, or a node alone): a gate bills
+        // nothing.
+        K::BillingEntry(_) | K::Receivable(_) | K::TermClosed(_) => {
+            Err("la facturation des forfaits se fait au concentrateur, pas à une ligne".into())
+        }
     }
 }
 
