@@ -8,6 +8,7 @@
 //! badges, writes the journal or drives a turnstile lives in `selfgate` (the daemon) and
 //! `selfgate-hardware`, and calls in here.
 
+pub mod calendar;
 pub mod engine;
 pub mod family;
 pub mod journal;
