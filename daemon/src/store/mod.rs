@@ -47,6 +47,10 @@ const RECEIPTS: TableDefinition<(&str, u16), u32> = TableDefinition::new("receip
 const PAYMENTS: TableDefinition<&str, (&str, u64)> = TableDefinition::new("payments");
 /// Each cancelled payment's receipt → the cancellation's journal event.
 const CANCELLED: TableDefinition<&str, (&str, u64)> = TableDefinition::new("cancelled");
+/// Billing events (entries, receivables, closed terms) by (school year, term, gate, seq).
+const BILLING: TableDefinition<(u16, &str, &str, u64), ()> = TableDefinition::new("billing");
+/// The last bordereau journaled per (school year, term): a run's lines go on the next one only.
+const BORDEREAUX: TableDefinition<(u16, &str), u32> = TableDefinition::new("bordereaux");
 
 const SCHEMA_VERSION: u8 = 1;
 /// Meta key present when the store keeps a change log (a hub's).
@@ -387,6 +391,8 @@ impl Store {
             txn.open_table(RECEIPTS)?;
             txn.open_table(PAYMENTS)?;
             txn.open_table(CANCELLED)?;
+            txn.open_table(BILLING)?;
+            txn.open_table(BORDEREAUX)?;
             if meta.get(CHANGE_LOG_ON)?.is_some() {
                 self.change_log.store(true, Ordering::Relaxed);
             }
@@ -517,6 +523,23 @@ impl Store {
             None => None,
         };
         Ok(Some((payment, cancel)))
+    }
+
+    /// The billing events of a term (entries, receivables, its closing), in journal order of
+    /// each node (node by node).
+    pub fn billing_events(&self, year: u16, term: &str) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db()?.begin_read()?;
+        let index = txn.open_table(BILLING)?;
+        let journal = txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in index.range((year, term, "", 0)..=(year, term, "\u{10FFFF}", u64::MAX))? {
+            let (k, _) = row?;
+            let (_, _, gate, seq) = k.value();
+            if let Some(v) = journal.get((gate, seq))? {
+                out.push(decode(&format!("journal/{gate}/{seq}"), v.value())?);
+            }
+        }
+        Ok(out)
     }
 
     /// How many of `gate`'s events come after `after`.
@@ -688,6 +711,8 @@ impl Store {
             copy_table(&src, &dst, RECEIPTS)?;
             copy_table(&src, &dst, PAYMENTS)?;
             copy_table(&src, &dst, CANCELLED)?;
+            copy_table(&src, &dst, BILLING)?;
+            copy_table(&src, &dst, BORDEREAUX)?;
             dst.commit()?;
         }
         files::make_private(&tmp).map_err(|source| StoreError::Dir {
@@ -754,6 +779,8 @@ impl Store {
             let mut money = MoneyIndex {
                 payments: txn.open_table(PAYMENTS)?,
                 cancelled: txn.open_table(CANCELLED)?,
+                billing: txn.open_table(BILLING)?,
+                bordereaux: txn.open_table(BORDEREAUX)?,
             };
             let mut log: Vec<ChangeRef> = Vec::new();
             for ops in requests {
@@ -1002,6 +1029,8 @@ fn next_seq(next: &HashMap<String, u64>, gate: &str) -> Result<u64, StoreError> 
 struct MoneyIndex<'t> {
     payments: redb::Table<'t, &'static str, (&'static str, u64)>,
     cancelled: redb::Table<'t, &'static str, (&'static str, u64)>,
+    billing: redb::Table<'t, (u16, &'static str, &'static str, u64), ()>,
+    bordereaux: redb::Table<'t, (u16, &'static str), u32>,
 }
 
 impl MoneyIndex<'_> {
@@ -1038,6 +1067,36 @@ impl MoneyIndex<'_> {
                 if self.cancelled.get(receipt.as_str())?.is_none() {
                     self.cancelled.insert(receipt.as_str(), at)?;
                 }
+            }
+            EventKind::Receivable(r) => {
+                // A run's lines are numbered 1, 2… on the bordereau after the last one: a
+                // second run planned at the same time is refused whole, never interleaved.
+                let key = (r.year, r.term.as_str());
+                let last = self.bordereaux.get(key)?.map_or(0, |v| v.value());
+                let expected = if r.line == 1 {
+                    last.checked_add(1)
+                } else {
+                    Some(last)
+                };
+                if own && expected != Some(r.bordereau) {
+                    return Err(StoreError::Invalid(format!(
+                        "le bordereau {} du trimestre {} {} n'est plus le suivant : relancez la constatation",
+                        r.bordereau, r.term, r.year
+                    )));
+                }
+                if r.bordereau > last {
+                    self.bordereaux.insert(key, r.bordereau)?;
+                }
+                self.billing
+                    .insert((r.year, r.term.as_str(), at.0, at.1), ())?;
+            }
+            EventKind::BillingEntry(b) => {
+                self.billing
+                    .insert((b.year, b.term.as_str(), at.0, at.1), ())?;
+            }
+            EventKind::TermClosed(t) => {
+                self.billing
+                    .insert((t.year, t.term.as_str(), at.0, at.1), ())?;
             }
             _ => {}
         }

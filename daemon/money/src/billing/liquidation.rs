@@ -17,8 +17,7 @@ use chrono::{Datelike, Days, NaiveDate};
 
 use selfgate_rules::journal::BillingInput;
 use selfgate_rules::model::{
-    Closure, Forfait, Opposition, OppositionReason, Person, Regime, Service, ServiceId,
-    format_euros,
+    Closure, Forfait, Opposition, OppositionReason, Person, Regime, Service, format_euros,
 };
 
 use super::{
@@ -470,7 +469,7 @@ mod tests {
     use crate::billing::PriceEntry;
     use chrono::NaiveTime;
     use selfgate_rules::journal::AidKind;
-    use selfgate_rules::model::{Category, PersonId, ServiceSet, WeekdaySet};
+    use selfgate_rules::model::{Category, PersonId, ServiceId, ServiceSet, WeekdaySet};
 
     fn d(m: u32, day: u32) -> NaiveDate {
         let y = if m >= 9 { 2026 } else { 2027 };
