@@ -238,23 +238,16 @@ pub fn liquidate(
         lines: Vec::new(),
     };
 
-    // Remise requests are checked even when there is nothing to deduct from.
-    let mut requests = Vec::new();
-    for (i, entry) in pupil.entries.iter().enumerate() {
-        if let BillingInput::Remise {
-            from, to, asked_on, ..
-        } = entry
-        {
-            check_request(term, calendar, settings, &who, *from, *to, *asked_on)?;
-            if segments.is_empty() {
-                return Err(BillingError::NoForfait {
-                    pupil: who,
-                    term: term.code.clone(),
-                });
-            }
-            requests.push((i, *from, *to));
-        }
-    }
+    // Requests were checked when entered (`check_entry`); a forfait gone since deducts nothing.
+    let requests: Vec<(usize, NaiveDate, NaiveDate)> = pupil
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            BillingInput::Remise { from, to, .. } => Some((i, *from, *to)),
+            _ => None,
+        })
+        .collect();
 
     // Each service day of each segment, and what (if anything) deducts it.
     let mut deductions: Vec<(usize, Source, RemiseCause, NaiveDate)> = Vec::new();
@@ -412,6 +405,41 @@ fn deduction(
         .iter()
         .find(|(_, from, to)| *from <= day && day <= *to)
         .map(|(i, _, _)| (Source::Entry(*i), RemiseCause::Maladie))
+}
+
+/// What the bursar enters for `pupil` must make sense when entered: a remise asked by the
+/// term's deadline, within the term, for at least `remise_min_days` consecutive school days;
+/// a remise or an aid for a pupil with a forfait in the term. (Checked here and not by
+/// [`liquidate`]: a forfait ended later, or a setting changed, must not stop the term's run.)
+pub fn check_entry(
+    term: &Term,
+    calendar: &Calendar<'_>,
+    settings: &Settings<'_>,
+    pupil: &Pupil<'_>,
+    input: &BillingInput,
+) -> Result<(), BillingError> {
+    let person = pupil.person;
+    let who = format!(
+        "{} {} ({})",
+        person.first_name, person.last_name, person.external_id
+    );
+    if let BillingInput::Remise {
+        from, to, asked_on, ..
+    } = input
+    {
+        check_request(term, calendar, settings, &who, *from, *to, *asked_on)?;
+    }
+    let has_forfait = person
+        .forfaits
+        .iter()
+        .any(|f| f.from <= term.to && term.from <= f.to && !f.weekdays.is_empty());
+    if !has_forfait && !matches!(input, BillingInput::Cancel { .. }) {
+        return Err(BillingError::NoForfait {
+            pupil: who,
+            term: term.code.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// A remise on request: asked by the deadline, within the term, long enough.
@@ -696,6 +724,30 @@ mod tests {
         assert!(l.total_cents() < 0);
     }
 
+    fn check(person: &Person, input: &BillingInput) -> Result<(), BillingError> {
+        let services = lunch();
+        let official = official();
+        let prices = prices();
+        check_entry(
+            &term(),
+            &Calendar {
+                services: &services,
+                official: &official,
+                own: &[],
+            },
+            &Settings {
+                prices: &prices,
+                remise_min_days: 5,
+            },
+            &Pupil {
+                person,
+                oppositions: &[],
+                entries: &[],
+            },
+            input,
+        )
+    }
+
     #[test]
     fn bad_requests_and_missing_prices_are_refused_with_the_pupil() {
         let p = pupil("lun mar jeu ven", d(9, 1), d(7, 3));
@@ -705,11 +757,11 @@ mod tests {
             proof: "x".into(),
             asked_on: asked,
         };
-        let late = run(&p, &[], &[req(d(11, 30), d(12, 7), d(2, 1))], &[]).unwrap_err();
+        let late = check(&p, &req(d(11, 30), d(12, 7), d(2, 1))).unwrap_err();
         assert!(matches!(late, BillingError::AfterDeadline { .. }), "{late}");
         assert!(late.to_string().contains("Léa Durand (1007)"));
         // Mon 30 Nov – Thu 3 Dec: 4 school days.
-        let short = run(&p, &[], &[req(d(11, 30), d(12, 3), d(12, 8))], &[]).unwrap_err();
+        let short = check(&p, &req(d(11, 30), d(12, 3), d(12, 8))).unwrap_err();
         assert_eq!(
             short,
             BillingError::TooShort {
@@ -719,13 +771,16 @@ mod tests {
             }
         );
         // Across the Toussaint: Thu 15 Oct – Wed 4 Nov is 2 + 3 school days.
-        assert!(run(&p, &[], &[req(d(10, 15), d(11, 4), d(11, 5))], &[]).is_ok());
-        let outside = run(&p, &[], &[req(d(1, 4), d(1, 12), d(1, 13))], &[]).unwrap_err();
+        assert!(check(&p, &req(d(10, 15), d(11, 4), d(11, 5))).is_ok());
+        let outside = check(&p, &req(d(1, 4), d(1, 12), d(1, 13))).unwrap_err();
         assert!(matches!(outside, BillingError::OutsideTerm { .. }));
         let mut none = p.clone();
         none.forfaits.clear();
-        let no_forfait = run(&none, &[], &[req(d(11, 30), d(12, 7), d(12, 8))], &[]).unwrap_err();
+        let no_forfait = check(&none, &req(d(11, 30), d(12, 7), d(12, 8))).unwrap_err();
         assert!(matches!(no_forfait, BillingError::NoForfait { .. }));
+        // Entered when it had one, the forfait gone since: the run deducts nothing, and goes on.
+        let ill = req(d(11, 30), d(12, 7), d(12, 8));
+        assert_eq!(run(&none, &[], &[ill], &[]).unwrap().total_cents(), 0);
         let mut three = p.clone();
         three.forfaits[0].weekdays = "lun mar jeu".parse().unwrap();
         let missing = run(&three, &[], &[], &[]).unwrap_err();
