@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use selfgate_rules::journal::AidKind;
 use selfgate_rules::model::{ParseError, PersonId};
 
+pub mod aids_csv;
 pub mod bordereau;
 pub mod constatation;
 pub mod liquidation;
