@@ -14,6 +14,7 @@ use selfgate_rules::model::{Closure, SchoolRules, ServiceSet, parse_euros};
 /// The annotated example shipped in `config/`, printed by `selfgate config-example`.
 pub const EXAMPLE: &str = include_str!("../../../config/selfgate.example.toml");
 
+pub mod billing;
 mod exchange;
 mod hardware;
 pub mod money;
@@ -22,14 +23,15 @@ mod observe;
 mod school;
 pub mod sync;
 
+pub use billing::BillingConfig;
 use hardware::RawGate;
 pub use hardware::{GateConfig, ReaderConfig, TurnstileConfig};
 pub use observe::{KioskConfig, LogConfig, MetricsConfig, MetricsListen};
 use observe::{RawKiosk, RawLog, RawMetrics};
-pub use school::{DEFAULT_DP_DAYS, RegimeServices, School};
+pub use school::{CalendarConfig, DEFAULT_DP_DAYS, RegimeServices, School};
 use school::{
-    RawClosure, RawRegimes, RawSchool, RawService, RawTariff, default_dp_days, dp_services,
-    interne_services,
+    RawCalendar, RawClosure, RawRegimes, RawSchool, RawService, RawTariff, default_dp_days,
+    dp_services, interne_services,
 };
 
 pub use net::Cidr;
@@ -58,6 +60,10 @@ pub struct Config {
     pub exchanges: Vec<ExchangeConfig>,
     /// Régies, tariff tiers, low balances (`money.rs`).
     pub money: money::MoneyConfig,
+    /// `[calendar]`: the official school holidays' zone (its holidays are in `rules.closures`).
+    pub calendar: CalendarConfig,
+    /// `[billing]`: terms, forfait prices, remises, how to pay (`billing.rs`).
+    pub billing: BillingConfig,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -108,6 +114,8 @@ struct RawConfig {
     log: RawLog,
     services: Option<Vec<RawService>>,
     #[serde(default)]
+    calendar: RawCalendar,
+    #[serde(default)]
     closures: Vec<RawClosure>,
     tariffs: Option<Vec<RawTariff>>,
     #[serde(default)]
@@ -124,6 +132,8 @@ struct RawConfig {
     regies: Vec<money::RawRegie>,
     #[serde(default)]
     tiers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    billing: billing::RawBilling,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +195,17 @@ impl Config {
                 errors: v.errors,
             }),
         }
+    }
+
+    /// The school's own closures (`[[closures]]`): see [`School::own_closures`].
+    pub fn own_closures(&self) -> &[Closure] {
+        self.school.own_closures(&self.rules)
+    }
+
+    /// The official closures (public holidays, the zone's school holidays): see
+    /// [`School::official_closures`].
+    pub fn official_closures(&self) -> &[Closure] {
+        self.school.official_closures(&self.rules)
     }
 
     /// The defaults, as a file with no keys gives them.
@@ -350,14 +371,22 @@ impl Validator {
                 });
             }
         }
+        // The school's own closures first, then the official ones: public holidays, then the
+        // zone's school holidays (`School::own_closures` and `official_closures` rely on it).
+        let own_closures = closures.len();
+        let year = year_start.zip(year_end);
         let mut public_holidays = 0;
         if raw.school.public_holidays {
-            if let (Some(a), Some(b)) = (year_start, year_end) {
+            if let Some((a, b)) = year {
                 let holidays = french_public_holidays(a, b);
                 public_holidays = holidays.len();
                 closures.extend(holidays);
             }
         }
+        let (calendar, school_holidays) = self.calendar(raw.calendar, year);
+        let school_holidays_count = school_holidays.len();
+        closures.extend(school_holidays);
+        self.address(&raw.school.address);
 
         let tariffs = self.tariffs(raw.tariffs, &services, &declared, &raw.tiers);
 
@@ -393,6 +422,7 @@ impl Validator {
         };
 
         let gate = self.gate(raw.gate);
+        let billing = self.billing(raw.billing, year.filter(|(a, b)| a <= b), &raw.tiers);
         let money = self.money(
             raw.regies,
             raw.tiers,
@@ -462,9 +492,12 @@ impl Validator {
             school: School {
                 name: raw.school.name,
                 uai: raw.school.uai,
+                address: raw.school.address,
                 year_start: year_start?,
                 year_end: year_end?,
+                own_closures,
                 public_holidays,
+                school_holidays: school_holidays_count,
             },
             rules,
             data_dir: PathBuf::from(raw.store.data_dir),
@@ -485,6 +518,8 @@ impl Validator {
             pronote,
             exchanges,
             money,
+            calendar,
+            billing,
         })
     }
 }
@@ -766,6 +801,90 @@ mod tests {
         assert!(e.len() == 1 && e[0].contains("port"), "{e:?}");
         let e = errors("[log]\nfile = \"/tmp/x\"\n");
         assert!(e.len() == 1 && e[0].contains("file"), "{e:?}");
+    }
+
+    const YEAR_2026: &str = "[school]\nyear_start = \"2026-09-01\"\nyear_end = \"2027-07-06\"\n";
+
+    #[test]
+    fn zone_b_closes_the_toussaint_2026_for_the_gate_and_counts_it_as_official() {
+        use chrono::TimeZone;
+        let text = format!(
+            "{YEAR_2026}[calendar]\nzone = \"B\"\n[[closures]]\nlabel = \"Grève\"\nfrom = \"2026-11-16\"\n"
+        );
+        let c = Config::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.calendar.zone, Some(selfgate_rules::calendar::Zone::B));
+        let day = NaiveDate::from_ymd_opt(2026, 10, 20).unwrap();
+        let lunch = c.rules.service_by_code("dejeuner").unwrap().id;
+        let closure = c.rules.closure_on(day, lunch).unwrap();
+        assert_eq!(closure.label, "Vacances de la Toussaint");
+        assert_eq!(
+            (closure.from.to_string(), closure.to.to_string()),
+            ("2026-10-17".into(), "2026-11-01".into())
+        );
+        // Tuesday 20 October 2026 at 12:00 in Paris: no service at the gate.
+        let noon = chrono_tz::Europe::Paris
+            .with_ymd_and_hms(2026, 10, 20, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(c.rules.service_at("ligne-1", noon), None);
+        // The Tuesday after the holidays, the gate is open again.
+        let after = chrono_tz::Europe::Paris
+            .with_ymd_and_hms(2026, 11, 3, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(c.rules.service_at("ligne-1", after), Some(lunch));
+
+        // Own closures first, then the official ones: public holidays, then school holidays.
+        let own: Vec<&str> = c.own_closures().iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(own, ["Grève"]);
+        assert_eq!(c.school.own_closures, 1);
+        assert_eq!(c.school.public_holidays, 9, "1 Nov 2026 to the Pentecost Monday 2027");
+        assert_eq!(
+            c.school.school_holidays, 6,
+            "four holidays, the pont, the summer"
+        );
+        let official = c.official_closures();
+        assert_eq!(official.len(), 15);
+        assert_eq!(c.rules.closures.len(), 16);
+        assert!(official.iter().any(|c| c.label == "Vacances d'hiver"
+            && c.from == NaiveDate::from_ymd_opt(2027, 2, 20).unwrap()));
+        assert!(official.iter().all(|c| c.label != "Grève"));
+        assert!(c.school.is_official_day_off(&c.rules, day));
+        assert!(
+            !c.school
+                .is_official_day_off(&c.rules, NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()),
+            "the strike is the school's own"
+        );
+
+        // Without [calendar], no school holidays: today's behaviour.
+        let plain = Config::parse(YEAR_2026, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plain.calendar.zone, None);
+        assert_eq!(plain.school.school_holidays, 0);
+        assert!(plain.rules.closure_on(day, lunch).is_none());
+        assert_eq!(plain.official_closures().len(), 9);
+        assert!(plain.own_closures().is_empty());
+    }
+
+    #[test]
+    fn a_zone_or_a_year_the_calendar_lacks_is_refused_naming_calendar_zone() {
+        let e = errors(
+            "[school]\nyear_start = \"2028-09-01\"\nyear_end = \"2029-07-06\"\n[calendar]\nzone = \"a\"\n",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("calendar.zone: ")
+                && e[0].contains("2028-2029")
+                && e[0].contains("2025-2026 to 2027-2028"),
+            "{e:?}"
+        );
+        let e = errors(&format!("{YEAR_2026}[calendar]\nzone = \"D\"\n"));
+        assert!(e.len() == 1 && e[0].starts_with("calendar.zone"), "{e:?}");
+        let e = errors(&format!(
+            "{YEAR_2026}[calendar]\nzone = \"B\"\nzones = \"A\"\n"
+        ));
+        assert!(e.len() == 1 && e[0].contains("zones"), "{e:?}");
+        // Zone C, lower case, in a covered year.
+        assert!(errors(&format!("{YEAR_2026}[calendar]\nzone = \"c\"\n")).is_empty());
     }
 
     #[test]

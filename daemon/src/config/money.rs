@@ -49,7 +49,7 @@ pub(super) struct RawRegie {
 }
 
 /// Codes printed on receipts: letters, digits, no separator (the receipt's own is `-`).
-fn valid_code(code: &str) -> bool {
+pub(super) fn valid_code(code: &str) -> bool {
     !code.is_empty() && code.len() <= 12 && code.chars().all(|c| c.is_ascii_alphanumeric())
 }
 

@@ -1,12 +1,15 @@
-//! `[school]`, `[[services]]`, `[[closures]]`, `[[tariffs]]` and `[regimes]`: the school, its
-//! services, closures and prices, and what a régime's forfait pays for; each validated here,
-//! every error naming its key.
+//! `[school]`, `[calendar]`, `[[services]]`, `[[closures]]`, `[[tariffs]]` and `[regimes]`: the
+//! school, its services, closures (its own, public holidays, the official school holidays of
+//! its zone) and prices, and what a régime's forfait pays for; each validated here, every error
+//! naming its key.
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use selfgate_rules::calendar::{self, Zone};
 use selfgate_rules::model::{
-    Category, Overdraft, Regime, Service, ServiceId, ServiceSet, Tariff, TierPrice, WeekdaySet,
+    Category, Closure, Overdraft, Regime, SchoolRules, Service, ServiceId, ServiceSet, Tariff,
+    TierPrice, WeekdaySet,
 };
 
 use super::Validator;
@@ -15,11 +18,57 @@ use super::Validator;
 pub struct School {
     pub name: String,
     pub uai: String,
+    /// `school.address`: the postal address, one line per item (printed on family notices).
+    pub address: Vec<String>,
     pub year_start: NaiveDate,
     pub year_end: NaiveDate,
-    /// How many of the rules' closures are public holidays (`school.public_holidays`), the
-    /// others being the school's own `[[closures]]`.
+    /// How many of the rules' closures, at their start, are the school's own `[[closures]]`
+    /// (strikes, exams, outings: days billing deducts as *remises d'ordre*).
+    pub own_closures: usize,
+    /// How many public holidays (`school.public_holidays`) follow the school's own closures.
     pub public_holidays: usize,
+    /// How many school holidays of `[calendar] zone` follow the public holidays.
+    pub school_holidays: usize,
+}
+
+/// The closures of `SchoolRules::closures` as the configuration builds them, in this order:
+/// the school's own `[[closures]]`, then the public holidays, then the official school
+/// holidays of `[calendar] zone`. The last two are *official*: days that are never school days
+/// (billing never counts them, and deducts nothing for them); the school's own are days a
+/// forfait paid for and the service was closed (*remises d'ordre*). A day both kinds cover is
+/// official. The counts hold for the rules loaded with this `School` (`Config::rules`).
+impl School {
+    /// The school's own closures (`[[closures]]`), in the file's order.
+    pub fn own_closures<'r>(&self, rules: &'r SchoolRules) -> &'r [Closure] {
+        let n = self.own_closures.min(rules.closures.len());
+        &rules.closures[..n]
+    }
+
+    /// The official closures: public holidays, then the zone's school holidays.
+    pub fn official_closures<'r>(&self, rules: &'r SchoolRules) -> &'r [Closure] {
+        let n = self.own_closures.min(rules.closures.len());
+        &rules.closures[n..]
+    }
+
+    /// True when an official closure covers `day` for every service: not a school day.
+    pub fn is_official_day_off(&self, rules: &SchoolRules, day: NaiveDate) -> bool {
+        self.official_closures(rules)
+            .iter()
+            .any(|c| c.from <= day && day <= c.to && c.services == ServiceSet::ALL)
+    }
+}
+
+/// `[calendar]`: the official school holidays the school follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CalendarConfig {
+    /// `calendar.zone`: A, B or C; `None` (no `[calendar]`) adds no school holidays.
+    pub zone: Option<Zone>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub(super) zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -27,6 +76,7 @@ pub struct School {
 pub(super) struct RawSchool {
     pub(super) name: String,
     pub(super) uai: String,
+    pub(super) address: Vec<String>,
     pub(super) timezone: String,
     pub(super) year_start: Option<String>,
     pub(super) year_end: Option<String>,
@@ -42,6 +92,7 @@ impl Default for RawSchool {
         RawSchool {
             name: "Établissement".into(),
             uai: String::new(),
+            address: Vec::new(),
             timezone: "Europe/Paris".into(),
             year_start: None,
             year_end: None,
@@ -164,6 +215,59 @@ pub(super) fn interne_services() -> Vec<String> {
 }
 
 impl Validator {
+    /// `school.address`: at most 6 lines (a French postal address), none empty.
+    pub(super) fn address(&mut self, lines: &[String]) {
+        if lines.len() > 6 {
+            self.err("school.address", "at most 6 lines, as on an envelope");
+        }
+        for (i, l) in lines.iter().enumerate() {
+            if l.trim().is_empty() {
+                self.err(&format!("school.address[{i}]"), "must not be empty");
+            }
+        }
+    }
+
+    /// `[calendar] zone`: the zone and its school holidays overlapping the school year, as
+    /// closures of every service. `year` is `None` when the year's dates are wrong (reported
+    /// under `school.`): no holidays then.
+    pub(super) fn calendar(
+        &mut self,
+        raw: RawCalendar,
+        year: Option<(NaiveDate, NaiveDate)>,
+    ) -> (CalendarConfig, Vec<Closure>) {
+        let Some(code) = raw.zone else {
+            return (CalendarConfig::default(), Vec::new());
+        };
+        let zone = match code.parse::<Zone>() {
+            Ok(z) => z,
+            Err(e) => {
+                self.err("calendar.zone", e);
+                return (CalendarConfig::default(), Vec::new());
+            }
+        };
+        let config = CalendarConfig { zone: Some(zone) };
+        let Some((start, end)) = year.filter(|(a, b)| a <= b) else {
+            return (config, Vec::new());
+        };
+        match calendar::closures(zone, start, end) {
+            Ok(c) => (config, c),
+            Err(e @ calendar::CalendarError::NotCovered { .. }) => {
+                self.err(
+                    "calendar.zone",
+                    format!(
+                        "{e}: set school.year_start and school.year_end within those years \
+                         (now {start} to {end}), or give the holidays as [[closures]]"
+                    ),
+                );
+                (config, Vec::new())
+            }
+            Err(e) => {
+                self.err("calendar.zone", e);
+                (config, Vec::new())
+            }
+        }
+    }
+
     /// `[regimes] dp_days = { 4 = "lun mar jeu ven" }`: keys 1 to 6, exactly that many days.
     pub(super) fn dp_days(
         &mut self,

@@ -12,14 +12,38 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             services,
             closures,
             public_holidays,
+            school_holidays,
+            zone,
             tariffs,
             gate,
             data,
-        } => format!(
-            "{}: ok — {services} services, {closures} closures (and {public_holidays} public holidays), {tariffs} tariffs, gate {gate}, data in {}",
-            file.display(),
-            data.display()
-        ),
+            terms,
+            priced,
+        } => {
+            let holidays = match zone {
+                Some(z) => format!(", {school_holidays} school holiday periods of zone {z}"),
+                None => String::new(),
+            };
+            let terms = if terms.is_empty() {
+                "none".to_owned()
+            } else {
+                terms
+                    .iter()
+                    .map(|t| format!("{} {} to {}", t.code, t.from, t.to))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let priced = if priced.is_empty() {
+                "no forfait price".to_owned()
+            } else {
+                format!("prices for {}", priced.join(", "))
+            };
+            format!(
+                "{}: ok — {services} services, {closures} closures (and {public_holidays} public holidays{holidays}), {tariffs} tariffs, gate {gate}, data in {}\nbilling: terms {terms}; {priced}",
+                file.display(),
+                data.display()
+            )
+        }
         Msg::CannotRead(p) => format!("cannot read {}", p.display()),
         Msg::CannotWrite(p) => format!("cannot write {}", p.display()),
         Msg::Creating(p) => format!("while creating {}", p.display()),

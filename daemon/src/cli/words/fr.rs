@@ -12,14 +12,47 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             services,
             closures,
             public_holidays,
+            school_holidays,
+            zone,
             tariffs,
             gate,
             data,
-        } => format!(
-            "{} : valide — {services} service(s), {closures} fermeture(s) (et {public_holidays} jours fériés), {tariffs} tarif(s), ligne {gate}, données dans {}",
-            file.display(),
-            data.display()
-        ),
+            terms,
+            priced,
+        } => {
+            let holidays = match zone {
+                Some(z) => {
+                    format!(", {school_holidays} période(s) de vacances scolaires de la zone {z}")
+                }
+                None => String::new(),
+            };
+            let terms = if terms.is_empty() {
+                "aucune période".to_owned()
+            } else {
+                terms
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} du {} au {}",
+                            t.code,
+                            t.from.format("%d/%m/%Y"),
+                            t.to.format("%d/%m/%Y")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let priced = if priced.is_empty() {
+                "aucun prix de forfait".to_owned()
+            } else {
+                format!("prix des forfaits {}", priced.join(", "))
+            };
+            format!(
+                "{} : valide — {services} service(s), {closures} fermeture(s) (et {public_holidays} jours fériés{holidays}), {tariffs} tarif(s), ligne {gate}, données dans {}\nfacturation : trimestres {terms} ; {priced}",
+                file.display(),
+                data.display()
+            )
+        }
         Msg::CannotRead(p) => format!("lecture de {} impossible", p.display()),
         Msg::CannotWrite(p) => format!("écriture de {} impossible", p.display()),
         Msg::Creating(p) => format!("en créant {}", p.display()),

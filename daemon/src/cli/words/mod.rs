@@ -62,11 +62,18 @@ pub enum Msg<'a> {
     ConfigOk {
         file: &'a Path,
         services: usize,
+        /// The school's own closures.
         closures: usize,
         public_holidays: usize,
+        /// The official school holidays of `calendar.zone` (0 without a zone).
+        school_holidays: usize,
+        zone: Option<&'a str>,
         tariffs: usize,
         gate: &'a str,
         data: &'a Path,
+        /// `[billing]`: the terms, and the forfaits that have a price (`dp4`, `interne`).
+        terms: &'a [selfgate_money::billing::Term],
+        priced: &'a [String],
     },
     // files
     CannotRead(&'a Path),
@@ -444,9 +451,13 @@ mod tests {
                 services: 3,
                 closures: 1,
                 public_holidays: 11,
+                school_holidays: 6,
+                zone: Some("B"),
                 tariffs: 2,
                 gate: "ligne-1",
                 data: p,
+                terms: &[],
+                priced: &[],
             },
             Msg::CannotRead(p),
             Msg::CannotWrite(p),
