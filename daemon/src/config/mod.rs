@@ -838,7 +838,10 @@ mod tests {
         let own: Vec<&str> = c.own_closures().iter().map(|c| c.label.as_str()).collect();
         assert_eq!(own, ["Grève"]);
         assert_eq!(c.school.own_closures, 1);
-        assert_eq!(c.school.public_holidays, 9, "1 Nov 2026 to the Pentecost Monday 2027");
+        assert_eq!(
+            c.school.public_holidays, 9,
+            "1 Nov 2026 to the Pentecost Monday 2027"
+        );
         assert_eq!(
             c.school.school_holidays, 6,
             "four holidays, the pont, the summer"
