@@ -1,5 +1,6 @@
 //! `selfgate import siecle` end to end: the real binary on SIÈCLE exports written for the tests
-//! (`tests/fixtures/siecle/`, ISO-8859-15) and the real `../shared/data/siecle/Nomenclature.xml`.
+//! (`tests/fixtures/siecle/`, ISO-8859-15) and the real `../shared/data/siecle/Nomenclature.xml`;
+//! the guardians (`--responsables`) kept and listed by `selfgate guardians`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -77,6 +78,29 @@ fn persons(data: &Path) -> Vec<Value> {
     parse_json_lines(&out.stdout)
 }
 
+fn guardians(data: &Path) -> Vec<Value> {
+    let out = selfgate_run([
+        std::ffi::OsStr::new("guardians"),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    out.success();
+    parse_json_lines(&out.stdout)
+}
+
+/// `selfgate import siecle --responsables FILE` alone (the pupils already in the store).
+fn import_guardians(config: &Path, file: &Path, extra: &[&str]) -> Output {
+    let mut cmd = selfgate();
+    cmd.args(["import", "siecle", "--config"])
+        .arg(config)
+        .arg("--responsables")
+        .arg(file)
+        .args(["--today", "2026-01-15"])
+        .args(extra);
+    run(&mut cmd)
+}
+
 fn forfaits(p: &Value) -> Vec<(String, Vec<String>, String, String)> {
     p["forfaits"]
         .as_array()
@@ -131,7 +155,14 @@ fn import_zipped_export_then_reimport_changes_nothing() {
         "pupils rejected:   1",
         "line 90, ELEVE_ID 1007: no name",
         "régime 24 DEMI-PENSIONNAIRE DANS L'ETABLISSEMENT 4: 1",
-        "legal guardians:   none 4, one 1, two 1, more 0",
+        "legal guardians:   none 1, one 2, two 3, more 0",
+        "8 guardians linked to pupils, imported into",
+        "guardians kept:      7 (added 7, updated 0, unchanged 0)",
+        "left out:            1 (none of their children is known here)",
+        "pupils with a payer: 5",
+        "families:            1 (one payer for several children: one notice)",
+        "pupils without payer: 1 (ELEVE_ID 1005)",
+        "warning: line 42: PERSONNE_ID 9007 (ELEVE_ID 1003) is not in PERSONNES",
     ]);
 
     let data = data_dir(dir.path());
@@ -196,6 +227,35 @@ fn import_zipped_export_then_reimport_changes_nothing() {
         )
     );
 
+    // The guardians, from the same transaction.
+    let kept = guardians(&data);
+    let ids: Vec<&str> = kept
+        .iter()
+        .map(|g| g["guardian"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["9001", "9002", "9003", "9004", "9005", "9006", "9007"]
+    );
+    let helene = kept.iter().find(|g| g["guardian"] == "9005").unwrap();
+    assert_eq!(helene["name"], "MME Hélène DURAND-BŒUF");
+    assert_eq!(helene["city"], "MONTGISCARD");
+    let children: Vec<(&str, bool)> = helene["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["eleve_id"].as_str().unwrap(),
+                c["payer"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(children, [("1004", true), ("1008", true)]);
+    let anne = kept.iter().find(|g| g["guardian"] == "9001").unwrap();
+    assert_eq!(anne["name"], "MME Anne CŒUR");
+    assert_eq!(anne["children"][0]["payer"], true);
+
     let journal_before = journal(&data).len();
     // The same files again, plain this time: nothing changes.
     let out = import(&config, &siecle("ElevesSansAdresses.xml"), &[]);
@@ -207,6 +267,86 @@ fn import_zipped_export_then_reimport_changes_nothing() {
     ]);
     assert_eq!(persons(&data), all);
     assert_eq!(journal(&data).len(), journal_before);
+    assert_eq!(
+        guardians(&data),
+        kept,
+        "no guardians file: guardians as they were"
+    );
+}
+
+#[test]
+fn guardians_alone_in_french_then_again_then_a_bad_file_changes_nothing() {
+    let dir = tempdir();
+    let config = write_config(dir.path(), CONFIG);
+    let data = data_dir(dir.path());
+    let file = siecle("ResponsablesAvecAdresses.xml");
+
+    // Before the pupils: a dry run keeps nobody, and writes nothing.
+    let out = import_guardians(&config, &file, &["--dry-run"]);
+    out.success()
+        .stdout_has(&["dry run, nothing written", "left out:            8"]);
+    assert!(!data.join("selfgate.redb").exists());
+
+    import(&config, &siecle("ElevesSansAdresses.xml"), &[]).success();
+    assert!(guardians(&data).is_empty());
+    let mut cmd = selfgate();
+    cmd.args(["--lang", "fr", "import", "siecle", "--config"])
+        .arg(&config)
+        .arg("--responsables")
+        .arg(&file)
+        .args(["--today", "2026-01-15"]);
+    let out = run(&mut cmd);
+    out.success().stdout_has(&[
+        "8 responsables liés à des élèves, importés dans",
+        "responsables gardés :  7 (ajoutés 7, modifiés 0, inchangés 0)",
+        "laissés de côté :      1",
+        "élèves avec payeur :   5",
+        "familles :             1",
+        "élèves sans payeur :   1 (ELEVE_ID 1005)",
+        "attention : line 42: PERSONNE_ID 9007",
+    ]);
+    assert!(
+        !out.stdout.contains("élèves lus"),
+        "no pupils' file, no pupils' report: {}",
+        out.stdout
+    );
+    let kept = guardians(&data);
+    assert_eq!(kept.len(), 7);
+    let before = persons(&data);
+
+    // Again: unchanged.
+    import_guardians(&config, &file, &[])
+        .success()
+        .stdout_has(&["guardians kept:      7 (added 0, updated 0, unchanged 7)"]);
+    assert_eq!(guardians(&data), kept);
+
+    // A file cut in the middle of a person: refused with its element and line, nothing changed.
+    let text = std::fs::read(&file).unwrap();
+    let cut = text.len()
+        - text
+            .windows(9)
+            .rev()
+            .position(|w| w == b"<PERSONNE")
+            .unwrap()
+        - 9
+        + 80;
+    let bad = write_file(dir.path(), "cut.xml", &text[..cut]);
+    import_guardians(&config, &bad, &[]).failure().stderr_has(&[
+        "element <",
+        "truncated",
+        "nothing was changed",
+    ]);
+    assert_eq!(guardians(&data), kept);
+    assert_eq!(persons(&data), before);
+
+    // The listing in text: who pays is marked.
+    let out = selfgate_run([
+        std::ffi::OsStr::new("guardians"),
+        "--data".as_ref(),
+        data.as_os_str(),
+    ]);
+    out.success()
+        .stdout_has(&["MME Hélène DURAND-BŒUF", "1004* 1008*"]);
 }
 
 #[test]
@@ -224,9 +364,17 @@ fn pre_2018_guardians_file_is_accepted() {
                 .unwrap(),
         ],
     );
-    // 1001 two legal guardians, 1003 one (and a contact), the others none.
-    out.success()
-        .stdout_has(&["legal guardians:   none 4, one 1, two 1, more 0"]);
+    // 1001 and 1002 two legal guardians, 1003 one (and a contact), the others none; the
+    // first legal guardian pays (no PAIE_FRAIS_SCOLAIRES before 2018): 8001 for 1001 and 1002.
+    out.success().stdout_has(&[
+        "legal guardians:   none 3, one 1, two 2, more 0",
+        "dry run, nothing written",
+        "guardians kept:      4 (added 4, updated 0, unchanged 0)",
+        "pupils with a payer: 3",
+        "families:            1",
+        "pupils without payer: 3 (ELEVE_ID 1004, 1005, 1008)",
+    ]);
+    assert!(!data_dir(dir.path()).join("selfgate.redb").exists());
 }
 
 #[test]

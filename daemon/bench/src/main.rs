@@ -24,6 +24,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod billing;
 mod kiosk;
 mod sync;
 
@@ -748,6 +749,9 @@ fn main() {
     }
     if all || wanted.contains(&"kiosk") {
         kiosk::bench_kiosk(if quick { 40 } else { 200 });
+    }
+    if all || wanted.contains(&"billing") {
+        billing::bench_billing(if quick { 300 } else { 1_500 });
     }
 }
 

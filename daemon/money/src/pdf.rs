@@ -334,6 +334,12 @@ impl Document {
         self.pages.len()
     }
 
+    /// Adds `other`'s pages after this document's (its title and date are dropped): several
+    /// documents printed as one.
+    pub fn append(&mut self, other: Document) {
+        self.pages.extend(other.pages);
+    }
+
     /// The file. A document without pages gets one blank page: a PDF needs one.
     pub fn to_bytes(&self) -> Vec<u8> {
         let blank = [Page::default()];

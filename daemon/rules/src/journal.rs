@@ -190,7 +190,7 @@ pub struct Passage {
 }
 
 /// Identifies a journal event across the site.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EventRef {
     pub gate: String,
     pub seq: u64,

@@ -7,8 +7,11 @@
 //!   is [`Rejected`] with its reason; the others are still read.
 //! - [`parse_nomenclature`]: `Nomenclature.xml` (root `BEE_NOMENCLATURES`): the régime labels.
 //! - [`parse_responsables`]: `ResponsablesAvecAdresses.xml` (root `BEE_RESPONSABLES`), both
-//!   generations (before 2018 `RESP_LEGAL`, from 2018 `NIVEAU_RESPONSABILITE`): only how many
-//!   guardians each pupil has. No guardian's name, address or telephone is kept (BRIEF §6).
+//!   generations (before 2018 `RESP_LEGAL`, from 2018 `NIVEAU_RESPONSABILITE` and
+//!   `PAIE_FRAIS_SCOLAIRES`): the guardians ([`crate::family::Guardian`], keyed on
+//!   `PERSONNE_ID`) with their address, e-mail and telephone and their links to pupils
+//!   (`ELEVE_ID`), for billing (who pays, BRIEF §7) and how many guardians each pupil has.
+//!   Personal data of adults: the daemon keeps them under BRIEF §6's retention.
 //!
 //! The parse streams (quick-xml events, no tree), accepts children and sections in any order,
 //! and honours the declared encoding (ISO-8859-15, ISO-8859-1, UTF-8 with or without BOM; a
@@ -22,6 +25,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use encoding_rs::Encoding;
 use quick_xml::events::Event;
+
+use crate::family::{Guardian, GuardianLink};
 
 /// A file that cannot be read at all. `element` is the innermost element open where the
 /// problem is (or the element at fault), when there is one.
@@ -809,7 +814,8 @@ pub struct Guardians {
     pub others: u32,
 }
 
-/// A `ResponsablesAvecAdresses.xml` export, reduced to counts (no personal data).
+/// A `ResponsablesAvecAdresses.xml` export: the guardians with their links to pupils, and how
+/// many each pupil has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Responsables {
     pub generation: Generation,
@@ -817,75 +823,190 @@ pub struct Responsables {
     pub per_pupil: BTreeMap<String, Guardians>,
     /// `RESPONSABLE_ELEVE` elements without an `ELEVE_ID`, or repeated.
     pub skipped: usize,
+    /// One per `PERSONNE_ID` linked to a pupil, in `PERSONNE_ID` order, each with its links in
+    /// the file's order: name (`NOM_USAGE` when given, else `NOM_DE_FAMILLE`, or `NOM` in old
+    /// files), civility, the postal address of its `ADRESSE_ID`, e-mail, mobile phone else
+    /// personal phone. A person of `PERSONNES` linked to no pupil is not kept.
+    pub guardians: Vec<Guardian>,
+    /// Persons of `PERSONNES` linked to no pupil (left out).
+    pub unlinked: usize,
+    /// What was kept although incomplete (a link to a person not in `PERSONNES`, a person
+    /// without an address…), one line each, with the line of the file.
+    pub warnings: Vec<String>,
 }
 
-#[derive(Default)]
-struct ResponsablesHandler {
-    out: Responsables,
-    current: HashMap<&'static str, String>,
-    seen: std::collections::HashSet<(String, String)>,
-}
-
-const RESP_FIELDS: [&str; 5] = [
+/// The fields read from a `RESPONSABLE_ELEVE`.
+const RESP_FIELDS: [&str; 6] = [
     "ELEVE_ID",
     "PERSONNE_ID",
     "RESP_LEGAL",
     "NIVEAU_RESPONSABILITE",
     "CODE_PARENTE",
+    "PAIE_FRAIS_SCOLAIRES",
 ];
 
+/// The fields read from a `PERSONNE` (`PERSONNE_ID` as a child element too, should a file give
+/// it so).
+const PERSONNE_FIELDS: [&str; 10] = [
+    "PERSONNE_ID",
+    "LC_CIVILITE",
+    "NOM_DE_FAMILLE",
+    "NOM",
+    "NOM_USAGE",
+    "PRENOM",
+    "TEL_PORTABLE",
+    "TEL_PERSONNEL",
+    "MEL",
+    "ADRESSE_ID",
+];
+
+/// The fields read from an `ADRESSE`.
+const ADRESSE_FIELDS: [&str; 7] = [
+    "LIGNE1_ADRESSE",
+    "LIGNE2_ADRESSE",
+    "LIGNE3_ADRESSE",
+    "LIGNE4_ADRESSE",
+    "CODE_POSTAL",
+    "LIBELLE_POSTAL",
+    "LL_PAYS",
+];
+
+/// One element of the file as read: its line, its id attribute, its fields.
+#[derive(Default)]
+struct Raw {
+    line: usize,
+    id: Option<String>,
+    fields: HashMap<&'static str, String>,
+}
+
+impl Raw {
+    fn get(&self, k: &str) -> Option<String> {
+        self.fields.get(k).cloned().and_then(non_empty)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RespPart {
+    Link,
+    Personne,
+    Adresse,
+}
+
+#[derive(Default)]
+struct ResponsablesHandler {
+    links: Vec<Raw>,
+    personnes: Vec<Raw>,
+    adresses: Vec<Raw>,
+    /// The element being read, and its depth in the path.
+    current: Option<(RespPart, usize, Raw)>,
+}
+
 impl Handler for ResponsablesHandler {
-    fn open(&mut self, path: &[String], _attrs: &[(String, String)], _line: usize) {
-        if path.last().is_some_and(|n| n == "RESPONSABLE_ELEVE") {
-            self.current.clear();
+    fn open(&mut self, path: &[String], attrs: &[(String, String)], line: usize) {
+        let Some(name) = path.last() else { return };
+        if self.current.is_some() {
+            return;
         }
+        let part = match name.as_str() {
+            "RESPONSABLE_ELEVE" => RespPart::Link,
+            "PERSONNE" if parent_is(path, "PERSONNES") => RespPart::Personne,
+            "ADRESSE" if parent_is(path, "ADRESSES") => RespPart::Adresse,
+            _ => return,
+        };
+        let id = match part {
+            RespPart::Link => None,
+            RespPart::Personne => attr(attrs, "PERSONNE_ID"),
+            RespPart::Adresse => attr(attrs, "ADRESSE_ID"),
+        };
+        let raw = Raw {
+            line,
+            id: id.map(str::to_owned),
+            fields: HashMap::new(),
+        };
+        self.current = Some((part, path.len(), raw));
     }
 
     fn close(&mut self, path: &[String], text: String) {
         let Some(name) = path.last() else { return };
-        if parent_is(path, "RESPONSABLE_ELEVE") {
-            if let Some(f) = RESP_FIELDS.iter().find(|f| **f == name.as_str()) {
-                self.current.insert(f, text);
+        let Some((part, depth, raw)) = self.current.as_mut() else {
+            return;
+        };
+        if path.len() == *depth + 1 {
+            let fields: &[&'static str] = match part {
+                RespPart::Link => &RESP_FIELDS,
+                RespPart::Personne => &PERSONNE_FIELDS,
+                RespPart::Adresse => &ADRESSE_FIELDS,
+            };
+            if let Some(f) = fields.iter().find(|f| **f == name.as_str()) {
+                raw.fields.insert(f, text);
             }
             return;
         }
-        if name != "RESPONSABLE_ELEVE" {
+        if path.len() != *depth {
             return;
         }
-        let cur = std::mem::take(&mut self.current);
-        let get = |k: &str| cur.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let Some(eleve) = get("ELEVE_ID") else {
-            self.out.skipped += 1;
-            return;
-        };
-        let personne = get("PERSONNE_ID").unwrap_or_default();
-        if !personne.is_empty() && !self.seen.insert((eleve.to_owned(), personne.to_owned())) {
-            self.out.skipped += 1;
-            return;
-        }
-        let legal = if let Some(niveau) = get("NIVEAU_RESPONSABILITE") {
-            self.out.generation = Generation::From2018;
-            niveau == "1"
-        } else if let Some(resp) = get("RESP_LEGAL") {
-            if self.out.generation == Generation::Unknown {
-                self.out.generation = Generation::Before2018;
+        if let Some((part, _, raw)) = self.current.take() {
+            match part {
+                RespPart::Link => self.links.push(raw),
+                RespPart::Personne => self.personnes.push(raw),
+                RespPart::Adresse => self.adresses.push(raw),
             }
-            resp == "1" || resp == "2"
-        } else {
-            false
-        };
-        let g = self.out.per_pupil.entry(eleve.to_owned()).or_default();
-        if legal {
-            g.legal += 1;
-        } else {
-            g.others += 1;
         }
     }
 }
 
+/// The postal address of an `ADRESSE`: (lines, postcode, city, country when not France).
+type Address = (Vec<String>, String, String, String);
+
+fn address_of(raw: &Raw) -> Address {
+    let lines = [
+        "LIGNE1_ADRESSE",
+        "LIGNE2_ADRESSE",
+        "LIGNE3_ADRESSE",
+        "LIGNE4_ADRESSE",
+    ]
+    .iter()
+    .filter_map(|k| raw.get(k))
+    .collect();
+    let country = raw
+        .get("LL_PAYS")
+        .filter(|c| !c.eq_ignore_ascii_case("france"))
+        .unwrap_or_default();
+    (
+        lines,
+        raw.get("CODE_POSTAL").unwrap_or_default(),
+        raw.get("LIBELLE_POSTAL").unwrap_or_default(),
+        country,
+    )
+}
+
+/// `id` given twice in one section: the file contradicts itself (which record is it?).
+fn given_twice(
+    seen: &mut HashMap<String, usize>,
+    id: &str,
+    line: usize,
+    element: &str,
+    key: &str,
+) -> Result<(), SiecleError> {
+    if let Some(first) = seen.get(id) {
+        return Err(SiecleError::new(
+            line,
+            Some(element),
+            format!(
+                "{key} {id} is given twice (lines {first} and {line}): the file contradicts itself"
+            ),
+        ));
+    }
+    seen.insert(id.to_owned(), line);
+    Ok(())
+}
+
 /// Reads a `ResponsablesAvecAdresses.xml` export (root `BEE_RESPONSABLES`), either generation.
+/// Sections and children may come in any order. A person or an address given twice under the
+/// same id refuses the file; a link to a person not in `PERSONNES`, or a person whose address is
+/// missing, is kept as far as it is known, with a warning.
 pub fn parse_responsables(bytes: &[u8]) -> Result<Responsables, SiecleError> {
-    let (text, _) = decode(bytes)?;
+    let (text, warning) = decode(bytes)?;
     let mut h = ResponsablesHandler::default();
     walk(
         &text,
@@ -893,7 +1014,189 @@ pub fn parse_responsables(bytes: &[u8]) -> Result<Responsables, SiecleError> {
         "a SIÈCLE guardians export (ResponsablesAvecAdresses)",
         &mut h,
     )?;
-    Ok(h.out)
+    let mut out = Responsables {
+        warnings: warning.into_iter().collect(),
+        ..Responsables::default()
+    };
+
+    let mut seen = HashMap::new();
+    let mut adresses: HashMap<String, Address> = HashMap::new();
+    for raw in &h.adresses {
+        let Some(id) = &raw.id else {
+            out.warnings.push(format!(
+                "line {}: an ADRESSE without ADRESSE_ID, left out",
+                raw.line
+            ));
+            continue;
+        };
+        given_twice(&mut seen, id, raw.line, "ADRESSE", "ADRESSE_ID")?;
+        adresses.insert(id.clone(), address_of(raw));
+    }
+
+    // PERSONNE_ID → (line of the person, the guardian without links).
+    let mut seen = HashMap::new();
+    let mut personnes: BTreeMap<String, (usize, Guardian)> = BTreeMap::new();
+    for raw in &h.personnes {
+        let Some(id) = raw.id.clone().or_else(|| raw.get("PERSONNE_ID")) else {
+            out.warnings.push(format!(
+                "line {}: a PERSONNE without PERSONNE_ID, left out",
+                raw.line
+            ));
+            continue;
+        };
+        given_twice(&mut seen, &id, raw.line, "PERSONNE", "PERSONNE_ID")?;
+        let mut g = Guardian {
+            id: id.clone(),
+            civility: raw.get("LC_CIVILITE").unwrap_or_default(),
+            last_name: raw
+                .get("NOM_USAGE")
+                .or_else(|| raw.get("NOM_DE_FAMILLE"))
+                .or_else(|| raw.get("NOM"))
+                .unwrap_or_default(),
+            first_name: raw.get("PRENOM").unwrap_or_default(),
+            address: Vec::new(),
+            postal_code: String::new(),
+            city: String::new(),
+            country: String::new(),
+            email: raw.get("MEL").unwrap_or_default(),
+            phone: raw
+                .get("TEL_PORTABLE")
+                .or_else(|| raw.get("TEL_PERSONNEL"))
+                .unwrap_or_default(),
+            children: Vec::new(),
+        };
+        match raw.get("ADRESSE_ID") {
+            Some(a) => match adresses.get(&a) {
+                Some((lines, postal_code, city, country)) => {
+                    g.address = lines.clone();
+                    g.postal_code = postal_code.clone();
+                    g.city = city.clone();
+                    g.country = country.clone();
+                }
+                None => out.warnings.push(format!(
+                    "line {}, PERSONNE_ID {id}: ADRESSE_ID {a} is not in ADRESSES: kept without \
+                     an address",
+                    raw.line
+                )),
+            },
+            None => out.warnings.push(format!(
+                "line {}, PERSONNE_ID {id}: no ADRESSE_ID: kept without an address",
+                raw.line
+            )),
+        }
+        personnes.insert(id, (raw.line, g));
+    }
+
+    let mut seen_links = std::collections::HashSet::new();
+    // ELEVE_ID → legal guardians met so far (the 2018 generation's rank).
+    let mut legal_rank: HashMap<String, u8> = HashMap::new();
+    // PERSONNE_ID → the links of a person not in PERSONNES (and the line of its first link).
+    let mut unknown: BTreeMap<String, (usize, Vec<GuardianLink>)> = BTreeMap::new();
+    for raw in &h.links {
+        let Some(eleve) = raw.get("ELEVE_ID") else {
+            out.skipped += 1;
+            continue;
+        };
+        let personne = raw.get("PERSONNE_ID");
+        if let Some(p) = &personne {
+            if !seen_links.insert((eleve.clone(), p.clone())) {
+                out.skipped += 1;
+                continue;
+            }
+        }
+        let (legal, rank) = if let Some(niveau) = raw.get("NIVEAU_RESPONSABILITE") {
+            out.generation = Generation::From2018;
+            let legal = niveau == "1";
+            let rank = if legal {
+                let r = legal_rank.entry(eleve.clone()).or_default();
+                *r = r.saturating_add(1);
+                *r
+            } else {
+                0
+            };
+            (legal, rank)
+        } else if let Some(resp) = raw.get("RESP_LEGAL") {
+            if out.generation == Generation::Unknown {
+                out.generation = Generation::Before2018;
+            }
+            match resp.as_str() {
+                "1" => (true, 1),
+                "2" => (true, 2),
+                _ => (false, 0),
+            }
+        } else {
+            (false, 0)
+        };
+        let count = out.per_pupil.entry(eleve.clone()).or_default();
+        if legal {
+            count.legal += 1;
+        } else {
+            count.others += 1;
+        }
+        let Some(personne) = personne else {
+            out.warnings.push(format!(
+                "line {}, ELEVE_ID {eleve}: a RESPONSABLE_ELEVE without PERSONNE_ID, counted, \
+                 no guardian kept",
+                raw.line
+            ));
+            continue;
+        };
+        let link = GuardianLink {
+            eleve_id: eleve,
+            legal,
+            rank,
+            pays: raw.get("PAIE_FRAIS_SCOLAIRES").as_deref() == Some("1"),
+            relation: raw.get("CODE_PARENTE").unwrap_or_default(),
+            ended: None,
+        };
+        match personnes.get_mut(&personne) {
+            Some((_, g)) => g.children.push(link),
+            None => unknown
+                .entry(personne)
+                .or_insert_with(|| (raw.line, Vec::new()))
+                .1
+                .push(link),
+        }
+    }
+
+    for (id, (line, links)) in unknown {
+        out.warnings.push(format!(
+            "line {line}: PERSONNE_ID {id} (ELEVE_ID {}) is not in PERSONNES: kept without a \
+             name or address",
+            links
+                .iter()
+                .map(|l| l.eleve_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        personnes.insert(
+            id.clone(),
+            (
+                line,
+                Guardian {
+                    id,
+                    civility: String::new(),
+                    last_name: String::new(),
+                    first_name: String::new(),
+                    address: Vec::new(),
+                    postal_code: String::new(),
+                    city: String::new(),
+                    country: String::new(),
+                    email: String::new(),
+                    phone: String::new(),
+                    children: links,
+                },
+            ),
+        );
+    }
+    for (_, (_, g)) in personnes {
+        if g.children.is_empty() {
+            out.unlinked += 1;
+        } else {
+            out.guardians.push(g);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -1173,10 +1476,35 @@ mod tests {
         assert_eq!(k(""), None);
     }
 
+    fn guardian<'a>(r: &'a Responsables, id: &str) -> &'a Guardian {
+        r.guardians.iter().find(|g| g.id == id).unwrap()
+    }
+
+    fn links(g: &Guardian) -> Vec<(&str, bool, u8, bool, &str)> {
+        g.children
+            .iter()
+            .map(|l| {
+                (
+                    l.eleve_id.as_str(),
+                    l.legal,
+                    l.rank,
+                    l.pays,
+                    l.relation.as_str(),
+                )
+            })
+            .collect()
+    }
+
     #[test]
-    fn guardians_both_generations_counted_without_personal_data() {
+    fn guardians_2018_names_addresses_links_and_who_pays() {
+        use crate::family::{families, payer_of};
+        assert!(
+            RESP_2018.contains(&0xBD),
+            "the fixture holds œ as ISO-8859-15"
+        );
         let r = parse_responsables(RESP_2018).unwrap();
         assert_eq!(r.generation, Generation::From2018);
+        // The counts per pupil, as before.
         assert_eq!(
             r.per_pupil["1001"],
             Guardians {
@@ -1185,14 +1513,132 @@ mod tests {
             }
         );
         assert_eq!(
-            r.per_pupil["1002"],
+            r.per_pupil["1004"],
             Guardians {
-                legal: 1,
+                legal: 2,
                 others: 0
             }
         );
-        assert_eq!(r.per_pupil.len(), 2);
+        assert_eq!(r.per_pupil.len(), 6);
+        assert_eq!(r.skipped, 0);
 
+        // In PERSONNE_ID order; 9010 is linked to nobody; 9007 only in RESPONSABLES.
+        let ids: Vec<&str> = r.guardians.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "9001", "9002", "9003", "9004", "9005", "9006", "9007", "9008"
+            ]
+        );
+        assert_eq!(r.unlinked, 1);
+
+        let anne = guardian(&r, "9001");
+        assert_eq!(
+            (
+                anne.civility.as_str(),
+                anne.last_name.as_str(),
+                anne.first_name.as_str()
+            ),
+            ("MME", "CŒUR", "Anne"),
+            "an empty NOM_USAGE is no name"
+        );
+        assert_eq!(anne.address, ["1 rue du Cœur", "Bâtiment B"]);
+        assert_eq!(
+            (
+                anne.postal_code.as_str(),
+                anne.city.as_str(),
+                anne.country.as_str()
+            ),
+            ("31000", "TOULOUSE", ""),
+            "France is no country on an envelope"
+        );
+        assert_eq!(anne.email, "anne.coeur@example.invalid");
+        assert_eq!(anne.phone, "0600000001", "the mobile first");
+        assert_eq!(links(anne), [("1001", true, 1, true, "10")]);
+        assert_eq!(anne.postal_name(), "MME Anne CŒUR");
+
+        let paul = guardian(&r, "9002");
+        assert_eq!(paul.phone, "0500000002", "no mobile: the personal phone");
+        assert!(
+            paul.address.is_empty() && paul.city.is_empty(),
+            "ADRESSE_ID 99 is missing"
+        );
+        assert_eq!(links(paul), [("1001", true, 2, false, "20")]);
+        assert_eq!(
+            links(guardian(&r, "9003")),
+            [("1001", false, 0, false, "90")]
+        );
+        assert_eq!(guardian(&r, "9003").last_name, "LEBŒUF");
+
+        // NOM_USAGE first; one guardian of two children.
+        let helene = guardian(&r, "9005");
+        assert_eq!(helene.last_name, "DURAND-BŒUF");
+        assert_eq!(helene.first_name, "Hélène");
+        assert_eq!(helene.address, ["Chemin des Bœufs", "Lieu-dit La Croix"]);
+        assert_eq!(
+            links(helene),
+            [("1004", true, 2, true, "10"), ("1008", true, 1, true, "10")],
+            "rank: the order of each pupil's legal guardians in the file"
+        );
+        let louis = guardian(&r, "9006");
+        assert_eq!(louis.country, "BELGIQUE");
+        assert_eq!(
+            louis.postal_lines(),
+            ["Rue de la Loi 16", "1000 BRUXELLES", "BELGIQUE"]
+        );
+
+        // A link to a person not in PERSONNES: kept as far as it is known.
+        let unknown = guardian(&r, "9007");
+        assert!(unknown.last_name.is_empty() && unknown.address.is_empty());
+        assert_eq!(links(unknown), [("1003", true, 1, false, "50")]);
+
+        // Warnings: 9002's address, 9007 not in PERSONNES, 9010 without an address.
+        assert_eq!(r.warnings.len(), 3, "{:#?}", r.warnings);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("PERSONNE_ID 9002") && w.contains("ADRESSE_ID 99")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("PERSONNE_ID 9007") && w.contains("not in PERSONNES")),
+            "{:?}",
+            r.warnings
+        );
+
+        // Who pays: PAIE_FRAIS_SCOLAIRES, else the first legal guardian.
+        let pays = |e: &str| payer_of(e, &r.guardians).map(|g| g.id.as_str());
+        assert_eq!(pays("1001"), Some("9001"));
+        assert_eq!(
+            pays("1002"),
+            Some("9004"),
+            "the only legal guardian, a tutor"
+        );
+        assert_eq!(
+            pays("1004"),
+            Some("9005"),
+            "PAIE_FRAIS_SCOLAIRES over rank 1"
+        );
+        assert_eq!(pays("1008"), Some("9005"));
+        assert_eq!(pays("1005"), None);
+        let f = families(
+            ["1001", "1002", "1003", "1004", "1005", "1008"],
+            &r.guardians,
+        );
+        assert_eq!(f["9005"], ["1004", "1008"], "two children, one notice");
+        assert_eq!(f.values().filter(|c| c.len() > 1).count(), 1);
+    }
+
+    #[test]
+    fn guardians_before_2018_rank_from_resp_legal() {
+        use crate::family::{families, payer_of};
+        assert!(
+            RESP_2017.contains(&0xBD),
+            "the fixture holds œ as ISO-8859-15"
+        );
         let r = parse_responsables(RESP_2017).unwrap();
         assert_eq!(r.generation, Generation::Before2018);
         assert_eq!(
@@ -1210,8 +1656,90 @@ mod tests {
             }
         );
         assert_eq!(r.skipped, 1, "the repeated link");
-        let dbg = format!("{r:?}");
-        assert!(!dbg.contains("Marc") && !dbg.contains("8001"), "{dbg}");
+
+        let marc = guardian(&r, "8001");
+        assert_eq!(marc.last_name, "CÉZANNE", "NOM before 2016");
+        assert_eq!(marc.address, ["3 impasse des Cœurs"]);
+        assert_eq!(
+            links(marc),
+            [("1001", true, 1, false, "1"), ("1002", true, 1, false, "1")]
+        );
+        let chloe = guardian(&r, "8002");
+        assert_eq!(chloe.last_name, "BŒUF");
+        assert_eq!(chloe.email, "chloe.boeuf@example.invalid");
+        assert_eq!(
+            links(chloe),
+            [("1001", true, 2, false, "2"), ("1002", true, 2, false, "2")]
+        );
+        let yves = guardian(&r, "8003");
+        assert_eq!(
+            (yves.last_name.as_str(), yves.city.as_str()),
+            ("ŒUVRAY", "VILLEFRANCHE-DE-LAURAGAIS")
+        );
+        assert_eq!(yves.address, ["La Bœuferie", "BP 12"]);
+        assert_eq!(
+            links(guardian(&r, "8004")),
+            [("1003", false, 0, false, "4")]
+        );
+        assert_eq!(r.warnings.len(), 1, "8004 has no address: {:?}", r.warnings);
+        assert!(r.warnings[0].contains("PERSONNE_ID 8004"));
+
+        // No PAIE_FRAIS_SCOLAIRES before 2018: the first legal guardian pays.
+        assert_eq!(payer_of("1002", &r.guardians).unwrap().id, "8001");
+        assert_eq!(payer_of("1003", &r.guardians).unwrap().id, "8003");
+        let f = families(["1001", "1002", "1003"], &r.guardians);
+        assert_eq!(f["8001"], ["1001", "1002"]);
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn guardians_in_utf8_and_in_any_order_read_the_same() {
+        let reference = parse_responsables(RESP_2018).unwrap();
+        let (text, _) = decode(RESP_2018).unwrap();
+        let utf8 = text.replace("ISO-8859-15", "UTF-8");
+        assert_eq!(
+            parse_responsables(utf8.as_bytes()).unwrap().guardians,
+            reference.guardians
+        );
+        // Addresses first, then persons, then links.
+        let section = |name: &str| {
+            let from = utf8.find(&format!("<{name}>")).unwrap();
+            let to = utf8.find(&format!("</{name}>")).unwrap() + name.len() + 3;
+            utf8[from..to].to_owned()
+        };
+        let swapped = format!(
+            "<BEE_RESPONSABLES><DONNEES>{}{}{}</DONNEES></BEE_RESPONSABLES>",
+            section("ADRESSES"),
+            section("PERSONNES"),
+            section("RESPONSABLES")
+        );
+        let r = parse_responsables(swapped.as_bytes()).unwrap();
+        assert_eq!(r.guardians, reference.guardians);
+        assert_eq!(r.per_pupil, reference.per_pupil);
+    }
+
+    #[test]
+    fn bad_guardians_files_name_the_element_and_line() {
+        let (text, _) = decode(RESP_2018).unwrap();
+        let broken = text.replacen("</PRENOM>", "</PRENON>", 1);
+        let e = parse_responsables(broken.as_bytes()).unwrap_err();
+        assert_eq!(e.element.as_deref(), Some("PRENOM"));
+        assert_eq!(e.line, 54, "{e}");
+        let end = "</LIGNE1_ADRESSE>";
+        let cut = &text[..text.find(end).unwrap() + end.len()];
+        let e = parse_responsables(cut.as_bytes()).unwrap_err();
+        assert_eq!(e.element.as_deref(), Some("ADRESSE"));
+        assert!(e.message.contains("truncated"), "{e}");
+        let e = parse_responsables(ELEVES).unwrap_err();
+        assert!(e.message.contains("expected <BEE_RESPONSABLES>"), "{e}");
+        // One person under two records: which one is the guardian?
+        let twice = text.replacen("PERSONNE_ID=\"9002\"", "PERSONNE_ID=\"9001\"", 1);
+        let e = parse_responsables(twice.as_bytes()).unwrap_err();
+        assert_eq!(e.element.as_deref(), Some("PERSONNE"));
+        assert!(e.message.contains("PERSONNE_ID 9001 is given twice"), "{e}");
+        let twice = text.replacen("ADRESSE_ID=\"2\"", "ADRESSE_ID=\"1\"", 1);
+        let e = parse_responsables(twice.as_bytes()).unwrap_err();
+        assert!(e.message.contains("ADRESSE_ID 1 is given twice"), "{e}");
     }
 
     #[test]
@@ -1226,6 +1754,9 @@ mod tests {
         for i in 0..ELEVES.len() {
             let _ = parse_eleves(&ELEVES[..i]);
         }
+        for i in 0..RESP_2018.len() {
+            let _ = parse_responsables(&RESP_2018[..i]);
+        }
         for _ in 0..3000 {
             let mut v = ELEVES.to_vec();
             for _ in 0..=next() % 4 {
@@ -1233,6 +1764,14 @@ mod tests {
                 v[at] = (next() & 0xff) as u8;
             }
             if let Err(e) = parse_eleves(&v) {
+                assert!(e.line >= 1 && e.line <= v.iter().filter(|b| **b == b'\n').count() + 1);
+            }
+            let mut v = RESP_2018.to_vec();
+            for _ in 0..=next() % 4 {
+                let at = (next() as usize) % v.len();
+                v[at] = (next() & 0xff) as u8;
+            }
+            if let Err(e) = parse_responsables(&v) {
                 assert!(e.line >= 1 && e.line <= v.iter().filter(|b| **b == b'\n').count() + 1);
             }
         }

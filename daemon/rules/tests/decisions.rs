@@ -1813,6 +1813,28 @@ fn every_reason_code_is_exercised() {
     assert_eq!(observed(&refused), deny("opposition:depart", None));
     covered.insert(refused.reason.code());
 
+    // Away on a work placement or a school trip: refused, and the day is a remise d'ordre.
+    for (reason, code) in [
+        (OppositionReason::Stage, "opposition:stage"),
+        (OppositionReason::Voyage, "opposition:voyage"),
+    ] {
+        let mut away = school();
+        let id = away.roster().next_opposition_id();
+        away.roster_mut().put_opposition(Opposition {
+            id,
+            person: P_TOM,
+            reason,
+            service: None,
+            from: day("2026-11-16"),
+            to: Some(day("2026-11-20")),
+            note: String::new(),
+            lifted: false,
+        });
+        let refused = away.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
+        assert_eq!(observed(&refused), deny(code, None));
+        covered.insert(refused.reason.code());
+    }
+
     let no_tickets = school_with(|r| r.externe_tickets = false);
     let refused = no_tickets.decide(SELF_1, TOM, paris("2026-11-16 12:10"));
     assert_eq!(observed(&refused), deny("no_ticket_meals", Some(1000)));

@@ -240,7 +240,10 @@ pub fn apply_to_engine(engine: &mut selfgate_rules::Engine, ops: &[WriteOp]) {
             | WriteOp::SetMeta { .. }
             | WriteOp::Merge(_)
             | WriteOp::SetServed { .. }
-            | WriteOp::SeqFloor { .. } => {}
+            | WriteOp::SeqFloor { .. }
+            | WriteOp::PutGuardian(_)
+            | WriteOp::DeleteGuardian(_)
+            | WriteOp::PurgeGuardians { .. } => {}
         }
     }
 }

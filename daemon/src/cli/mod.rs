@@ -4,9 +4,12 @@
 
 pub mod account;
 pub mod backup;
+pub mod billing;
+pub mod billing_docs;
 pub mod check_config;
 pub mod demo;
 pub mod exchange;
+pub mod guardians;
 pub mod import;
 pub mod journal;
 pub mod payment;
@@ -97,6 +100,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints the guardians kept from SIÈCLE (responsables): their children's identifiants,
+    /// who pays (*), their city.
+    Guardians {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints journal events.
     Journal {
         #[arg(long, value_name = "DIR")]
@@ -179,6 +191,12 @@ pub enum Command {
         #[command(subcommand)]
         what: PaymentCommand,
     },
+    /// Forfaits billed per term (droits constatés): constatation and re-constatations,
+    /// remises d'ordre, aid, family notices and bordereaux.
+    Billing {
+        #[command(subcommand)]
+        what: BillingCommand,
+    },
     /// The accounting officer's reports, from the journal: the day's cash report (`caisse`)
     /// and the month's reconciliation (`mois`); CSV and PDF on request.
     Report {
@@ -221,6 +239,135 @@ pub enum AccountCommand {
     },
     /// Lists the accounts and their roles.
     List {
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BillingCommand {
+    /// Constates the term's receivables (droits constatés); run again, journals only the
+    /// differences since the last run (re-constatations, positive or negative).
+    Constate {
+        /// The term's code (`[[billing.terms]]`): T1, T2…
+        #[arg(long)]
+        term: String,
+        /// Who runs it (kept on every line).
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        /// Shows what would be journaled, journals nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The lines as JSON, one per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Closes a constated term: later runs journal re-constatations only.
+    Clore {
+        #[arg(long)]
+        term: String,
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Enters a remise d'ordre on request: illness of at least `remise_min_days`
+    /// consecutive school days, with a proof, asked by the term's deadline.
+    Remise {
+        /// The pupil's identifiant (`selfgate persons`).
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        term: String,
+        /// First and last day of the illness.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: chrono::NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: chrono::NaiveDate,
+        /// The proof's reference (a medical certificate's date…).
+        #[arg(long)]
+        proof: String,
+        /// The day the family asked (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        asked_on: Option<chrono::NaiveDate>,
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Enters an aid deducted from a pupil's bill: bourse, fonds_social or collectivite.
+    Aide {
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        term: String,
+        /// bourse, fonds_social or collectivite.
+        #[arg(long)]
+        kind: String,
+        /// In euros: 120, 120,00 or 120.50.
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        reference: String,
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Imports aid from a CSV file (`identifiant;trimestre;aide;montant;reference`): every
+    /// line checked, all journaled or none.
+    Aides {
+        file: PathBuf,
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Withdraws a remise or an aid entered by mistake (`GATE/SEQ`, as `billing etat` shows).
+    Retrait {
+        #[arg(long)]
+        term: String,
+        #[arg(long)]
+        entry: String,
+        #[arg(long, default_value = "intendance")]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// The term: each pupil's bill, the entries, the bordereaux journaled and what a run
+    /// would journal now.
+    Etat {
+        #[arg(long)]
+        term: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// The family notices of the term as PDF: one per paying guardian in DIR, and all of
+    /// them in one file to print.
+    Avis {
+        #[arg(long)]
+        term: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// A bordereau of the term (default: the last) as PDF, CSV and XLSX in DIR.
+    Bordereau {
+        #[arg(long)]
+        term: String,
+        #[arg(long)]
+        number: Option<u32>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
         #[command(flatten)]
         place: Place,
     },
@@ -536,13 +683,15 @@ impl Place {
 
 #[derive(clap::Args)]
 pub struct SiecleArgs {
-    /// ElevesSansAdresses.xml or ElevesAvecAdresses.xml (or ExportXML_…zip).
-    #[arg(long, value_name = "FILE")]
-    pub eleves: PathBuf,
+    /// ElevesSansAdresses.xml or ElevesAvecAdresses.xml (or ExportXML_…zip); may be left out
+    /// to import only the guardians.
+    #[arg(long, value_name = "FILE", required_unless_present = "responsables")]
+    pub eleves: Option<PathBuf>,
     /// Nomenclature.xml: the régime labels.
     #[arg(long, value_name = "FILE")]
     pub nomenclature: Option<PathBuf>,
-    /// ResponsablesAvecAdresses.xml: guardians are counted, not stored.
+    /// ResponsablesAvecAdresses.xml: the guardians, kept for billing (who pays, addresses);
+    /// see docs/guardians.md.
     #[arg(long, value_name = "FILE")]
     pub responsables: Option<PathBuf>,
     #[command(flatten)]
@@ -622,8 +771,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Opposition { what } => staff::opposition(what),
         Command::Badge { what } => staff::badge(what),
         Command::Payment { what } => payment::command(what),
+        Command::Billing { what } => billing::command(what),
         Command::Report { what } => report::command(what),
         Command::Persons { data, json } => journal::persons(&data, json),
+        Command::Guardians { data, json } => guardians::command(&data, json),
         Command::Journal { data, since, json } => journal::journal(&data, since.as_deref(), json),
         Command::Backup { file, place } => backup::backup_command(&file, &place),
         Command::Restore { file, place } => backup::restore_command(&file, &place),

@@ -1,4 +1,5 @@
-//! `selfgate retention`: the purge of old personal data now, on a stopped daemon's store.
+//! `selfgate retention`: the purge of old personal data now, on a stopped daemon's store: old
+//! passages anonymised, guardians no longer needed deleted.
 
 use std::process::ExitCode;
 
@@ -18,5 +19,7 @@ pub fn command(place: &Place) -> anyhow::Result<ExitCode> {
             days: config.retention.passages_days
         }
     );
+    let n = crate::store::retention::purge_guardians_now(&store, &config, &SystemClock)?;
+    println!("{}", Msg::GuardiansPurged(n));
     Ok(ExitCode::SUCCESS)
 }

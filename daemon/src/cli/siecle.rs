@@ -11,7 +11,13 @@
 //!   to that date), the person and their journal kept. One not yet in the store is not added.
 //! - A SIÈCLE pupil of the store (category élève, numeric external id) absent from the file
 //!   has left too: forfaits still running are closed the day before the import.
-//! - Guardians: only a count per pupil, in the report (BRIEF §6: no guardian data stored).
+//! - Guardians (`--responsables`, with or without the pupils' file): kept for billing (who pays,
+//!   where the notice goes; `docs/guardians.md`) when linked to at least one pupil the store
+//!   knows (`Person::external_id` = `ELEVE_ID`), their links to pupils it does not know dropped.
+//!   A guardian of the file replaces the stored one; one absent from it is kept (the retention
+//!   purge deletes it later), but its links to pupils the file lists are ended (SIÈCLE gives
+//!   those pupils' guardians without it: it no longer pays for them). Written in the same one
+//!   transaction as the pupils.
 //!
 //! Re-importing the same files changes nothing.
 
@@ -23,6 +29,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use selfgate_rules::Roster;
+use selfgate_rules::family::{Guardian, child_status, families};
 use selfgate_rules::model::{
     Category, Forfait, Opposition, OppositionReason, Person, PersonId, Regime, WeekdaySet,
 };
@@ -87,6 +94,116 @@ pub struct SiecleReport {
     /// With a guardians file: pupils by number of legal guardians (0, 1, 2, 3+).
     pub guardians: Option<[usize; 4]>,
     pub warnings: Vec<String>,
+}
+
+/// What the import of a guardians file does (or did).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GuardiansReport {
+    /// Guardians of the file (persons linked to at least one pupil).
+    pub read: usize,
+    /// Kept: new in the store, replacing a different record, or the same as stored.
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Guardians of the file none of whose children the store knows: not kept.
+    pub left_out: usize,
+    /// Links of kept guardians to pupils the store does not know: not kept.
+    pub links_left_out: usize,
+    /// Stored guardians the file no longer gives for a pupil it lists: those links ended.
+    pub ended: usize,
+    /// Enrolled SIÈCLE pupils of the store, after the import, with a payer.
+    pub with_payer: usize,
+    /// Enrolled SIÈCLE pupils of the store without one (ELEVE_IDs): no notice can be sent.
+    pub without_payer: Vec<String>,
+    /// Payers of several enrolled pupils (one notice per family).
+    pub families: usize,
+    /// The parser's warnings (a link to a person not in PERSONNES, a missing address…).
+    pub warnings: Vec<String>,
+}
+
+/// Plans the import of the guardians of `file` against `roster` (the store's pupils, with
+/// those of the same run) and the guardians already `stored`, as of `today`: the ops to
+/// commit and the report.
+pub fn plan_guardians(
+    roster: &Roster,
+    stored: &[Guardian],
+    file: &Responsables,
+    today: NaiveDate,
+) -> (Vec<WriteOp>, GuardiansReport) {
+    let mut ops = Vec::new();
+    let mut report = GuardiansReport {
+        read: file.guardians.len(),
+        warnings: file.warnings.clone(),
+        ..GuardiansReport::default()
+    };
+    let mut after: BTreeMap<String, Guardian> =
+        stored.iter().map(|g| (g.id.clone(), g.clone())).collect();
+    let mut kept = HashSet::new();
+    for g in &file.guardians {
+        let (known, unknown): (Vec<_>, Vec<_>) = g
+            .children
+            .iter()
+            .cloned()
+            .partition(|l| roster.person_by_external(&l.eleve_id).is_some());
+        if known.is_empty() {
+            report.left_out += 1;
+            continue;
+        }
+        report.links_left_out += unknown.len();
+        let new = Guardian {
+            children: known,
+            ..g.clone()
+        };
+        kept.insert(new.id.clone());
+        match after.get(&new.id) {
+            Some(old) if *old == new => report.unchanged += 1,
+            Some(_) => report.updated += 1,
+            None => report.added += 1,
+        }
+        if after.get(&new.id) != Some(&new) {
+            ops.push(WriteOp::PutGuardian(Box::new(new.clone())));
+            after.insert(new.id.clone(), new);
+        }
+    }
+    // The pupils whose guardians the file gives: a stored guardian it does not give for them
+    // is no longer theirs.
+    let listed: HashSet<&str> = file.per_pupil.keys().map(String::as_str).collect();
+    for g in after.values_mut() {
+        if kept.contains(&g.id) {
+            continue;
+        }
+        let mut changed = false;
+        for l in &mut g.children {
+            if l.current() && listed.contains(l.eleve_id.as_str()) {
+                l.ended = Some(today);
+                changed = true;
+            }
+        }
+        if changed {
+            report.ended += 1;
+            ops.push(WriteOp::PutGuardian(Box::new(g.clone())));
+        }
+    }
+
+    let all: Vec<Guardian> = after.into_values().collect();
+    let mut pupils: Vec<&str> = roster
+        .persons()
+        .filter(|p| {
+            is_siecle_pupil(p) && child_status(p, roster.oppositions_of(p.id), today).enrolled
+        })
+        .map(|p| p.external_id.as_str())
+        .collect();
+    pupils.sort_unstable();
+    let by_payer = families(pupils.iter().copied(), &all);
+    let paid: HashSet<&str> = by_payer.values().flatten().map(String::as_str).collect();
+    report.with_payer = paid.len();
+    report.families = by_payer.values().filter(|c| c.len() > 1).count();
+    report.without_payer = pupils
+        .iter()
+        .filter(|e| !paid.contains(*e))
+        .map(|e| (*e).to_owned())
+        .collect();
+    (ops, report)
 }
 
 /// A store person that came from SIÈCLE: a pupil whose external id is an `ELEVE_ID`.
@@ -348,7 +465,8 @@ fn person_of(
 /// The command line's arguments (`selfgate import siecle`).
 #[derive(Debug, Clone)]
 pub struct ImportArgs {
-    pub eleves: std::path::PathBuf,
+    /// The pupils' file; without it, only the guardians are imported.
+    pub eleves: Option<std::path::PathBuf>,
     pub nomenclature: Option<std::path::PathBuf>,
     pub responsables: Option<std::path::PathBuf>,
     pub config: std::path::PathBuf,
@@ -386,8 +504,12 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
         eprintln!("{}", Msg::SiecleNotImported(path));
         Ok(ExitCode::FAILURE)
     };
-    let Some(eleves) = parse_file(&args.eleves, siecle::parse_eleves)? else {
-        return refused(&args.eleves);
+    let eleves = match &args.eleves {
+        Some(p) => match parse_file(p, siecle::parse_eleves)? {
+            Some(e) => Some((p.as_path(), e)),
+            None => return refused(p),
+        },
+        None => None,
     };
     let nomenclature = match &args.nomenclature {
         Some(p) => match parse_file(p, siecle::parse_nomenclature)? {
@@ -398,7 +520,7 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     let responsables = match &args.responsables {
         Some(p) => match parse_file(p, siecle::parse_responsables)? {
-            Some(r) => Some(r),
+            Some(r) => Some((p.as_path(), r)),
             None => return refused(p),
         },
         None => None,
@@ -412,47 +534,80 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<std::process::ExitCode> {
     } else {
         Some(crate::store::Store::open(&config.data_dir)?)
     };
-    let engine = match &store {
+    let mut engine = match &store {
         Some(store) => store.load_engine(config.rules.clone(), today)?,
         None => selfgate_rules::Engine::new(config.rules.clone()),
     };
-    let (ops, report) = plan_siecle(
-        &config,
-        engine.roster(),
-        &eleves,
-        nomenclature.as_ref(),
-        responsables.as_ref(),
-        today,
-    );
-    let file = args.eleves.as_path();
-    let read = eleves.pupils.len() + eleves.rejected.len();
-    match store {
+    let mut ops = Vec::new();
+    let pupils = eleves.as_ref().map(|(file, eleves)| {
+        let (pupil_ops, report) = plan_siecle(
+            &config,
+            engine.roster(),
+            eleves,
+            nomenclature.as_ref(),
+            responsables.as_ref().map(|(_, r)| r),
+            today,
+        );
+        ops.extend(pupil_ops);
+        (*file, eleves.pupils.len() + eleves.rejected.len(), report)
+    });
+    let guardians = match &responsables {
+        Some((file, r)) => {
+            // Against the pupils as this run leaves them.
+            crate::cli::import::apply_to_engine(&mut engine, &ops);
+            let stored = match &store {
+                Some(store) => store.guardians()?,
+                None => Vec::new(),
+            };
+            let (guardian_ops, report) = plan_guardians(engine.roster(), &stored, r, today);
+            ops.extend(guardian_ops);
+            Some((*file, report))
+        }
+        None => None,
+    };
+    let written = match store {
         Some(store) if !args.dry_run => {
             if !ops.is_empty() {
                 let mut all = vec![crate::store::describe_school(&config)];
                 all.extend(ops);
                 store.write_now(&all)?;
             }
-            println!(
+            Some(store.path().to_owned())
+        }
+        _ => None,
+    };
+    if let Some((file, read, report)) = &pupils {
+        match &written {
+            Some(store) => println!(
                 "{}",
                 Msg::SiecleImported {
                     file,
-                    read,
-                    store: store.path(),
+                    read: *read,
+                    store,
                     today,
-                    report: &report,
+                    report,
                 }
-            );
+            ),
+            None => println!(
+                "{}",
+                Msg::SiecleDryRun {
+                    file,
+                    read: *read,
+                    today,
+                    report,
+                }
+            ),
         }
-        _ => println!(
+    }
+    if let Some((file, report)) = &guardians {
+        println!(
             "{}",
-            Msg::SiecleDryRun {
+            Msg::GuardiansImported {
                 file,
-                read,
-                today,
-                report: &report,
+                store: written.as_deref(),
+                report,
             }
-        ),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -578,8 +733,8 @@ dp_days = { 4 = "lun mar jeu ven", 3 = "lun mar ven" }
             ("DEMI-PENSIONNAIRE DANS L'ETABLISSEMENT 4".into(), 1)
         );
         assert_eq!(report.regimes["29"].0, "DEMI-PENSIONNAIRE AU TICKET");
-        // 1001: 2 legal guardians; 1002: 1; 1003, 1004, 1005, 1008: none in this file.
-        assert_eq!(report.guardians, Some([4, 1, 1, 0]));
+        // 1001, 1004, 1008: 2 legal guardians; 1002, 1003: 1; 1005: none in this file.
+        assert_eq!(report.guardians, Some([1, 2, 3, 0]));
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
         // Six pupils, and 1003's departure on the day after its DATE_SORTIE.
         assert_eq!(ops.len(), 7);
@@ -785,5 +940,104 @@ dp_days = { 4 = "lun mar jeu ven", 3 = "lun mar ven" }
         let plain = dir.path().join("plain.xml");
         std::fs::write(&plain, b"<x/>").unwrap();
         assert_eq!(read_export(&plain).unwrap(), b"<x/>");
+    }
+
+    fn guardian_ids(ops: &[WriteOp]) -> Vec<String> {
+        ops.iter()
+            .filter_map(|o| match o {
+                WriteOp::PutGuardian(g) => Some(g.id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn put(engine: &mut selfgate_rules::Engine, stored: &mut Vec<Guardian>, ops: &[WriteOp]) {
+        apply(engine, ops);
+        for op in ops {
+            if let WriteOp::PutGuardian(g) = op {
+                stored.retain(|x| x.id != g.id);
+                stored.push((**g).clone());
+            }
+        }
+        stored.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
+    #[test]
+    fn guardians_of_known_pupils_are_kept_and_who_pays_is_counted() {
+        let config = Config::parse(CONFIG, "t").unwrap();
+        let eleves = parse_eleves(&fixture("ElevesSansAdresses.xml")).unwrap();
+        let resp = parse_responsables(&fixture("ResponsablesAvecAdresses.xml")).unwrap();
+        let today = d(2026, 1, 15);
+        let mut engine = selfgate_rules::Engine::new(config.rules.clone());
+        let mut stored = Vec::new();
+
+        // Without the pupils in the store, nobody is kept.
+        let (ops, report) = plan_guardians(engine.roster(), &stored, &resp, today);
+        assert!(ops.is_empty());
+        assert_eq!((report.read, report.left_out), (8, 8));
+
+        let (ops, _) = plan_siecle(&config, engine.roster(), &eleves, None, None, today);
+        apply(&mut engine, &ops);
+        let (ops, report) = plan_guardians(engine.roster(), &stored, &resp, today);
+        assert_eq!(
+            guardian_ids(&ops),
+            ["9001", "9002", "9003", "9004", "9005", "9006", "9007"],
+            "9008's only child (1006) left before the store knew it"
+        );
+        assert_eq!(
+            (
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.left_out
+            ),
+            (7, 0, 0, 1)
+        );
+        assert_eq!(report.ended, 0);
+        // 1001 (9001 pays), 1002 (its tutor), 1003 (9007), 1004 and 1008 (9005, one family).
+        assert_eq!(report.with_payer, 5);
+        assert_eq!(report.families, 1);
+        assert_eq!(report.without_payer, ["1005"]);
+        assert_eq!(report.warnings.len(), 3);
+        put(&mut engine, &mut stored, &ops);
+
+        // The same file again changes nothing.
+        let (ops, report) = plan_guardians(engine.roster(), &stored, &resp, today);
+        assert!(ops.is_empty(), "{ops:?}");
+        assert_eq!(report.unchanged, 7);
+
+        // A newer file: 1001's father is no longer given (his link ends, he is kept), 9005 has
+        // moved, 1004's guardians are not in it at all (their links stay as they were).
+        let mut newer = resp.clone();
+        newer.guardians.retain(|g| g.id != "9002" && g.id != "9006");
+        for g in &mut newer.guardians {
+            g.children.retain(|l| l.eleve_id != "1004");
+            if g.id == "9005" {
+                g.city = "TOULOUSE".into();
+            }
+        }
+        newer.per_pupil.remove("1004");
+        let later = d(2026, 3, 2);
+        let (ops, report) = plan_guardians(engine.roster(), &stored, &newer, later);
+        assert_eq!(guardian_ids(&ops), ["9005", "9002", "9006"]);
+        assert_eq!((report.updated, report.ended), (1, 2));
+        put(&mut engine, &mut stored, &ops);
+        let g = |id: &str| stored.iter().find(|g| g.id == id).unwrap();
+        assert_eq!(g("9002").children[0].ended, Some(later));
+        let links: Vec<(&str, Option<NaiveDate>)> = g("9006")
+            .children
+            .iter()
+            .map(|l| (l.eleve_id.as_str(), l.ended))
+            .collect();
+        assert_eq!(links, [("1004", None), ("1008", Some(later))]);
+        assert_eq!(g("9005").city, "TOULOUSE");
+        let pays = |e: &str| selfgate_rules::family::payer_of(e, &stored).map(|g| g.id.clone());
+        assert_eq!(pays("1008").as_deref(), Some("9005"));
+        assert_eq!(
+            pays("1004").as_deref(),
+            Some("9006"),
+            "9005's link to 1004 went"
+        );
+        assert_eq!(report.families, 0);
     }
 }

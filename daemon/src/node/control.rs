@@ -82,6 +82,9 @@ pub enum Request {
         reason: String,
         regie: Option<String>,
     },
+    /// A bursar's billing operation (a constatation run, a remise, aid, a withdrawal, a term
+    /// closed).
+    Billing(crate::node::billing::BillingRequest),
 }
 
 /// The daemon's answer to a [`Request`].
@@ -101,6 +104,11 @@ pub enum Answer {
     /// The journal event as committed (a payment with its receipt number, a cancellation, a
     /// refund), its effect in force at the gate.
     Journaled { event: Box<Event> },
+    /// A billing operation done: a run's summary (for a run), the events journaled.
+    Billing {
+        summary: Option<crate::node::billing::RunSummary>,
+        events: Vec<Event>,
+    },
     /// The request was refused or failed.
     Refused { message: String },
 }
@@ -283,7 +291,48 @@ async fn answer(
             Some(g) => staff_change(req, &store, g).await.unwrap_or_else(refused),
             None => refused("no gate here".into()),
         },
+        Request::Billing(b) => match gate {
+            Some(g) => billing_change(&b, &store, g).await.unwrap_or_else(refused),
+            None => refused("no gate here".into()),
+        },
     }
+}
+
+/// A billing operation planned on the store as it stands, committed through the gate (one
+/// transaction: a run's lines all or none).
+async fn billing_change(
+    req: &crate::node::billing::BillingRequest,
+    store: &Store,
+    gate: &GateHandle,
+) -> Result<Answer, String> {
+    let (ops, summary) = {
+        let shared = gate.shared();
+        let setup = crate::node::billing::Setup::from_config(&shared.config());
+        let now = shared.clock.now();
+        let store = store.clone();
+        let req = req.clone();
+        tokio::task::spawn_blocking(move || crate::node::billing::plan(&setup, &store, &req, now))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
+    let events = if ops.is_empty() {
+        Vec::new()
+    } else {
+        journaled(gate.change(ops).await.map_err(|e| e.to_string())?)
+    };
+    Ok(Answer::Billing { summary, events })
+}
+
+/// The events a commit journaled.
+pub fn journaled(outcomes: Vec<WriteOutcome>) -> Vec<Event> {
+    outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            WriteOutcome::Appended(e) => Some(*e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A staff change decided from the running gate's roster, committed through it.

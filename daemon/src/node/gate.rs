@@ -162,7 +162,10 @@ impl Shared {
                 | WriteOp::Merge(_)
                 | WriteOp::SetBalance { .. }
                 | WriteOp::SetServed { .. }
-                | WriteOp::SeqFloor { .. } => {}
+                | WriteOp::SeqFloor { .. }
+                | WriteOp::PutGuardian(_)
+                | WriteOp::DeleteGuardian(_)
+                | WriteOp::PurgeGuardians { .. } => {}
             }
         }
         for o in outcomes {
@@ -482,7 +485,10 @@ impl GateHandle {
                     | WriteOp::SetMeta { .. }
                     | WriteOp::Anonymise { .. }
                     | WriteOp::Merge(_)
-                    | WriteOp::SeqFloor { .. } => {}
+                    | WriteOp::SeqFloor { .. }
+                    | WriteOp::PutGuardian(_)
+                    | WriteOp::DeleteGuardian(_)
+                    | WriteOp::PurgeGuardians { .. } => {}
                 }
             }
             for o in &outcomes {
@@ -1007,7 +1013,9 @@ async fn post_commit(
                 shared.store_ok.store(true, Ordering::Relaxed);
                 let event: Option<&Event> = outcomes.iter().find_map(|o| match o {
                     WriteOutcome::Appended(e) => Some(&**e),
-                    WriteOutcome::Done | WriteOutcome::Purged { .. } => None,
+                    WriteOutcome::Done
+                    | WriteOutcome::Purged { .. }
+                    | WriteOutcome::GuardiansPurged(_) => None,
                 });
                 let (gate, seq) = event.map_or((shared.config().gate.id.clone(), 0), |e| {
                     (e.gate.clone(), e.seq)

@@ -14,6 +14,7 @@
 //! - [`kiosk`], [`metrics`], [`sync`], [`exchange`], [`control`], [`retention`], [`reload`]:
 //!   the services, each given the gate's handle and the node's [`Shutdown`].
 
+pub mod billing;
 pub mod control;
 pub mod exchange;
 pub mod gate;

@@ -9,7 +9,7 @@ use chrono::Utc;
 use crate::infra::shutdown::Shutdown;
 use crate::node::gate::Shared;
 use crate::store::Writer;
-use crate::store::retention::{cutoff, purge_op, purged};
+use crate::store::retention::{cutoff, guardians_purge_op, guardians_purged, purge_op, purged};
 
 /// Runs the purge on its schedule until `shutdown` (a purge under way finishes its batch), keeping the in-memory
 /// anti-passback state in step.
@@ -57,6 +57,17 @@ pub async fn scheduled(shared: Arc<Shared>, writer: Writer, mut shutdown: Shutdo
                         engine.roster_mut().forget_oppositions_before(day);
                     }
                     tracing::info!(anonymised = total, "retention purge done");
+                    // Guardians none of whose children is enrolled any more, once the
+                    // accounting period is over (hub or standalone data; none on a gate).
+                    match writer.submit(vec![guardians_purge_op(&config, now)]).await {
+                        Ok(outcomes) => tracing::info!(
+                            deleted = guardians_purged(&outcomes),
+                            "guardians' retention done"
+                        ),
+                        Err(e) => tracing::warn!(
+                            "guardians' retention failed, will retry at the next schedule: {e}"
+                        ),
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("retention purge failed, will retry at the next schedule: {e}")

@@ -12,6 +12,7 @@
 //!   the same transaction as the passage so a restart finds it.
 //! - `changes`: version → [`ChangeRef`], the hub's change log (only written once
 //!   [`Store::keep_change_log`] is on): what its gates fetch to follow the roster and journal.
+//! - `guardians`: SIÈCLE `PERSONNE_ID` → `Guardian` (`guardians.rs`; not in the change log).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use selfgate_rules::{Engine, Roster, Served, ServedEntry};
 
 use crate::infra::{files, telemetry};
 
+mod guardians;
 pub mod retention;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -187,6 +189,16 @@ pub enum WriteOp {
         gate: String,
         seq: u64,
     },
+    /// Puts a guardian (SIÈCLE responsable) in place of the one with its `PERSONNE_ID`. Not in
+    /// the change log: guardians are not sent to gates.
+    PutGuardian(Box<selfgate_rules::family::Guardian>),
+    /// Deletes the guardian of this `PERSONNE_ID`.
+    DeleteGuardian(String),
+    /// Retention: deletes the guardians none of whose children is enrolled on `today` once the
+    /// accounting period after the last departure is over (outcome `GuardiansPurged`).
+    PurgeGuardians {
+        today: NaiveDate,
+    },
 }
 
 /// What the hub's change log points to; the record itself is read when a gate asks.
@@ -222,6 +234,8 @@ pub enum WriteOutcome {
         anonymised: u64,
         more: bool,
     },
+    /// How many guardians a `PurgeGuardians` deleted.
+    GuardiansPurged(u64),
 }
 
 /// Most journal events one retention op reads (a few hundred ms on a small board).
@@ -391,6 +405,7 @@ impl Store {
             txn.open_table(RECEIPTS)?;
             txn.open_table(PAYMENTS)?;
             txn.open_table(CANCELLED)?;
+            txn.open_table(guardians::GUARDIANS)?;
             txn.open_table(BILLING)?;
             txn.open_table(BORDEREAUX)?;
             if meta.get(CHANGE_LOG_ON)?.is_some() {
@@ -711,6 +726,7 @@ impl Store {
             copy_table(&src, &dst, RECEIPTS)?;
             copy_table(&src, &dst, PAYMENTS)?;
             copy_table(&src, &dst, CANCELLED)?;
+            copy_table(&src, &dst, guardians::GUARDIANS)?;
             copy_table(&src, &dst, BILLING)?;
             copy_table(&src, &dst, BORDEREAUX)?;
             dst.commit()?;
@@ -886,6 +902,18 @@ impl Store {
                         WriteOp::SetMeta { key, value } => {
                             meta.insert(key.as_str(), value.as_slice())?;
                             out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PutGuardian(g) => {
+                            guardians::put(&txn, g)?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::DeleteGuardian(id) => {
+                            guardians::delete(&txn, id)?;
+                            out.push(WriteOutcome::Done);
+                        }
+                        WriteOp::PurgeGuardians { today } => {
+                            let n = guardians::purge(&txn, &persons, &oppositions, *today)?;
+                            out.push(WriteOutcome::GuardiansPurged(n));
                         }
                         WriteOp::Anonymise { cutoff, gate, at } => {
                             // Each gate's journal is read from where the last purge stopped

@@ -6,6 +6,10 @@
 //! writer like any change and is itself journaled (`Retention` event), so the journal stays
 //! append-only from the user's point of view.
 //!
+//! Guardians (SIÈCLE responsables, kept for billing) are deleted once none of their children is
+//! enrolled and the accounting period after the last departure is over
+//! (`selfgate_rules::family::guardian_expired`): [`guardians_purge_op`], run with the purge.
+//!
 //! The purge is a store operation; the daemon runs it on `retention.schedule`
 //! (`crate::node::retention`), `selfgate retention` by hand.
 
@@ -38,6 +42,35 @@ pub fn purged(outcomes: &[WriteOutcome]) -> (u64, bool) {
             _ => None,
         })
         .unwrap_or((0, false))
+}
+
+/// The op that deletes the guardians that may not be kept at `now` (the school's today).
+pub fn guardians_purge_op(config: &Config, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::PurgeGuardians {
+        today: config.rules.today(now),
+    }
+}
+
+/// How many guardians a committed [`guardians_purge_op`] deleted.
+pub fn guardians_purged(outcomes: &[WriteOutcome]) -> u64 {
+    outcomes
+        .iter()
+        .find_map(|o| match o {
+            WriteOutcome::GuardiansPurged(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// `selfgate retention`: deletes the guardians that may not be kept any more, now.
+pub fn purge_guardians_now(
+    store: &crate::store::Store,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
+    Ok(guardians_purged(
+        &store.write_now(&[guardians_purge_op(config, clock.now())])?,
+    ))
 }
 
 /// `selfgate retention`: runs the purge now on a stopped daemon's store.
@@ -320,5 +353,142 @@ mod tests {
             roster.roster().oppositions_of(PersonId(0)),
             &[unpaid, recent]
         );
+    }
+
+    fn guardian(id: &str, children: &[(&str, Option<&str>)]) -> selfgate_rules::family::Guardian {
+        use selfgate_rules::family::{Guardian, GuardianLink};
+        Guardian {
+            id: id.into(),
+            civility: "MME".into(),
+            last_name: "CŒUR".into(),
+            first_name: "Anne".into(),
+            address: vec!["1 rue du Cœur".into()],
+            postal_code: "31000".into(),
+            city: "TOULOUSE".into(),
+            country: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            children: children
+                .iter()
+                .map(|(e, ended)| GuardianLink {
+                    eleve_id: (*e).into(),
+                    legal: true,
+                    rank: 1,
+                    pays: false,
+                    relation: "10".into(),
+                    ended: ended.map(|d| d.parse().unwrap()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn guardians_go_at_the_end_of_the_year_after_their_last_child_left() {
+        use selfgate_rules::model::{
+            Forfait, Opposition, OppositionReason, ServiceSet, WeekdaySet,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = Config::defaults();
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        let pupil = |id: u32, eleve: &str, to: &str| {
+            let mut p = crate::store::fixtures::person(id);
+            p.external_id = eleve.into();
+            p.forfaits = vec![Forfait {
+                weekdays: WeekdaySet::SCHOOL_WEEK,
+                services: ServiceSet::single(ServiceId(1)),
+                from: day("2025-09-01"),
+                to: day(to),
+            }];
+            p
+        };
+        // 1001 stays (its forfait ends with the year, and it has no departure); 1003 left on
+        // 13 February 2026, as the SIÈCLE import marks it.
+        let departure = Opposition {
+            id: 1,
+            person: PersonId(1),
+            reason: OppositionReason::Depart,
+            service: None,
+            from: day("2026-02-14"),
+            to: None,
+            note: "SIÈCLE : sortie de l'établissement".into(),
+            lifted: false,
+        };
+        store
+            .write_now(&[
+                WriteOp::PutPerson(pupil(0, "1001", "2026-07-03")),
+                WriteOp::PutPerson(pupil(1, "1003", "2026-02-13")),
+                WriteOp::PutOpposition(departure),
+                // The family: a child still here keeps its guardian.
+                WriteOp::PutGuardian(Box::new(guardian(
+                    "9001",
+                    &[("1001", None), ("1003", None)],
+                ))),
+                // Only a child who has left.
+                WriteOp::PutGuardian(Box::new(guardian("9002", &[("1003", None)]))),
+                // A link SIÈCLE stopped listing on 2 March 2026, to a child still here.
+                WriteOp::PutGuardian(Box::new(guardian("9003", &[("1001", Some("2026-03-02"))]))),
+                // A child the store does not know.
+                WriteOp::PutGuardian(Box::new(guardian("9004", &[("4242", None)]))),
+            ])
+            .unwrap();
+        let ids = |store: &Store| -> Vec<String> {
+            store
+                .guardians()
+                .unwrap()
+                .into_iter()
+                .map(|g| g.id)
+                .collect()
+        };
+        let at = |s: &str| Fixed(s.parse::<DateTime<Utc>>().unwrap());
+
+        // A day after 1003 left: only the guardian of nobody known goes.
+        assert_eq!(
+            purge_guardians_now(&store, &config, &at("2026-02-15T10:00:00Z")).unwrap(),
+            1
+        );
+        assert_eq!(ids(&store), ["9001", "9002", "9003"]);
+        // Kept through the accounting year after 2026: the last day, in Paris, still kept.
+        assert_eq!(
+            purge_guardians_now(&store, &config, &at("2027-12-31T22:30:00Z")).unwrap(),
+            0,
+            "23:30 on 31 December in Paris"
+        );
+        assert_eq!(
+            purge_guardians_now(&store, &config, &at("2027-12-31T23:30:00Z")).unwrap(),
+            2,
+            "00:30 on 1 January 2028 in Paris"
+        );
+        assert_eq!(ids(&store), ["9001"], "1001 is still enrolled");
+        assert_eq!(
+            purge_guardians_now(&store, &config, &at("2040-01-01T12:00:00Z")).unwrap(),
+            0
+        );
+
+        // 1001 leaves in turn (its forfait closed, a departure in force): its guardian goes
+        // once 2027 is over.
+        store
+            .write_now(&[
+                WriteOp::PutPerson(pupil(0, "1001", "2026-05-29")),
+                WriteOp::PutOpposition(Opposition {
+                    id: 2,
+                    person: PersonId(0),
+                    reason: OppositionReason::Depart,
+                    service: None,
+                    from: day("2026-06-01"),
+                    to: None,
+                    note: String::new(),
+                    lifted: false,
+                }),
+            ])
+            .unwrap();
+        let left = store
+            .write_now(&[guardians_purge_op(
+                &config,
+                "2028-01-02T12:00:00Z".parse().unwrap(),
+            )])
+            .unwrap();
+        assert_eq!(guardians_purged(&left), 1);
+        assert!(store.guardians().unwrap().is_empty());
     }
 }

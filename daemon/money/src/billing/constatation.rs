@@ -34,7 +34,7 @@ impl Constated {
         })
     }
 
-    fn of(l: &Liquidation) -> Constated {
+    pub fn of(l: &Liquidation) -> Constated {
         Constated {
             forfait_cents: l.forfait_cents(),
             remises_cents: l.remises_cents(),

@@ -242,6 +242,50 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             file.display(),
             siecle_report(report)
         ),
+        Msg::GuardiansImported {
+            file,
+            store,
+            report: r,
+        } => {
+            let whither = match store {
+                Some(s) => format!("imported into {}", s.display()),
+                None => "dry run, nothing written".to_owned(),
+            };
+            let mut s = format!(
+                "{}: {} guardians linked to pupils, {whither}:\n\
+                 guardians kept:      {} (added {}, updated {}, unchanged {})\n\
+                 left out:            {} (none of their children is known here)\n\
+                 links ended:         {} guardian(s) the file no longer gives for a child it lists\n\
+                 pupils with a payer: {}\n\
+                 families:            {} (one payer for several children: one notice)\n\
+                 pupils without payer: {}{}\n",
+                file.display(),
+                r.read,
+                r.added + r.updated + r.unchanged,
+                r.added,
+                r.updated,
+                r.unchanged,
+                r.left_out,
+                r.ended,
+                r.with_payer,
+                r.families,
+                r.without_payer.len(),
+                ids(&r.without_payer)
+            );
+            if r.links_left_out > 0 {
+                s.push_str(&format!(
+                    "links to pupils unknown here, not kept: {}\n",
+                    r.links_left_out
+                ));
+            }
+            for w in &r.warnings {
+                s.push_str(&format!("warning: {w}\n"));
+            }
+            s
+        }
+        Msg::GuardiansPurged(n) => format!(
+            "{n} guardians deleted (no child enrolled any more, the following accounting year over)"
+        ),
         Msg::NoExchanges => "no exchange configured ([[exchanges]])".into(),
         Msg::ExchangeReport { report: r, tz } => {
             let status = match r.status {

@@ -258,6 +258,50 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             today.format("%d/%m/%Y"),
             siecle_report(report)
         ),
+        Msg::GuardiansImported {
+            file,
+            store,
+            report: r,
+        } => {
+            let whither = match store {
+                Some(s) => format!("importés dans {}", s.display()),
+                None => "essai, rien n'a été écrit".to_owned(),
+            };
+            let mut s = format!(
+                "{} : {} responsables liés à des élèves, {whither} :\n\
+                 responsables gardés :  {} (ajoutés {}, modifiés {}, inchangés {})\n\
+                 laissés de côté :      {} (aucun de leurs enfants n'est connu ici)\n\
+                 liens clos :           {} responsable(s) que le fichier ne donne plus pour un enfant qu'il liste\n\
+                 élèves avec payeur :   {}\n\
+                 familles :             {} (un payeur pour plusieurs enfants : un seul avis)\n\
+                 élèves sans payeur :   {}{}\n",
+                file.display(),
+                r.read,
+                r.added + r.updated + r.unchanged,
+                r.added,
+                r.updated,
+                r.unchanged,
+                r.left_out,
+                r.ended,
+                r.with_payer,
+                r.families,
+                r.without_payer.len(),
+                ids(&r.without_payer)
+            );
+            if r.links_left_out > 0 {
+                s.push_str(&format!(
+                    "liens vers des élèves inconnus ici, non gardés : {}\n",
+                    r.links_left_out
+                ));
+            }
+            for w in &r.warnings {
+                s.push_str(&format!("attention : {w}\n"));
+            }
+            s
+        }
+        Msg::GuardiansPurged(n) => format!(
+            "{n} responsables supprimés (plus aucun enfant inscrit, exercice comptable suivant clos)"
+        ),
         Msg::NoExchanges => "aucun échange configuré ([[exchanges]])".into(),
         Msg::ExchangeReport { report: r, tz } => {
             let mut s = format!(

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use selfgate_rules::journal::Reason;
 
 use super::import::ImportReport;
-use super::siecle::SiecleReport;
+use super::siecle::{GuardiansReport, SiecleReport};
 use crate::node::exchange::ExchangeReport;
 
 /// A command's language.
@@ -229,6 +229,14 @@ pub enum Msg<'a> {
         today: chrono::NaiveDate,
         report: &'a SiecleReport,
     },
+    /// The guardians of a `--responsables` file; `store` is `None` in a dry run.
+    GuardiansImported {
+        file: &'a Path,
+        store: Option<&'a Path>,
+        report: &'a GuardiansReport,
+    },
+    /// `selfgate retention`: guardians deleted.
+    GuardiansPurged(u64),
     // exchange, pronote
     NoExchanges,
     ExchangeReport {
@@ -435,6 +443,20 @@ mod tests {
         );
         assert_eq!(Lang::detect(Some(Lang::En), env(&[])), Lang::En);
     }
+
+    static GUARDIANS: GuardiansReport = GuardiansReport {
+        read: 0,
+        added: 0,
+        updated: 0,
+        unchanged: 0,
+        left_out: 0,
+        links_left_out: 0,
+        ended: 0,
+        with_payer: 0,
+        without_payer: Vec::new(),
+        families: 0,
+        warnings: Vec::new(),
+    };
 
     /// One of each message, for the test that both languages tell each.
     fn samples<'a>(
@@ -668,6 +690,17 @@ mod tests {
                 today: day,
                 report: siecle,
             },
+            Msg::GuardiansImported {
+                file: p,
+                store: Some(p),
+                report: &GUARDIANS,
+            },
+            Msg::GuardiansImported {
+                file: p,
+                store: None,
+                report: &GUARDIANS,
+            },
+            Msg::GuardiansPurged(2),
             Msg::NoExchanges,
             Msg::ExchangeReport {
                 report: x,
