@@ -5,6 +5,8 @@
 #   coreutils   mkfifo (readers fed through named pipes)
 #   libclang-dev  bindgen, for libosdp-sys (the C libosdp the OSDP tests run as the reader)
 #   chromium    the headless browser of the kiosk's browser test (tests/tests/kiosk_browser.rs)
+#   poppler-utils  pdftotext and pdftoppm (the PDFs' text and a rendered page)
+#   python3-openpyxl  an independent reader of the bordereau's XLSX (tests/tests/billing.rs)
 # and cargo-fuzz (crates.io) for the fuzzing smoke at the end. Before the tests: `cargo fmt
 # --check` and `cargo clippy -D warnings` (rustup's rustfmt and clippy, added when missing).
 set -euo pipefail
@@ -17,6 +19,7 @@ command -v mkfifo >/dev/null || missing+=(coreutils)
 compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || missing+=(libclang-dev)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+/usr/bin/python3 -c 'import openpyxl' 2>/dev/null || missing+=(python3-openpyxl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${missing[*]}"
   sudo_=""

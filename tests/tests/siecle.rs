@@ -332,8 +332,8 @@ fn guardians_alone_in_french_then_again_then_a_bad_file_changes_nothing() {
         + 80;
     let bad = write_file(dir.path(), "cut.xml", &text[..cut]);
     import_guardians(&config, &bad, &[]).failure().stderr_has(&[
-        "element <",
-        "truncated",
+        "line ",
+        "element <PERSONNE>",
         "nothing was changed",
     ]);
     assert_eq!(guardians(&data), kept);
