@@ -88,7 +88,11 @@ impl Notice {
     /// first child.
     pub fn address_lines(&self) -> Vec<String> {
         let mut lines = match &self.payer {
-            Some(g) => g.postal_lines(),
+            Some(g) => {
+                let mut lines = vec![g.postal_name()];
+                lines.extend(g.postal_lines());
+                lines
+            }
             None => vec![
                 "Aux responsables légaux de".to_owned(),
                 self.children
@@ -186,11 +190,11 @@ impl Notice {
             self.term.label.clone()
         };
         format!(
-            "{label} {}-{} (du {} au {})",
-            self.term.year,
-            u32::from(self.term.year) + 1,
+            "{label} (du {} au {}) — année scolaire {}-{}",
             self.term.from.format("%d/%m/%Y"),
-            self.term.to.format("%d/%m/%Y")
+            self.term.to.format("%d/%m/%Y"),
+            self.term.year,
+            u32::from(self.term.year) + 1
         )
     }
 
