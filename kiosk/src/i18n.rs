@@ -8,7 +8,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use selfgate_rules::journal::Reason;
+use selfgate_money::billing::{ForfaitKind, RemiseCause};
+use selfgate_rules::journal::{AidKind, Reason};
 use selfgate_rules::model::{Category, OppositionReason, Regime};
 
 use crate::accounts::{AccountError, MIN_PASSWORD, Role};
@@ -457,6 +458,198 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.",
         "Search a person to assign a badge, declare a loss, manage oppositions and see the balance.",
     ),
+    (
+        "billing.title",
+        "Facturation des forfaits",
+        "Meal plan billing",
+    ),
+    (
+        "billing.help",
+        "Les forfaits sont facturés par trimestre (droits constatés) : constatez un trimestre pour journaliser ses créances, puis après chaque changement pour n'en journaliser que les différences.",
+        "Meal plans are billed per term (accrual): constate a term to journal its receivables, then after each change to journal only the differences.",
+    ),
+    (
+        "billing.noterms",
+        "Aucun trimestre configuré.",
+        "No term configured.",
+    ),
+    ("billing.col.term", "Trimestre", "Term"),
+    ("billing.col.dates", "Période", "Period"),
+    ("billing.col.pupils", "Élèves facturés", "Pupils billed"),
+    ("billing.col.due", "Montant dû", "Amount due"),
+    ("billing.col.constated", "Constaté", "Constated"),
+    ("billing.col.bordereaux", "Bordereaux", "Schedules"),
+    ("billing.col.state", "État", "State"),
+    ("billing.col.pending", "À constater", "To constate"),
+    ("billing.col.line", "Ligne", "Line"),
+    ("billing.col.kind", "Nature", "Kind"),
+    ("billing.col.forfait", "Forfait", "Meal plan"),
+    ("billing.col.forfait.amount", "Forfait (€)", "Meal plan (€)"),
+    ("billing.col.remises", "Remises", "Deductions"),
+    ("billing.col.aides", "Aides", "Aid"),
+    ("billing.col.net", "Net", "Net"),
+    ("billing.col.lines", "Lignes", "Lines"),
+    ("billing.col.payer", "Payeur", "Payer"),
+    ("billing.col.entry", "Saisie", "Entry"),
+    ("billing.col.what", "Objet", "What"),
+    ("billing.open", "Ouvrir", "Open"),
+    ("billing.back", "Tous les trimestres", "Every term"),
+    ("billing.term", "Trimestre", "Term"),
+    (
+        "billing.deadline",
+        "Demandes de remise jusqu'au",
+        "Deduction requests until",
+    ),
+    ("billing.state.closed", "Clos", "Closed"),
+    ("billing.state.constated", "Constaté", "Constated"),
+    (
+        "billing.state.open",
+        "Pas encore constaté",
+        "Not constated yet",
+    ),
+    (
+        "billing.pending.none",
+        "À jour : une constatation maintenant ne journaliserait rien.",
+        "Up to date: a constatation now would journal nothing.",
+    ),
+    (
+        "billing.pending.blocked",
+        "Liquidation impossible : voir les problèmes.",
+        "Cannot be billed: see the problems.",
+    ),
+    (
+        "billing.blocked",
+        "Le trimestre ne peut pas être liquidé tel quel :",
+        "The term cannot be billed as it stands (in French):",
+    ),
+    (
+        "billing.refused",
+        "Refusé, rien n'est journalisé :",
+        "Refused, nothing journaled (in French):",
+    ),
+    (
+        "billing.changes",
+        "Ce qui a changé depuis la dernière constatation",
+        "What changed since the last constatation",
+    ),
+    ("billing.constate", "Constater", "Constate"),
+    ("billing.bordereau", "Bordereau", "Schedule"),
+    ("billing.close", "Clore le trimestre", "Close the term"),
+    (
+        "billing.close.confirm",
+        "Je confirme : ensuite, seules des re-constatations.",
+        "I confirm: re-constatations only afterwards.",
+    ),
+    (
+        "billing.close.unconfirmed",
+        "Cochez la confirmation pour clore le trimestre.",
+        "Tick the confirmation to close the term.",
+    ),
+    (
+        "billing.constate.help",
+        "Constater journalise ces lignes sur un nouveau bordereau ; rien de ce qui est déjà constaté n'est modifié.",
+        "Constating journals these lines on a new schedule; nothing constated before is changed.",
+    ),
+    (
+        "billing.closed.help",
+        "Trimestre clos : les constatations ne journalisent plus que des re-constatations.",
+        "Term closed: constatations journal re-constatations only.",
+    ),
+    ("billing.kind.constatation", "Constatation", "Constatation"),
+    (
+        "billing.kind.reconstatation",
+        "Re-constatation",
+        "Re-constatation",
+    ),
+    ("billing.documents", "Documents", "Documents"),
+    (
+        "billing.documents.none",
+        "Aucun bordereau journalisé : constatez d'abord le trimestre.",
+        "No schedule journaled: constate the term first.",
+    ),
+    (
+        "billing.notices",
+        "Avis aux familles (PDF à imprimer)",
+        "Family notices (PDF to print)",
+    ),
+    (
+        "billing.notices.help",
+        "Les avis disent ce qui est constaté : si une facture a changé depuis, constatez d'abord.",
+        "The notices say what was constated: if a bill changed since, constate first.",
+    ),
+    ("billing.entries", "Saisies en cours", "Entries in force"),
+    (
+        "billing.entries.none",
+        "Aucune remise ni aide saisie.",
+        "No deduction or aid entered.",
+    ),
+    ("billing.withdraw", "Retirer", "Withdraw"),
+    ("billing.withdraw.note", "Motif du retrait", "Why withdrawn"),
+    (
+        "billing.withdrawn",
+        "Retrait de la saisie",
+        "Withdrawal of entry",
+    ),
+    (
+        "billing.remise.title",
+        "Remise d'ordre sur demande (maladie)",
+        "Deduction on request (illness)",
+    ),
+    (
+        "billing.remise.submit",
+        "Saisir la remise",
+        "Enter the deduction",
+    ),
+    ("billing.aid.title", "Aide", "Aid"),
+    (
+        "billing.aid.help",
+        "Bourse, fonds social ou aide de la collectivité : déduite de la facture de l'élève.",
+        "Scholarship, social fund or local authority aid: deducted from the pupil's bill.",
+    ),
+    ("billing.aid.kind", "Type d'aide", "Kind of aid"),
+    ("billing.aid.reference", "Référence", "Reference"),
+    ("billing.aid.submit", "Saisir l'aide", "Enter the aid"),
+    ("billing.pupil", "Élève (identifiant)", "Pupil (identifier)"),
+    ("billing.from", "Du", "From"),
+    ("billing.to", "Au", "To"),
+    (
+        "billing.proof",
+        "Justificatif (référence)",
+        "Proof (reference)",
+    ),
+    ("billing.asked", "Demandée le", "Asked on"),
+    ("billing.bills", "Factures des élèves", "Pupils' bills"),
+    (
+        "billing.bills.none",
+        "Aucun élève facturé ce trimestre.",
+        "No pupil billed this term.",
+    ),
+    (
+        "billing.constate.done",
+        "Constatation journalisée.",
+        "Constatation journaled.",
+    ),
+    (
+        "billing.constate.nothing",
+        "Rien à journaliser : les droits constatés correspondent déjà.",
+        "Nothing to journal: the receivables already match.",
+    ),
+    ("billing.close.done", "Trimestre clos.", "Term closed."),
+    (
+        "billing.remise.done",
+        "Remise saisie : prise en compte à la prochaine constatation.",
+        "Deduction entered: counted at the next constatation.",
+    ),
+    (
+        "billing.aid.done",
+        "Aide saisie : prise en compte à la prochaine constatation.",
+        "Aid entered: counted at the next constatation.",
+    ),
+    (
+        "billing.withdraw.done",
+        "Saisie retirée : prise en compte à la prochaine constatation.",
+        "Entry withdrawn: counted at the next constatation.",
+    ),
     ("gate.idle", "Présentez votre badge", "Present your badge"),
     ("gate.welcome", "Bon appétit", "Enjoy your meal"),
     ("gate.title", "Portique", "Gate"),
@@ -895,6 +1088,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                     DateField::From => "du",
                     DateField::To => "au",
                     DateField::Day => "jour",
+                    DateField::AskedOn => "demandée le",
                 }
             ),
             P::EndBeforeStart => "au : la fin est avant le début".into(),
@@ -947,6 +1141,14 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 euros(lang, *balance_cents),
                 euros(lang, *cents)
             ),
+            P::Billing { problems } => {
+                format!("Refusé, rien n'est journalisé : {}", problems.join(" ; "))
+            }
+            P::UnknownTerm { term } => format!("aucun trimestre « {term} »"),
+            P::UnknownAidKind { given } => format!("type d'aide : « {given} » inconnu"),
+            P::NotAnEntry { given } => {
+                format!("« {given} » n'est pas une saisie (poste/numéro, par exemple ligne-1/42)")
+            }
             P::Text(s) => s.clone(),
         },
         Lang::En => match p {
@@ -987,6 +1189,7 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                     DateField::From => "from",
                     DateField::To => "to",
                     DateField::Day => "day",
+                    DateField::AskedOn => "asked on",
                 }
             ),
             P::EndBeforeStart => "to: the end is before the start".into(),
@@ -1035,6 +1238,17 @@ pub fn problem(lang: Lang, p: &Problem) -> String {
                 euros(lang, *balance_cents),
                 euros(lang, *cents)
             ),
+            P::Billing { problems } => {
+                format!(
+                    "Refused, nothing journaled (in French): {}",
+                    problems.join("; ")
+                )
+            }
+            P::UnknownTerm { term } => format!("no term “{term}”"),
+            P::UnknownAidKind { given } => format!("aid kind: “{given}” unknown"),
+            P::NotAnEntry { given } => {
+                format!("“{given}” is not an entry (station/number, for example ligne-1/42)")
+            }
             P::Text(s) => s.clone(),
         },
     }
@@ -1808,6 +2022,99 @@ pub fn cash_receipts(
             plural_en(count),
             plural_en(cancelled),
             plural_en(refunds)
+        ),
+    }
+}
+
+/// A forfait's name: "Demi-pension 4 jours", "Half board, 4 days".
+pub fn forfait(lang: Lang, k: ForfaitKind) -> String {
+    match (lang, k) {
+        (Lang::Fr, k) => k.label_fr(),
+        (Lang::En, ForfaitKind::Dp(1)) => "Half board, 1 day".to_owned(),
+        (Lang::En, ForfaitKind::Dp(n)) => format!("Half board, {n} days"),
+        (Lang::En, ForfaitKind::Interne) => "Boarding".to_owned(),
+    }
+}
+
+/// An aid's kind.
+pub fn aid_kind(lang: Lang, k: AidKind) -> &'static str {
+    match (lang, k) {
+        (Lang::Fr, k) => k.label_fr(),
+        (Lang::En, AidKind::Bourse) => "Scholarship",
+        (Lang::En, AidKind::FondsSocial) => "Social fund",
+        (Lang::En, AidKind::Collectivite) => "Local authority aid",
+    }
+}
+
+/// Why a remise d'ordre is given.
+pub fn remise_cause(lang: Lang, c: RemiseCause) -> &'static str {
+    match (lang, c) {
+        (Lang::Fr, c) => c.label_fr(),
+        (Lang::En, RemiseCause::Fermeture) => "service closed",
+        (Lang::En, RemiseCause::Exclusion) => "exclusion",
+        (Lang::En, RemiseCause::Stage) => "work placement",
+        (Lang::En, RemiseCause::Voyage) => "school trip",
+        (Lang::En, RemiseCause::Maladie) => "illness, on request",
+    }
+}
+
+/// Two days: "du 01/09/2026 au 18/12/2026", "2026-09-01 to 2026-12-18".
+pub fn billing_span(lang: Lang, from: NaiveDate, to: NaiveDate) -> String {
+    match lang {
+        Lang::Fr => format!("du {} au {}", date(lang, from), date(lang, to)),
+        Lang::En => format!("{} to {}", date(lang, from), date(lang, to)),
+    }
+}
+
+/// What a constatation would journal now.
+pub fn billing_pending(lang: Lang, lines: usize, cents: i64) -> String {
+    let n = lines as u64;
+    match lang {
+        Lang::Fr => format!(
+            "{lines} ligne{} à journaliser, {} net",
+            plural_fr(n),
+            euros(lang, cents)
+        ),
+        Lang::En => format!(
+            "{lines} line{} to journal, {} net",
+            plural_en(n),
+            euros(lang, cents)
+        ),
+    }
+}
+
+/// A remise d'ordre entered: its days, its proof and when it was asked.
+pub fn billing_remise(
+    lang: Lang,
+    from: NaiveDate,
+    to: NaiveDate,
+    proof: &str,
+    asked_on: NaiveDate,
+) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "Remise d'ordre (maladie) {}, justificatif {proof}, demandée le {}",
+            billing_span(lang, from, to),
+            date(lang, asked_on)
+        ),
+        Lang::En => format!(
+            "Deduction (illness) {}, proof {proof}, asked on {}",
+            billing_span(lang, from, to),
+            date(lang, asked_on)
+        ),
+    }
+}
+
+/// The rule of a remise on request, with the term's deadline.
+pub fn billing_remise_help(lang: Lang, deadline: NaiveDate) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "Sur justificatif, pour une absence d'au moins le nombre de jours de classe              consécutifs fixé par l'établissement, demandée au plus tard le {}.",
+            date(lang, deadline)
+        ),
+        Lang::En => format!(
+            "With a proof, for an absence of at least the consecutive school days the school              sets, asked by {} at the latest.",
+            date(lang, deadline)
         ),
     }
 }

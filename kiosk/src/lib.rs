@@ -10,6 +10,7 @@
 //! - [`auth`]: sessions, anti-forgery tokens, login rate limits;
 //! - [`i18n`]: every string, French and English;
 //! - [`money`]: the régie's values (payments, receipts, the cash desk's reports, low balances);
+//! - [`billing`]: the billing pages (forfaits per term, droits constatés) and their values;
 //! - `pages`: the staff and management pages; `regie`: the cash desk's pages and reports;
 //!   `gate_screen`: the pupils' screen.
 //!
@@ -36,6 +37,7 @@ use serde::Serialize;
 
 pub mod accounts;
 pub mod auth;
+pub mod billing;
 mod gate_screen;
 pub mod i18n;
 pub mod money;
@@ -214,6 +216,8 @@ pub enum DateField {
     To,
     /// The report's day.
     Day,
+    /// The day a remise d'ordre was asked for.
+    AskedOn,
 }
 
 /// What the source has to say about a refused action, by kind with its particulars; `detail`s
@@ -334,6 +338,22 @@ pub enum Problem {
     MoreThanBalance {
         balance_cents: i64,
         cents: i64,
+    },
+    /// The billing refused an operation: every problem it found, in its own French words.
+    Billing {
+        problems: Vec<String>,
+    },
+    /// No billing term of this code.
+    UnknownTerm {
+        term: String,
+    },
+    /// An aid kind the form does not have.
+    UnknownAidKind {
+        given: String,
+    },
+    /// Not a billing entry's reference `GATE/SEQ`.
+    NotAnEntry {
+        given: String,
     },
     /// Words as the source wrote them.
     Text(String),
@@ -706,6 +726,25 @@ pub trait StaffSource: KioskSource {
     /// The persons paying by ticket whose balance is worth fewer meals than the school's
     /// threshold, lowest first.
     fn low_balances(&self) -> BoxFuture<'_, Result<LowBalances, SourceError>>;
+
+    /// The billing terms of the school year with their state.
+    fn billing_terms(&self) -> BoxFuture<'_, Result<Vec<billing::TermSummary>, SourceError>>;
+    /// The term `code`: each pupil's bill, what a constatation would journal now, the entries
+    /// in force (`NotFound(UnknownTerm)` for a term the school does not have).
+    fn billing_term(&self, code: &str) -> BoxFuture<'_, Result<billing::TermDetail, SourceError>>;
+    /// Carries out a billing operation through the running gate: planned on the journal as it
+    /// stands and checked whole, then committed in one transaction; refused
+    /// (`Refused(Problem::Billing)`), nothing is journaled.
+    fn billing(
+        &self,
+        op: billing::BillingOp,
+    ) -> BoxFuture<'_, Result<billing::BillingDone, SourceError>>;
+    /// A term's document: the file's name and its bytes.
+    fn billing_file(
+        &self,
+        code: &str,
+        file: billing::BillingFile,
+    ) -> BoxFuture<'_, Result<(String, Vec<u8>), SourceError>>;
 }
 
 /// How the kiosk is served.
@@ -806,6 +845,53 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/report", Access::Staff(Role::Gestionnaire)),
     ("GET", "/exchanges", Access::Staff(Role::Gestionnaire)),
+    ("GET", "/facturation", Access::Staff(Role::Gestionnaire)),
+    ("GET", "/facturation/T1", Access::Staff(Role::Gestionnaire)),
+    (
+        "POST",
+        "/facturation/T1/constater",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "POST",
+        "/facturation/T1/clore",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "POST",
+        "/facturation/T1/remise",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "POST",
+        "/facturation/T1/aide",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "POST",
+        "/facturation/T1/retrait",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "GET",
+        "/facturation/T1/avis.pdf",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "GET",
+        "/facturation/T1/bordereau-1.pdf",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "GET",
+        "/facturation/T1/bordereau-1.csv",
+        Access::Staff(Role::Gestionnaire),
+    ),
+    (
+        "GET",
+        "/facturation/T1/bordereau-1.xlsx",
+        Access::Staff(Role::Gestionnaire),
+    ),
     ("GET", "/accounts", Access::Staff(Role::Administrateur)),
     ("POST", "/accounts/add", Access::Staff(Role::Administrateur)),
     (
@@ -894,6 +980,14 @@ pub fn router(src: Arc<dyn StaffSource>, opts: KioskOptions) -> Router {
         .route("/opposition/lift", post(pages::opposition_lift))
         .route("/report", get(pages::report))
         .route("/exchanges", get(pages::exchanges))
+        .route("/facturation", get(billing::terms))
+        .route("/facturation/{term}", get(billing::term))
+        .route("/facturation/{term}/constater", post(billing::constate))
+        .route("/facturation/{term}/clore", post(billing::close))
+        .route("/facturation/{term}/remise", post(billing::remise))
+        .route("/facturation/{term}/aide", post(billing::aid))
+        .route("/facturation/{term}/retrait", post(billing::withdraw))
+        .route("/facturation/{term}/{file}", get(billing::file))
         .route("/accounts", get(pages::accounts_page))
         .route("/accounts/add", post(pages::accounts_add))
         .route("/accounts/remove", post(pages::accounts_remove))

@@ -19,6 +19,10 @@ use tower::ServiceExt;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use selfgate_kiosk::accounts::{AccountsFile, Role};
+use selfgate_kiosk::billing::{
+    BillView, BillingDone, BillingFile, BillingOp, BordereauRow, EntryView, RunLineView,
+    TermDetail, TermSummary,
+};
 use selfgate_kiosk::i18n::PassageFacts;
 use selfgate_kiosk::money::{
     CancelView, CashKind, CashLineView, CashView, DebtorView, GroupName, LowBalanceRow,
@@ -31,7 +35,8 @@ use selfgate_kiosk::{
     PersonRow, PersonStatus, Problem, ROUTES, ReportLine, ServiceReport, SourceError, StaffSource,
     Summary, SyncRole, SyncStatus,
 };
-use selfgate_rules::journal::Reason;
+use selfgate_money::billing::{ForfaitKind, Line, LineKind, RemiseCause};
+use selfgate_rules::journal::{AidKind, BillingInput, Reason, ReceivableKind};
 use selfgate_rules::model::{Category, OppositionReason, Regime};
 
 /// The fake school's day, 30 November 2026, at `h:m:s`.
@@ -812,6 +817,320 @@ impl StaffSource for Fake {
             },
         ]
     }
+
+    fn billing_terms(&self) -> BoxFuture<'_, Result<Vec<TermSummary>, SourceError>> {
+        let terms = vec![self.fake_term("T1").unwrap(), self.fake_term("T2").unwrap()];
+        Box::pin(async move { Ok(terms) })
+    }
+    fn billing_term(&self, code: &str) -> BoxFuture<'_, Result<TermDetail, SourceError>> {
+        let detail = self.fake_detail(code);
+        Box::pin(async move { detail })
+    }
+    fn billing(&self, op: BillingOp) -> BoxFuture<'_, Result<BillingDone, SourceError>> {
+        let refused = |problems: &[&str]| {
+            Err(SourceError::Refused(Problem::Billing {
+                problems: strings(problems),
+            }))
+        };
+        let result = match op {
+            BillingOp::Constate { term, by } if term == "T1" => {
+                let (bordereau, pending) = self.fake_billing();
+                if pending {
+                    self.did(format!("constate T1 bordereau {} by {by}", bordereau + 1));
+                    Ok(BillingDone {
+                        bordereau: Some(bordereau + 1),
+                        lines: 2,
+                        total_cents: 40_590,
+                        events: 2,
+                    })
+                } else {
+                    Ok(BillingDone::default())
+                }
+            }
+            BillingOp::Constate { .. } => refused(&[
+                "Léa MARTIN (1001) : aucun prix pour le forfait dp5 au trimestre T2",
+                "Hugo BERNARD (1002) : aucun prix pour le forfait dp5 au trimestre T2",
+            ]),
+            BillingOp::Close { term, by } => {
+                self.did(format!("close {term} by {by}"));
+                Ok(BillingDone::default())
+            }
+            BillingOp::Remise {
+                person,
+                from,
+                to,
+                asked_on,
+                by,
+                ..
+            } => {
+                if person != "1001" && person != "1002" {
+                    refused(&[&format!("aucune personne d'identifiant « {person} »")])
+                } else if (to - from).num_days() < 4 {
+                    refused(&[
+                        "Léa MARTIN (1001) : une remise pour maladie demande au moins 5 jours de classe consécutifs",
+                    ])
+                } else if asked_on > NaiveDate::from_ymd_opt(2027, 1, 31).unwrap() {
+                    refused(&[
+                        "Léa MARTIN (1001) : demande du 01/02/2027 après la date limite du 31/01/2027",
+                    ])
+                } else {
+                    self.did(format!("remise T1 {person} {from}..{to} by {by}"));
+                    Ok(BillingDone {
+                        events: 1,
+                        ..BillingDone::default()
+                    })
+                }
+            }
+            BillingOp::Aid {
+                person,
+                kind,
+                cents,
+                by,
+                ..
+            } => {
+                self.did(format!("aid T1 {person} {} {cents} by {by}", kind.code()));
+                Ok(BillingDone {
+                    events: 1,
+                    ..BillingDone::default()
+                })
+            }
+            BillingOp::Withdraw { gate, seq, by, .. } => {
+                self.did(format!("withdraw T1 {gate}/{seq} by {by}"));
+                Ok(BillingDone {
+                    events: 1,
+                    ..BillingDone::default()
+                })
+            }
+        };
+        Box::pin(async move { result })
+    }
+    fn billing_file(
+        &self,
+        code: &str,
+        file: BillingFile,
+    ) -> BoxFuture<'_, Result<(String, Vec<u8>), SourceError>> {
+        let (bordereaux, _) = self.fake_billing();
+        let result = match file {
+            _ if code != "T1" => Err(SourceError::NotFound(Problem::UnknownTerm {
+                term: code.to_owned(),
+            })),
+            _ if bordereaux == 0 => Err(SourceError::Refused(Problem::Billing {
+                problems: strings(&["aucun bordereau journalisé en T1 2026"]),
+            })),
+            BillingFile::Notices => Ok(("avis-2026-T1.pdf".to_owned(), b"%PDF avis T1".to_vec())),
+            BillingFile::Bordereau { number, .. } if number > bordereaux => {
+                Err(SourceError::NotFound(Problem::Billing {
+                    problems: strings(&["pas de bordereau n° 9 en T1 2026"]),
+                }))
+            }
+            BillingFile::Bordereau { number, format } => Ok((
+                format!("0310001A-2026-T1-B{number:02}.{}", format.extension()),
+                format!("{} bordereau {number}", format.extension()).into_bytes(),
+            )),
+        };
+        Box::pin(async move { result })
+    }
+}
+
+/// The fake school's billing: term T1 (two pupils on a forfait, 405,90 € due), constated by
+/// each `constate` action, with lines pending until the first one and again after an entry;
+/// term T2 cannot be liquidated (a price missing).
+impl Fake {
+    /// Bordereaux journaled in T1, and whether a constatation would journal lines now.
+    fn fake_billing(&self) -> (u32, bool) {
+        let mut bordereaux = 0;
+        let mut pending = true;
+        for a in self.actions() {
+            if a.starts_with("constate T1") {
+                bordereaux += 1;
+                pending = false;
+            } else if ["remise T1", "aid T1", "withdraw T1"]
+                .iter()
+                .any(|p| a.starts_with(p))
+            {
+                pending = true;
+            }
+        }
+        (bordereaux, pending)
+    }
+
+    fn fake_term(&self, code: &str) -> Option<TermSummary> {
+        let d = |m: u32, day: u32, y: i32| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let (bordereaux, pending) = self.fake_billing();
+        let closed = self.actions().iter().any(|a| a.starts_with("close T1"));
+        match code {
+            "T1" => Some(TermSummary {
+                code: "T1".into(),
+                label: "Septembre – décembre 2026".into(),
+                year: 2026,
+                from: d(9, 1, 2026),
+                to: d(12, 31, 2026),
+                remise_deadline: d(1, 31, 2027),
+                pupils: 2,
+                due_cents: 40_590,
+                constated_cents: if bordereaux > 0 { 40_590 } else { 0 },
+                bordereaux: (1..=bordereaux)
+                    .map(|number| BordereauRow {
+                        number,
+                        lines: 2,
+                        total_cents: if number == 1 { 40_590 } else { 0 },
+                        reconstatations: if number == 1 { 0 } else { 2 },
+                    })
+                    .collect(),
+                closed_by: closed.then(|| "gestionnaire".to_owned()),
+                pending_lines: if pending { 2 } else { 0 },
+                pending_cents: if pending { 40_590 } else { 0 },
+                entries: 1,
+                problems: Vec::new(),
+            }),
+            "T2" => Some(TermSummary {
+                code: "T2".into(),
+                label: "Janvier – mars 2027".into(),
+                year: 2026,
+                from: d(1, 1, 2027),
+                to: d(3, 31, 2027),
+                remise_deadline: d(4, 30, 2027),
+                pupils: 0,
+                due_cents: 0,
+                constated_cents: 0,
+                bordereaux: Vec::new(),
+                closed_by: None,
+                pending_lines: 0,
+                pending_cents: 0,
+                entries: 0,
+                problems: strings(&[
+                    "Léa MARTIN (1001) : aucun prix pour le forfait dp5 au trimestre T2",
+                ]),
+            }),
+            _ => None,
+        }
+    }
+
+    fn fake_detail(&self, code: &str) -> Result<TermDetail, SourceError> {
+        let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let Some(term) = self.fake_term(&code.to_uppercase()) else {
+            return Err(SourceError::NotFound(Problem::UnknownTerm {
+                term: code.to_owned(),
+            }));
+        };
+        if term.code == "T2" {
+            return Ok(TermDetail {
+                term,
+                bills: Vec::new(),
+                pending_bordereau: None,
+                pending: Vec::new(),
+                entries: Vec::new(),
+            });
+        }
+        let forfait = |days: u32| Line {
+            kind: LineKind::Forfait,
+            label: format!(
+                "Demi-pension 4 jours du 01/09/2026 au 18/12/2026 : {days} jours × 4,10 €"
+            ),
+            from: d(9, 1),
+            to: d(12, 18),
+            days,
+            unit_cents: 410,
+            cents: i64::from(days) * 410,
+        };
+        let bill = |person: u32, id: &str, name: &str, lines: Vec<Line>| BillView {
+            person,
+            external_id: id.into(),
+            name: name.into(),
+            class: "4B".into(),
+            forfait: Some(ForfaitKind::Dp(4)),
+            payer: Some("Mme Claire MARTIN".into()),
+            total_cents: lines.iter().map(|l| l.cents).sum(),
+            constated_cents: if term.bordereaux.is_empty() {
+                0
+            } else {
+                20_090
+            },
+            lines,
+        };
+        let pending = if term.pending_lines > 0 {
+            vec![
+                RunLineView {
+                    line: 1,
+                    kind: ReceivableKind::Constatation,
+                    external_id: "1001".into(),
+                    name: "Léa MARTIN".into(),
+                    class: "4B".into(),
+                    forfait: "dp4".into(),
+                    forfait_cents: 24_600,
+                    remises_cents: 2_050,
+                    aides_cents: 2_050,
+                    cents: 20_500,
+                },
+                RunLineView {
+                    line: 2,
+                    kind: ReceivableKind::Constatation,
+                    external_id: "1002".into(),
+                    name: "Hugo BERNARD".into(),
+                    class: "4B".into(),
+                    forfait: "dp4".into(),
+                    forfait_cents: 20_090,
+                    remises_cents: 0,
+                    aides_cents: 0,
+                    cents: 20_090,
+                },
+            ]
+        } else {
+            Vec::new()
+        };
+        Ok(TermDetail {
+            bills: vec![
+                bill(
+                    1,
+                    "1001",
+                    "Léa MARTIN",
+                    vec![
+                        forfait(60),
+                        Line {
+                            kind: LineKind::Remise(RemiseCause::Maladie),
+                            label: "Remise d'ordre — Maladie (sur demande) du 02/11/2026 au \
+                                    06/11/2026 : 5 jours × 4,10 €"
+                                .into(),
+                            from: d(11, 2),
+                            to: d(11, 6),
+                            days: 5,
+                            unit_cents: 410,
+                            cents: -2_050,
+                        },
+                        Line {
+                            kind: LineKind::Aide(AidKind::Bourse),
+                            label: "Bourse".into(),
+                            from: d(9, 1),
+                            to: d(12, 31),
+                            days: 0,
+                            unit_cents: 0,
+                            cents: -2_050,
+                        },
+                    ],
+                ),
+                bill(2, "1002", "Hugo BERNARD", vec![forfait(49)]),
+            ],
+            pending_bordereau: (term.pending_lines > 0).then_some(term.bordereaux.len() as u32 + 1),
+            pending,
+            entries: vec![EntryView {
+                gate: "ligne-1".into(),
+                seq: 50,
+                at: at(10, 15, 0),
+                external_id: "1001".into(),
+                name: "Léa MARTIN".into(),
+                class: "4B".into(),
+                input: BillingInput::Remise {
+                    from: d(11, 2),
+                    to: d(11, 6),
+                    proof: "certificat 42".into(),
+                    asked_on: d(11, 20),
+                },
+                by: "gestionnaire".into(),
+                note: "appel de la mère".into(),
+            }],
+            term,
+        })
+    }
 }
 
 const PASSWORD: &str = "mot-de-passe-solide";
@@ -965,6 +1284,12 @@ fn form_for(path: &str) -> &'static str {
         "/regie/pay" => "person=1&amount=20%2C50&mode=especes&payer=M.+Martin&note=&regie=",
         "/regie/cancel" => "receipt=R-2026-00001&reason=wrong+amount",
         "/regie/refund" => "person=1&amount=12%2C50&mode=virement&reason=leaving",
+        "/facturation/T1/clore" => "confirm=1",
+        "/facturation/T1/remise" => {
+            "person=1001&from=2026-11-02&to=2026-11-13&proof=certificat+42&asked_on=2026-11-20&note="
+        }
+        "/facturation/T1/aide" => "person=1001&kind=bourse&amount=45&reference=B-1",
+        "/facturation/T1/retrait" => "entry=ligne-1%2F50&note=erreur",
         _ => "",
     }
 }

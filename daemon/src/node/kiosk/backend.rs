@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use tokio::sync::broadcast;
 
+use selfgate_kiosk::billing::{BillingDone, BillingFile, BillingOp, TermDetail, TermSummary};
 use selfgate_kiosk::i18n::{self, Lang};
 use selfgate_kiosk::money::{
     CashView, LowBalances, MonthView, NewPayment, NewRefund, ReceiptView, RegieInfo, ReportFile,
@@ -35,7 +36,7 @@ use selfgate_rules::model::{
 };
 
 use crate::node::gate::{Change, GateHandle, Shared};
-use crate::node::kiosk::{regie, view};
+use crate::node::kiosk::{billing, regie, view};
 use crate::node::sync::SyncState;
 use crate::store::{Store, WriteOp};
 
@@ -968,6 +969,40 @@ impl StaffSource for KioskBackend {
     fn low_balances(&self) -> BoxFuture<'_, Result<LowBalances, SourceError>> {
         let gate = self.gate.clone();
         Box::pin(blocking(move || Ok(regie::low_balances(gate.shared()))))
+    }
+
+    fn billing_terms(&self) -> BoxFuture<'_, Result<Vec<TermSummary>, SourceError>> {
+        let (gate, store) = (self.gate.clone(), self.store.clone());
+        Box::pin(blocking(move || {
+            billing::terms(&gate.shared().config(), &store)
+        }))
+    }
+
+    fn billing_term(&self, code: &str) -> BoxFuture<'_, Result<TermDetail, SourceError>> {
+        let (gate, store, code) = (self.gate.clone(), self.store.clone(), code.to_owned());
+        Box::pin(blocking(move || {
+            billing::term(&gate.shared().config(), &store, &code)
+        }))
+    }
+
+    fn billing(&self, op: BillingOp) -> BoxFuture<'_, Result<BillingDone, SourceError>> {
+        Box::pin(async move { billing::apply(&self.gate, &self.store, op).await })
+    }
+
+    fn billing_file(
+        &self,
+        code: &str,
+        file: BillingFile,
+    ) -> BoxFuture<'_, Result<(String, Vec<u8>), SourceError>> {
+        let (gate, store, code, day) = (
+            self.gate.clone(),
+            self.store.clone(),
+            code.to_owned(),
+            self.now().1,
+        );
+        Box::pin(blocking(move || {
+            billing::file(&gate.shared().config(), &store, &code, file, day)
+        }))
     }
 }
 

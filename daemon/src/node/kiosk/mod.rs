@@ -1,9 +1,11 @@
 //! The kiosk's side in the node: [`backend`] (the kiosk crate's `StaffSource` on the running
 //! gate), [`regie`] (its cash desk: payments, receipts, cancellations, refunds, the régie's
-//! reports and low balances), [`view`] (the feed, counts and health built from the gate's
+//! reports and low balances), [`billing`] (the billing pages: terms, bills, constatations,
+//! remises and aid, notices and bordereaux), [`view`] (the feed, counts and health built from the gate's
 //! state), [`tls`] (the kiosk over rustls), and [`serve`], its listener.
 
 pub mod backend;
+pub mod billing;
 pub mod listener;
 pub mod regie;
 pub mod tls;
