@@ -242,7 +242,46 @@ fn demo_runs_serves_its_kiosk_and_resumes_without_counting_twice() {
         "{out1}"
     );
 
+    // The bursar's side: the term constated, its notices and bordereau written, and the
+    // bordereau's lines are the receivables of the journal, to the cent.
+    assert!(out1.contains("demo: term billing"), "{out1}");
+    assert!(out1.contains("avis de versement"), "{out1}");
     let j1 = journal(&data);
+    let receivables: Vec<&Value> = j1.iter().filter(|e| e["kind"] == "receivable").collect();
+    assert!(receivables.len() > 100, "{} receivables", receivables.len());
+    let journaled: i64 = receivables
+        .iter()
+        .map(|e| e["cents"].as_i64().unwrap())
+        .sum();
+    let billing = data.join("facturation");
+    let csv = std::fs::read_dir(&billing)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .expect("the bordereau's CSV");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let net: i64 = text
+        .trim_start_matches('\u{feff}')
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let cell = l.split(';').nth(15).unwrap().replace(',', "");
+            cell.parse::<i64>().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        net, journaled,
+        "the bordereau's Net column = Σ receivable events"
+    );
+    assert!(
+        std::fs::read_dir(&billing).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("avis-")),
+        "the family notices"
+    );
     let passages: Vec<&Value> = j1.iter().filter(|e| e["kind"] == "passage").collect();
     for p in &passages {
         assert!(p["verdict"] == "pass" || p["verdict"] == "deny", "{p}");

@@ -306,6 +306,27 @@ price = "7,00"
 [[regies]]
 code = "INT"
 name = "Intendance"
+
+# The official school holidays of zone C (Paris): closures for the gate and the billing alike.
+[calendar]
+zone = "C"
+
+# Forfaits billed per term (droits constatés, docs/billing.md). The terms are the default ones:
+# T1 to 31 December, T2 to 31 March, T3 to the end of the school year.
+[billing]
+payment = "À régler à la régie Intendance (espèces, chèque à l'ordre de l'agent comptable) ou en ligne depuis l'espace famille."
+
+[[billing.prices]]
+forfait = "dp4"
+per_day = "4,10"
+
+[[billing.prices]]
+forfait = "dp5"
+per_day = "3,90"
+
+[[billing.prices]]
+forfait = "interne"
+per_day = "11,50"
 "#,
         cfg = data.join("selfgate.toml").display(),
         data = data.display(),
@@ -1007,6 +1028,7 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
                 dir: &data
             }
         );
+        super::demo_billing::first_run(&config, &store, &data, today, Utc::now())?;
     } else {
         println!(
             "{}",

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod billing_docs;
 pub mod check_config;
 pub mod demo;
+pub mod demo_billing;
 pub mod exchange;
 pub mod guardians;
 pub mod import;
