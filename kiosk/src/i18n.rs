@@ -2109,11 +2109,13 @@ pub fn billing_remise(
 pub fn billing_remise_help(lang: Lang, deadline: NaiveDate) -> String {
     match lang {
         Lang::Fr => format!(
-            "Sur justificatif, pour une absence d'au moins le nombre de jours de classe              consécutifs fixé par l'établissement, demandée au plus tard le {}.",
+            "Sur justificatif, pour une absence d'au moins le nombre de jours de classe \
+             consécutifs fixé par l'établissement, demandée au plus tard le {}.",
             date(lang, deadline)
         ),
         Lang::En => format!(
-            "With a proof, for an absence of at least the consecutive school days the school              sets, asked by {} at the latest.",
+            "With a proof, for an absence of at least the consecutive school days the school \
+             sets, asked by {} at the latest.",
             date(lang, deadline)
         ),
     }

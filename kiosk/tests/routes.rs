@@ -2208,6 +2208,10 @@ async fn every_staff_page_speaks_english_under_lang_en_and_french_by_default() {
         "/regie/mois?month=2026-13",
         "/regie/caisse?regie=ZZ",
         "/person/1?ok=regie.refund.done",
+        "/facturation",
+        "/facturation/T1",
+        "/facturation/t1?ok=billing.constate.done",
+        "/facturation/T9",
     ];
     let mut shown = std::collections::BTreeMap::new();
     for path in pages {
@@ -2999,4 +3003,405 @@ fn the_route_table_and_the_router_list_the_same_routes() {
             "{method} {pattern} is served but not in ROUTES: add it with its access"
         );
     }
+}
+
+/// Posts `form` (with the session's token) from the kiosk's own origin.
+async fn post_as(k: &Kiosk, session: &str, csrf: &str, path: &str, form: &str) -> Resp {
+    k.post(
+        path,
+        Some(session),
+        &format!("{form}&csrf={csrf}"),
+        Some("http://kiosk.test"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_billing_pages_are_the_gestionnaires_only() {
+    let k = Kiosk::new(false);
+    // Anonymous: refused, and a browser is sent to the login form and back.
+    for path in [
+        "/facturation",
+        "/facturation/T1",
+        "/facturation/T1/avis.pdf",
+        "/facturation/T1/bordereau-1.csv",
+    ] {
+        let r = k.get(path, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let r = k
+        .post("/facturation/T1/constater", None, "csrf=x", None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = k
+        .send(
+            Request::get("/facturation/T1")
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/login?next=%2Ffacturation%2FT1"
+    );
+    assert_eq!(
+        selfgate_kiosk::safe_next(Some("/facturation/T1")),
+        "/facturation/T1"
+    );
+
+    // A surveillant and a régisseur, logged in with a valid token: forbidden, nothing done.
+    for role in ["surveillant", "regisseur"] {
+        let (session, csrf) = k.login(role).await;
+        for path in [
+            "/facturation",
+            "/facturation/T1",
+            "/facturation/T1/avis.pdf",
+        ] {
+            let r = k.get(path, Some(&session)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} {path}");
+            assert!(!r.body.contains("405,90"), "{role} {path}: {}", r.body);
+        }
+        for path in [
+            "/facturation/T1/constater",
+            "/facturation/T1/clore",
+            "/facturation/T1/remise",
+            "/facturation/T1/aide",
+            "/facturation/T1/retrait",
+        ] {
+            let r = post_as(&k, &session, &csrf, path, form_for(path)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} {path}");
+        }
+    }
+    assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
+
+    // The gestionnaire reaches them; a POST without the token is still refused.
+    let (session, _) = k.login("gestionnaire").await;
+    assert_eq!(
+        k.get("/facturation", Some(&session)).await.status,
+        StatusCode::OK
+    );
+    let r = k
+        .post(
+            "/facturation/T1/constater",
+            Some(&session),
+            "",
+            Some("http://kiosk.test"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
+}
+
+#[tokio::test]
+async fn a_constatation_from_the_page_journals_the_terms_receivables_once() {
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("gestionnaire").await;
+
+    // The terms: T1 to constate, T2 that cannot be liquidated.
+    let list = unescaped(&k.get("/facturation", Some(&session)).await.body);
+    for needle in [
+        "Facturation des forfaits",
+        "Septembre – décembre 2026",
+        "du 01/09/2026 au 31/12/2026",
+        "data-due-cents=\"40590\"",
+        "405,90 €",
+        "Pas encore constaté",
+        "2 lignes à journaliser, 405,90 € net",
+        "Liquidation impossible : voir les problèmes.",
+        "href=\"/facturation/T1\"",
+        "href=\"/facturation/T2\"",
+    ] {
+        assert!(list.contains(needle), "{needle}: {list}");
+    }
+
+    // The term: each pupil's bill line by line, what a constatation would journal, the entry
+    // in force with its withdraw button, the forms.
+    let page = unescaped(&k.get("/facturation/T1", Some(&session)).await.body);
+    for needle in [
+        "Ce qui a changé depuis la dernière constatation",
+        "<tr data-person=\"1001\" data-cents=\"20500\">",
+        "<tr data-person=\"1002\" data-cents=\"20090\">",
+        "Constater · Bordereau n° 1",
+        "Demi-pension 4 jours du 01/09/2026 au 18/12/2026 : 60 jours × 4,10 €",
+        "Remise d'ordre — Maladie (sur demande) du 02/11/2026 au 06/11/2026",
+        "Mme Claire MARTIN",
+        "data-entry=\"ligne-1/50\"",
+        "Remise d'ordre (maladie) du 02/11/2026 au 06/11/2026, justificatif certificat 42",
+        "action=\"/facturation/T1/retrait\"",
+        "action=\"/facturation/T1/remise\"",
+        "action=\"/facturation/T1/aide\"",
+        "name=\"asked_on\" value=\"2026-11-30\"",
+        "Aucun bordereau journalisé : constatez d'abord le trimestre.",
+    ] {
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    assert!(
+        !page.contains("Clore le trimestre"),
+        "closed before any constatation"
+    );
+    let r = k
+        .get("/facturation/T1/bordereau-1.pdf", Some(&session))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(unescaped(&r.body).contains("aucun bordereau journalisé en T1 2026"));
+
+    // Constated: journaled once, by the member of staff; the page says so and is up to date.
+    let r = post_as(&k, &session, &csrf, "/facturation/T1/constater", "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, "/facturation/T1?ok=billing.constate.done");
+    assert_eq!(
+        k.fake.actions(),
+        ["constate T1 bordereau 1 by gestionnaire"]
+    );
+    let page = unescaped(&k.get(&to, Some(&session)).await.body);
+    for needle in [
+        "Constatation journalisée.",
+        "À jour : une constatation maintenant ne journaliserait rien.",
+        "data-constated-cents=\"40590\"",
+        "href=\"/facturation/T1/avis.pdf\"",
+        "href=\"/facturation/T1/bordereau-1.pdf\"",
+        "href=\"/facturation/T1/bordereau-1.csv\"",
+        "href=\"/facturation/T1/bordereau-1.xlsx\"",
+        "Clore le trimestre",
+    ] {
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    assert!(
+        !page.contains("data-constate>"),
+        "nothing left to constate: {page}"
+    );
+    // Again: nothing to journal, nothing done.
+    let r = post_as(&k, &session, &csrf, "/facturation/T1/constater", "").await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/facturation/T1?ok=billing.constate.nothing"
+    );
+    assert_eq!(k.fake.actions().len(), 1, "{:?}", k.fake.actions());
+
+    // The documents.
+    let csv = k
+        .get("/facturation/T1/bordereau-1.csv", Some(&session))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"0310001A-2026-T1-B01.csv\""
+    );
+    assert_eq!(csv.body, "csv bordereau 1");
+    let xlsx = k
+        .get("/facturation/T1/bordereau-1.xlsx", Some(&session))
+        .await;
+    assert_eq!(
+        xlsx.headers[header::CONTENT_TYPE],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let notices = k.get("/facturation/T1/avis.pdf", Some(&session)).await;
+    assert_eq!(notices.status, StatusCode::OK);
+    assert_eq!(notices.headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(notices.body.starts_with("%PDF"), "{}", notices.body);
+    for (path, status) in [
+        ("/facturation/T1/bordereau-9.pdf", StatusCode::NOT_FOUND),
+        ("/facturation/T1/bordereau-1.ods", StatusCode::NOT_FOUND),
+        ("/facturation/T1/avis.csv", StatusCode::NOT_FOUND),
+        ("/facturation/T9", StatusCode::NOT_FOUND),
+        ("/facturation/T9/avis.pdf", StatusCode::NOT_FOUND),
+    ] {
+        let r = k.get(path, Some(&session)).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        assert!(r.body.contains("class=\"error"), "{path}: {}", r.body);
+    }
+    assert!(
+        unescaped(&k.get("/facturation/T9", Some(&session)).await.body)
+            .contains("aucun trimestre « T9 »")
+    );
+
+    // Closing needs its confirmation ticked.
+    let r = post_as(&k, &session, &csrf, "/facturation/T1/clore", "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(unescaped(&r.body).contains("Cochez la confirmation pour clore le trimestre."));
+    assert_eq!(k.fake.actions().len(), 1, "{:?}", k.fake.actions());
+    let r = post_as(&k, &session, &csrf, "/facturation/T1/clore", "confirm=1").await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/facturation/T1?ok=billing.close.done"
+    );
+    assert_eq!(k.fake.actions().last().unwrap(), "close T1 by gestionnaire");
+    let page = unescaped(&k.get("/facturation/T1", Some(&session)).await.body);
+    assert!(page.contains("Clos (gestionnaire)"), "{page}");
+    assert!(!page.contains("Clore le trimestre"), "{page}");
+}
+
+#[tokio::test]
+async fn a_refused_remise_shows_why_keeps_the_form_and_journals_nothing() {
+    let k = Kiosk::new(false);
+    let (session, csrf) = k.login("gestionnaire").await;
+    let remise = "/facturation/T1/remise";
+
+    // Two days of illness: fewer than the school's minimum. Refused with the billing's words,
+    // the form as typed, nothing journaled.
+    let r = post_as(
+        &k,
+        &session,
+        &csrf,
+        remise,
+        "person=1001&from=2026-11-02&to=2026-11-03&proof=certificat+42&asked_on=2026-11-20&note=rappel",
+    )
+    .await;
+    let text = unescaped(&r.body);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{text}");
+    for needle in [
+        "Refusé, rien n'est journalisé :",
+        "<li>Léa MARTIN (1001) : une remise pour maladie demande au moins 5 jours de classe consécutifs</li>",
+        "name=\"person\" list=\"pupils\" value=\"1001\"",
+        "name=\"from\" value=\"2026-11-02\"",
+        "name=\"to\" value=\"2026-11-03\"",
+        "name=\"proof\" value=\"certificat 42\"",
+        "name=\"asked_on\" value=\"2026-11-20\"",
+        "name=\"note\" value=\"rappel\"",
+        // The rest of the term's page is still there.
+        "Ce qui a changé depuis la dernière constatation",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    // The aid form is not filled with the remise's values.
+    assert!(!text.contains("name=\"amount\" inputmode=\"decimal\" value=\"1001\""));
+    // Asked after the deadline; a pupil the school does not have.
+    for (form, message) in [
+        (
+            "person=1001&from=2026-11-02&to=2026-11-13&proof=c&asked_on=2027-02-01",
+            "après la date limite du 31/01/2027",
+        ),
+        (
+            "person=9999&from=2026-11-02&to=2026-11-13&proof=c&asked_on=2026-11-20",
+            "aucune personne d'identifiant « 9999 »",
+        ),
+    ] {
+        let r = post_as(&k, &session, &csrf, remise, form).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{form}");
+        assert!(unescaped(&r.body).contains(message), "{form}: {}", r.body);
+    }
+    // What the kiosk itself refuses before asking: a date that is not one, an amount, a kind.
+    for (path, form, message) in [
+        (
+            remise,
+            "person=1001&from=02%2F11%2F2026&to=2026-11-13&proof=c&asked_on=2026-11-20",
+            "du : « 02/11/2026 » n'est pas une date AAAA-MM-JJ",
+        ),
+        (
+            remise,
+            "person=1001&from=2026-11-02&to=2026-11-13&proof=c&asked_on=hier",
+            "demandée le : « hier » n'est pas une date AAAA-MM-JJ",
+        ),
+        (
+            "/facturation/T1/aide",
+            "person=1001&kind=bourse&amount=quarante&reference=B-1",
+            "montant : « quarante » n'est pas un montant",
+        ),
+        (
+            "/facturation/T1/aide",
+            "person=1001&kind=cadeau&amount=45&reference=B-1",
+            "type d'aide : « cadeau » inconnu",
+        ),
+        (
+            "/facturation/T1/retrait",
+            "entry=50&note=x",
+            "« 50 » n'est pas une saisie",
+        ),
+    ] {
+        let r = post_as(&k, &session, &csrf, path, form).await;
+        let text = unescaped(&r.body);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{form}: {text}");
+        assert!(text.contains(message), "{message}: {text}");
+    }
+    // The aid form keeps its own values.
+    let r = post_as(
+        &k,
+        &session,
+        &csrf,
+        "/facturation/T1/aide",
+        "person=1002&kind=fonds_social&amount=quarante&reference=FS-7",
+    )
+    .await;
+    let text = unescaped(&r.body);
+    assert!(
+        text.contains("<option value=\"fonds_social\" selected>"),
+        "{text}"
+    );
+    assert!(text.contains("name=\"reference\" value=\"FS-7\""), "{text}");
+    // A term that cannot be liquidated: every problem listed.
+    let r = post_as(&k, &session, &csrf, "/facturation/T2/constater", "").await;
+    let text = unescaped(&r.body);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{text}");
+    assert!(
+        text.contains(
+            "<li>Léa MARTIN (1001) : aucun prix pour le forfait dp5 au trimestre T2</li>"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "<li>Hugo BERNARD (1002) : aucun prix pour le forfait dp5 au trimestre T2</li>"
+        ),
+        "{text}"
+    );
+    assert!(k.fake.actions().is_empty(), "{:?}", k.fake.actions());
+
+    // Accepted: entered by the member of staff, back on the page with what to do next.
+    let r = post_as(
+        &k,
+        &session,
+        &csrf,
+        remise,
+        "person=1001&from=2026-11-02&to=2026-11-13&proof=certificat+42&asked_on=2026-11-20",
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/facturation/T1?ok=billing.remise.done"
+    );
+    let r = post_as(
+        &k,
+        &session,
+        &csrf,
+        "/facturation/T1/aide",
+        "person=1001&kind=bourse&amount=45%2C50&reference=B-1",
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/facturation/T1?ok=billing.aid.done"
+    );
+    let r = post_as(
+        &k,
+        &session,
+        &csrf,
+        "/facturation/T1/retrait",
+        "entry=ligne-1%2F50&note=saisie+en+double",
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/facturation/T1?ok=billing.withdraw.done"
+    );
+    assert_eq!(
+        k.fake.actions(),
+        [
+            "remise T1 1001 2026-11-02..2026-11-13 by gestionnaire",
+            "aid T1 1001 bourse 4550 by gestionnaire",
+            "withdraw T1 ligne-1/50 by gestionnaire",
+        ]
+    );
+    let page = unescaped(
+        &k.get("/facturation/T1?ok=billing.remise.done", Some(&session))
+            .await
+            .body,
+    );
+    assert!(
+        page.contains("Remise saisie : prise en compte à la prochaine constatation."),
+        "{page}"
+    );
 }
