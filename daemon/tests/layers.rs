@@ -1,6 +1,8 @@
 //! The layers of `daemon/src` import one way (ARCHITECTURE.md): a module may name the layers
 //! below its own, never one above. This reads every `crate::LAYER` path in the sources (comments
-//! aside, unit tests included) and fails with the file, line and path at fault.
+//! aside, unit tests included) and fails with the file, line and path at fault. It also checks
+//! that the pure crates (`selfgate-rules`, `selfgate-money`: the rules, the liquidation, the
+//! reports) touch no file, socket, clock or runtime outside their unit tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -125,4 +127,68 @@ fn the_check_finds_an_upward_import() {
         ["store/mod.rs:4: the store layer names crate::node, a higher layer"],
         "{found:?}"
     );
+}
+
+/// What the pure crates may not name outside their unit tests: files, sockets, processes,
+/// the environment, the clock, the runtime. Time and data are passed in.
+const IMPURE: [&str; 9] = [
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::env",
+    "Utc::now",
+    "Local::now",
+    "SystemTime::now",
+    "Instant::now",
+    "tokio",
+];
+
+/// `file:line: text` for every impure name in the `.rs` files under `dir`, each file read up
+/// to its `#[cfg(test)]` module.
+fn impurities(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(dir, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or("");
+            for name in IMPURE {
+                if code.contains(name) {
+                    found.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_rules_and_the_money_do_no_io_and_read_no_clock() {
+    let daemon = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for krate in ["rules/src", "money/src"] {
+        let found = impurities(&daemon.join(krate));
+        assert!(
+            found.is_empty(),
+            "I/O or the clock in a pure crate:\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_purity_check_finds_a_clock_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.rs"),
+        "fn f() { let _ = chrono::Utc::now(); }\n// Utc::now in a comment is fine\n\
+         #[cfg(test)]\nmod tests { fn g() { std::fs::read(\"x\"); } }\n",
+    )
+    .unwrap();
+    let found = impurities(dir.path());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("a.rs:1"), "{found:?}");
 }
