@@ -31,6 +31,9 @@ use crate::store::{Store, StoreError, WriteOp};
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub node: String,
+    /// Terms are billed where the roster is kept: the hub, or a node alone. A gate of a site
+    /// (`[sync] role = "gate"`) journals no billing event (the hub would refuse it).
+    pub bills_here: bool,
     pub terms: Vec<Term>,
     pub prices: Prices,
     pub remise_min_days: u32,
@@ -45,6 +48,7 @@ impl Setup {
     pub fn from_config(config: &Config) -> Setup {
         Setup {
             node: config.gate.id.clone(),
+            bills_here: config.sync.role != crate::config::sync::Role::Gate,
             terms: config.billing.terms.clone(),
             prices: config.billing.prices.clone(),
             remise_min_days: config.billing.remise_min_days,
@@ -368,6 +372,12 @@ pub fn plan(
         at: now,
         kind,
     };
+    let dry_run = matches!(req, BillingRequest::Constate { dry_run: true, .. });
+    if !setup.bills_here && !dry_run {
+        return Err(BillingRefused::one(
+            "la facturation des forfaits se fait au concentrateur (ou sur un poste seul), pas sur une ligne d'un site",
+        ));
+    }
     match req {
         BillingRequest::Constate { term, by, dry_run } => {
             let term = setup.term(term).map_err(BillingRefused::one)?;
@@ -878,4 +888,51 @@ pub fn bordereau_files(
             .to_xlsx()
             .map_err(|e| BillingRefused::one(e.to_string()))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(bills_here: bool) -> Setup {
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap_or_default();
+        Setup {
+            node: "ligne-1".into(),
+            bills_here,
+            terms: vec![Term {
+                code: "T1".into(),
+                label: String::new(),
+                year: 2026,
+                from: day(9, 1),
+                to: day(12, 31),
+                remise_deadline: day(12, 31),
+            }],
+            prices: Prices::default(),
+            remise_min_days: 5,
+            services: Vec::new(),
+            official: Vec::new(),
+            own: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_gate_of_a_site_bills_nothing_but_may_look() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let constate = |dry_run| BillingRequest::Constate {
+            term: "T1".into(),
+            by: "intendance".into(),
+            dry_run,
+        };
+        let refused = plan(&setup(false), &store, &constate(false), Utc::now());
+        assert!(
+            matches!(&refused, Err(e) if e.problems[0].contains("concentrateur")),
+            "{refused:?}"
+        );
+        assert!(plan(&setup(false), &store, &constate(true), Utc::now()).is_ok());
+        let (ops, summary) = plan(&setup(true), &store, &constate(false), Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ops.is_empty(), "an empty school journals nothing");
+        assert_eq!(summary.map(|s| s.pupils), Some(0));
+    }
 }
