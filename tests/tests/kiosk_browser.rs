@@ -476,3 +476,154 @@ fn the_cash_desk_takes_payments_prints_receipts_and_shows_its_reports() {
     assert_eq!(receipts.len(), 2, "{receipts:?}");
     assert!(receipts[0].ends_with("-00001") && receipts[1].ends_with("-00002"));
 }
+
+#[test]
+fn the_gestionnaire_constates_a_term_and_enters_aid_from_the_billing_page() {
+    let dir = tempdir();
+    let config = fifo_gate(dir.path(), 1);
+    // Three demi-pensionnaires on forfaits billed per day; the forfaits eat at the gate's one
+    // service. The terms are the school year's default ones.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "[regimes]\ndp_services = [\"tout\"]\n\
+         [[billing.prices]]\nforfait = \"dp4\"\nper_day = \"4,10\"\n\
+         [[billing.prices]]\nforfait = \"dp5\"\nper_day = \"3,90\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let roster = write_file(
+        dir.path(),
+        "forfaits.csv",
+        "identifiant;nom;prenom;classe;categorie;regime;jours_forfait;badge;solde_initial\n\
+         D001;Durand;Lea;4B;eleve;dp;lun mar jeu ven;;\n\
+         D002;Bernard;Hugo;4B;eleve;dp;tous;;\n\
+         D003;Petit;Nina;3A;eleve;dp;lun mar jeu ven;;\n",
+    );
+    import_roster(&roster, &config);
+    let data = data_dir(dir.path());
+    add_account(&data, "intendance", "gestionnaire", "gestion-2026-cantine");
+    let (child, addr) = start_daemon(&config);
+    let mut daemon = KillOnDrop::new(child);
+    let base = format!("http://{addr}");
+    let mut b = Browser::launch();
+    b.viewport(1920, 1080);
+    browser_login(&mut b, &base, "intendance", "gestion-2026-cantine");
+
+    // The terms; the first one not constated yet, three pupils to bill.
+    b.goto(&format!("{base}/facturation"));
+    b.wait_for_load();
+    let first = b.eval("document.querySelector('table.terms tbody tr').innerText");
+    let first = first.as_str().unwrap().to_owned();
+    assert!(first.contains("Pas encore constaté"), "{first}");
+    assert!(first.contains("3 lignes à journaliser"), "{first}");
+    b.eval("document.querySelector('table.terms tbody tr a.primary').click(); true");
+    b.wait_for(
+        "location.pathname.startsWith('/facturation/') && document.querySelector('[data-constate]') !== null",
+        WAIT,
+    );
+    let term = b.eval("document.querySelector('main').dataset.term");
+    let term = term.as_str().unwrap().to_owned();
+    let due = b.eval("Number(document.querySelector('dd[data-due-cents]').dataset.dueCents)");
+    let due = due.as_i64().unwrap();
+    assert!(due > 0, "{due}");
+    let lines = b.eval("document.querySelectorAll('table.run tbody tr[data-person]').length");
+    assert_eq!(lines, 3);
+
+    // Constated through the page.
+    b.eval("document.querySelector('[data-constate]').click(); true");
+    b.wait_for(
+        "location.search.includes('ok=billing.constate.done') && document.readyState === 'complete'",
+        WAIT,
+    );
+    let run = b.eval("document.querySelector('section.run').innerText");
+    assert!(
+        run.as_str().unwrap().contains("À jour"),
+        "after the constatation: {run}"
+    );
+    let constated =
+        b.eval("Number(document.querySelector('dd[data-constated-cents]').dataset.constatedCents)");
+    assert_eq!(constated.as_i64().unwrap(), due);
+    assert_eq!(
+        b.eval("document.querySelectorAll('a[href$=\"/bordereau-1.xlsx\"]').length"),
+        1
+    );
+
+    // An aid for Léa: a re-constatation of −20,00 € waits for the next run.
+    b.eval(
+        "var f = document.querySelector('form[action$=\"/aide\"]');
+         f.person.value = 'D001'; f.kind.value = 'bourse'; f.amount.value = '20';
+         f.reference.value = 'B-2026-1'; f.submit(); true",
+    );
+    b.wait_for(
+        "location.search.includes('ok=billing.aid.done') && document.readyState === 'complete'",
+        WAIT,
+    );
+    let pending = b.eval(
+        "Array.from(document.querySelectorAll('table.run tbody tr[data-person]'))
+           .map(r => r.dataset.person + ' ' + r.dataset.cents).join(',')",
+    );
+    assert_eq!(pending, "D001 -2000");
+    let entries = b.eval("document.querySelector('section.entries').innerText");
+    assert!(
+        entries.as_str().unwrap().contains("Bourse 20,00 €"),
+        "{entries}"
+    );
+    shot(&mut b, "facturation");
+    b.viewport(800, 480);
+    shot(&mut b, "facturation-800x480");
+    b.viewport(1920, 1080);
+
+    // A remise of two days: refused, in French, on the page; nothing journaled.
+    b.eval(
+        "var f = document.querySelector('form[action$=\"/remise\"]');
+         f.person.value = 'D002'; f.from.value = f.asked_on.value; f.to.value = f.asked_on.value;
+         f.proof.value = 'certificat 7'; f.submit(); true",
+    );
+    b.wait_for(
+        "document.querySelector('.problems') !== null && document.readyState === 'complete'",
+        WAIT,
+    );
+    let refusal = b.eval("document.querySelector('.problems').innerText");
+    let refusal = refusal.as_str().unwrap().to_owned();
+    assert!(
+        refusal.contains("Refusé, rien n'est journalisé"),
+        "{refusal}"
+    );
+    assert_eq!(
+        b.eval("document.querySelector('form[action$=\"/remise\"]').proof.value"),
+        "certificat 7"
+    );
+    shot(&mut b, "facturation-refus");
+    println!("screenshots in {}", screenshots_dir().display());
+
+    // The journal: one receivable per pupil on bordereau 1 of the term, summing to what the page
+    // said was due, by the member of staff; the aid entered, no remise.
+    drop(b);
+    terminate(&mut daemon);
+    let events = journal(&data);
+    let receivables: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "receivable")
+        .collect();
+    assert_eq!(receivables.len(), 3, "{receivables:?}");
+    for r in &receivables {
+        assert_eq!(r["term"], term.as_str(), "{r}");
+        assert_eq!(r["bordereau"], 1, "{r}");
+        assert_eq!(r["by"], "intendance", "{r}");
+    }
+    let sum: i64 = receivables
+        .iter()
+        .map(|r| r["cents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, due);
+    let entries: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "billing_entry")
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["by"], "intendance");
+    assert!(
+        entries[0]["input"].to_string().contains("2000"),
+        "{}",
+        entries[0]
+    );
+}
