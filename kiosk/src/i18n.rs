@@ -458,6 +458,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Recherchez une personne pour attribuer un badge, déclarer une perte, gérer ses oppositions et voir son solde.",
         "Search a person to assign a badge, declare a loss, manage oppositions and see the balance.",
     ),
+    ("nav.billing", "Facturation", "Billing"),
     (
         "billing.title",
         "Facturation des forfaits",

@@ -4,9 +4,10 @@
 //! by hand and sees the counts change; the gate screen shows the decisions. A régisseur takes
 //! payments at the cash desk, prints a receipt (the print stylesheet leaves the receipt alone),
 //! refunds a balance down to a low one, reads the cash report and the low balances, and the
-//! pupil reads "no meals left" at the gate, never an amount. Screenshots of the staff screen,
-//! the gate screen and the cash desk's pages at 800×480 and 1920×1080 are saved in
-//! `target/kiosk-screenshots/` (the paths are printed).
+//! pupil reads "no meals left" at the gate, never an amount. The gestionnaire constates a term
+//! from the billing page, enters an aid and sees a remise refused there. Screenshots of the
+//! staff screen, the gate screen, the cash desk's pages at 800×480 and 1920×1080 and the billing
+//! page (`facturation.png`) are saved in `target/kiosk-screenshots/` (the paths are printed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
