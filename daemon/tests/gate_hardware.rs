@@ -264,6 +264,7 @@ async fn a_pass_followed_by_passage_done_stays_a_pass() {
 async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
     let dir = tempfile::tempdir().unwrap();
     let (config, store) = with_timeout(dir.path());
+    second_pupil(&store);
     let (r, badge) = SimReader::new("entree");
     let run = Running::start(config, &store, vec![Box::new(r)], false).await;
     let shared = run.shared.clone();
@@ -300,8 +301,19 @@ async fn a_pass_without_passage_done_is_corrected_refunded_and_freed() {
     assert!(item.pass, "{item:?}");
     assert!(run.turnstile.input(TurnstileInput::PassageDone).await);
     assert_eq!(run.turnstile.pulses().len(), 2);
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(corrections(&store).len(), 1);
+    // Tom passes after her and never goes through: once his pass is corrected, her second
+    // pass's timeout (which started before his) is over too, and it stands.
+    badge.present(BADGE_2).await;
+    run.wait_feed(3).await;
+    let toms = view::recent(&run.shared, 1)[0].seq.unwrap();
+    eventually("Tom's pass is corrected", || corrections(&store).len() >= 2).await;
+    assert_eq!(
+        corrections(&store),
+        [
+            (CorrectionKind::NotPassed, pass_seq, 390),
+            (CorrectionKind::NotPassed, toms, 390)
+        ]
+    );
     run.stop().await;
     // The store agrees: charged once, counted once.
     let engine = store
