@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use selfgate::config::Config;
 use selfgate::node::Services;
 use selfgate::node::kiosk::view;
@@ -25,6 +23,8 @@ const CARD: u32 = 45_678;
 const BADGE: &str = "12345678";
 /// A well-formed card nobody is enrolled under.
 const UNKNOWN: (u32, u32, &str) = (200, 1, "20000001");
+/// Another: the read after the last that counts, marking the moment to check nothing followed.
+const UNKNOWN_2: (u32, u32, &str) = (200, 2, "20000002");
 
 const READER: &str = "entree";
 const ADDRESS: u8 = 1;
@@ -54,7 +54,7 @@ fn passages(store: &Store) -> Vec<(String, Passage)> {
         .collect()
 }
 
-/// A known card, then an unknown one, presented at the libosdp PD.
+/// A known card, then two unknown ones, presented at the libosdp PD.
 async fn card_reads_reach_a_decision_and_the_reader(secure: bool) {
     let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
@@ -138,10 +138,20 @@ async fn card_reads_reach_a_decision_and_the_reader(secure: bool) {
     assert_eq!(feed.len(), 2, "the kiosk's feed");
     assert_eq!(feed[0].reason, "unknown_badge");
 
-    // Nothing more arrives: one pulse in all, one LED + buzzer pair per decision.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing more came of the two reads: a third card's decision marks the moment (one task
+    // shows each decision and pulses for it, in commit order, so anything the denial sent was
+    // sent before). Its red + two beeps come right after the denial's, and the turnstile still
+    // has its one pulse: a denial opens nothing.
+    let (facility, card, number) = UNKNOWN_2;
+    pd.present_wiegand26(facility, card);
+    let mut all = both.clone();
+    all.extend(PdFeedback::verdict(false));
+    pd.wait_for_feedback(&all).await;
+    let journal = passages(&store);
+    assert_eq!(journal.len(), 3, "{journal:?}");
+    assert_eq!(journal[2].1.credential.as_deref(), Some(number));
     assert_eq!(turnstile.pulses().len(), 1, "a denial opens nothing");
-    assert_eq!(pd.feedback(), both);
+    assert_eq!(pd.feedback(), all);
     assert_eq!(pd.sc_active(), secure);
     let h = &shared.reader_health()[READER];
     assert!(h.online && h.frames_ok >= 2, "{h:?}");
