@@ -26,6 +26,8 @@ use selfgate_rules::journal::{EventKind, Reason};
 use selfgate_rules::model::{Category, Forfait, Person, PersonId, Regime, ServiceSet, WeekdaySet};
 
 const LEA: &str = "0A00000000";
+/// Zoé's badge, enrolled during the staff actions' test.
+const ZOE: &str = "0B00000002";
 
 fn forfait_pupil(id: u32, first: &str, class: &str) -> WriteOp {
     let today = Utc::now().date_naive();
@@ -233,7 +235,18 @@ async fn staff_actions_go_through_the_running_gate() {
         "{alerts:?}"
     );
 
-    // An opposition applies to the next decision; lifted, it no longer does.
+    // An opposition applies to the next decision; lifted, it no longer does. Zoé gets a badge
+    // first, so that her reads show it.
+    let zoes_badge = {
+        let b = b.clone();
+        tokio::spawn(async move { b.enrol_next(2, None, Duration::from_secs(5)).await })
+    };
+    common::eventually("the enrolment waits for a read", || {
+        s.node.shared().capturing()
+    })
+    .await;
+    s.reader.present(ZOE).await;
+    assert_eq!(zoes_badge.await.unwrap(), Ok(ZOE.to_owned()));
     let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
     b.add_opposition(NewOpposition {
         person: 2,
@@ -263,6 +276,12 @@ async fn staff_actions_go_through_the_running_gate() {
     assert!(
         b.not_served().is_empty(),
         "an excluded pupil is not expected"
+    );
+    s.reader.present(ZOE).await;
+    let item = next_item(&mut live).await.item.unwrap();
+    assert_eq!(
+        (item.first_name.as_str(), item.pass, item.reason.as_str()),
+        ("Zoé", false, "opposition:exclusion")
     );
     let zoe = b.person(2).await.unwrap();
     assert_eq!(zoe.row.status, "Exclusion de la demi-pension");
@@ -301,6 +320,16 @@ async fn staff_actions_go_through_the_running_gate() {
     assert!(matches!(again, SourceError::Refused(_)), "{again:?}");
     assert!(again.to_string().contains("Déjà servi"), "{again}");
     assert_eq!(b.summary().served, served + 1, "nothing more counted");
+    // Her badge now: already served. The lifted exclusion is not said (an opposition in force
+    // would be, before the anti-passback rule). A new subscriber: the admissions are on the
+    // feed before it.
+    let mut live = b.live();
+    s.reader.present(ZOE).await;
+    let item = next_item(&mut live).await.item.unwrap();
+    assert_eq!(
+        (item.first_name.as_str(), item.pass, item.reason.as_str()),
+        ("Zoé", false, "already_served")
+    );
 
     // The person's page reads the journal; the day's report counts it all.
     let lea = b.person(0).await.unwrap();
