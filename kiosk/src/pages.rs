@@ -99,6 +99,7 @@ pub(crate) fn page(
         ("/regie", "nav.regie", Role::Regisseur),
         ("/manage", "nav.manage", Role::Gestionnaire),
         ("/report", "nav.report", Role::Gestionnaire),
+        ("/facturation", "nav.billing", Role::Gestionnaire),
         ("/exchanges", "nav.exchanges", Role::Gestionnaire),
         ("/accounts", "nav.accounts", Role::Administrateur),
     ];

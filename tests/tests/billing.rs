@@ -299,7 +299,7 @@ fn bad_input_is_refused_with_the_pupil_named_and_nothing_journaled() {
     )
     .failure()
     .no_panic()
-    .stderr_has(&["2026-04-30"]);
+    .stderr_has(&["30/04/2026", "date limite"]);
     // Too short an illness: 3 school days.
     billing(
         &config,

@@ -786,7 +786,7 @@ mod tests {
         let missing = run(&three, &[], &[], &[]).unwrap_err();
         assert_eq!(
             missing.to_string(),
-            "Léa Durand (1007): no price for the forfait dp3 in term T1"
+            "Léa Durand (1007) : aucun prix pour le forfait dp3 au trimestre T1 (ajoutez-le dans [[billing.prices]])"
         );
     }
 

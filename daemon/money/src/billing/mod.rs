@@ -267,19 +267,26 @@ impl Liquidation {
     }
 }
 
-/// Errors of billing: each names the pupil, the term or the entry at fault.
+/// Errors of billing: each names the pupil, the term or the entry at fault, in French (the
+/// bursar reads them on the command line and on the kiosk's billing page).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
-    #[error("{pupil}: no price for the forfait {forfait} in term {term}")]
+    #[error(
+        "{pupil} : aucun prix pour le forfait {forfait} au trimestre {term} (ajoutez-le dans [[billing.prices]])"
+    )]
     NoPrice {
         pupil: String,
         forfait: String,
         term: String,
     },
-    #[error("{pupil}: a remise d'ordre needs a forfait in term {term}, and there is none")]
+    #[error(
+        "{pupil} : une remise d'ordre ou une aide demande un forfait au trimestre {term}, et il n'y en a pas"
+    )]
     NoForfait { pupil: String, term: String },
     #[error(
-        "{pupil}: the remise asked on {asked_on} comes after the deadline of term {term} ({deadline})"
+        "{pupil} : la remise demandée le {} arrive après la date limite du trimestre {term} ({})",
+        asked_on.format("%d/%m/%Y"),
+        deadline.format("%d/%m/%Y")
     )]
     AfterDeadline {
         pupil: String,
@@ -288,16 +295,20 @@ pub enum BillingError {
         deadline: NaiveDate,
     },
     #[error(
-        "{pupil}: an illness of {days} consecutive school days is less than the {min} days a remise needs"
+        "{pupil} : une maladie de {days} jour(s) d'école consécutif(s), c'est moins que les {min} jours qu'une remise demande"
     )]
     TooShort { pupil: String, days: u32, min: u32 },
-    #[error("{pupil}: {from} to {to} is not within term {term}")]
+    #[error(
+        "{pupil} : du {} au {} n'est pas dans le trimestre {term}",
+        from.format("%d/%m/%Y"),
+        to.format("%d/%m/%Y")
+    )]
     OutsideTerm {
         pupil: String,
         term: String,
         from: NaiveDate,
         to: NaiveDate,
     },
-    #[error("amounts overflow while adding {what}")]
+    #[error("montants hors limites en additionnant {what}")]
     Overflow { what: String },
 }
