@@ -15,6 +15,7 @@
 //! be built ([`ReportError::Identity`]).
 
 pub mod billing;
+pub mod charlemagne;
 mod csv;
 mod fr;
 pub mod pdf;
