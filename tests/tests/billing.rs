@@ -557,7 +557,7 @@ fn a_term_billed_through_the_running_daemon_reconciles_to_the_cent() {
         let (csv_sum, pupils) = csv_net(&base.with_extension("csv"));
         let of_journal: i64 = all
             .iter()
-            .filter(|e| e["bordereau"].to_string() == n)
+            .filter(|e| e["bordereau"].as_u64() == n.parse::<u64>().ok())
             .map(|e| cents(e, "cents"))
             .sum();
         assert_eq!(csv_sum, of_journal, "bordereau {n}: CSV = journal");
