@@ -935,4 +935,63 @@ mod tests {
         assert!(ops.is_empty(), "an empty school journals nothing");
         assert_eq!(summary.map(|s| s.pupils), Some(0));
     }
+
+    #[test]
+    fn a_payer_of_several_children_gets_one_notice_a_pupil_without_one_is_alone() {
+        use selfgate_rules::model::Regime;
+        let bill = |id: u32, payer: Option<&str>| Bill {
+            person: Person {
+                id: PersonId(id),
+                external_id: id.to_string(),
+                last_name: "X".into(),
+                first_name: "Y".into(),
+                class: String::new(),
+                category: Category::Eleve,
+                regime: Regime::DemiPensionnaire,
+                forfaits: Vec::new(),
+                passages_per_service: 1,
+                tier: None,
+            },
+            liquidation: Liquidation {
+                person: PersonId(id),
+                year: 2026,
+                term: "T1".into(),
+                forfait: None,
+                lines: Vec::new(),
+            },
+            payer: payer.map(|g| Guardian {
+                id: g.into(),
+                civility: String::new(),
+                last_name: g.into(),
+                first_name: String::new(),
+                address: Vec::new(),
+                postal_code: String::new(),
+                city: String::new(),
+                country: String::new(),
+                email: String::new(),
+                phone: String::new(),
+                children: Vec::new(),
+            }),
+        };
+        let bills = [
+            bill(1, Some("A")),
+            bill(2, None),
+            bill(3, Some("B")),
+            bill(4, Some("A")),
+            bill(5, None),
+        ];
+        let f: Vec<(Option<String>, Vec<u32>)> = families(&bills)
+            .into_iter()
+            .map(|(g, b)| (g.map(|g| g.id), b.iter().map(|b| b.person.id.0).collect()))
+            .collect();
+        assert_eq!(
+            f,
+            [
+                (Some("A".to_owned()), vec![1, 4]),
+                (None, vec![2]),
+                (Some("B".to_owned()), vec![3]),
+                (None, vec![5]),
+            ]
+        );
+    }
 }
