@@ -126,14 +126,21 @@ pub enum ExchangeKind {
     PronoteNoShows,
     /// → kitchen software: forecast and actual headcounts.
     Effectifs,
+    /// ← Charlemagne: payment files dropped in a folder, credited once each
+    /// (`node/exchange/charlemagne.rs`).
+    CharlemagneEncaissements,
+    /// → Charlemagne: the last month's consumptions written to a folder.
+    CharlemagneConsommations,
 }
 
 impl ExchangeKind {
-    pub const ALL: [ExchangeKind; 4] = [
+    pub const ALL: [ExchangeKind; 6] = [
         ExchangeKind::PronoteMealDays,
         ExchangeKind::PronoteAbsences,
         ExchangeKind::PronoteNoShows,
         ExchangeKind::Effectifs,
+        ExchangeKind::CharlemagneEncaissements,
+        ExchangeKind::CharlemagneConsommations,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -141,10 +148,17 @@ impl ExchangeKind {
             ExchangeKind::PronoteAbsences => "pronote_absences",
             ExchangeKind::PronoteNoShows => "pronote_no_shows",
             ExchangeKind::Effectifs => "effectifs",
+            ExchangeKind::CharlemagneEncaissements => "charlemagne_encaissements",
+            ExchangeKind::CharlemagneConsommations => "charlemagne_consommations",
         }
     }
     pub fn is_pronote(self) -> bool {
-        self != ExchangeKind::Effectifs
+        matches!(
+            self,
+            ExchangeKind::PronoteMealDays
+                | ExchangeKind::PronoteAbsences
+                | ExchangeKind::PronoteNoShows
+        )
     }
 }
 
@@ -208,6 +222,9 @@ pub struct ExchangeConfig {
     pub retry_delay: std::time::Duration,
     pub timeout: std::time::Duration,
     pub effectifs: Option<EffectifsConfig>,
+    /// The folder of a Charlemagne exchange: watched for payment files, or written the
+    /// consumptions.
+    pub folder: Option<PathBuf>,
 }
 
 impl Validator {
@@ -325,7 +342,8 @@ impl Validator {
                     &format!("{key}.kind"),
                     format!(
                         "`{}` is not a kind (pronote_meal_days, pronote_absences, \
-                         pronote_no_shows, effectifs)",
+                         pronote_no_shows, effectifs, charlemagne_encaissements, \
+                         charlemagne_consommations)",
                         x.kind
                     ),
                 );
@@ -357,8 +375,15 @@ impl Validator {
                 Some(t) => self.timeout(&format!("{key}.timeout_s"), t),
                 None => pronote.timeout,
             };
+            let mut folder = None;
             let effectifs = match kind {
                 Some(ExchangeKind::Effectifs) => self.effectifs(&key, &x),
+                Some(
+                    ExchangeKind::CharlemagneEncaissements | ExchangeKind::CharlemagneConsommations,
+                ) => {
+                    folder = self.charlemagne_folder(&key, &x);
+                    None
+                }
                 Some(_) => {
                     for (field, set) in [
                         ("target", x.target.is_some()),
@@ -394,10 +419,37 @@ impl Validator {
                     )),
                     timeout,
                     effectifs,
+                    folder,
                 });
             }
         }
         out
+    }
+
+    /// The folder of a Charlemagne exchange (`target`), and no key of other kinds.
+    fn charlemagne_folder(&mut self, key: &str, x: &RawExchange) -> Option<PathBuf> {
+        for (field, set) in [
+            ("software", x.software.is_some()),
+            ("format", x.format.is_some()),
+            ("days_ahead", x.days_ahead.is_some()),
+            ("history_weeks", x.history_weeks.is_some()),
+            ("ca_file", x.ca_file.is_some()),
+            ("token_file", x.token_file.is_some()),
+        ] {
+            if set {
+                self.err(
+                    &format!("{key}.{field}"),
+                    "not a key of a Charlemagne exchange (it has a target folder)",
+                );
+            }
+        }
+        match x.target.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && !t.contains("://") => Some(PathBuf::from(t)),
+            _ => {
+                self.err(&format!("{key}.target"), "missing: a folder");
+                None
+            }
+        }
     }
 
     fn effectifs(&mut self, key: &str, x: &RawExchange) -> Option<EffectifsConfig> {

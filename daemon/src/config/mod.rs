@@ -15,6 +15,7 @@ use selfgate_rules::model::{Closure, SchoolRules, ServiceSet, parse_euros};
 pub const EXAMPLE: &str = include_str!("../../../config/selfgate.example.toml");
 
 pub mod billing;
+pub mod charlemagne;
 mod exchange;
 mod hardware;
 pub mod money;
@@ -64,6 +65,8 @@ pub struct Config {
     pub calendar: CalendarConfig,
     /// `[billing]`: terms, forfait prices, remises, how to pay (`billing.rs`).
     pub billing: BillingConfig,
+    /// `[charlemagne]`: the accounts of the consumptions sent to Charlemagne (`charlemagne.rs`).
+    pub charlemagne: selfgate_money::charlemagne::Accounts,
 }
 
 /// How long passages keep the person they concern (BRIEF §6), and when the purge runs.
@@ -134,6 +137,8 @@ struct RawConfig {
     tiers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     billing: billing::RawBilling,
+    #[serde(default)]
+    charlemagne: charlemagne::RawCharlemagne,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +493,7 @@ impl Validator {
         let sync = sync::validate(raw.sync, &mut |key, msg| self.err(key, msg));
         let pronote = self.pronote(raw.pronote, &rules.services);
         let exchanges = self.exchanges(raw.exchanges, &pronote);
+        let charlemagne = self.charlemagne(raw.charlemagne, &rules.services);
         Some(Config {
             school: School {
                 name: raw.school.name,
@@ -520,6 +526,7 @@ impl Validator {
             money,
             calendar,
             billing,
+            charlemagne,
         })
     }
 }

@@ -11,6 +11,7 @@
 //! page by [`Exchanges::reports`]. Nothing from the other side is applied unless it was read
 //! whole and valid.
 
+pub mod charlemagne;
 pub mod effectifs;
 pub mod format;
 pub mod http;
@@ -513,6 +514,8 @@ impl Exchanges {
             ExchangeKind::PronoteAbsences => self.absences().await,
             ExchangeKind::PronoteNoShows => self.no_shows().await,
             ExchangeKind::Effectifs => self.effectifs(x).await,
+            ExchangeKind::CharlemagneEncaissements => self.charlemagne_encaissements(x).await,
+            ExchangeKind::CharlemagneConsommations => self.charlemagne_consommations(x).await,
         }
     }
 
