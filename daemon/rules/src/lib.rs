@@ -9,6 +9,7 @@
 //! `selfgate-hardware`, and calls in here.
 
 pub mod calendar;
+pub mod charlemagne;
 pub mod engine;
 pub mod family;
 pub mod journal;
