@@ -344,7 +344,10 @@ fn term_dates(lang: Lang, s: &TermSummary) -> String {
 }
 
 /// `GET /facturation`: the terms of the school year with their state.
-pub(crate) async fn terms(State(app): AppState, Staff(caller, s): Staff<{ GESTIONNAIRE }>) -> Response {
+pub(crate) async fn terms(
+    State(app): AppState,
+    Staff(caller, s): Staff<{ GESTIONNAIRE }>,
+) -> Response {
     let lang = caller.lang;
     let terms = match app.src.billing_terms().await {
         Ok(t) => t,
