@@ -6,10 +6,12 @@ pub mod account;
 pub mod backup;
 pub mod billing;
 pub mod billing_docs;
+pub mod charlemagne_payments;
 pub mod check_config;
 pub mod demo;
 pub mod demo_billing;
 pub mod exchange;
+pub mod export;
 pub mod guardians;
 pub mod import;
 pub mod journal;
@@ -169,6 +171,11 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         what: ImportCommand,
+    },
+    /// Writes files for other software: Charlemagne's consumptions.
+    Export {
+        #[command(subcommand)]
+        what: export::ExportCommand,
     },
     /// The site's certificate authority for the hub and its gates (mutual TLS).
     Pki {
@@ -646,6 +653,17 @@ pub enum ImportCommand {
     },
     /// Imports pupils, classes and régimes from SIÈCLE's XML exports (plain or zipped).
     Siecle(SiecleArgs),
+    /// Imports from Charlemagne, the management software of private schools.
+    #[command(subcommand)]
+    Charlemagne(CharlemagneImport),
+}
+
+/// `selfgate import charlemagne …`.
+#[derive(Subcommand)]
+pub enum CharlemagneImport {
+    /// Payments taken in Charlemagne (encaissements), credited once each on the balances;
+    /// see docs/charlemagne-compta.md.
+    Encaissements(charlemagne_payments::EncaissementsArgs),
 }
 
 /// Where a command finds the school: its configuration, and its data directory.
@@ -797,6 +815,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             what: ImportCommand::Siecle(args),
         } => siecle::run_import(&args.into()),
+        Command::Import {
+            what: ImportCommand::Charlemagne(CharlemagneImport::Encaissements(args)),
+        } => charlemagne_payments::encaissements(&args),
+        Command::Export { what } => export::command(what),
         Command::Pki { what } => pki::command(what),
         Command::Exchange { what } => exchange::command(what),
         Command::Pronote { what } => pronote::command(what),
