@@ -6,6 +6,7 @@ pub mod account;
 pub mod backup;
 pub mod billing;
 pub mod billing_docs;
+pub mod charlemagne;
 pub mod charlemagne_payments;
 pub mod check_config;
 pub mod demo;
@@ -661,6 +662,9 @@ pub enum ImportCommand {
 /// `selfgate import charlemagne …`.
 #[derive(Subcommand)]
 pub enum CharlemagneImport {
+    /// The roster: pupils keyed on IDELEVE, classes, régimes and paying guardians, from an
+    /// XLSX, HTML or CSV export through a column mapping; see docs/charlemagne.md.
+    Eleves(charlemagne::ElevesArgs),
     /// Payments taken in Charlemagne (encaissements), credited once each on the balances;
     /// see docs/charlemagne-compta.md.
     Encaissements(charlemagne_payments::EncaissementsArgs),
@@ -815,6 +819,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             what: ImportCommand::Siecle(args),
         } => siecle::run_import(&args.into()),
+        Command::Import {
+            what: ImportCommand::Charlemagne(CharlemagneImport::Eleves(args)),
+        } => charlemagne::run_eleves(&args),
         Command::Import {
             what: ImportCommand::Charlemagne(CharlemagneImport::Encaissements(args)),
         } => charlemagne_payments::encaissements(&args),

@@ -294,6 +294,33 @@ pub(super) fn text(m: &Msg<'_>) -> String {
                 RunStatus::Ok => "succeeded",
                 RunStatus::Error => "failed",
             };
+        Msg::CharlemagneRead {
+            file,
+            format,
+            encoding,
+            header,
+            pupils,
+            payers,
+            unused,
+        } => {
+            let encoding = encoding.map_or(String::new(), |e| format!(", encoding {e}"));
+            let mut s = format!(
+                "{}: Charlemagne export read ({format}{encoding}), headers at {header}: \
+                 {pupils} pupils, {payers} payers",
+                file.display()
+            );
+            if !unused.is_empty() {
+                s.push_str(&format!(
+                    "\ncolumns ignored (not in the mapping): {}",
+                    unused.join(", ")
+                ));
+            }
+            s
+        }
+        Msg::CharlemagneUnchanged(p) => format!(
+            "{}: nothing changed, the store already holds this file",
+            p.display()
+        ),
             let mut s = format!(
                 "{} ({}, \"{}\"): {status}\n  last run: {} → {}{}, last success: {}\n  next: {}\n",
                 r.name,

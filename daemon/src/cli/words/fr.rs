@@ -310,6 +310,34 @@ pub(super) fn text(m: &Msg<'_>) -> String {
                 r.kind,
                 r.schedule,
                 r.status.label_fr(),
+        Msg::CharlemagneRead {
+            file,
+            format,
+            encoding,
+            header,
+            pupils,
+            payers,
+            unused,
+        } => {
+            let encoding = encoding.map_or(String::new(), |e| format!(", encodage {e}"));
+            let mut s = format!(
+                "{} : export Charlemagne lu ({format}{encoding}), en-têtes {} : {pupils} élèves, \
+                 {payers} payeurs",
+                file.display(),
+                header.replace("line", "ligne").replace("row", "ligne")
+            );
+            if !unused.is_empty() {
+                s.push_str(&format!(
+                    "\ncolonnes ignorées (hors correspondance) : {}",
+                    unused.join(", ")
+                ));
+            }
+            s
+        }
+        Msg::CharlemagneUnchanged(p) => format!(
+            "{} : rien n'a changé, la base est déjà à jour de ce fichier",
+            p.display()
+        ),
                 when(r.started_at, tz),
                 when(r.finished_at, tz),
                 if r.by_hand {

@@ -239,6 +239,22 @@ pub enum Msg<'a> {
     GuardiansPurged(u64),
     // exchange, pronote
     NoExchanges,
+    /// `selfgate import charlemagne eleves`: what the file was read as.
+    CharlemagneRead {
+        file: &'a Path,
+        /// `XLSX`, `HTML`, `CSV`.
+        format: &'a str,
+        /// A text file's encoding.
+        encoding: Option<&'a str>,
+        /// Where the header row is (`line 2`, `row 1`).
+        header: &'a str,
+        pupils: usize,
+        payers: usize,
+        /// Headers no field of the mapping names.
+        unused: &'a [String],
+    },
+    /// A Charlemagne import that found the store already as the file says.
+    CharlemagneUnchanged(&'a Path),
     ExchangeReport {
         report: &'a ExchangeReport,
         tz: chrono_tz::Tz,
@@ -705,6 +721,16 @@ mod tests {
             Msg::ExchangeReport {
                 report: x,
                 tz: chrono_tz::Europe::Paris,
+            Msg::CharlemagneRead {
+                file: p,
+                format: "CSV",
+                encoding: Some("windows-1252"),
+                header: "line 2",
+                pupils: 6,
+                payers: 4,
+                unused: &[],
+            },
+            Msg::CharlemagneUnchanged(p),
             },
             Msg::PronoteKeyImported(p),
             Msg::IdsWritten { file: p, pupils: 6 },
