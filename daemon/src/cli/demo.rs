@@ -939,7 +939,9 @@ async fn save_clock(writer: &Writer, at: DateTime<Utc>) {
     }
 }
 
-fn summary_line(shared: &Shared) -> String {
+/// The status line now, and the same line without its time: it is printed when that changes
+/// (a pupil served or refused, a service opening or closing), not every second.
+fn summary_line(shared: &Shared) -> (String, String) {
     let now = shared.clock.now();
     let config = shared.config();
     let local = now.with_timezone(&config.rules.timezone);
@@ -954,19 +956,42 @@ fn summary_line(shared: &Shared) -> String {
     let denied = service
         .map(|s| shared.denied_on(day, s))
         .unwrap_or_default();
+    let open = service.and_then(|s| config.rules.service(s)).map(|s| {
+        (
+            s.label.as_str(),
+            s.start.format("%H:%M").to_string(),
+            s.end.format("%H:%M").to_string(),
+        )
+    });
+    let next = if service.is_none() {
+        next_service(&config.rules, &config.gate.id, now).and_then(|(day, id, opens, _)| {
+            let label = config.rules.service(id)?.label.as_str();
+            let time = opens
+                .with_timezone(&config.rules.timezone)
+                .format("%H:%M")
+                .to_string();
+            Some((day.weekday().num_days_from_monday(), time, label))
+        })
+    } else {
+        None
+    };
+    let line = |when: &str| {
+        Msg::DemoStatus {
+            weekday: local.weekday().num_days_from_monday(),
+            when,
+            service: open.as_ref().map(|(l, o, c)| (*l, o.as_str(), c.as_str())),
+            next: next.as_ref().map(|(d, t, l)| (*d, t.as_str(), *l)),
+            served,
+            expected: service.map_or(0, |s| shared.expected(day, s)),
+            denied: &denied,
+            passes: c.passes.load(Ordering::Relaxed),
+            denials: c.denials.load(Ordering::Relaxed),
+            repeats: c.repeats.load(Ordering::Relaxed),
+        }
+        .to_string()
+    };
     let when = local.format("%d/%m/%Y %H:%M").to_string();
-    Msg::DemoStatus {
-        weekday: local.weekday().num_days_from_monday(),
-        when: &when,
-        service: service.map(|s| config.rules.service(s).map_or("?", |s| s.label.as_str())),
-        served,
-        expected: service.map_or(0, |s| shared.expected(day, s)),
-        denied: &denied,
-        passes: c.passes.load(Ordering::Relaxed),
-        denials: c.denials.load(Ordering::Relaxed),
-        repeats: c.repeats.load(Ordering::Relaxed),
-    }
-    .to_string()
+    (line(&when), line(""))
 }
 
 /// `selfgate demo`.
@@ -1098,12 +1123,17 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         let shared = shared.clone();
         let mut stop = node.shutdown();
         tokio::spawn(async move {
+            let mut last = String::new();
             loop {
                 tokio::select! {
                     () = stop.recv() => return,
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
-                println!("{}", summary_line(&shared));
+                let (line, key) = summary_line(&shared);
+                if key != last {
+                    println!("{line}");
+                    last = key;
+                }
             }
         })
     };

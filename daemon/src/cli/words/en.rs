@@ -123,6 +123,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             weekday,
             when,
             service,
+            next,
             served,
             expected,
             denied,
@@ -133,17 +134,27 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             let day = WEEKDAYS.get(weekday as usize).copied().unwrap_or("?");
             let head = format!("[{day} {when}]");
             match service {
-                None => format!(
-                    "{head} no service open · since start: {passes} passes, {denials} denials, {repeats} repeated reads merged"
-                ),
-                Some(label) => {
+                None => {
+                    let next = match next {
+                        Some((d, time, label)) => format!(
+                            " · next: {} {} at {time}",
+                            label.to_lowercase(),
+                            WEEKDAYS.get(d as usize).copied().unwrap_or("?")
+                        ),
+                        None => String::new(),
+                    };
+                    format!(
+                        "{head} canteen closed{next} · since start: {passes} passes, {denials} denials, {repeats} repeated reads merged"
+                    )
+                }
+                Some((label, opens, closes)) => {
                     let total: u64 = denied.iter().map(|(_, n)| n).sum();
                     let detail: Vec<String> = denied
                         .iter()
                         .map(|(r, n)| format!("{} {n}", r.label_en().to_lowercase()))
                         .collect();
                     format!(
-                        "{head} {label} · served {served} (forfaits expected {expected}) · denied {total}{}{}",
+                        "{head} canteen open ({label}, {opens}–{closes}) · served {served} (forfaits expected {expected}) · denied {total}{}{}",
                         if detail.is_empty() { "" } else { ": " },
                         detail.join(", ")
                     )
@@ -283,17 +294,6 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             }
             s
         }
-        Msg::GuardiansPurged(n) => format!(
-            "{n} guardians deleted (no child enrolled any more, the following accounting year over)"
-        ),
-        Msg::NoExchanges => "no exchange configured ([[exchanges]])".into(),
-        Msg::ExchangeReport { report: r, tz } => {
-            let status = match r.status {
-                RunStatus::Never => "never run",
-                RunStatus::Running => "running",
-                RunStatus::Ok => "succeeded",
-                RunStatus::Error => "failed",
-            };
         Msg::CharlemagneRead {
             file,
             format,
@@ -321,6 +321,17 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "{}: nothing changed, the store already holds this file",
             p.display()
         ),
+        Msg::GuardiansPurged(n) => format!(
+            "{n} guardians deleted (no child enrolled any more, the following accounting year over)"
+        ),
+        Msg::NoExchanges => "no exchange configured ([[exchanges]])".into(),
+        Msg::ExchangeReport { report: r, tz } => {
+            let status = match r.status {
+                RunStatus::Never => "never run",
+                RunStatus::Running => "running",
+                RunStatus::Ok => "succeeded",
+                RunStatus::Error => "failed",
+            };
             let mut s = format!(
                 "{} ({}, \"{}\"): {status}\n  last run: {} → {}{}, last success: {}\n  next: {}\n",
                 r.name,

@@ -130,6 +130,7 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             weekday,
             when,
             service,
+            next,
             served,
             expected,
             denied,
@@ -140,17 +141,27 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             let day = WEEKDAYS.get(weekday as usize).copied().unwrap_or("?");
             let head = format!("[{day} {when}]");
             match service {
-                None => format!(
-                    "{head} pas de service ouvert · depuis le lancement : {passes} passages, {denials} refus, {repeats} lectures répétées fusionnées"
-                ),
-                Some(label) => {
+                None => {
+                    let next = match next {
+                        Some((d, time, label)) => format!(
+                            " · prochain : {} {} à {time}",
+                            label.to_lowercase(),
+                            WEEKDAYS.get(d as usize).copied().unwrap_or("?")
+                        ),
+                        None => String::new(),
+                    };
+                    format!(
+                        "{head} self fermé{next} · depuis le lancement : {passes} passages, {denials} refus, {repeats} lectures répétées fusionnées"
+                    )
+                }
+                Some((label, opens, closes)) => {
                     let total: u64 = denied.iter().map(|(_, n)| n).sum();
                     let detail: Vec<String> = denied
                         .iter()
                         .map(|(r, n)| format!("{} {n}", r.label_fr().to_lowercase()))
                         .collect();
                     format!(
-                        "{head} {label} · servis {served} (forfaits attendus {expected}) · refus {total}{}{}",
+                        "{head} self ouvert ({label}, {opens}–{closes}) · servis {served} (forfaits attendus {expected}) · refus {total}{}{}",
                         if detail.is_empty() { "" } else { " : " },
                         detail.join(", ")
                     )
@@ -299,17 +310,6 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             }
             s
         }
-        Msg::GuardiansPurged(n) => format!(
-            "{n} responsables supprimés (plus aucun enfant inscrit, exercice comptable suivant clos)"
-        ),
-        Msg::NoExchanges => "aucun échange configuré ([[exchanges]])".into(),
-        Msg::ExchangeReport { report: r, tz } => {
-            let mut s = format!(
-                "{} ({}, « {} ») : {}\n  dernier passage : {} → {}{}, dernier succès : {}\n  prochain : {}\n",
-                r.name,
-                r.kind,
-                r.schedule,
-                r.status.label_fr(),
         Msg::CharlemagneRead {
             file,
             format,
@@ -338,6 +338,17 @@ pub(super) fn text(m: &Msg<'_>) -> String {
             "{} : rien n'a changé, la base est déjà à jour de ce fichier",
             p.display()
         ),
+        Msg::GuardiansPurged(n) => format!(
+            "{n} responsables supprimés (plus aucun enfant inscrit, exercice comptable suivant clos)"
+        ),
+        Msg::NoExchanges => "aucun échange configuré ([[exchanges]])".into(),
+        Msg::ExchangeReport { report: r, tz } => {
+            let mut s = format!(
+                "{} ({}, « {} ») : {}\n  dernier passage : {} → {}{}, dernier succès : {}\n  prochain : {}\n",
+                r.name,
+                r.kind,
+                r.schedule,
+                r.status.label_fr(),
                 when(r.started_at, tz),
                 when(r.finished_at, tz),
                 if r.by_hand {

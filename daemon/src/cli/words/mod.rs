@@ -143,12 +143,14 @@ pub enum Msg<'a> {
         name: &'a str,
         cents: i64,
     },
-    /// The status line printed every second: the simulated time (weekday 0 = Monday), and
-    /// the service open then with its counts.
+    /// The status line, printed when what it says changes: the simulated time (weekday 0 =
+    /// Monday), the service open then (label, opening and closing times) with its counts, or
+    /// the next service to open (weekday, time, label).
     DemoStatus {
         weekday: u32,
         when: &'a str,
-        service: Option<&'a str>,
+        service: Option<(&'a str, &'a str, &'a str)>,
+        next: Option<(u32, &'a str, &'a str)>,
         served: usize,
         expected: u64,
         denied: &'a [(Reason, u64)],
@@ -237,8 +239,6 @@ pub enum Msg<'a> {
     },
     /// `selfgate retention`: guardians deleted.
     GuardiansPurged(u64),
-    // exchange, pronote
-    NoExchanges,
     /// `selfgate import charlemagne eleves`: what the file was read as.
     CharlemagneRead {
         file: &'a Path,
@@ -255,6 +255,8 @@ pub enum Msg<'a> {
     },
     /// A Charlemagne import that found the store already as the file says.
     CharlemagneUnchanged(&'a Path),
+    // exchange, pronote
+    NoExchanges,
     ExchangeReport {
         report: &'a ExchangeReport,
         tz: chrono_tz::Tz,
@@ -621,7 +623,8 @@ mod tests {
             Msg::DemoStatus {
                 weekday: 0,
                 when: "16/11/2026 12:04",
-                service: Some("Déjeuner"),
+                service: Some(("Déjeuner", "11:15", "13:30")),
+                next: None,
                 served: 1,
                 expected: 2,
                 denied: &[(Reason::AlreadyServed, 1)],
@@ -633,6 +636,7 @@ mod tests {
                 weekday: 6,
                 when: "22/11/2026 09:00",
                 service: None,
+                next: Some((0, "11:15", "Déjeuner")),
                 served: 0,
                 expected: 0,
                 denied: &[],
@@ -717,10 +721,6 @@ mod tests {
                 report: &GUARDIANS,
             },
             Msg::GuardiansPurged(2),
-            Msg::NoExchanges,
-            Msg::ExchangeReport {
-                report: x,
-                tz: chrono_tz::Europe::Paris,
             Msg::CharlemagneRead {
                 file: p,
                 format: "CSV",
@@ -731,6 +731,10 @@ mod tests {
                 unused: &[],
             },
             Msg::CharlemagneUnchanged(p),
+            Msg::NoExchanges,
+            Msg::ExchangeReport {
+                report: x,
+                tz: chrono_tz::Europe::Paris,
             },
             Msg::PronoteKeyImported(p),
             Msg::IdsWritten { file: p, pupils: 6 },
