@@ -216,10 +216,25 @@ fn payments_imported_twice_then_an_overlapping_export_are_credited_once() {
         .filter(|o| o.stdout.contains("1 encaissement(s) crédité(s)"))
         .count();
     assert_eq!(credited, 1, "{o1}\n{o2}");
+    // The watched folder, run through the daemon: the same export once more, all known.
+    let inbox = dir.path().join("inbox");
+    std::fs::copy(&c, inbox.join("export-dimanche.csv")).unwrap();
+    selfgate_run([
+        "exchange",
+        "run",
+        "charlemagne-encaissements",
+        "--config",
+        config.to_str().unwrap(),
+    ])
+    .success();
+    let done = std::fs::read_to_string(inbox.join("done/export-dimanche.txt")).unwrap();
+    assert!(
+        done.contains("0 encaissement(s)") && done.contains("2 déjà connu(s)"),
+        "{done}"
+    );
     terminate(&mut daemon);
 
-    // The watched folder: the first file once more, and a bad one.
-    let inbox = dir.path().join("inbox");
+    // The watched folder on the stopped store: the first file once more, and a bad one.
     std::fs::copy(
         fixture_file("encaissements-a.csv"),
         inbox.join("export-lundi.csv"),

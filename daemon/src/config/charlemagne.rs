@@ -162,6 +162,23 @@ mod tests {
                 "no error for {key}: {e:?}"
             );
         }
+        let e = errors(
+            "[[exchanges]]\nname = \"in\"\nkind = \"charlemagne_encaissements\"\n\
+             schedule = \"0 */10 * * * *\"\nsoftware = \"easilys\"\n\
+             [[exchanges]]\nname = \"out\"\nkind = \"charlemagne_consommations\"\n\
+             schedule = \"0 0 6 1 * *\"\ntarget = \"https://x.invalid/\"\n",
+        );
+        for key in [
+            "exchanges[0].software",
+            "exchanges[0].target",
+            "exchanges[1].target",
+        ] {
+            assert!(
+                e.iter().any(|m| m.starts_with(key)),
+                "no error for {key}: {e:?}"
+            );
+        }
+        assert_eq!(e.len(), 3, "{e:?}");
         let e = errors("[charlemagne]\ncolour = 1\n");
         assert!(e.len() == 1 && e[0].contains("colour"), "{e:?}");
     }
