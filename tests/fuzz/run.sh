@@ -16,7 +16,7 @@ dir="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(em4100 osdp wiegand wedge roster_csv config reads_csv decision siecle sync pronote billing_aids charlemagne_payments)
+[ ${#targets[@]} -gt 0 ] || targets=(em4100 osdp wiegand wedge roster_csv config reads_csv decision siecle sync pronote billing_aids charlemagne_payments charlemagne_html charlemagne_mapping)
 sanitizer="${FUZZ_SANITIZER:-address}"
 
 export RUSTC_BOOTSTRAP=1
