@@ -878,4 +878,22 @@ mod tests {
             assert!(wrong.parse::<WeekdaySet>().is_err(), "`{wrong}` is refused");
         }
     }
+
+    #[test]
+    fn the_words_for_no_day_and_the_school_week_add_to_the_days_beside_them() {
+        let parse = |s: &str| s.parse::<WeekdaySet>().unwrap();
+        for none in ["aucun", "none", "Aucun", ""] {
+            assert_eq!(parse(none), WeekdaySet::EMPTY, "`{none}`");
+        }
+        assert_eq!(parse("aucun lun"), WeekdaySet::EMPTY.with(Weekday::Mon));
+        assert_eq!(parse("tous"), WeekdaySet::SCHOOL_WEEK);
+        assert_eq!(parse("semaine"), WeekdaySet::SCHOOL_WEEK);
+        // A day already in the school week stays in it, and one outside is kept.
+        assert_eq!(parse("lun tous"), WeekdaySet::SCHOOL_WEEK);
+        assert_eq!(parse("tous tous"), WeekdaySet::SCHOOL_WEEK);
+        assert_eq!(
+            parse("sam semaine"),
+            WeekdaySet::SCHOOL_WEEK.with(Weekday::Sat)
+        );
+    }
 }
