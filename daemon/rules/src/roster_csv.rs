@@ -1081,6 +1081,17 @@ mod tests {
     }
 
     #[test]
+    fn the_separator_seen_most_often_outside_quotes_is_the_delimiter() {
+        assert_eq!(detect_delimiter("a;b;c,d\n"), b';');
+        assert_eq!(detect_delimiter("a;b,c,d\n"), b',');
+        assert_eq!(detect_delimiter("a\tb\tc;d\n"), b'\t');
+        assert_eq!(detect_delimiter("a\tb\tc,d;e\n"), b'\t');
+        // Tabs inside quotes count no more than the other separators do.
+        assert_eq!(detect_delimiter("\"a\tb\tc\";x\n"), b';');
+        assert_eq!(detect_delimiter("\"a\tb\tc\",x\n"), b',');
+    }
+
+    #[test]
     fn separators_inside_quotes_do_not_choose_the_delimiter() {
         // Three commas inside quotes, two semicolons outside: `;`.
         assert_eq!(detect_delimiter("\"a,b,c,d\";x;y\n"), b';');
