@@ -173,7 +173,8 @@ fn describe() {
     describe_gauge!(
         LAST_EXCHANGE,
         "Unix time in seconds of the last successful data exchange, by kind (pronote_meal_days, \
-         pronote_absences, pronote_no_shows, effectifs); no series until one succeeds."
+         pronote_absences, pronote_no_shows, effectifs, charlemagne_encaissements, \
+         charlemagne_consommations); no series until one succeeds."
     );
     describe_gauge!(
         BUILD_INFO,
