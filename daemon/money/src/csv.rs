@@ -83,6 +83,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_blank_line_separates_the_tables_of_a_file() {
+        let mut csv = Csv::new();
+        csv.texts(&["a"]);
+        csv.blank();
+        csv.texts(&["b"]);
+        assert_eq!(csv.finish(), "\u{feff}a\r\n\r\nb\r\n");
+    }
+
+    #[test]
     fn amounts_are_numbers_with_a_decimal_comma() {
         assert_eq!(amount(1250), "12,50");
         assert_eq!(amount(-320), "-3,20");

@@ -843,6 +843,19 @@ mod tests {
     }
 
     #[test]
+    fn the_fonts_are_named_as_readers_know_them() {
+        // A reader finds the standard fonts by these names only: another name prints in a
+        // substitute font whose widths are not the ones we aligned the text with.
+        let mut doc = Document::new(A4_PORTRAIT);
+        let page = doc.new_page();
+        page.text(10.0, 10.0, Font::Regular, 10.0, "a");
+        page.text(10.0, 30.0, Font::Bold, 10.0, "b");
+        let bytes = String::from_utf8_lossy(&doc.to_bytes()).into_owned();
+        assert!(bytes.contains("/BaseFont /Helvetica "), "{bytes}");
+        assert!(bytes.contains("/BaseFont /Helvetica-Bold "), "{bytes}");
+    }
+
+    #[test]
     fn widths_follow_the_afm() {
         // Helvetica: A 667, space 278; Helvetica-Bold: A 722; € 556 in both.
         assert!((text_width(Font::Regular, 10.0, "A A") - 16.12).abs() < 1e-3);
