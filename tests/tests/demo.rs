@@ -355,3 +355,66 @@ fn demo_runs_serves_its_kiosk_and_resumes_without_counting_twice() {
     }
     assert_one_pass_per_service(&j2);
 }
+
+/// `selfgate demo --prive`: the private school's pupils and payments come from Charlemagne's
+/// files, written in the demo's folder and imported as a school would.
+#[test]
+fn the_private_demo_takes_its_pupils_and_payments_from_charlemagne_files() {
+    let dir = tempdir();
+    let data = dir.path().join("prive");
+    let mut cmd = selfgate();
+    cmd.args([
+        "demo",
+        "--prive",
+        "--for",
+        "8s",
+        "--speed",
+        "60",
+        "--listen",
+        "127.0.0.1:0",
+        "--lang",
+        "fr",
+        "--data",
+    ])
+    .arg(&data);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+    out.success().stdout_has(&[
+        "export Charlemagne lu (CSV, encodage windows-1252)",
+        "600 élèves",
+        "12 encaissement(s) crédité(s) pour 330,00 €",
+        "démo (privé)",
+    ]);
+    let csv = std::fs::read(data.join("charlemagne/eleves.csv")).unwrap();
+    assert!(
+        String::from_utf8(csv.clone()).is_err(),
+        "the export is Windows-1252, not UTF-8"
+    );
+    // The pupils are the file's, keyed on its IDELEVE; the payments are credited once each.
+    let events = journal(&data);
+    let imported: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "payment" && e.to_string().contains("DEMO-ENC-"))
+        .collect();
+    assert_eq!(imported.len(), 12, "{imported:?}");
+    let persons = selfgate_run([
+        std::ffi::OsStr::new("persons"),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let persons = parse_json_lines(&persons.success().stdout);
+    let pupils = persons
+        .iter()
+        .filter(|p| {
+            p["person"].as_str().is_some_and(|id| {
+                id.len() == 6 && id.starts_with('1') && id.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+        .count();
+    assert_eq!(pupils, 600, "the pupils of the Charlemagne file");
+    let passes = events
+        .iter()
+        .filter(|e| e["kind"] == "passage" && e["verdict"] == "pass")
+        .count();
+    assert!(passes > 0, "the imported pupils' badges open the gate");
+}

@@ -37,6 +37,8 @@ pub struct DemoOptions {
     pub speed: f64,
     pub run_for: Option<Duration>,
     pub seed: u64,
+    /// A private school: pupils and payments from Charlemagne's files (`demo_prive.rs`).
+    pub prive: bool,
 }
 
 const CLOCK_KEY: &str = "demo_clock";
@@ -1017,7 +1019,7 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let mut config = Config::load(&config_path)?;
     config.kiosk.listen = opts.listen;
 
-    let store = Store::open(&config.data_dir)?;
+    let mut store = Store::open(&config.data_dir)?;
     store.write_now(&[crate::store::describe_school(&config)])?;
     let mut rng = Rng(opts.seed);
     let saved = store
@@ -1043,9 +1045,17 @@ async fn run(opts: DemoOptions) -> anyhow::Result<()> {
 
     if first_run {
         let (ops, people) = generate_school(&config, &mut rng, first_day, after);
-        store
-            .write_now(&ops)
-            .with_context(|| text(Msg::CreatingDemoSchool))?;
+        if opts.prive {
+            // The imports open the store themselves, as the commands do.
+            drop(store);
+            super::demo_prive::create(&config, &config_path, &data, ops, today)
+                .with_context(|| text(Msg::CreatingDemoSchool))?;
+            store = Store::open(&config.data_dir)?;
+        } else {
+            store
+                .write_now(&ops)
+                .with_context(|| text(Msg::CreatingDemoSchool))?;
+        }
         println!(
             "{}",
             Msg::DemoCreated {

@@ -115,12 +115,16 @@ pub fn first_run(
         return Ok(());
     };
     let persons = billing::School::read(store)?.persons;
-    let guardians = families(&persons);
-    let ops: Vec<WriteOp> = guardians
-        .iter()
-        .map(|g| WriteOp::PutGuardian(Box::new(g.clone())))
-        .collect();
-    store.write_now(&ops)?;
+    // The families SIÈCLE or Charlemagne gave (the private demo), else the demo's own.
+    let mut guardians = store.guardians()?;
+    if guardians.is_empty() {
+        guardians = families(&persons);
+        let ops: Vec<WriteOp> = guardians
+            .iter()
+            .map(|g| WriteOp::PutGuardian(Box::new(g.clone())))
+            .collect();
+        store.write_now(&ops)?;
+    }
     let billed: Vec<&Person> = persons
         .iter()
         .filter(|p| p.category == Category::Eleve && !p.forfaits.is_empty())

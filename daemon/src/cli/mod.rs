@@ -11,6 +11,7 @@ pub mod charlemagne_payments;
 pub mod check_config;
 pub mod demo;
 pub mod demo_billing;
+pub mod demo_prive;
 pub mod exchange;
 pub mod export;
 pub mod guardians;
@@ -76,6 +77,10 @@ pub enum Command {
         /// Seed of the demo school and of the arrivals.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// A private school under contract: its pupils and payments come from Charlemagne's
+        /// files (written in DIR/charlemagne/ and imported), on the first run.
+        #[arg(long)]
+        prive: bool,
     },
     /// Validates a configuration file: exit status 0 when valid, 1 with the keys at fault.
     CheckConfig { file: PathBuf },
@@ -671,7 +676,7 @@ pub enum CharlemagneImport {
 }
 
 /// Where a command finds the school: its configuration, and its data directory.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct Place {
     #[arg(
         long,
@@ -772,12 +777,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             speed,
             run_for,
             seed,
+            prive,
         } => demo::command(demo::DemoOptions {
             data,
             listen,
             speed,
             run_for,
             seed,
+            prive,
         }),
         Command::CheckConfig { file } => Ok(check_config::check(&file)),
         Command::ConfigExample => {
