@@ -495,17 +495,19 @@ impl Exchanges {
         r.clone()
     }
 
+    /// Writes the reports to the status file. The lock is held until the file is written: two
+    /// runs ending together must not write their snapshots out of order (an older one, where
+    /// the other run is still "running", landing last and staying after a restart).
     fn persist(&self) {
-        let json = {
-            let reports = self.reports.lock().unwrap_or_else(PoisonError::into_inner);
-            serde_json::to_vec_pretty(&*reports).unwrap_or_default()
-        };
+        let reports = self.reports.lock().unwrap_or_else(PoisonError::into_inner);
+        let json = serde_json::to_vec_pretty(&*reports).unwrap_or_default();
         if let Err(e) = pronote::write_atomically(&self.status_file, &json) {
             tracing::warn!(
                 "cannot write the exchanges' reports to {}: {e}",
                 self.status_file.display()
             );
         }
+        drop(reports);
     }
 
     async fn execute(&self, x: &ExchangeConfig) -> Result<Done, Failed> {
