@@ -1414,6 +1414,29 @@ pub fn report_line(lang: Lang, l: &ReportLine) -> String {
         "http_status" => format!("{} answered {}", arg(0), arg(1)),
         "file_error" => format!("{}: {}", arg(0), arg(1)),
         "pronote_disabled" => "PRONOTE is not enabled ([pronote] enabled = false)".into(),
+        "charlemagne_file_imported" => format!(
+            "{}: {} payment(s) credited, {} already known",
+            arg(0),
+            arg(1),
+            arg(2)
+        ),
+        "charlemagne_file_refused" => {
+            format!(
+                "{}: refused, nothing credited (see its report in rejected/)",
+                arg(0)
+            )
+        }
+        "charlemagne_consommations_sent" => format!(
+            "consumptions of {}: {} pupil(s), {} meal(s), {}; entries {}, per pupil {}",
+            arg(0),
+            arg(1),
+            arg(2),
+            arg(3)
+                .parse::<i64>()
+                .map_or_else(|_| arg(3).to_owned(), |c| euros(lang, c)),
+            arg(4),
+            arg(5)
+        ),
         "effectifs_options_missing" => "headcount options missing".into(),
         "journal_read_interrupted" => format!("journal read interrupted: {}", arg(0)),
         "interrupted" => "interrupted by the service stopping".into(),
@@ -1459,6 +1482,31 @@ pub fn exchange_result(lang: Lang, r: &ExchangeReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_charlemagne_exchange_lines_read_in_english() {
+        let line = |code: &str, args: &[&str]| ReportLine {
+            code: code.into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            text: "en français".into(),
+        };
+        let consumptions = line(
+            "charlemagne_consommations_sent",
+            &["2026-11", "12", "30", "11700", "a.tsv", "b.csv"],
+        );
+        assert_eq!(
+            report_line(Lang::En, &consumptions),
+            "consumptions of 2026-11: 12 pupil(s), 30 meal(s), €117.00; entries a.tsv, per pupil b.csv"
+        );
+        assert_eq!(report_line(Lang::Fr, &consumptions), "en français");
+        let imported = line("charlemagne_file_imported", &["enc.csv", "3", "1"]);
+        assert_eq!(
+            report_line(Lang::En, &imported),
+            "enc.csv: 3 payment(s) credited, 1 already known"
+        );
+        let refused = line("charlemagne_file_refused", &["bad.csv"]);
+        assert!(report_line(Lang::En, &refused).starts_with("bad.csv: refused"));
+    }
 
     #[test]
     fn amounts_and_dates_in_both_languages() {
