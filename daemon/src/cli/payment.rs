@@ -89,21 +89,26 @@ pub fn command(what: PaymentCommand) -> anyhow::Result<ExitCode> {
                 regie,
                 note,
             };
-            if let Answer::Journaled { event } = super::staff::apply(&config, req)? {
-                if let EventKind::Payment(p) = &event.kind {
-                    let (name, balance) = after(&config, p.person);
-                    println!(
-                        "{}",
-                        Msg::PaymentTaken {
-                            receipt: &p.receipt.to_string(),
-                            name: &name,
-                            cents: p.cents,
-                            mode: p.mode.code(),
-                            balance,
-                        }
-                    );
+            // A payment is said taken only with its receipt: any other answer is an error,
+            // never a silent success.
+            let answer = super::staff::apply(&config, req)?;
+            let Answer::Journaled { event } = answer else {
+                anyhow::bail!("unexpected answer from the daemon: {answer:?}");
+            };
+            let EventKind::Payment(p) = &event.kind else {
+                anyhow::bail!("unexpected event journaled: {:?}", event.kind);
+            };
+            let (name, balance) = after(&config, p.person);
+            println!(
+                "{}",
+                Msg::PaymentTaken {
+                    receipt: &p.receipt.to_string(),
+                    name: &name,
+                    cents: p.cents,
+                    mode: p.mode.code(),
+                    balance,
                 }
-            }
+            );
         }
         PaymentCommand::Cancel {
             receipt,
